@@ -1,0 +1,57 @@
+/** The registry of `vem` subcommands: name, one-line summary, usage, and a lazy loader. */
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  /** Loaded on demand so `vem --help` and light commands start fast. */
+  load: () => Promise<{ run: (args: string[]) => Promise<number> }>;
+}
+
+export const commands: Command[] = [
+  {
+    name: 'tui',
+    summary: 'the dashboard over the nodes in the cluster file (default command)',
+    usage: 'vem [tui] [--cluster FILE]',
+    load: () => import('./tui.js'),
+  },
+  {
+    name: 'demo',
+    summary: 'a local SIMULATED cluster with the dashboard on it, no set-up needed',
+    usage: 'vem demo [--nodes N] [--vms N] [--no-tui]',
+    load: () => import('./demo.js'),
+  },
+  {
+    name: 'agent',
+    summary: 'the node agent: XML-RPC over libvirt on loopback or a unix socket',
+    usage: 'vem agent [--uri URI] [--listen 127.0.0.1:PORT | --socket PATH] [--token-file F] [--tls-cert F --tls-key F]',
+    load: () => import('./agent.js'),
+  },
+  {
+    name: 'guest-agent',
+    summary: 'the in-guest agent over a virtio-serial port (or loopback HTTP for development)',
+    usage: 'vem guest-agent [--port /dev/virtio-ports/NAME | --listen 127.0.0.1:PORT]',
+    load: () => import('./guest-agent.js'),
+  },
+  {
+    name: 'call',
+    summary: 'one XML-RPC call to an agent, result as JSON',
+    usage: 'vem call (--agent URL | NODE) METHOD [ARG ...]',
+    load: () => import('./call.js'),
+  },
+  {
+    name: 'vnc',
+    summary: "forward a VM's VNC/SPICE display to a local loopback port through its node's SSH link",
+    usage: 'vem vnc VM [--cluster FILE]',
+    load: () => import('./vnc.js'),
+  },
+  {
+    name: 'balance',
+    summary: 'level-2 load balancing: plan, apply, or simulate on a trace',
+    usage: 'vem balance plan|apply|simulate ...',
+    load: () => import('./balance.js'),
+  },
+];
+
+export function findCommand(name: string): Command | undefined {
+  return commands.find((c) => c.name === name);
+}
