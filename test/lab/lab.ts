@@ -1,0 +1,145 @@
+// startLab(): N private libvirt nodes (and optionally an sshd each) on the lab's own
+// 127.77.<slot>.<n> addresses, all inside one fresh folder. stop() ends every process
+// it started, by PID; the nodes' mounts vanish with their namespaces.
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LabNodeProcess, type NodeState } from './node.js';
+import { createSshd, type LabSshd } from './sshd.js';
+import { acquireSlot, releaseSlot, slotAddress, updateSlotPids } from './slots.js';
+import { requireLab } from './prereq.js';
+import { run } from './procs.js';
+
+export interface LabOptions {
+  nodes: number;
+  sshd?: boolean;
+  name?: string;
+  /** Build (or take from the cache) the guest image before returning: lab.guestImage. */
+  guestImage?: boolean;
+  /** Let libvirt use cgroups for guests (CPU shares); see NodeOptions.cgroups. */
+  cgroups?: boolean;
+}
+
+export interface LabNode {
+  name: string;
+  ip: string;
+  qemuUri: string;
+  socketPath: string;
+  qemuUnixUri: string;
+  testUri(nodeXmlPath: string): string;
+  virsh(uri: string, ...args: string[]): Promise<string>;
+  libvirtdPid(): number;
+  stopLibvirtd(): Promise<void>;
+  startLibvirtd(): Promise<void>;
+  sshd?: LabSshd;
+  enterNamespace?: string[];
+  /** The node's own folder (config, logs, libvirt state). */
+  dir: string;
+  /** The node's host UUID (distinct per node: migration needs it). */
+  hostUuid: string;
+  /** Every live PID in the node's namespace (libvirtd, virtlogd, guests, sshd...). */
+  livePids(): number[];
+  libvirtdLog: string;
+}
+
+export interface Lab {
+  dir: string;
+  nodes: LabNode[];
+  stop(): Promise<void>;
+  /** Set when started with guestImage: true. */
+  guestImage?: { kernel: string; initrd: string; hash: string };
+}
+
+interface LabFile {
+  slot: number;
+  nodes: NodeState[];
+}
+
+function labNode(p: LabNodeProcess, sshd: LabSshd | undefined): LabNode {
+  const s = p.state;
+  return {
+    name: s.name,
+    ip: s.ip,
+    dir: s.dir,
+    hostUuid: s.hostUuid,
+    qemuUri: `qemu+tcp://${s.ip}/system`,
+    socketPath: p.socketPath,
+    qemuUnixUri: p.qemuUnixUri,
+    testUri: (nodeXmlPath: string) => `test+unix://${nodeXmlPath.startsWith('/') ? '' : '/'}${nodeXmlPath}?socket=${p.socketPath}`,
+    virsh: (uri: string, ...args: string[]) => run('virsh', ['-q', '-c', uri, ...args], { timeoutMs: 120_000 }),
+    libvirtdPid: () => p.libvirtdPid(),
+    stopLibvirtd: () => p.stopLibvirtd(),
+    startLibvirtd: () => p.startLibvirtd(),
+    ...(sshd ? { sshd } : {}),
+    enterNamespace: p.enterNamespace,
+    livePids: () => p.livePids(),
+    libvirtdLog: p.libvirtdLog,
+  };
+}
+
+function freshDir(name: string): string {
+  const parent = process.env['VEM_LAB_DIR'] ?? '/tmp';
+  mkdirSync(parent, { recursive: true });
+  return mkdtempSync(join(parent, `vem-lab-${name.replace(/[^A-Za-z0-9_-]/g, '_')}-`));
+}
+
+export async function startLab(opts: LabOptions): Promise<Lab> {
+  if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 250) throw new RangeError(`a lab has 1 to 250 nodes, asked for ${opts.nodes}`);
+  const what = ['libvirt', 'qemu', ...(opts.sshd === true ? ['sshd'] : []), ...(opts.guestImage === true ? ['guest'] : [])];
+  const skip = requireLab(undefined, what);
+  if (skip !== null) throw new Error(skip);
+  const dir = freshDir(opts.name ?? 'lab');
+  const slot = acquireSlot(dir);
+  const procs: LabNodeProcess[] = [];
+  const sshds: LabSshd[] = [];
+  const save = (): void => {
+    const file: LabFile = { slot, nodes: procs.map((p) => p.state) };
+    writeFileSync(join(dir, 'lab.json'), JSON.stringify(file, null, 2));
+    updateSlotPids(slot, procs.map((p) => p.state.holderPid));
+  };
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await Promise.all(sshds.map((s) => s.stop().catch(() => undefined)));
+    await Promise.all(procs.map((p) => p.stop()));
+    releaseSlot(slot, dir);
+  };
+  try {
+    for (let i = 0; i < opts.nodes; i++) {
+      const name = `n${i + 1}`;
+      procs.push(await LabNodeProcess.create(name, slotAddress(slot, i), join(dir, 'nodes', name), { cgroups: opts.cgroups === true }));
+      save();
+    }
+    // Daemons start in parallel: the QEMU driver's start-up probe dominates.
+    await Promise.all(procs.map((p) => p.startDaemons()));
+    if (opts.sshd === true) {
+      for (const p of procs) sshds.push(await createSshd({ name: p.state.name, ip: p.state.ip, dir: join(p.state.dir, 'ssh'), enterNamespace: p.enterNamespace }));
+    }
+    const lab: Lab = { dir, nodes: procs.map((p, i) => labNode(p, sshds[i])), stop };
+    if (opts.guestImage === true) {
+      const { buildGuestImage } = await import('./guest-image.js');
+      lab.guestImage = await buildGuestImage();
+    }
+    return lab;
+  } catch (e) {
+    await stop().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Stops a lab from its folder (the lab CLI's `down`): every process of every node, then the slot. */
+export async function stopLabDir(dir: string): Promise<void> {
+  let file: LabFile;
+  try {
+    file = JSON.parse(readFileSync(join(dir, 'lab.json'), 'utf8')) as LabFile;
+  } catch (e) {
+    throw new Error(`${dir} is not a lab folder (no readable lab.json): ${(e as Error).message}`, { cause: e });
+  }
+  await Promise.all(file.nodes.map((s) => new LabNodeProcess(s).stop()));
+  releaseSlot(file.slot, dir);
+}
+
+/** Reads a running lab's nodes from its folder (for the lab CLI). */
+export function readLabDir(dir: string): NodeState[] {
+  return (JSON.parse(readFileSync(join(dir, 'lab.json'), 'utf8')) as LabFile).nodes;
+}

@@ -1,0 +1,171 @@
+// One lab node: a private mount+UTS namespace whose libvirt folders are bind-mounted
+// from the node's own folder, with virtlogd and a libvirtd listening on the node's
+// unix socket and on qemu+tcp://IP/system. Everything in that namespace is ours.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { isAlive, killAndWait, logTail, mountNamespaceOf, processesInNamespace, readPidFile, run, spawnDaemon, waitFor } from './procs.js';
+
+/** Host folders each node gets a private copy of (bind mounts inside its namespace). */
+const PRIVATE_DIRS: Array<[sub: string, target: string]> = [
+  ['run', '/var/run/libvirt'],
+  ['lib', '/var/lib/libvirt'],
+  ['etc', '/etc/libvirt'],
+  ['log', '/var/log/libvirt'],
+  ['cache', '/var/cache/libvirt'],
+];
+
+export interface NodeState {
+  name: string;
+  ip: string;
+  dir: string;
+  holderPid: number;
+  namespace: string;
+  hostUuid: string;
+}
+
+export interface NodeOptions {
+  /** Let libvirt use cgroups (CPU shares, memory limits). Off by default: guests of the
+   *  same name and id on two nodes or labs would share a cgroup folder. */
+  cgroups?: boolean;
+}
+
+export function libvirtdConf(ip: string, hostUuid: string): string {
+  return [
+    'listen_tls = 0',
+    'listen_tcp = 1',
+    `listen_addr = "${ip}"`,
+    'auth_tcp = "none"',
+    'auth_unix_rw = "none"',
+    'auth_unix_ro = "none"',
+    `host_uuid = "${hostUuid}"`,
+    'max_clients = 500',
+    'max_anonymous_clients = 100',
+    'max_workers = 40',
+    'log_outputs = "3:stderr"',
+    '',
+  ].join('\n');
+}
+
+export function qemuConf(ip: string, o: NodeOptions): string {
+  return [
+    'user = "root"',
+    'group = "root"',
+    'security_driver = "none"',
+    'dynamic_ownership = 0',
+    `migration_address = "${ip}"`,
+    `migration_host = "${ip}"`,
+    `vnc_listen = "${ip}"`,
+    `spice_listen = "${ip}"`,
+    ...(o.cgroups === true ? [] : ['cgroup_controllers = [ ]']),
+    '',
+  ].join('\n');
+}
+
+export class LabNodeProcess {
+  private libvirtdPidValue = 0;
+
+  constructor(readonly state: NodeState) {}
+
+  get socketPath(): string {
+    return join(this.state.dir, 'run', 'libvirt-sock');
+  }
+
+  get enterNamespace(): string[] {
+    return ['nsenter', '-t', String(this.state.holderPid), '-m', '-u'];
+  }
+
+  get qemuUnixUri(): string {
+    return `qemu+unix:///system?socket=${this.socketPath}`;
+  }
+
+  get libvirtdLog(): string {
+    return join(this.state.dir, 'libvirtd.log');
+  }
+
+  libvirtdPid(): number {
+    return this.libvirtdPidValue || readPidFile(join(this.state.dir, 'run', 'libvirtd.pid')) || 0;
+  }
+
+  /** Makes the folders and config, then the namespace with its bind mounts. */
+  static async create(name: string, ip: string, dir: string, o: NodeOptions): Promise<LabNodeProcess> {
+    for (const [sub] of PRIVATE_DIRS) mkdirSync(join(dir, sub), { recursive: true });
+    for (const [, target] of PRIVATE_DIRS) mkdirSync(target, { recursive: true }); // mount points only
+    mkdirSync(join(dir, 'lib', 'qemu'), { recursive: true });
+    const hostUuid = randomUUID();
+    writeFileSync(join(dir, 'etc', 'libvirtd.conf'), libvirtdConf(ip, hostUuid));
+    writeFileSync(join(dir, 'etc', 'qemu.conf'), qemuConf(ip, o));
+    const ready = join(dir, 'ns-ready');
+    const script = [
+      'set -e',
+      `hostname ${name}`,
+      ...PRIVATE_DIRS.map(([sub, target]) => `mount --bind ${join(dir, sub)} ${target}`),
+      `touch ${ready}`,
+      'exec sleep infinity',
+    ].join('\n');
+    const holderLog = join(dir, 'namespace.log');
+    const holderPid = spawnDaemon('unshare', ['--mount', '--uts', '--propagation', 'private', 'bash', '-c', script], holderLog);
+    await waitFor(`node ${name} namespace (log: ${holderLog})`, 10_000, () => {
+      if (!isAlive(holderPid)) throw new Error(`namespace holder exited: ${logTail(holderLog)}`);
+      return existsSync(ready);
+    }, 20);
+    const namespace = mountNamespaceOf(holderPid);
+    if (namespace === undefined || namespace === mountNamespaceOf(process.pid)) throw new Error(`node ${name}: no private mount namespace`);
+    return new LabNodeProcess({ name, ip, dir, holderPid, namespace, hostUuid });
+  }
+
+  async startDaemons(): Promise<void> {
+    await this.startVirtlogd();
+    await this.startLibvirtd();
+  }
+
+  private async startVirtlogd(): Promise<void> {
+    const log = join(this.state.dir, 'virtlogd.log');
+    const pid = spawnDaemon('nsenter', [...this.enterNamespace.slice(1), 'virtlogd', '-p', '/var/run/libvirt/virtlogd.pid'], log);
+    await waitFor(`virtlogd of ${this.state.name} (log: ${log})`, 10_000, () => {
+      if (!isAlive(pid)) throw new Error(`virtlogd exited: ${logTail(log)}`);
+      return existsSync(join(this.state.dir, 'run', 'virtlogd-sock'));
+    }, 20);
+  }
+
+  async startLibvirtd(): Promise<void> {
+    if (isAlive(this.libvirtdPidValue)) return;
+    const log = this.libvirtdLog;
+    const pid = spawnDaemon('nsenter', [...this.enterNamespace.slice(1), 'libvirtd', '--listen', '-f', '/etc/libvirt/libvirtd.conf', '-p', '/var/run/libvirt/libvirtd.pid'], log);
+    this.libvirtdPidValue = pid;
+    try {
+      await waitFor(`libvirtd of ${this.state.name}`, 45_000, async () => {
+        if (!isAlive(pid)) throw new Error('libvirtd exited');
+        if (!existsSync(this.socketPath)) return false;
+        await run('virsh', ['-c', this.qemuUnixUri, 'uri'], { timeoutMs: 10_000 });
+        return true;
+      }, 100);
+    } catch (e) {
+      throw new Error(`libvirtd of lab node ${this.state.name} (${this.state.ip}) did not start: ${(e as Error).message}\n--- ${log} (tail) ---\n${logTail(log, 25)}`, { cause: e });
+    }
+  }
+
+  async stopLibvirtd(): Promise<void> {
+    const pid = this.libvirtdPid();
+    if (pid) await killAndWait([pid], 10_000);
+    this.libvirtdPidValue = 0;
+  }
+
+  /** Ends every process in the node's namespace (libvirtd first, then guests, virtlogd, sshd, the holder). */
+  async stop(): Promise<void> {
+    const { namespace, holderPid } = this.state;
+    // A recycled PID must not make us kill a stranger: only act if it is still in our namespace.
+    const libvirtd = this.libvirtdPid();
+    if (libvirtd && mountNamespaceOf(libvirtd) === namespace) await killAndWait([libvirtd], 10_000);
+    const others = processesInNamespace(namespace).filter((p) => p !== holderPid);
+    await killAndWait(others, 5_000);
+    if (mountNamespaceOf(holderPid) === namespace) await killAndWait([holderPid], 5_000);
+    const left = processesInNamespace(namespace);
+    if (left.length > 0) await killAndWait(left, 2_000);
+  }
+
+  /** PIDs of everything still alive in the node's namespace (empty once stopped). */
+  livePids(): number[] {
+    return processesInNamespace(this.state.namespace);
+  }
+}
