@@ -1,7 +1,7 @@
 // One lab node: a private mount+UTS namespace whose libvirt folders are bind-mounted
 // from the node's own folder, with virtlogd and a libvirtd listening on the node's
 // unix socket and on qemu+tcp://IP/system. Everything in that namespace is ours.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { isAlive, killAndWait, logTail, mountNamespaceOf, processesInNamespace, readPidFile, run, spawnDaemon, waitFor } from './procs.js';
@@ -57,9 +57,19 @@ export function qemuConf(ip: string, o: NodeOptions): string {
     `migration_host = "${ip}"`,
     `vnc_listen = "${ip}"`,
     `spice_listen = "${ip}"`,
+    // No per-guest mount namespace: QEMU stays in the node's namespace, where stop() finds it.
+    'namespaces = [ ]',
     ...(o.cgroups === true ? [] : ['cgroup_controllers = [ ]']),
     '',
   ].join('\n');
+}
+
+function isQemu(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('/usr/bin/qemu-system') || readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('qemu');
+  } catch {
+    return false;
+  }
 }
 
 export class LabNodeProcess {
@@ -157,15 +167,29 @@ export class LabNodeProcess {
     // A recycled PID must not make us kill a stranger: only act if it is still in our namespace.
     const libvirtd = this.libvirtdPid();
     if (libvirtd && mountNamespaceOf(libvirtd) === namespace) await killAndWait([libvirtd], 10_000);
-    const others = processesInNamespace(namespace).filter((p) => p !== holderPid);
+    const others = [...new Set([...processesInNamespace(namespace), ...this.guestPids()])].filter((p) => p !== holderPid);
     await killAndWait(others, 5_000);
     if (mountNamespaceOf(holderPid) === namespace) await killAndWait([holderPid], 5_000);
     const left = processesInNamespace(namespace);
     if (left.length > 0) await killAndWait(left, 2_000);
   }
 
-  /** PIDs of everything still alive in the node's namespace (empty once stopped). */
+  /** PIDs of everything still alive in the node's namespace, guests included (empty once stopped). */
   livePids(): number[] {
-    return processesInNamespace(this.state.namespace);
+    return [...new Set([...processesInNamespace(this.state.namespace), ...this.guestPids()])];
+  }
+
+  /** Live QEMU processes from libvirt's pid files in the node's run/qemu folder. */
+  guestPids(): number[] {
+    const dir = join(this.state.dir, 'run', 'qemu');
+    let names: string[];
+    try {
+      names = readdirSync(dir).filter((f) => f.endsWith('.pid'));
+    } catch {
+      return [];
+    }
+    return names
+      .map((f) => readPidFile(join(dir, f)))
+      .filter((p): p is number => p !== undefined && isAlive(p) && isQemu(p));
   }
 }
