@@ -97,8 +97,17 @@ export function makeAuthHandler(hop: SshHop, o: { agentSocket?: string; ask?: As
 
 /** Reads a passphrase on the controlling terminal without echoing it. */
 export function terminalPassphrase(): AskPassphrase {
-  return (path, attempt) =>
-    new Promise((resolve) => {
+  // Links connect in parallel; their questions go to the one terminal one after another.
+  let queue: Promise<unknown> = Promise.resolve();
+  return (path, attempt) => {
+    const next = queue.then(() => askOnTerminal(path, attempt));
+    queue = next.catch(() => undefined);
+    return next;
+  };
+}
+
+function askOnTerminal(path: string, attempt: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
       if (!process.stdin.isTTY) {
         resolve(undefined);
         return;
@@ -122,5 +131,5 @@ export function terminalPassphrase(): AskPassphrase {
         process.stderr.write('\n');
         resolve(undefined);
       });
-    });
+  });
 }

@@ -218,11 +218,20 @@ export class SshLink implements NodeLink {
   }
 
   async forwardLocal(remoteHost: string, remotePort: number): Promise<LocalForward> {
+    return this.forward((c, cb) => c.forwardOut('127.0.0.1', 0, remoteHost, remotePort, cb));
+  }
+
+  /** Same for a unix socket on the node (a display with <listen type='socket'>). */
+  async forwardLocalSocket(path: string): Promise<LocalForward> {
+    return this.forward((c, cb) => c.openssh_forwardOutStreamLocal(path, cb));
+  }
+
+  private async forward(openOn: (c: SshClient, cb: (err: Error | undefined, ch: Duplex) => void) => void): Promise<LocalForward> {
     await this.st.whenUp(this.o.readyTimeoutMs + 1000);
     const open = (): Promise<Duplex> =>
       new Promise((resolve, reject) => {
         try {
-          this.client().forwardOut('127.0.0.1', 0, remoteHost, remotePort, (err, ch) => (err ? reject(err) : resolve(ch)));
+          openOn(this.client(), (err, ch) => (err ? reject(err) : resolve(ch)));
         } catch (e) {
           reject(e);
         }
