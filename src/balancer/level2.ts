@@ -1,0 +1,207 @@
+/**
+ * Level 2, ours: hotspot relief and imbalance reduction by live migration.
+ *
+ * - A node is a hotspot when k of its last n CPU samples are above the
+ *   threshold and the short-term forecast is too, or at once when both the last
+ *   sample and the forecast are above the emergency level.
+ * - Candidate moves (VM, target) are scored: benefit = overload removed from the
+ *   source (minus overload added on the target) + imbalance reduction (standard
+ *   deviation of node CPU); cost = migration time (memory, dirty rate,
+ *   bandwidth) over the horizon the benefit is expected to last.
+ * - Constraints: target memory and CPU ceiling, anti-affinity, maintenance,
+ *   evacuation. Anti-thrashing: per-VM cooldown, minimum gain, concurrent
+ *   migrations per node.
+ * Pure: PlanInput in, moves out.
+ */
+import { WorkCluster, dirtyRateOf, migrationSeconds, type WorkHost } from './cluster.js';
+import { countAbove, forecastTrend, last } from './mathx.js';
+import type { Level2Policy, Move, PlanInput, VmState } from './types.js';
+
+export interface Level2Config {
+  /** Window length n and how many samples k must be hot. */
+  n: number;
+  k: number;
+  /** Node CPU utilisation above which a node is hot. */
+  hot: number;
+  /** Last sample and forecast above this: hot at once. */
+  emergency: number;
+  /** A target must stay at or below this after the move. */
+  targetCeiling: number;
+  /** Imbalance (std of node CPU) above which we balance without a hotspot. */
+  imbalance: number;
+  /** Seconds a VM stays put after a migration. */
+  cooldownSec: number;
+  /** Smallest score (benefit - cost) worth a migration. */
+  minGain: number;
+  /** Migrations running at once with a node at either end. */
+  maxPerNode: number;
+  /** At most this many moves per round (whole cluster), besides evacuation. */
+  maxMoves: number;
+  bandwidthMiBs: number;
+  /** Seconds a move's benefit is expected to last, to weigh its cost. */
+  horizonSec: number;
+}
+
+export const DEFAULT_LEVEL2: Level2Config = {
+  n: 5,
+  k: 3,
+  hot: 0.8,
+  emergency: 0.9,
+  targetCeiling: 0.8,
+  imbalance: 0.12,
+  cooldownSec: 900,
+  minGain: 0.02,
+  maxPerNode: 2,
+  maxMoves: 32,
+  bandwidthMiBs: 119,
+  horizonSec: 1800,
+};
+
+/** What we plan with for a VM: its forecast, but never below its last sample. */
+function vmEstimate(n: number): (v: VmState) => number {
+  return (v) => Math.max(last(v.cpuHistory), forecastTrend(v.cpuHistory, n));
+}
+
+export function isHotspot(cpuHistory: readonly number[], c: Pick<Level2Config, 'n' | 'k' | 'hot' | 'emergency'>): boolean {
+  const f = forecastTrend(cpuHistory, c.n);
+  // Forecast alone past the emergency level: act before the SLA is broken.
+  if (f > c.emergency) return true;
+  return countAbove(cpuHistory, c.n, c.hot) >= c.k && f > c.hot;
+}
+
+/** Standard deviation of node CPU utilisation, kept incrementally (sum and sum of squares). */
+class Spread {
+  private s = 0;
+  private q = 0;
+  constructor(private readonly n: number, utils: Iterable<number>) {
+    for (const u of utils) {
+      this.s += u;
+      this.q += u * u;
+    }
+  }
+  std(): number {
+    const m = this.s / this.n;
+    return Math.sqrt(Math.max(0, this.q / this.n - m * m));
+  }
+  /** Std if two nodes' utilisations changed from (a0, b0) to (a1, b1). */
+  stdAfter(a0: number, a1: number, b0: number, b1: number): number {
+    const s = this.s - a0 - b0 + a1 + b1;
+    const q = this.q - a0 * a0 - b0 * b0 + a1 * a1 + b1 * b1;
+    const m = s / this.n;
+    return Math.sqrt(Math.max(0, q / this.n - m * m));
+  }
+  update(a0: number, a1: number, b0: number, b1: number): void {
+    this.s += a1 + b1 - a0 - b0;
+    this.q += a1 * a1 + b1 * b1 - a0 * a0 - b0 * b0;
+  }
+}
+
+interface Candidate {
+  vm: VmState;
+  to: WorkHost;
+  score: number;
+  secs: number;
+}
+
+export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2): Move[] {
+  const w = new WorkCluster(input, vmEstimate(cfg.n));
+  const hosts = [...w.hosts.values()];
+  if (hosts.length < 2) return [];
+  const spread = new Spread(hosts.length, hosts.map((h) => w.util(h)));
+  const over = (u: number): number => Math.max(0, u - cfg.hot);
+
+  // 1. Evacuation: the admin asked for it, so cooldown and concurrency do not hold it back.
+  for (const src of hosts.filter((h) => h.spec.evacuate)) {
+    const list = [...src.vms].map((n) => w.vms.get(n) as VmState).filter((v) => !v.migrating);
+    list.sort((a, b) => b.memMiB - a.memMiB || (w.vmCpu.get(b.name) ?? 0) - (w.vmCpu.get(a.name) ?? 0));
+    for (const vm of list) {
+      const c = w.vmCpu.get(vm.name) ?? 0;
+      let best: WorkHost | undefined;
+      let bestU = Infinity;
+      for (const to of hosts) {
+        if (!w.feasible(vm, to)) continue;
+        const u = (to.cpu + c) / to.spec.cores;
+        // CPU capacity: fill up to the node's cores; prefer the emptiest node.
+        if (u > 1 + 1e-9 || u >= bestU) continue;
+        best = to;
+        bestU = u;
+      }
+      if (!best) continue;
+      const a0 = w.util(src);
+      const b0 = w.util(best);
+      w.apply(vm.name, best.spec.name, 'evacuation', 0, migrationSeconds(vm.memMiB, dirtyRateOf(vm), cfg.bandwidthMiBs));
+      spread.update(a0, w.util(src), b0, w.util(best));
+    }
+  }
+
+  const movable = (vm: VmState): boolean => !vm.migrating && !w.inCooldown(vm, cfg.cooldownSec) && !w.moved(vm.name);
+  const free = (h: WorkHost): boolean => h.active < cfg.maxPerNode;
+
+  /** Best move off `src`: the highest score over its VMs and the allowed targets. */
+  const bestMove = (src: WorkHost, hotNames: Set<string>, imbalanceOnly: boolean): Candidate | undefined => {
+    if (!free(src)) return undefined;
+    let best: Candidate | undefined;
+    const uSrc = w.util(src);
+    const std0 = spread.std();
+    for (const name of src.vms) {
+      const vm = w.vms.get(name) as VmState;
+      if (!movable(vm)) continue;
+      const c = w.vmCpu.get(name) ?? 0;
+      if (c <= 1e-6) continue;
+      const secs = migrationSeconds(vm.memMiB, dirtyRateOf(vm), cfg.bandwidthMiBs);
+      const cost = secs / cfg.horizonSec;
+      const uSrc1 = (src.cpu - c) / src.spec.cores;
+      for (const to of hosts) {
+        if (to === src || hotNames.has(to.spec.name) || !free(to) || !w.feasible(vm, to)) continue;
+        const uTo = w.util(to);
+        const uTo1 = (to.cpu + c) / to.spec.cores;
+        if (uTo1 > cfg.targetCeiling) continue;
+        const relief = over(uSrc) - over(uSrc1) - (over(uTo1) - over(uTo));
+        const balance = std0 - spread.stdAfter(uSrc, uSrc1, uTo, uTo1);
+        if (imbalanceOnly && balance <= 0) continue;
+        const score = relief + balance - cost;
+        if (score < cfg.minGain) continue;
+        if (!best || score > best.score) best = { vm, to, score, secs };
+      }
+    }
+    return best;
+  };
+
+  const take = (src: WorkHost, c: Candidate, reason: Move['reason']): void => {
+    const a0 = w.util(src);
+    const b0 = w.util(c.to);
+    w.apply(c.vm.name, c.to.spec.name, reason, c.score, c.secs);
+    spread.update(a0, w.util(src), b0, w.util(c.to));
+  };
+
+  // 2. Hotspots, worst first; move until the node is under the threshold.
+  const hot = hosts.filter((h) => !h.spec.evacuate && isHotspot(h.spec.cpuHistory, cfg));
+  const hotNames = new Set(hot.map((h) => h.spec.name));
+  hot.sort((a, b) => w.util(b) - w.util(a));
+  let budget = cfg.maxMoves;
+  for (const src of hot) {
+    while (budget > 0 && w.util(src) > cfg.hot) {
+      const c = bestMove(src, hotNames, false);
+      if (!c) break;
+      take(src, c, 'hotspot');
+      budget--;
+    }
+  }
+
+  // 3. No hotspot left to act on: reduce imbalance a little, from the busiest node.
+  if (hot.length === 0) {
+    let rounds = Math.min(budget, 2);
+    while (rounds-- > 0 && spread.std() > cfg.imbalance) {
+      const src = hosts.filter((h) => !h.spec.evacuate).reduce((a, b) => (w.util(b) > w.util(a) ? b : a));
+      const c = bestMove(src, hotNames, true);
+      if (!c) break;
+      take(src, c, 'imbalance');
+    }
+  }
+  return w.moves;
+}
+
+export function oursPolicy(cfg: Partial<Level2Config> = {}): Level2Policy {
+  const c = { ...DEFAULT_LEVEL2, ...cfg };
+  return { name: 'ours', plan: (i) => planLevel2(i, c) };
+}

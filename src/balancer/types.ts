@@ -1,0 +1,81 @@
+/**
+ * Shared types of the balancer: what level 2 observes about nodes and VMs, and
+ * what it decides. Everything here is plain data so the planners stay pure.
+ */
+
+/** A node as level 2 sees it. Utilisation histories are oldest first, last = now. */
+export interface HostState {
+  name: string;
+  cores: number;
+  memMiB: number;
+  /** Admin put the node in maintenance: no VM may be moved onto it. */
+  maintenance?: boolean;
+  /** Admin asked to empty the node (implies maintenance for targets). */
+  evacuate?: boolean;
+  /** CPU demand / cores per sample (may exceed 1 when demand is not served). */
+  cpuHistory: number[];
+  /** Memory in use / memMiB per sample. */
+  memHistory?: number[];
+  /** Network Mbit/s per sample and the node's link capacity (Sandpiper's volume). */
+  netHistory?: number[];
+  netMbps?: number;
+}
+
+export interface VmState {
+  name: string;
+  host: string;
+  /** CPU demand in cores per sample, oldest first, last = now. */
+  cpuHistory: number[];
+  /** Memory the VM holds on its node (what a migration copies), MiB. */
+  memMiB: number;
+  vcpus: number;
+  netMbps?: number;
+  /** Estimated page-dirtying rate while running, MiB/s (pre-copy cost). */
+  dirtyMiBs?: number;
+  /** Anti-affinity labels: two VMs sharing a label must not share a node. */
+  antiAffinity?: string[];
+  /** When the VM last finished (or started) a migration, seconds; for the cooldown. */
+  lastMigration?: number;
+  /** A migration of this VM is running now. */
+  migrating?: boolean;
+}
+
+/** A migration already running: its memory is held on both ends until it ends. */
+export interface InflightMigration {
+  vm: string;
+  from: string;
+  to: string;
+}
+
+export interface PlanInput {
+  /** Seconds (trace time or wall clock). */
+  now: number;
+  /** Seconds between samples. */
+  period: number;
+  hosts: HostState[];
+  vms: VmState[];
+  inflight: InflightMigration[];
+}
+
+export type MoveReason = 'evacuation' | 'hotspot' | 'imbalance';
+
+export interface Move {
+  vm: string;
+  from: string;
+  to: string;
+  reason: MoveReason;
+  /** Benefit minus cost in the planner's units (higher is better); informative. */
+  score: number;
+  /** Estimated migration time, seconds. */
+  estSeconds: number;
+}
+
+/** Every level-2 policy (ours and the baselines) has this shape. */
+export type PlanFn = (input: PlanInput) => Move[];
+
+export interface Level2Policy {
+  name: string;
+  /** Run the planner only every `everySeconds` (DRS: 300 s); default every sample. */
+  everySeconds?: number;
+  plan: PlanFn;
+}
