@@ -6,8 +6,10 @@
 import { promises as fsp } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { decodeCall, encodeFault, encodeResponse, FaultCode } from '../common/xmlrpc/codec.js';
+import { decodeCall, encodeFault, encodeResponse, FaultCode, XmlRpcParseError } from '../common/xmlrpc/codec.js';
 import { toFault, type MethodRegistry } from '../common/xmlrpc/registry.js';
+import { XmlRpcFault } from '../common/xmlrpc/codec.js';
+import type { XmlRpcValue } from '../common/xmlrpc/value.js';
 import { encodeFrame, FrameDecoder, MAX_FRAME_BYTES, type Frame } from './framing.js';
 
 export type AgentLog = (msg: string) => void;
@@ -16,13 +18,17 @@ export type AgentLog = (msg: string) => void;
 export async function answerFrame(reg: MethodRegistry, f: Frame, caller: string): Promise<Buffer> {
   let xml: string;
   try {
-    const call = decodeCall(f.body.toString('utf8'), { maxBytes: MAX_FRAME_BYTES });
+    let call: { method: string; params: XmlRpcValue[] };
+    try {
+      call = decodeCall(f.body.toString('utf8'), { maxBytes: MAX_FRAME_BYTES });
+    } catch (e) {
+      throw e instanceof XmlRpcParseError ? new XmlRpcFault(FaultCode.PARSE_ERROR, `malformed request: ${e.message}`) : e;
+    }
     xml = encodeResponse(await reg.dispatch(call.method, call.params, { caller, readOnly: false }));
   } catch (e) {
     const fault = toFault(e);
-    const code = fault.code === FaultCode.INTERNAL_ERROR && /parse|XML/i.test(fault.message) ? FaultCode.PARSE_ERROR : fault.code;
     try {
-      xml = encodeFault(code, fault.message);
+      xml = encodeFault(fault.code, fault.message);
     } catch {
       xml = encodeFault(FaultCode.INTERNAL_ERROR, 'the fault message could not be encoded');
     }
