@@ -88,7 +88,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   const skip = requireLab(undefined, what);
   if (skip !== null) throw new Error(skip);
   const dir = freshDir(opts.name ?? 'lab');
-  const slot = acquireSlot(dir);
+  const slot = await acquireSlot(dir, stopLeftovers);
   const procs: LabNodeProcess[] = [];
   const sshds: LabSshd[] = [];
   const save = (): void => {
@@ -137,6 +137,12 @@ export async function stopLabDir(dir: string): Promise<void> {
   }
   await Promise.all(file.nodes.map((s) => new LabNodeProcess(s).stop()));
   releaseSlot(file.slot, dir);
+}
+
+/** Ends what a crashed lab left running (its nodes' namespaces), keeping its folder. */
+async function stopLeftovers(dir: string): Promise<void> {
+  const nodes = readLabDir(dir);
+  await Promise.all(nodes.map((s) => new LabNodeProcess(s).stop()));
 }
 
 /** Reads a running lab's nodes from its folder (for the lab CLI). */

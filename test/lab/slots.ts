@@ -47,8 +47,12 @@ function isStale(slot: number): boolean {
   return !isAlive(owner.pid) && !owner.pids.some(isAlive);
 }
 
-/** Takes a free slot (1..250) for the lab in `dir`. */
-export function acquireSlot(dir: string): number {
+/**
+ * Takes a free slot (1..250) for the lab in `dir`. A stale slot's leftovers (a lab whose
+ * owner died without stop()) are handed to `cleanup` with that lab's folder before reuse,
+ * so no old daemon still holds the slot's addresses.
+ */
+export async function acquireSlot(dir: string, cleanup?: (oldDir: string) => Promise<void>): Promise<number> {
   mkdirSync(SLOT_ROOT, { recursive: true, mode: 0o1777 });
   for (let slot = 1; slot <= MAX_SLOT; slot++) {
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -57,13 +61,19 @@ export function acquireSlot(dir: string): number {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         if (attempt === 0 && isStale(slot)) {
+          const old = readOwner(slot);
           // Rename first: only one reclaimer wins the rename, the others see ENOENT.
           const grave = `${slotDir(slot)}.stale.${process.pid}.${Date.now()}`;
+          let won = false;
           try {
             renameSync(slotDir(slot), grave);
-            rmSync(grave, { recursive: true, force: true });
+            won = true;
           } catch {
             // someone else reclaimed it first
+          }
+          if (won) {
+            if (old !== undefined && cleanup !== undefined) await cleanup(old.dir).catch(() => undefined);
+            rmSync(grave, { recursive: true, force: true });
           }
           continue;
         }

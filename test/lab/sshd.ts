@@ -93,6 +93,8 @@ export async function createSshd(o: { name: string; ip: string; dir: string; ent
   ].join('\n'));
   const [hostAlg, hostB64] = hostKeyPub.split(/\s+/);
   const knownHostsLine = `${port === 22 ? o.ip : `[${o.ip}]:${port}`} ${hostAlg ?? ''} ${hostB64 ?? ''}`;
+  // For people driving the lab by hand: ssh -o UserKnownHostsFile=<this> -i <userKey> -p <port> root@<ip>
+  writeFileSync(join(o.dir, 'known_hosts'), `${knownHostsLine}\n`);
   const log = join(o.dir, 'sshd.log');
   let pid = 0;
 
