@@ -1,8 +1,19 @@
-import { VemError } from '../common/errors.js';
-import { parseCommandArgs } from './args.js';
+/** `vem tui [--cluster FILE]`: the dashboard over every node in the cluster file, through its link (SSH or direct). */
+import { boolOpt, parseCommandArgs, stringOpt } from './args.js';
+import { UsageError } from '../common/errors.js';
+import { loadClusterFile, openLink } from '../tui/transport/index.js';
+import { runDashboard } from '../tui/views/app.js';
 
-/** `vem tui`: skeleton until its issue lands. */
 export async function run(args: string[]): Promise<number> {
-  parseCommandArgs('tui', args, {});
-  throw new VemError('vem tui: not built yet in this version');
+  const p = parseCommandArgs('tui', args, { cluster: { type: 'string' }, wall: { type: 'boolean' }, refresh: { type: 'string' } }, false);
+  const refreshMs = Number(stringOpt(p, 'refresh') ?? '1000');
+  if (!Number.isFinite(refreshMs) || refreshMs < 100) throw new UsageError(`vem tui: --refresh must be a number of milliseconds >= 100`);
+  const cluster = loadClusterFile(stringOpt(p, 'cluster'));
+  if (cluster.nodes.length === 0) throw new UsageError(`vem tui: ${cluster.path} lists no nodes`);
+  const links = cluster.nodes.map((n) => openLink(n));
+  try {
+    return await runDashboard({ links, refreshMs, wall: boolOpt(p, 'wall') });
+  } finally {
+    await Promise.allSettled(links.map((l) => l.close()));
+  }
 }

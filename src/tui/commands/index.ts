@@ -1,0 +1,234 @@
+/**
+ * The command layer: every action the dashboard takes goes through here. Each
+ * one becomes a task with per-VM progress and a result or error that the status
+ * line shows; nothing here blocks the UI (all calls are promises).
+ */
+import type { Link, XmlRpcValue } from '../store/link.js';
+import type { ClusterStore } from '../store/store.js';
+import type { VmRecord } from '../store/model.js';
+import { decodeJob, isObj, type WireJob } from '../store/decode.js';
+
+export type VmOp = 'start' | 'shutdown' | 'destroy' | 'reboot' | 'suspend' | 'resume';
+
+/** Operations that lose work or availability: the UI asks before running them. */
+export const DESTRUCTIVE: ReadonlySet<string> = new Set(['destroy', 'shutdown', 'reboot', 'snapshot-revert', 'snapshot-delete', 'evacuate', 'migrate']);
+
+export interface TaskItem {
+  vm: string;
+  state: 'waiting' | 'running' | 'ok' | 'failed';
+  message?: string;
+}
+
+export interface Task {
+  id: number;
+  label: string;
+  items: TaskItem[];
+  done: boolean;
+  startedAt: number;
+}
+
+export interface Migration {
+  id: string;
+  vmKey: string;
+  vm: string;
+  from: string;
+  to: string;
+  live: boolean;
+  job: WireJob;
+  startedAt: number;
+  /** True once the VM has been seen on the target. */
+  finished: boolean;
+}
+
+export interface CommandHost {
+  store: ClusterStore;
+  link(node: string): Link | undefined;
+  /** Ask a node's poller to re-read its VM list now. */
+  invalidate(node: string): void;
+  now?: () => number;
+}
+
+function errText(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.replace(/\s+/g, ' ').slice(0, 200);
+}
+
+export class CommandCenter {
+  readonly tasks: Task[] = [];
+  readonly migrations = new Map<string, Migration>();
+  /** The latest line for the status bar. */
+  status = '';
+  statusIsError = false;
+  private seq = 0;
+  private listeners: Array<() => void> = [];
+  private readonly now: () => number;
+
+  constructor(readonly host: CommandHost) {
+    this.now = host.now ?? Date.now;
+  }
+
+  onChange(cb: () => void): void {
+    this.listeners.push(cb);
+  }
+
+  private changed(): void {
+    for (const cb of this.listeners) cb();
+  }
+
+  say(text: string, isError = false): void {
+    this.status = text;
+    this.statusIsError = isError;
+    this.changed();
+  }
+
+  private call(node: string, method: string, ...params: XmlRpcValue[]): Promise<XmlRpcValue> {
+    const l = this.host.link(node);
+    if (!l) return Promise.reject(new Error(`no link to node ${node}`));
+    return l.call(method, ...params);
+  }
+
+  /**
+   * Run one operation over several VMs (possibly on many nodes) with bounded
+   * concurrency; every VM gets its own progress line and result.
+   */
+  async forEachVm(label: string, vms: VmRecord[], fn: (vm: VmRecord) => Promise<string | void>, concurrency = 8): Promise<Task> {
+    const task: Task = { id: ++this.seq, label, items: vms.map((v) => ({ vm: v.key, state: 'waiting' })), done: false, startedAt: this.now() };
+    this.tasks.unshift(task);
+    if (this.tasks.length > 50) this.tasks.length = 50;
+    this.say(`${label}: ${vms.length === 1 ? vms[0]?.name : `${vms.length} VMs`}...`);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < vms.length) {
+        const i = next++;
+        const vm = vms[i];
+        const item = task.items[i];
+        if (!vm || !item) continue;
+        item.state = 'running';
+        this.changed();
+        try {
+          const msg = await fn(vm);
+          item.state = 'ok';
+          item.message = msg ?? 'ok';
+        } catch (e) {
+          item.state = 'failed';
+          item.message = errText(e);
+        }
+        this.host.invalidate(vm.node);
+        this.changed();
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, vms.length) }, worker));
+    task.done = true;
+    const failed = task.items.filter((i) => i.state === 'failed');
+    if (failed.length === 0) this.say(`${label}: ${vms.length === 1 ? `${vms[0]?.name} ok` : `${vms.length} VMs ok`}`);
+    else if (vms.length === 1) this.say(`${label} ${vms[0]?.name} failed: ${failed[0]?.message ?? ''}`, true);
+    else this.say(`${label}: ${vms.length - failed.length} ok, ${failed.length} failed (${failed[0]?.vm}: ${failed[0]?.message ?? ''})`, true);
+    return task;
+  }
+
+  vmOp(op: VmOp, vms: VmRecord[]): Promise<Task> {
+    const after: Partial<Record<VmOp, string>> = { start: 'running', destroy: 'shutoff', suspend: 'paused', resume: 'running' };
+    return this.forEachVm(op, vms, async (vm) => {
+      await this.call(vm.node, `vm.${op}`, vm.name);
+      const s = after[op];
+      if (s) this.host.store.setVmState(vm.key, s);
+    });
+  }
+
+  setVcpus(vm: VmRecord, n: number): Promise<Task> {
+    return this.forEachVm(`vcpus=${n}`, [vm], async () => {
+      await this.call(vm.node, 'vm.setVcpus', vm.name, n);
+    });
+  }
+
+  setMemory(vm: VmRecord, kib: number): Promise<Task> {
+    return this.forEachVm(`memory=${Math.round(kib / 1024)}MiB`, [vm], async () => {
+      await this.call(vm.node, 'vm.setMemory', vm.name, kib);
+    });
+  }
+
+  snapshotCreate(vms: VmRecord[], name: string): Promise<Task> {
+    return this.forEachVm(`snapshot ${name}`, vms, async (vm) => {
+      await this.call(vm.node, 'vm.snapshot.create', vm.name, name);
+    });
+  }
+
+  snapshotRevert(vm: VmRecord, name: string): Promise<Task> {
+    return this.forEachVm(`revert to ${name}`, [vm], async () => {
+      await this.call(vm.node, 'vm.snapshot.revert', vm.name, name);
+    });
+  }
+
+  snapshotDelete(vm: VmRecord, name: string): Promise<Task> {
+    return this.forEachVm(`delete snapshot ${name}`, [vm], async () => {
+      await this.call(vm.node, 'vm.snapshot.delete', vm.name, name);
+    });
+  }
+
+  async snapshotList(vm: VmRecord): Promise<string[]> {
+    const r = await this.call(vm.node, 'vm.snapshot.list', vm.name);
+    const list = Array.isArray(r) ? r : [];
+    return list.map((s) => (typeof s === 'string' ? s : isObj(s) && typeof s['name'] === 'string' ? s['name'] : '')).filter((s) => s !== '');
+  }
+
+  /** The libvirt URI the source node's libvirtd migrates to. */
+  destUri(node: string): string {
+    const n = this.host.store.nodes.get(node);
+    return n?.host?.uri || `sim://${node}`;
+  }
+
+  /** Start a migration as an agent job and follow it with job.get until it ends. */
+  async migrate(vm: VmRecord, to: string, live: boolean): Promise<Migration> {
+    const r = await this.call(vm.node, 'vm.migrate', vm.name, this.destUri(to), { live });
+    const id = isObj(r) ? String(r['id'] ?? r['jobId'] ?? '') : String(r);
+    const m: Migration = { id, vmKey: vm.key, vm: vm.name, from: vm.node, to, live, job: { id, state: 'running' }, startedAt: this.now(), finished: false };
+    this.migrations.set(vm.key, m);
+    this.say(`migrating ${vm.name} ${vm.node} -> ${to} (${live ? 'live' : 'offline'})`);
+    void this.follow(m);
+    return m;
+  }
+
+  private async follow(m: Migration): Promise<void> {
+    while (m.job.state === 'running') {
+      await new Promise((r) => setTimeout(r, 400));
+      try {
+        m.job = { ...decodeJob(await this.call(m.from, 'job.get', m.id)), id: m.id };
+      } catch (e) {
+        m.job = { ...m.job, state: 'failed', error: errText(e) };
+      }
+      this.changed();
+    }
+    m.finished = true;
+    this.host.invalidate(m.from);
+    this.host.invalidate(m.to);
+    if (m.job.state === 'completed') this.say(`migrated ${m.vm} to ${m.to}`);
+    else this.say(`migration of ${m.vm} ${m.job.state}${m.job.error ? `: ${m.job.error}` : ''}`, m.job.state === 'failed');
+  }
+
+  async cancelMigration(m: Migration): Promise<void> {
+    try {
+      await this.call(m.from, 'job.cancel', m.id);
+      this.say(`cancelling migration of ${m.vm}`);
+    } catch (e) {
+      this.say(`cancel failed: ${errText(e)}`, true);
+    }
+  }
+
+  /** Migrate a node's VMs following a plan, two at a time, each with its own line. */
+  evacuate(node: string, steps: Array<{ vm: VmRecord; target?: string }>): Promise<Task> {
+    const movable = steps.filter((s) => s.target !== undefined);
+    const targets = new Map(movable.map((s) => [s.vm.key, s.target ?? '']));
+    return this.forEachVm(
+      `evacuate ${node}`,
+      movable.map((s) => s.vm),
+      async (vm) => {
+        const to = targets.get(vm.key) ?? '';
+        const m = await this.migrate(vm, to, vm.state === 'running' || vm.state === 'paused');
+        while (!m.finished) await new Promise((r) => setTimeout(r, 200));
+        if (m.job.state !== 'completed') throw new Error(`${m.job.state}${m.job.error ? `: ${m.job.error}` : ''}`);
+        return `-> ${to}`;
+      },
+      2,
+    );
+  }
+}

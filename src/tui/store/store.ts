@@ -1,0 +1,155 @@
+/**
+ * The per-cluster store: the latest state and metric history from every agent,
+ * and each node's link state. Pollers write into it; views only read it. Every
+ * change bumps `version` so the screen redraws at most once per tick.
+ */
+import type { LinkState } from './link.js';
+import type { NodeHost } from './model.js';
+import { isActive, newNode, newVm, type NodeRecord, type VmRecord } from './model.js';
+import type { NodeSample, VmSample, WireVm } from './decode.js';
+
+export class ClusterStore {
+  readonly nodes = new Map<string, NodeRecord>();
+  readonly vms = new Map<string, VmRecord>();
+  /** Incremented on every change; the UI compares it to what it last drew. */
+  version = 0;
+  private listeners: Array<() => void> = [];
+
+  addNode(name: string, link: LinkState): NodeRecord {
+    let n = this.nodes.get(name);
+    if (!n) {
+      n = newNode(name, link);
+      this.nodes.set(name, n);
+      this.changed();
+    }
+    return n;
+  }
+
+  onChange(cb: () => void): void {
+    this.listeners.push(cb);
+  }
+
+  changed(): void {
+    this.version++;
+    for (const cb of this.listeners) cb();
+  }
+
+  setLink(node: string, s: LinkState, detail?: string): void {
+    const n = this.addNode(node, s);
+    n.link = s;
+    n.linkDetail = detail;
+    this.changed();
+  }
+
+  setNodeError(node: string, error: string | undefined): void {
+    const n = this.nodes.get(node);
+    if (!n || n.error === error) return;
+    n.error = error;
+    this.changed();
+  }
+
+  setHost(node: string, host: NodeHost): void {
+    const n = this.addNode(node, 'up');
+    n.host = host;
+    if (n.memTotalKiB === undefined && host.memoryKiB > 0) n.memTotalKiB = host.memoryKiB;
+    this.changed();
+  }
+
+  /** Replace one node's VM list: new VMs appear, gone ones (undefined, migrated away) disappear. */
+  setVmList(node: string, list: WireVm[]): void {
+    const n = this.addNode(node, 'up');
+    const seen = new Set<string>();
+    let running = 0;
+    let mem = 0;
+    let vcpus = 0;
+    for (const w of list) {
+      const key = `${node}/${w.name}`;
+      seen.add(key);
+      let vm = this.vms.get(key);
+      if (!vm) {
+        vm = newVm(node, w.name);
+        this.vms.set(key, vm);
+      }
+      vm.uuid = w.uuid;
+      if (vm.state !== w.state && !isActive(w.state)) {
+        vm.cpuPct = undefined;
+        vm.diskRdBps = vm.diskWrBps = vm.netRxBps = vm.netTxBps = undefined;
+      }
+      vm.state = w.state;
+      vm.vcpus = w.vcpus;
+      vm.memKiB = w.memKiB;
+      vm.maxMemKiB = w.maxMemKiB;
+      if (isActive(w.state)) {
+        running++;
+        mem += w.memKiB;
+        vcpus += w.vcpus;
+      }
+    }
+    for (const [key, vm] of this.vms) if (vm.node === node && !seen.has(key)) this.vms.delete(key);
+    n.vmCount = list.length;
+    n.running = running;
+    n.vmMemKiB = mem;
+    n.vmVcpus = vcpus;
+    this.changed();
+  }
+
+  addNodeSamples(node: string, samples: NodeSample[]): void {
+    const n = this.nodes.get(node);
+    if (!n || samples.length === 0) return;
+    for (const s of samples) {
+      if (s.cpuPct !== undefined) {
+        n.cpuPct = s.cpuPct;
+        n.cpuHist.push(s.cpuPct);
+      }
+      if (s.memTotalKiB !== undefined) n.memTotalKiB = s.memTotalKiB;
+      if (s.memUsedKiB !== undefined) {
+        n.memUsedKiB = s.memUsedKiB;
+        const total = n.memTotalKiB ?? 0;
+        n.memHist.push(total > 0 ? (100 * s.memUsedKiB) / total : 0);
+      }
+    }
+    this.changed();
+  }
+
+  addVmSamples(node: string, samples: VmSample[]): void {
+    if (samples.length === 0) return;
+    for (const s of samples) {
+      const vm = this.vms.get(`${node}/${s.name}`);
+      if (!vm) continue;
+      if (s.cpuPct !== undefined) {
+        vm.cpuPct = s.cpuPct;
+        vm.cpuHist.push(s.cpuPct);
+      }
+      const memPct = s.memPct ?? (s.memUsedKiB !== undefined && vm.memKiB > 0 ? (100 * s.memUsedKiB) / vm.memKiB : undefined);
+      if (memPct !== undefined) {
+        vm.memPct = memPct;
+        vm.memHist.push(memPct);
+      }
+      if (s.diskRdBps !== undefined || s.diskWrBps !== undefined) {
+        vm.diskRdBps = s.diskRdBps;
+        vm.diskWrBps = s.diskWrBps;
+        vm.diskHist.push((s.diskRdBps ?? 0) + (s.diskWrBps ?? 0));
+      }
+      if (s.netRxBps !== undefined || s.netTxBps !== undefined) {
+        vm.netRxBps = s.netRxBps;
+        vm.netTxBps = s.netTxBps;
+        vm.netHist.push((s.netRxBps ?? 0) + (s.netTxBps ?? 0));
+      }
+    }
+    this.changed();
+  }
+
+  /** Optimistic local change after a command succeeded, before the next poll confirms it. */
+  setVmState(key: string, state: string): void {
+    const vm = this.vms.get(key);
+    if (!vm || vm.state === state) return;
+    vm.state = state;
+    this.changed();
+  }
+
+  vmsOf(node: string): VmRecord[] {
+    const out: VmRecord[] = [];
+    for (const vm of this.vms.values()) if (vm.node === node) out.push(vm);
+    return out;
+  }
+}

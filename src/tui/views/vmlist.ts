@@ -1,0 +1,63 @@
+/** Pure selection of the VM table's rows: filter, sort, marks by pattern. */
+import type { VmRecord } from '../store/model.js';
+
+export const SORT_KEYS = ['name', 'node', 'state', 'vcpus', 'memory', 'cpu', 'mem', 'disk', 'net'] as const;
+export type SortKey = (typeof SORT_KEYS)[number];
+
+/** Case-insensitive; every word must match the name, node or state ("web n2 running"). */
+export function matchesFilter(vm: VmRecord, filter: string): boolean {
+  const f = filter.trim().toLowerCase();
+  if (f === '') return true;
+  const hay = `${vm.name} ${vm.node} ${vm.state}`.toLowerCase();
+  return f.split(/\s+/).every((w) => (w.startsWith('!') ? !hay.includes(w.slice(1)) : hay.includes(w)));
+}
+
+function sortValue(vm: VmRecord, k: SortKey): number | string {
+  switch (k) {
+    case 'name':
+      return vm.name;
+    case 'node':
+      return vm.node;
+    case 'state':
+      return vm.state;
+    case 'vcpus':
+      return vm.vcpus;
+    case 'memory':
+      return vm.memKiB;
+    case 'cpu':
+      return vm.cpuPct ?? -1;
+    case 'mem':
+      return vm.memPct ?? -1;
+    case 'disk':
+      return (vm.diskRdBps ?? 0) + (vm.diskWrBps ?? 0);
+    case 'net':
+      return (vm.netRxBps ?? 0) + (vm.netTxBps ?? 0);
+  }
+}
+
+const collator = new Intl.Collator('en', { numeric: true });
+
+/** Numbers sort biggest first by default (what an admin looks for), text A-Z; ties by node/name. */
+export function sortVms(vms: VmRecord[], k: SortKey, reverse: boolean): VmRecord[] {
+  const numeric = !(k === 'name' || k === 'node' || k === 'state');
+  return vms.sort((a, b) => {
+    const va = sortValue(a, k);
+    const vb = sortValue(b, k);
+    let c = typeof va === 'number' && typeof vb === 'number' ? vb - va : collator.compare(String(va), String(vb));
+    if (!numeric && typeof va === 'number') c = -c;
+    if (c === 0) c = collator.compare(a.name, b.name) || collator.compare(a.node, b.node);
+    return reverse ? -c : c;
+  });
+}
+
+export function selectRows(all: Iterable<VmRecord>, filter: string, k: SortKey, reverse: boolean): VmRecord[] {
+  const out: VmRecord[] = [];
+  for (const vm of all) if (matchesFilter(vm, filter)) out.push(vm);
+  return sortVms(out, k, reverse);
+}
+
+/** A glob ("web-*", "db-?", "*") as a whole-name, case-insensitive matcher. */
+export function globMatcher(pattern: string): (name: string) => boolean {
+  const re = new RegExp('^' + pattern.trim().replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i');
+  return (name) => re.test(name);
+}
