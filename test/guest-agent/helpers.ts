@@ -1,6 +1,7 @@
 /** Shared by the guest-agent tests: a real `vem guest-agent` child process on a unix socket standing in for the channel. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +30,17 @@ export async function startChildAgent(dir: string, extra: string[] = [], socket 
   let err = '';
   proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const t0 = Date.now();
-  while (!existsSync(socket) || !err.includes('')) {
+  const connects = (): Promise<boolean> =>
+    new Promise((r) => {
+      const c = net.connect(socket);
+      c.once('connect', () => {
+        c.destroy();
+        r(true);
+      });
+      c.once('error', () => r(false));
+    });
+  // A socket file left by a killed agent exists but refuses: wait for one that accepts.
+  while (!existsSync(socket) || !(await connects())) {
     if (proc.exitCode !== null) throw new Error(`guest agent exited: ${err}`);
     if (Date.now() - t0 > 10_000) throw new Error(`guest agent socket did not appear: ${err}`);
     await new Promise((r) => setTimeout(r, 30));
