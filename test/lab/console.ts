@@ -26,6 +26,20 @@ export async function openGuestConsole(uri: string, vm: string, timeoutMs = 20_0
   return c;
 }
 
+/** Presses Enter every second until the guest's shell prompt shows (boot may still be running). */
+export async function waitForPrompt(c: GuestConsole, prompt: RegExp, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    c.send('\r');
+    try {
+      await c.expect(prompt, Math.min(1000, Math.max(1, deadline - Date.now())));
+      return;
+    } catch (e) {
+      if (Date.now() >= deadline) throw e;
+    }
+  }
+}
+
 let markers = 0;
 
 function spawnConsole(uri: string, vm: string): GuestConsole {

@@ -6,3 +6,7 @@ export { writeTestNodeXml, testNodeXml, testDomainName, type TestNodeOptions } f
 export { buildGuestImage, type GuestImageOptions, type GuestImage } from './guest-image.js';
 export { guestDomainXml, type GuestDomainOptions } from './guest-xml.js';
 export type { LabSshd } from './sshd.js';
+export { openGuestConsole, waitForPrompt, type GuestConsole } from './console.js';
+export { GUEST_PROMPT, GUEST_READY_LINE } from './guest-image.js';
+export { GUEST_CHANNEL } from './guest-xml.js';
+export { isAlive } from './procs.js';
