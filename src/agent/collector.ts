@@ -1,0 +1,118 @@
+/**
+ * One bulk-stats call (NOWAIT, so a VM in a migration does not stall the
+ * rest) plus one node-stats call per period, turned into rates and kept in
+ * bounded rings. A poll that comes due while the previous one still runs is
+ * dropped, not queued.
+ */
+import type { DomainStats, Hypervisor, NodeStats } from '../libvirt/hypervisor.js';
+import { NODE_FIELDS, SampleRing, TickClock, VM_FIELDS, type NodeField, type VmField } from './history.js';
+import { isActive, nodeSample, vmCounters, vmSample, type VmCounters } from './rates.js';
+
+export interface VmEntry {
+  name: string;
+  /** Allocated when the VM is first seen active: shut-off VMs cost no history. */
+  ring?: SampleRing<VmField>;
+  counters?: VmCounters;
+  last: DomainStats;
+  lastTick: number;
+}
+
+export interface CollectorOptions {
+  pollMs: number;
+  historySeconds: number;
+  /** Polls a VM may be absent from the bulk stats before its history is dropped. */
+  forgetAfterTicks?: number;
+}
+
+export class Collector {
+  tick = 0;
+  readonly capacity: number;
+  readonly clock: TickClock;
+  readonly node: SampleRing<NodeField>;
+  readonly vms = new Map<string, VmEntry>();
+  lastNode: NodeStats | undefined;
+  hostCpus = 1;
+  running = false;
+  dropped = 0;
+  collections = 0;
+  errors = 0;
+  lastError: string | undefined;
+  lastCollectMs = 0;
+  /** Total ms spent in collect() (for the bench's per-poll cost). */
+  totalCollectMs = 0;
+  private readonly forgetAfter: number;
+
+  constructor(readonly o: CollectorOptions) {
+    this.capacity = Math.max(2, Math.ceil((o.historySeconds * 1000) / o.pollMs));
+    this.clock = new TickClock(this.capacity);
+    this.node = new SampleRing(NODE_FIELDS, this.capacity);
+    this.forgetAfter = o.forgetAfterTicks ?? Math.max(300, Math.ceil(300_000 / o.pollMs));
+  }
+
+  /** Runs one poll; returns false when dropped because the last one still runs. */
+  async collect(hv: Hypervisor): Promise<boolean> {
+    if (this.running) {
+      this.dropped++;
+      return false;
+    }
+    this.running = true;
+    const t0 = performance.now();
+    const at = Date.now();
+    try {
+      const [stats, ns] = await Promise.all([hv.allDomainStats({ nowait: true }), hv.nodeStats()]);
+      this.ingest(stats, ns, at, t0);
+      return true;
+    } catch (e) {
+      this.errors++;
+      this.lastError = e instanceof Error ? e.message : String(e);
+      throw e;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Folds one poll's results into the history (separate from I/O so tests and the bench can drive it). */
+  ingest(stats: DomainStats[], ns: NodeStats, at: number, t0 = performance.now()): void {
+    const tick = ++this.tick;
+    this.clock.record(tick, at);
+    let running = 0;
+    let vmCpu = 0;
+    for (const s of stats) {
+      let e = this.vms.get(s.name);
+      if (!e) {
+        e = { name: s.name, last: s, lastTick: tick };
+        this.vms.set(s.name, e);
+      }
+      e.last = s;
+      e.lastTick = tick;
+      const active = isActive(s);
+      if (active) running++;
+      const c = vmCounters(s, at);
+      const sample = vmSample(e.counters, c, s, this.hostCpus);
+      e.counters = c;
+      if (sample && (active || e.ring)) {
+        e.ring ??= new SampleRing(VM_FIELDS, this.capacity);
+        e.ring.push(tick, sample);
+        vmCpu += sample.cpuPct;
+      }
+    }
+    for (const [name, e] of this.vms) if (tick - e.lastTick > this.forgetAfter) this.vms.delete(name);
+    const ms = performance.now() - t0;
+    this.node.push(tick, nodeSample(this.lastNode, ns, { vmsRunning: running, vmCpuPct: vmCpu, collectMs: ms }));
+    this.lastNode = ns;
+    this.collections++;
+    this.lastCollectMs = ms;
+    this.totalCollectMs += ms;
+  }
+
+  forget(name: string): void {
+    this.vms.delete(name);
+  }
+
+  /** Bytes held by the rings (for node.info and the bench). */
+  historyBytes(): number {
+    let b = this.node.bytes();
+    for (const e of this.vms.values()) b += e.ring?.bytes() ?? 0;
+    return b;
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * The node agent: XML-RPC over libvirt with live metrics, jobs, events and
+ * safe defaults (unix socket 0600 or loopback; TLS + token required elsewhere).
+ */
+import { MethodRegistry } from '../common/xmlrpc/registry.js';
+import { startXmlRpcServer, type RunningXmlRpcServer } from '../common/xmlrpc/server.js';
+import type { Hypervisor, Unsubscribe } from '../libvirt/hypervisor.js';
+import { AuditLog } from './audit.js';
+import { Collector } from './collector.js';
+import { handleConsoleUpgrade } from './console.js';
+import type { AgentCore } from './core.js';
+import { DomainCache } from './domains.js';
+import { EventLog } from './events.js';
+import { JobManager } from './jobs.js';
+import { HypervisorLink } from './link.js';
+import { renderMetrics } from './metrics.js';
+import { registerNodeMethods } from './methods/node.js';
+import { registerResourceMethods } from './methods/resources.js';
+import { registerVmMethods } from './methods/vm.js';
+import { loadPlugins, type Plugins } from './plugins.js';
+
+export const DEFAULT_SOCKET = '/run/vem/agent.sock';
+
+export interface AgentOptions {
+  hypervisor: Hypervisor | (() => Promise<Hypervisor>);
+  /** 127.0.0.1:PORT (port 0 = pick one). */
+  listen?: string;
+  /** Unix socket path; the default when neither listen nor socket is given: /run/vem/agent.sock. */
+  socket?: string;
+  token?: string;
+  tls?: { cert: string; key: string };
+  readOnly?: boolean;
+  auditLog?: string;
+  pollMs?: number;
+  historySeconds?: number;
+  /** Timeout of each libvirt call (a hung daemon must not hang the agent). */
+  callTimeoutMs?: number;
+  maxBodyBytes?: number;
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** Reconnect backoff bounds when libvirt goes away. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Load the guest.* and balancer.level1.* modules when present (default true). */
+  plugins?: boolean;
+}
+
+export interface RunningAgent {
+  url: string;
+  socketPath?: string;
+  registry: MethodRegistry;
+  /** The agent's state, for tests and the benchmark. */
+  core: AgentCore;
+  /** Runs one collection now (tests; the timer keeps running). */
+  collectNow(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
+  const pollMs = o.pollMs ?? 1000;
+  const historySeconds = o.historySeconds ?? 3600;
+  const registry = new MethodRegistry();
+  const events = new EventLog();
+  const collector = new Collector({ pollMs, historySeconds });
+  const domains = new DomainCache();
+  const jobs = new JobManager(events);
+  let unsubscribe: Unsubscribe | undefined;
+  let plugins: Plugins | undefined;
+
+  const link = new HypervisorLink(o.hypervisor, {
+    callTimeoutMs: o.callTimeoutMs,
+    minBackoffMs: o.minBackoffMs,
+    maxBackoffMs: o.maxBackoffMs,
+    onUp: async (hv) => {
+      core.host = await hv.hostInfo();
+      collector.hostCpus = core.host.node.cpus;
+      unsubscribe?.();
+      unsubscribe = await hv.onDomainEvent((e) => {
+        const detail: Record<string, string | number> = { uuid: e.domain.uuid, id: e.domain.id, at: e.at };
+        if (e.event !== undefined) detail.event = e.event;
+        if (e.detail !== undefined) detail.detail = e.detail;
+        if (e.actualKiB !== undefined) detail.actualKiB = e.actualKiB;
+        if (e.device !== undefined) detail.device = e.device;
+        events.push('domain', e.kind, e.domain.name, detail);
+        if (e.kind !== 'balloon-change') domains.markDirty(e.domain.name);
+      });
+      events.push('libvirt', 'up', undefined, { uri: hv.uri });
+    },
+    onDown: (reason) => {
+      unsubscribe = undefined; // the connection and its subscription are gone
+      events.push('libvirt', 'down', undefined, { reason });
+    },
+  });
+
+  const core: AgentCore = {
+    link,
+    collector,
+    domains,
+    events,
+    jobs,
+    startedAt: Date.now(),
+    pollMs,
+    historySeconds,
+    readOnly: o.readOnly === true,
+    hv: () => link.get(),
+  };
+
+  await link.start();
+
+  const collectNow = async (): Promise<void> => {
+    link.check();
+    if (!link.status().up) return;
+    const hv = link.get();
+    try {
+      if (!(await collector.collect(hv))) return;
+    } catch (e) {
+      link.noteError(e);
+      return;
+    }
+    domains.noticeNames(collector.vms.keys());
+    domains.pump(hv);
+    await plugins?.afterCollect();
+  };
+
+  registerNodeMethods(registry, core);
+  registerVmMethods(registry, core);
+  registerResourceMethods(registry, core);
+  if (o.plugins !== false) plugins = await loadPlugins(registry, core);
+
+  const audit = o.auditLog ? new AuditLog(o.auditLog) : undefined;
+  registry.onCall = (rec) => {
+    if (!audit || !registry.mutates(rec.method)) return;
+    audit.write({ caller: rec.ctx.caller, method: rec.method, args: rec.params, ok: rec.ok, result: rec.result, fault: rec.fault, ms: rec.ms });
+  };
+
+  await collectNow();
+  const timer = setInterval(() => void collectNow(), pollMs);
+
+  let server: RunningXmlRpcServer;
+  try {
+    server = await startXmlRpcServer({
+      registry,
+      listen: o.listen,
+      socket: o.socket ?? (o.listen ? undefined : DEFAULT_SOCKET),
+      token: o.token,
+      tls: o.tls,
+      readOnly: o.readOnly,
+      maxBodyBytes: o.maxBodyBytes,
+      headersTimeoutMs: o.headersTimeoutMs,
+      requestTimeoutMs: o.requestTimeoutMs,
+      routes: {
+        request: (req, res) => {
+          if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') return false;
+          const body = renderMetrics({ collector, libvirtUp: link.status().up, hostCpus: collector.hostCpus });
+          res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+          res.end(body);
+          return true;
+        },
+        upgrade: (req, socket, head, caller) =>
+          handleConsoleUpgrade(
+            {
+              hv: () => link.get(),
+              readOnly: core.readOnly,
+              audit: (who, vm, ok, message) => audit?.write({ caller: who, method: 'console.open', args: [vm], ok, result: ok ? true : null, fault: ok ? undefined : { code: 0, message: message ?? '' } }),
+            },
+            req,
+            socket,
+            head,
+            caller,
+          ),
+      },
+    });
+  } catch (e) {
+    clearInterval(timer);
+    await plugins?.close();
+    jobs.close();
+    await link.close();
+    await audit?.close();
+    throw e;
+  }
+
+  return {
+    url: server.url,
+    socketPath: server.socketPath,
+    registry,
+    core,
+    collectNow,
+    close: async () => {
+      clearInterval(timer);
+      events.wakeAll();
+      await server.close();
+      await plugins?.close();
+      jobs.close();
+      unsubscribe?.();
+      await link.close();
+      await audit?.close();
+    },
+  };
+}

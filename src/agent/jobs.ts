@@ -1,0 +1,187 @@
+/**
+ * Long operations as jobs with ids. A migration runs in the background;
+ * job.get reports libvirt's progress (data processed/remaining/total, memory
+ * iteration, dirty rate, downtime, elapsed) until it completes, fails or is
+ * cancelled, and after a failure says why and where the VM is.
+ */
+import type { Hypervisor, JobStats, MigrateOptions } from '../libvirt/hypervisor.js';
+import { ErrorCode } from '../libvirt/errors.js';
+import type { XmlRpcStruct } from '../common/xmlrpc/value.js';
+import { fromJsonValue } from '../common/xmlrpc/value.js';
+import type { EventLog } from './events.js';
+
+export type JobStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+
+export interface Job {
+  id: string;
+  kind: 'migrate';
+  vm: string;
+  dest: string;
+  options: MigrateOptions;
+  status: JobStatus;
+  reason?: string;
+  startedAt: number;
+  endedAt?: number;
+  progress?: JobStats;
+  progressAt?: number;
+  cancelRequested: boolean;
+  /** After a failure or cancel: the VM's state on this node. */
+  vmStateOnSource?: string;
+  caller: string;
+}
+
+export class JobManager {
+  private readonly jobs = new Map<string, Job>();
+  private next = 1;
+  private readonly pollers = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly events: EventLog,
+    private readonly keep = 200,
+    private readonly progressMs = 1000,
+  ) {}
+
+  startMigration(hv: Hypervisor, vm: string, dest: string, options: MigrateOptions, caller: string): Job {
+    const job: Job = { id: `job-${Date.now().toString(36)}-${this.next++}`, kind: 'migrate', vm, dest, options, status: 'running', startedAt: Date.now(), cancelRequested: false, caller };
+    this.jobs.set(job.id, job);
+    this.trim();
+    this.events.push('job', 'started', vm, { job: job.id, kind: 'migrate', dest });
+    const poll = setInterval(() => void this.refreshProgress(hv, job), this.progressMs);
+    poll.unref();
+    this.pollers.set(job.id, poll);
+    hv.migrate(vm, dest, options).then(
+      () => this.finish(hv, job, 'completed'),
+      (e: unknown) => {
+        const code = (e as { code?: unknown }).code;
+        const cancelled = job.cancelRequested || code === ErrorCode.OPERATION_ABORTED;
+        return this.finish(hv, job, cancelled ? 'cancelled' : 'failed', e instanceof Error ? e.message : String(e));
+      },
+    );
+    return job;
+  }
+
+  private async refreshProgress(hv: Hypervisor, job: Job): Promise<void> {
+    if (job.status !== 'running') return;
+    try {
+      const s = await hv.jobStats(job.vm);
+      if (job.status === 'running' && s.type !== 'none') {
+        job.progress = s;
+        job.progressAt = Date.now();
+      }
+    } catch {
+      /* the VM may be switching over; the next poll or the end of the job tells */
+    }
+  }
+
+  private async finish(hv: Hypervisor, job: Job, status: JobStatus, reason?: string): Promise<void> {
+    const t = this.pollers.get(job.id);
+    if (t) clearInterval(t);
+    this.pollers.delete(job.id);
+    if (status === 'completed') {
+      try {
+        const s = await hv.jobStats(job.vm, true);
+        if (s.type !== 'none') job.progress = s;
+      } catch {
+        /* the VM left this node: the last progress stands */
+      }
+      if (job.progress) job.progress = { ...job.progress, dataRemaining: 0, memRemaining: 0 };
+    } else {
+      try {
+        job.vmStateOnSource = (await hv.domainInfo(job.vm)).state;
+      } catch (e) {
+        job.vmStateOnSource = `unknown (${e instanceof Error ? e.message : String(e)})`;
+      }
+    }
+    job.status = status;
+    if (reason !== undefined) job.reason = reason;
+    job.endedAt = Date.now();
+    const detail: XmlRpcStruct = { job: job.id, kind: 'migrate', dest: job.dest, status };
+    if (reason !== undefined) detail.reason = reason;
+    if (job.vmStateOnSource) detail.vmStateOnSource = job.vmStateOnSource;
+    this.events.push('job', status, job.vm, detail);
+  }
+
+  get(id: string): Job | undefined {
+    return this.jobs.get(id);
+  }
+
+  /** Fresh progress for a running job (one libvirt call), then the job. */
+  async getFresh(hv: Hypervisor | undefined, id: string): Promise<Job | undefined> {
+    const job = this.jobs.get(id);
+    if (job && hv && job.status === 'running') await this.refreshProgress(hv, job);
+    return job;
+  }
+
+  async cancel(hv: Hypervisor, id: string): Promise<Job | undefined> {
+    const job = this.jobs.get(id);
+    if (!job || job.status !== 'running') return job;
+    job.cancelRequested = true;
+    await hv.abortJob(job.vm);
+    return job;
+  }
+
+  list(): Job[] {
+    return [...this.jobs.values()];
+  }
+
+  private trim(): void {
+    if (this.jobs.size <= this.keep) return;
+    for (const [id, j] of this.jobs) {
+      if (this.jobs.size <= this.keep) break;
+      if (j.status !== 'running') this.jobs.delete(id);
+    }
+  }
+
+  close(): void {
+    for (const t of this.pollers.values()) clearInterval(t);
+    this.pollers.clear();
+  }
+}
+
+/** A job as the wire shows it; progress fields are named in the admin's words. */
+export function jobToValue(j: Job): XmlRpcStruct {
+  const now = j.endedAt ?? Date.now();
+  const v: XmlRpcStruct = {
+    id: j.id,
+    kind: j.kind,
+    vm: j.vm,
+    dest: j.dest,
+    status: j.status,
+    startedAt: j.startedAt,
+    elapsedMs: now - j.startedAt,
+    cancelRequested: j.cancelRequested,
+    caller: j.caller,
+    options: fromJsonValue(j.options),
+  };
+  if (j.endedAt !== undefined) v.endedAt = j.endedAt;
+  if (j.reason !== undefined) v.reason = j.reason;
+  if (j.vmStateOnSource !== undefined) v.vmStateOnSource = j.vmStateOnSource;
+  const p = j.progress;
+  if (p) {
+    const prog: XmlRpcStruct = { type: p.type };
+    const put = (k: string, x: number | undefined): void => {
+      if (x !== undefined && Number.isFinite(x)) prog[k] = x;
+    };
+    put('dataTotal', p.dataTotal);
+    put('dataProcessed', p.dataProcessed);
+    put('dataRemaining', p.dataRemaining);
+    put('memTotal', p.memTotal);
+    put('memProcessed', p.memProcessed);
+    put('memRemaining', p.memRemaining);
+    put('memIteration', p.memIteration);
+    put('memDirtyRate', p.memDirtyRate);
+    put('memBps', p.memBps);
+    put('expectedDowntimeMs', p.downtimeMs);
+    put('timeElapsedMs', p.timeElapsedMs);
+    put('timeRemainingMs', p.timeRemainingMs);
+    put('diskTotal', p.diskTotal);
+    put('diskProcessed', p.diskProcessed);
+    put('diskRemaining', p.diskRemaining);
+    if (p.dataTotal && p.dataTotal > 0 && p.dataRemaining !== undefined) {
+      prog.percent = Math.round(Math.min(100, Math.max(0, (1 - p.dataRemaining / p.dataTotal) * 100)) * 10) / 10;
+    }
+    if (j.progressAt !== undefined) prog.at = j.progressAt;
+    v.progress = prog;
+  }
+  return v;
+}

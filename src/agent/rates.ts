@@ -1,0 +1,94 @@
+/** Turning cumulative counters from two polls into rates (pure). */
+import type { DomainStats, NodeStats } from '../libvirt/hypervisor.js';
+import type { NodeField, Sample, VmField } from './history.js';
+
+/** The cumulative counters of one VM at one poll. */
+export interface VmCounters {
+  atMs: number;
+  cpuNs: number;
+  rdBytes: number;
+  wrBytes: number;
+  rxBytes: number;
+  txBytes: number;
+}
+
+export function vmCounters(s: DomainStats, atMs: number): VmCounters {
+  let rd = 0;
+  let wr = 0;
+  let rx = 0;
+  let tx = 0;
+  for (const b of s.block ?? []) {
+    rd += b.rdBytes;
+    wr += b.wrBytes;
+  }
+  for (const n of s.net ?? []) {
+    rx += n.rxBytes;
+    tx += n.txBytes;
+  }
+  return { atMs, cpuNs: s.cpu?.timeNs ?? 0, rdBytes: rd, wrBytes: wr, rxBytes: rx, txBytes: tx };
+}
+
+/** Memory in use inside the VM: from the balloon driver when it reports, else the QEMU process RSS, else the balloon size. */
+export function memUsedKiB(s: DomainStats): number {
+  const b = s.balloon;
+  if (!b) return 0;
+  if (b.availableKiB !== undefined && b.unusedKiB !== undefined && b.availableKiB >= b.unusedKiB) return b.availableKiB - b.unusedKiB;
+  if (b.rssKiB !== undefined) return Math.min(b.rssKiB, b.currentKiB || b.rssKiB);
+  return b.currentKiB;
+}
+
+export function isActive(s: DomainStats): boolean {
+  const st = s.state?.state;
+  return st === 'running' || st === 'blocked' || st === 'paused' || st === 'shutdown' || st === 'pmsuspended';
+}
+
+function perSec(cur: number, prev: number, sec: number): number {
+  const d = cur - prev;
+  return d > 0 ? d / sec : 0; // a counter that went back (VM restarted) counts as no traffic for this tick
+}
+
+/** One VM sample from two polls; undefined for the first poll of a VM (no rate yet). */
+export function vmSample(prev: VmCounters | undefined, cur: VmCounters, s: DomainStats, hostCpus: number): Sample<VmField> | undefined {
+  if (!prev) return undefined;
+  const sec = (cur.atMs - prev.atMs) / 1000;
+  if (!(sec > 0)) return undefined;
+  const active = isActive(s);
+  const cpuNsPerSec = active ? perSec(cur.cpuNs, prev.cpuNs, sec) : 0;
+  const vcpus = s.vcpu?.current ?? 1;
+  return {
+    cpuPct: (cpuNsPerSec / 1e9 / Math.max(1, hostCpus)) * 100,
+    vcpuPct: (cpuNsPerSec / 1e9 / Math.max(1, vcpus)) * 100,
+    memUsedKiB: active ? memUsedKiB(s) : 0,
+    memKiB: active ? (s.balloon?.currentKiB ?? 0) : 0,
+    diskRdBps: active ? perSec(cur.rdBytes, prev.rdBytes, sec) : 0,
+    diskWrBps: active ? perSec(cur.wrBytes, prev.wrBytes, sec) : 0,
+    netRxBps: active ? perSec(cur.rxBytes, prev.rxBytes, sec) : 0,
+    netTxBps: active ? perSec(cur.txBytes, prev.txBytes, sec) : 0,
+  };
+}
+
+/** The node's own sample: host CPU busy and iowait %, memory in use. */
+export function nodeSample(prev: NodeStats | undefined, cur: NodeStats, extra: { vmsRunning: number; vmCpuPct: number; collectMs: number }): Sample<NodeField> {
+  let cpuPct = 0;
+  let iowaitPct = 0;
+  if (prev) {
+    const busy = cur.cpu.kernelNs + cur.cpu.userNs - (prev.cpu.kernelNs + prev.cpu.userNs);
+    const io = cur.cpu.iowaitNs - prev.cpu.iowaitNs;
+    const idle = cur.cpu.idleNs - prev.cpu.idleNs;
+    const total = busy + io + idle;
+    if (total > 0) {
+      cpuPct = (Math.max(0, busy) / total) * 100;
+      iowaitPct = (Math.max(0, io) / total) * 100;
+    }
+  }
+  const m = cur.memory;
+  return {
+    cpuPct,
+    iowaitPct,
+    memUsedKiB: Math.max(0, m.totalKiB - m.freeKiB - m.buffersKiB - m.cachedKiB),
+    memTotalKiB: m.totalKiB,
+    vmsRunning: extra.vmsRunning,
+    vmCpuPct: extra.vmCpuPct,
+    collectMs: extra.collectMs,
+  };
+}
