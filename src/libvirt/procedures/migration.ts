@@ -99,10 +99,10 @@ async function jobInfo(rpc: RpcConnection, d: DomainHandle): Promise<JobStats> {
   });
 }
 
-/** VIR_DOMAIN_JOB_STATS_COMPLETED = 1: the last finished job instead of the running one. */
+/** VIR_DOMAIN_JOB_STATS_COMPLETED = 1: the last finished job instead of the running one (with KEEP_COMPLETED = 2, so others can read it too). */
 export async function jobStats(rpc: RpcConnection, d: DomainHandle, completed = false): Promise<JobStats> {
   try {
-    const { type, raw } = await rpc.call(Proc.DOMAIN_GET_JOB_STATS, (w) => (writeDomain(w, d), w.uint(completed ? 1 : 0)), (r) => ({ type: r.int(), raw: readTypedParams(r, 64) }));
+    const { type, raw } = await rpc.call(Proc.DOMAIN_GET_JOB_STATS, (w) => (writeDomain(w, d), w.uint(completed ? 1 | 2 : 0)), (r) => ({ type: r.int(), raw: readTypedParams(r, 64) }));
     return toJobStats(type, raw);
   } catch (e) {
     if (!completed && e instanceof LibvirtError && e.code === ErrorCode.NO_SUPPORT) return jobInfo(rpc, d);
