@@ -1,0 +1,111 @@
+/** A simulated cluster: one SimHypervisor per node, built from a seed, with migrations between them. */
+import { cloneConfig } from './domain.js';
+import { ManualClock, scaledClock, type SimClock } from './clock.js';
+import type { GuestPolicy } from './guest.js';
+import { LifecycleDetail, SimHypervisor, type SimPeers } from './hypervisor.js';
+import { planCluster } from './inventory.js';
+import { Reason } from './domain.js';
+
+export interface SimClusterOptions {
+  nodes: number;
+  vmsPerNode?: number;
+  seed?: number;
+  /** Simulated seconds per real second (default 1); ignored when a clock is given. */
+  timeScale?: number;
+  /** Injected time source (tests use ManualClock). */
+  clock?: SimClock;
+  /** Policy of the simulated guests (default: every action allowed, for the demo). */
+  guestPolicy?: GuestPolicy;
+  /** Simulation cell in simulated ms (default 1000): load is constant within a cell. */
+  stepMs?: number;
+  /** Real ms between progress steps of timed work (migrations, shutdowns) with a real clock. */
+  pumpMs?: number;
+}
+
+export class SimCluster {
+  readonly hypervisors: SimHypervisor[] = [];
+  readonly clock: SimClock;
+  readonly simulated = true;
+  private readonly byNode = new Map<string, SimHypervisor>();
+  private timer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private readonly pumpMs: number;
+
+  constructor(o: SimClusterOptions) {
+    if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 10000) throw new RangeError(`nodes must be an integer from 1 to 10000 (got ${o.nodes})`);
+    const vmsPerNode = o.vmsPerNode ?? 12;
+    if (!Number.isInteger(vmsPerNode) || vmsPerNode < 0 || vmsPerNode > 1000) throw new RangeError(`vmsPerNode must be an integer from 0 to 1000 (got ${vmsPerNode})`);
+    const seed = o.seed ?? 1;
+    this.clock = o.clock ?? scaledClock(o.timeScale ?? 1);
+    this.pumpMs = o.pumpMs ?? 100;
+    const policy = o.guestPolicy ?? { readOnly: false };
+    const peers: SimPeers = { get: (n) => this.byNode.get(n), kick: () => this.kick(), guestPolicy: policy };
+    const now = this.clock.now();
+    planCluster(o.nodes, vmsPerNode, seed).forEach((plan, i) => {
+      const hv = new SimHypervisor(plan.name, plan.spec, this.clock, (seed * 7919 + i * 104729) >>> 0, peers, o.stepMs ?? 1000);
+      let need = 0;
+      for (const vm of plan.vms) for (const v of vm.volumes) if (v.pool === 'default') need += v.allocation;
+      hv.storage.ensureRoom('default', need + 512 * 1024 ** 3);
+      let fast = 0;
+      for (const vm of plan.vms) for (const v of vm.volumes) if (v.pool === 'fast-ssd') fast += v.allocation;
+      hv.storage.ensureRoom('fast-ssd', fast + 256 * 1024 ** 3);
+      for (const vm of plan.vms) {
+        for (const v of vm.volumes) hv.storage.put(v.pool, { name: v.name, key: v.path, path: v.path, type: v.pool === 'fast-ssd' ? 'block' : 'file', capacity: v.capacity, allocation: v.allocation, format: v.format });
+        const d = hv.addDomain(vm.config, true, vm.kind, vm.io);
+        d.autostart = vm.autostart;
+        if (vm.state !== 'shutoff') {
+          // Up for a while already: uptime from minutes to weeks.
+          hv.boot(d, cloneConfig(vm.config), Reason.runningBooted, now - (60_000 + (d.workload.seed % 1_800_000_000)));
+          if (vm.state === 'paused') {
+            d.state = 'paused';
+            d.reason = Reason.pausedUser;
+          }
+        }
+      }
+      hv.host.t = now;
+      this.hypervisors.push(hv);
+      this.byNode.set(plan.name, hv);
+    });
+    if (this.clock.onAdvance) this.unsubscribe = this.clock.onAdvance(() => this.pump());
+    void LifecycleDetail;
+  }
+
+  /** The node's hypervisor by node name (node-01) or uri (sim://node-01). */
+  hypervisor(node: string): SimHypervisor | undefined {
+    return this.byNode.get(node.replace(/^sim:\/\//, ''));
+  }
+
+  /** Moves timed work (migrations, guest shutdowns) on to the clock's now. */
+  pump(): void {
+    for (const hv of this.hypervisors) hv.pump();
+  }
+
+  private busy(): boolean {
+    return this.hypervisors.some((h) => h.busy.size > 0);
+  }
+
+  /** Timed work was queued: with a real clock, step it until nothing is left. */
+  private kick(): void {
+    if (this.clock.manual || this.timer) return;
+    this.timer = setInterval(() => {
+      this.pump();
+      if (!this.busy() && this.timer) {
+        clearInterval(this.timer);
+        this.timer = null;
+      }
+    }, this.pumpMs);
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.unsubscribe?.();
+    await Promise.all(this.hypervisors.map((h) => h.close()));
+  }
+}
+
+export function createSimCluster(o: SimClusterOptions): SimCluster {
+  return new SimCluster(o);
+}
+
+export { ManualClock };

@@ -1,0 +1,573 @@
+/**
+ * SimHypervisor: one simulated node behind the same Hypervisor interface as the
+ * libvirt client. It says it is simulated everywhere: driver 'Simulated',
+ * uri and hostname sim://..., simulated: true, and a comment in every XML.
+ */
+import type { Duplex } from 'node:stream';
+import type {
+  AllStatsOptions, DomainEvent, DomainEventKind, DomainInfo, DomainRef, DomainStats, HostInfo, Hypervisor, JobStats, ListDomainsOptions,
+  MigrateOptions, NetworkInfo, NodeStats, SchedulerParams, Scope, SnapshotInfo, StoragePoolInfo, StorageVolumeInfo, Unsubscribe,
+} from '../hypervisor.js';
+import { ConnectionClosedError } from '../errors.js';
+import type { SimClock } from './clock.js';
+import { cloneConfig, Reason, SimDomain, type DomainConfig } from './domain.js';
+import { domainXml, parseDomainXml } from './domain-xml.js';
+import { failed, invalid, jobLocked, noDomain, notRunning, outOfMemory, agentUnavailable } from './errors.js';
+import { SimHost, type HostSpec } from './host.js';
+import { SimNetworks, noNetwork } from './network.js';
+import { hashString, macFrom, Rng, uuidFrom } from './rng.js';
+import { buildStats } from './stats.js';
+import { SimStorage } from './storage.js';
+import { makeWorkload, WORKLOAD_KINDS, type WorkloadKind } from './workload.js';
+import { GUEST_OSES } from './domain.js';
+import * as tuning from './tuning.js';
+import * as snapshots from './snapshots.js';
+import * as migration from './migrate.js';
+import { openSimConsole } from './console.js';
+import { answerAgentCommand } from './guest-agent.js';
+import { SimGuest, type GuestPolicy } from './guest.js';
+
+/** Lifecycle event numbering (virDomainEventType) and details, as libvirt sends them. */
+export const LifecycleDetail = {
+  defined: { added: 0, updated: 1, fromSnapshot: 3 },
+  undefined: { removed: 0 },
+  started: { booted: 0, migrated: 1, fromSnapshot: 3 },
+  suspended: { paused: 0, migrated: 1 },
+  resumed: { unpaused: 0, migrated: 1, fromSnapshot: 2 },
+  stopped: { shutdown: 0, destroyed: 1, migrated: 3, fromSnapshot: 6 },
+  shutdown: { finished: 0 },
+} as const;
+
+export interface SimPeers {
+  get(node: string): SimHypervisor | undefined;
+  kick(): void;
+  guestPolicy: GuestPolicy;
+}
+
+export class SimHypervisor implements Hypervisor {
+  readonly simulated = true;
+  readonly uri: string;
+  readonly host: SimHost;
+  readonly storage: SimStorage;
+  readonly networks: SimNetworks;
+  readonly rng: Rng;
+  private alive = true;
+  private nextId = 1;
+  private readonly listeners = new Set<(e: DomainEvent) => void>();
+  /** Domains with timed work in progress (guest shutdown, migration). */
+  readonly busy = new Set<SimDomain>();
+  /** KiB promised to migrations coming in. */
+  incomingKiB = 0;
+  private readonly consoles = new Map<SimDomain, Duplex>();
+
+  constructor(readonly node: string, spec: HostSpec, readonly clock: SimClock, seed: number, readonly peers: SimPeers, stepMs = 1000) {
+    this.uri = `sim://${node}`;
+    this.rng = new Rng(seed);
+    this.host = new SimHost(spec, clock.now(), stepMs);
+    const uuid = (): string => uuidFrom(this.rng);
+    this.storage = new SimStorage(node, uuid);
+    this.networks = new SimNetworks(node, uuid);
+  }
+
+  // ---- plumbing used by the helper modules -------------------------------------------------
+
+  /** Time for the guests of this node: brings the host's rates up to date first. */
+  readonly guestClock = (): number => (this.alive ? this.sync() : this.clock.now());
+
+  /** Brings the counters up to now and returns the simulated time. */
+  sync(): number {
+    if (!this.alive) throw new ConnectionClosedError(this.uri, 'the simulated connection was closed');
+    const t = this.clock.now();
+    this.host.advanceTo(t);
+    return t;
+  }
+
+  dom(name: string): SimDomain {
+    if (!this.alive) throw new ConnectionClosedError(this.uri, 'the simulated connection was closed');
+    const d = this.host.byName.get(name);
+    if (!d) throw noDomain(name);
+    return d;
+  }
+
+  /** Lifecycle changes wait for the job lock; a migration holds it. */
+  lockFree(d: SimDomain): void {
+    if (d.job?.active) throw jobLocked();
+  }
+
+  newMac(): string {
+    return macFrom(this.rng);
+  }
+
+  newUuid(): string {
+    return uuidFrom(this.rng);
+  }
+
+  emit(kind: DomainEventKind, d: SimDomain, extra: Partial<DomainEvent> = {}): void {
+    if (this.listeners.size === 0) return;
+    const c = d.current;
+    const ev: DomainEvent = { kind, domain: { name: c.name, uuid: c.uuid, id: d.id }, at: this.clock.now(), ...extra };
+    for (const l of this.listeners) queueMicrotask(() => l(ev));
+  }
+
+  lifecycle(d: SimDomain, event: keyof typeof LifecycleDetail, detail: number): void {
+    this.emit('lifecycle', d, { event, detail });
+  }
+
+  /** Starts a QEMU process for the domain: a new id, counters from zero. */
+  boot(d: SimDomain, live: DomainConfig, reason: number, now: number): void {
+    d.live = live;
+    d.id = this.nextId++;
+    d.state = 'running';
+    d.reason = reason;
+    d.startedAt = now;
+    d.shutdownAt = 0;
+    d.throttle = 0;
+    d.resetCounters();
+    d.vcpuWeights = Array.from({ length: live.maxVcpus }, (_, i) => 0.7 + 0.6 * ((hashString(`${live.uuid}/${i}`) % 1000) / 1000));
+    this.host.invalidate();
+  }
+
+  /** The QEMU process is gone. Transient domains disappear with it. */
+  powerOff(d: SimDomain, reason: number, detail: number): void {
+    d.live = null;
+    d.state = 'shutoff';
+    d.reason = reason;
+    d.shutdownAt = 0;
+    d.throttle = 0;
+    this.busy.delete(d);
+    const con = this.consoles.get(d);
+    if (con) {
+      this.consoles.delete(d);
+      con.push(null);
+      con.destroy();
+    }
+    this.lifecycle(d, 'stopped', detail);
+    d.id = -1;
+    if (!d.persistent) {
+      this.host.remove(d);
+      this.lifecycle(d, 'undefined', LifecycleDetail.undefined.removed);
+    }
+    this.host.invalidate();
+  }
+
+  /** Checks a VM fits in this node's memory and its networks are up, as QEMU start would fail. */
+  checkStartable(c: DomainConfig, extraKiB = 0): void {
+    const free = this.host.spec.memKiB - this.host.committedKiB() - this.incomingKiB - extraKiB;
+    if (c.memKiB > free) throw outOfMemory(this.node, c.memKiB, free);
+    for (const n of c.nics) {
+      if (n.type !== 'network') continue;
+      if (!this.networks.has(n.source)) throw noNetwork(n.source);
+      if (!this.networks.isActive(n.source)) throw invalid(`network '${n.source}' is not active`);
+    }
+    for (const k of c.disks) {
+      if (k.type !== 'file' || k.source === undefined) continue;
+      const inPool = this.storage.listPools().some((p) => p.path !== undefined && k.source?.startsWith(p.path + '/'));
+      if (inPool && !this.storage.volumeByPath(k.source)) throw failed(`Cannot access storage file '${k.source}': No such file or directory`);
+    }
+  }
+
+  /** Adds a domain (inventory or define); its workload comes from the XML's metadata or its name. */
+  addDomain(config: DomainConfig, persistent: boolean, kind?: WorkloadKind, io?: 'light' | 'web' | 'db' | 'batch'): SimDomain {
+    const h = hashString(config.name);
+    const wrng = new Rng(h ^ 0x2545f491);
+    const k = kind ?? (WORKLOAD_KINDS.includes(config.workloadKind as WorkloadKind) ? (config.workloadKind as WorkloadKind) : 'diurnal');
+    const os = GUEST_OSES[h % GUEST_OSES.length] ?? GUEST_OSES[0];
+    if (!os) throw new Error('no guest OS list');
+    const d = new SimDomain(config, makeWorkload(k, wrng, io), persistent, os);
+    this.host.add(d);
+    return d;
+  }
+
+  kick(d: SimDomain): void {
+    this.busy.add(d);
+    this.peers.kick();
+  }
+
+  /** Timed work: guest shutdowns finishing, migrations progressing. Called by the cluster. */
+  pump(): void {
+    if (!this.alive || this.busy.size === 0) return;
+    const now = this.sync();
+    for (const d of [...this.busy]) {
+      if (d.job?.active) migration.step(this, d, now);
+      else if (d.shutdownAt > 0 && d.state === 'running' && now >= d.shutdownAt) {
+        this.lifecycle(d, 'shutdown', LifecycleDetail.shutdown.finished);
+        this.powerOff(d, Reason.shutoffShutdown, LifecycleDetail.stopped.shutdown);
+      }
+      if (!d.job?.active && d.shutdownAt === 0) this.busy.delete(d);
+    }
+  }
+
+  // ---- Hypervisor: connection and host ---------------------------------------------------
+
+  async close(): Promise<void> {
+    for (const c of this.consoles.values()) c.destroy();
+    this.consoles.clear();
+    this.listeners.clear();
+    this.alive = false;
+  }
+
+  isAlive(): boolean {
+    return this.alive;
+  }
+
+  async hostInfo(): Promise<HostInfo> {
+    this.sync();
+    const s = this.host.spec;
+    return {
+      hostname: `${this.node}.simulated`,
+      uri: this.uri,
+      driver: 'Simulated',
+      hypervisorVersion: '0.1.0',
+      libvirtVersion: '10.0.0',
+      simulated: true,
+      node: { model: 'x86_64', memoryKiB: s.memKiB, cpus: s.cores, mhz: s.mhz, numaNodes: s.sockets, sockets: s.sockets, cores: s.cores / s.sockets / s.threads, threads: s.threads },
+    };
+  }
+
+  async capabilities(): Promise<string> {
+    this.sync();
+    const s = this.host.spec;
+    return (
+      `<!-- Simulated by ve-manager: capabilities of the simulated node sim://${this.node}. -->\n<capabilities>\n  <host>\n    <uuid>${uuidFrom(new Rng(hashString(this.node)))}</uuid>\n` +
+      `    <cpu>\n      <arch>x86_64</arch>\n      <model>${s.cpuModel}</model>\n      <vendor>${s.cpuModel.startsWith('AMD') ? 'AMD' : 'Intel'}</vendor>\n` +
+      `      <topology sockets='${s.sockets}' dies='1' cores='${s.cores / s.sockets / s.threads}' threads='${s.threads}'/>\n    </cpu>\n` +
+      `    <migration_features>\n      <live/>\n      <uri_transports>\n        <uri_transport>sim</uri_transport>\n      </uri_transports>\n    </migration_features>\n  </host>\n` +
+      `  <guest>\n    <os_type>hvm</os_type>\n    <arch name='x86_64'>\n      <wordsize>64</wordsize>\n      <emulator>/usr/bin/qemu-system-x86_64</emulator>\n` +
+      `      <machine maxCpus='512'>pc-q35-8.2</machine>\n      <domain type='kvm'/>\n      <domain type='qemu'/>\n    </arch>\n  </guest>\n</capabilities>\n`
+    );
+  }
+
+  async nodeStats(): Promise<NodeStats> {
+    this.sync();
+    const total = this.host.spec.memKiB;
+    const used = Math.min(total, this.host.usedMemKiB());
+    const free = total - used;
+    const c = this.host.cpu;
+    return {
+      cpu: { kernelNs: Math.round(c.kernelNs), userNs: Math.round(c.userNs), idleNs: Math.round(c.idleNs), iowaitNs: Math.round(c.iowaitNs) },
+      memory: { totalKiB: total, freeKiB: Math.round(free * 0.6), buffersKiB: Math.round(free * 0.05), cachedKiB: Math.round(free * 0.35) },
+    };
+  }
+
+  // ---- domains -----------------------------------------------------------------------------
+
+  async listDomains(opts: ListDomainsOptions = {}): Promise<DomainRef[]> {
+    this.sync();
+    const both = opts.active === undefined && opts.inactive === undefined;
+    const out: DomainRef[] = [];
+    for (const d of this.host.domains) {
+      const on = d.active;
+      if (both || (on && opts.active) || (!on && opts.inactive)) out.push({ name: d.current.name, uuid: d.current.uuid, id: d.id });
+    }
+    return out;
+  }
+
+  async domainInfo(name: string): Promise<DomainInfo> {
+    this.sync();
+    const d = this.dom(name);
+    const c = d.current;
+    return { name: c.name, uuid: c.uuid, id: d.id, state: d.state, maxMemKiB: c.maxMemKiB, memKiB: c.memKiB, vcpus: c.vcpus, cpuTimeNs: Math.round(d.cpuTimeNs), persistent: d.persistent, autostart: d.autostart };
+  }
+
+  async domainXml(name: string, opts: { inactive?: boolean; secure?: boolean } = {}): Promise<string> {
+    this.sync();
+    return domainXml(this.dom(name), this.node, opts);
+  }
+
+  async defineDomain(xml: string): Promise<DomainRef> {
+    const now = this.sync();
+    const p = parseDomainXml(xml, () => this.newMac());
+    const byName = this.host.byName.get(p.name);
+    const byUuid = p.uuid === undefined ? undefined : this.host.domains.find((d) => d.config.uuid === p.uuid);
+    if (byName && p.uuid !== undefined && byName.config.uuid !== p.uuid) throw failed(`domain '${p.name}' already exists with uuid ${byName.config.uuid}`);
+    if (byUuid && byUuid !== byName) throw failed(`domain '${byUuid.config.name}' is already defined with uuid ${byUuid.config.uuid}`);
+    if (byName) {
+      this.lockFree(byName);
+      byName.config = { ...p, uuid: byName.config.uuid };
+      byName.persistent = true;
+      this.lifecycle(byName, 'defined', LifecycleDetail.defined.updated);
+      return { name: p.name, uuid: byName.config.uuid, id: byName.id };
+    }
+    void now;
+    const d = this.addDomain({ ...p, uuid: p.uuid ?? this.newUuid() }, true);
+    this.lifecycle(d, 'defined', LifecycleDetail.defined.added);
+    return { name: p.name, uuid: d.config.uuid, id: -1 };
+  }
+
+  async undefineDomain(name: string, opts: { snapshots?: boolean; nvram?: boolean } = {}): Promise<void> {
+    this.sync();
+    const d = this.dom(name);
+    this.lockFree(d);
+    if (!d.persistent) throw invalid('cannot undefine transient domain');
+    if (d.snapshots.size > 0 && !opts.snapshots) throw invalid(`cannot delete inactive domain with ${d.snapshots.size} snapshots`);
+    if (opts.snapshots) {
+      d.snapshots.clear();
+      d.currentSnapshot = null;
+    }
+    if (d.active) {
+      d.persistent = false;
+    } else {
+      this.host.remove(d);
+    }
+    this.lifecycle(d, 'undefined', LifecycleDetail.undefined.removed);
+  }
+
+  async createDomain(xml: string): Promise<DomainRef> {
+    const now = this.sync();
+    const p = parseDomainXml(xml, () => this.newMac());
+    const existing = this.host.byName.get(p.name);
+    if (existing) throw failed(`domain '${p.name}' already exists with uuid ${existing.config.uuid}`);
+    const config: DomainConfig = { ...p, uuid: p.uuid ?? this.newUuid() };
+    this.checkStartable(config);
+    const d = this.addDomain(config, false);
+    this.boot(d, cloneConfig(config), Reason.runningBooted, now);
+    this.lifecycle(d, 'started', LifecycleDetail.started.booted);
+    return { name: config.name, uuid: config.uuid, id: d.id };
+  }
+
+  async start(name: string): Promise<void> {
+    const now = this.sync();
+    const d = this.dom(name);
+    this.lockFree(d);
+    if (d.active) throw invalid('domain is already running');
+    this.checkStartable(d.config);
+    this.boot(d, cloneConfig(d.config), Reason.runningBooted, now);
+    this.lifecycle(d, 'started', LifecycleDetail.started.booted);
+  }
+
+  async shutdown(name: string): Promise<void> {
+    const now = this.sync();
+    const d = this.dom(name);
+    this.lockFree(d);
+    if (!d.active) throw notRunning();
+    // The guest takes a few (simulated) seconds to power off after the ACPI request.
+    if (d.shutdownAt === 0) d.shutdownAt = now + 1500 + (hashString(d.config.uuid) % 2500);
+    this.kick(d);
+  }
+
+  async destroy(name: string): Promise<void> {
+    this.sync();
+    const d = this.dom(name);
+    if (!d.active) throw notRunning();
+    if (d.job?.active) migration.cancel(this, d, 'domain destroyed');
+    this.powerOff(d, Reason.shutoffDestroyed, LifecycleDetail.stopped.destroyed);
+  }
+
+  async reboot(name: string): Promise<void> {
+    const now = this.sync();
+    const d = this.dom(name);
+    this.lockFree(d);
+    if (!d.active) throw notRunning();
+    d.startedAt = now;
+    d.shutdownAt = 0;
+    d.guest?.rebooted(now);
+    this.emit('reboot', d);
+  }
+
+  async suspend(name: string): Promise<void> {
+    this.sync();
+    const d = this.dom(name);
+    this.lockFree(d);
+    if (!d.active) throw notRunning();
+    if (d.state === 'paused') throw invalid('domain is already paused');
+    d.state = 'paused';
+    d.reason = Reason.pausedUser;
+    this.host.invalidate();
+    this.lifecycle(d, 'suspended', LifecycleDetail.suspended.paused);
+  }
+
+  async resume(name: string): Promise<void> {
+    this.sync();
+    const d = this.dom(name);
+    this.lockFree(d);
+    if (!d.active) throw notRunning();
+    if (d.state !== 'paused') throw invalid('domain is not paused');
+    d.state = 'running';
+    d.reason = Reason.runningUnpaused;
+    this.host.invalidate();
+    this.lifecycle(d, 'resumed', LifecycleDetail.resumed.unpaused);
+  }
+
+  async setAutostart(name: string, on: boolean): Promise<void> {
+    this.sync();
+    const d = this.dom(name);
+    if (!d.persistent) throw invalid('cannot set autostart for transient domain');
+    d.autostart = on;
+  }
+
+  async allDomainStats(opts: AllStatsOptions = {}): Promise<DomainStats[]> {
+    let now = this.sync();
+    if (!opts.nowait) {
+      // Like libvirt without NOWAIT: wait for the job lock of VMs being migrated.
+      const waits: Promise<void>[] = [];
+      for (const d of this.busy) if (d.job?.active) waits.push(d.job.settled.catch(() => undefined));
+      if (waits.length > 0) {
+        await Promise.all(waits);
+        now = this.sync();
+      }
+    }
+    const out: DomainStats[] = [];
+    const sizer = (path: string | undefined): { capacity: number; allocation: number } | undefined => this.storage.volumeByPath(path);
+    const sec = now / 1000;
+    for (const d of this.host.domains) {
+      if (d.job?.active) continue;
+      out.push(buildStats(d, this.host, sec, sizer));
+    }
+    return out;
+  }
+
+  // ---- tuning, devices, snapshots (tuning.ts, snapshots.ts) ----------------------------------
+
+  async setVcpus(name: string, count: number, scope?: Scope): Promise<void> {
+    tuning.setVcpus(this, name, count, scope);
+  }
+  async setMemory(name: string, kib: number, scope?: Scope): Promise<void> {
+    tuning.setMemory(this, name, kib, scope);
+  }
+  async setMaxMemory(name: string, kib: number): Promise<void> {
+    tuning.setMaxMemory(this, name, kib);
+  }
+  async getSchedulerParams(name: string): Promise<SchedulerParams> {
+    return tuning.getSchedulerParams(this, name);
+  }
+  async setSchedulerParams(name: string, params: SchedulerParams, scope?: Scope): Promise<void> {
+    tuning.setSchedulerParams(this, name, params, scope);
+  }
+  async attachDevice(name: string, xml: string, scope?: Scope): Promise<void> {
+    tuning.attachDevice(this, name, xml, scope);
+  }
+  async detachDevice(name: string, xml: string, scope?: Scope): Promise<void> {
+    tuning.detachDevice(this, name, xml, scope);
+  }
+  async updateDevice(name: string, xml: string, scope?: Scope): Promise<void> {
+    tuning.updateDevice(this, name, xml, scope);
+  }
+  async snapshotCreate(name: string, xml: string): Promise<string> {
+    return snapshots.create(this, name, xml);
+  }
+  async snapshotList(name: string): Promise<SnapshotInfo[]> {
+    return snapshots.list(this, name);
+  }
+  async snapshotCurrent(name: string): Promise<string | null> {
+    this.sync();
+    return this.dom(name).currentSnapshot;
+  }
+  async snapshotRevert(name: string, snapshot: string): Promise<void> {
+    snapshots.revert(this, name, snapshot);
+  }
+  async snapshotDelete(name: string, snapshot: string): Promise<void> {
+    snapshots.remove(this, name, snapshot);
+  }
+
+  // ---- storage and networks -----------------------------------------------------------------
+
+  async listPools(): Promise<StoragePoolInfo[]> {
+    this.sync();
+    return this.storage.listPools();
+  }
+  async poolXml(pool: string): Promise<string> {
+    this.sync();
+    return this.storage.poolXml(pool);
+  }
+  async poolRefresh(pool: string): Promise<void> {
+    this.sync();
+    this.storage.refresh(pool);
+  }
+  async listVolumes(pool: string): Promise<StorageVolumeInfo[]> {
+    this.sync();
+    return this.storage.listVolumes(pool);
+  }
+  async createVolume(pool: string, xml: string): Promise<StorageVolumeInfo> {
+    this.sync();
+    return this.storage.createVolume(pool, xml);
+  }
+  async deleteVolume(pool: string, volume: string): Promise<void> {
+    this.sync();
+    this.storage.deleteVolume(pool, volume);
+  }
+  async listNetworks(): Promise<NetworkInfo[]> {
+    this.sync();
+    return this.networks.list();
+  }
+  async networkXml(name: string): Promise<string> {
+    this.sync();
+    return this.networks.xml(name);
+  }
+  async networkDefine(xml: string): Promise<string> {
+    this.sync();
+    return this.networks.define(xml);
+  }
+  async networkUndefine(name: string): Promise<void> {
+    this.sync();
+    this.networks.undefine(name);
+  }
+  async networkStart(name: string): Promise<void> {
+    this.sync();
+    this.networks.start(name);
+  }
+  async networkStop(name: string): Promise<void> {
+    this.sync();
+    this.networks.stop(name);
+  }
+  async networkSetAutostart(name: string, on: boolean): Promise<void> {
+    this.sync();
+    this.networks.setAutostart(name, on);
+  }
+
+  // ---- migration (migrate.ts) ------------------------------------------------------------------
+
+  async migrate(name: string, destUri: string, opts: MigrateOptions = {}): Promise<void> {
+    return migration.start(this, name, destUri, opts);
+  }
+  async jobStats(name: string, completed = false): Promise<JobStats> {
+    return migration.jobStats(this, name, completed);
+  }
+  async abortJob(name: string): Promise<void> {
+    this.sync();
+    const d = this.dom(name);
+    if (!d.job?.active) throw invalid('no job is active on the domain');
+    migration.cancel(this, d, 'canceled by client');
+  }
+
+  // ---- events, console, guest agent --------------------------------------------------------
+
+  async onDomainEvent(listener: (e: DomainEvent) => void): Promise<Unsubscribe> {
+    this.sync();
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  async openConsole(name: string, device?: string): Promise<Duplex> {
+    const now = this.sync();
+    const d = this.dom(name);
+    if (!d.active) throw notRunning();
+    if (device !== undefined && device !== 'serial0' && device !== 'console0') throw failed(`cannot find character device ${device}`);
+    // A second client takes the console over, as `virsh console --force` does.
+    this.consoles.get(d)?.destroy();
+    const s = openSimConsole(d, this.guest(name), this.node, () => this.clock.now(), now);
+    this.consoles.set(d, s);
+    s.once('close', () => {
+      if (this.consoles.get(d) === s) this.consoles.delete(d);
+    });
+    return s;
+  }
+
+  async guestAgentCommand(name: string, command: string, _timeoutSec?: number): Promise<string> {
+    const now = this.sync();
+    const d = this.dom(name);
+    if (!d.active) throw notRunning();
+    if (!d.current.guestAgent) throw agentUnavailable();
+    if (d.state !== 'running') throw agentUnavailable('Guest agent not available for now');
+    return answerAgentCommand(command, d, this.guest(name), now);
+  }
+
+  /** Simulated guest data (processes, users, services...) for the agent's guest.* relay in demo mode. */
+  guest(vmName: string): SimGuest {
+    const d = this.dom(vmName);
+    // The guest reads the host's current rates (CPU %, memory), so time is brought up to date first.
+    if (!d.guest) d.guest = new SimGuest(d, this.guestClock, this.peers.guestPolicy);
+    return d.guest;
+  }
+}

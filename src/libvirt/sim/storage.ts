@@ -1,0 +1,132 @@
+/** Simulated storage pools and volumes of one node: a disk-image pool, an ISO pool, a fast LVM pool. */
+import type { StoragePoolInfo, StorageVolumeInfo } from '../hypervisor.js';
+import { ErrorCode, LibvirtError } from '../errors.js';
+import { attr, checkName, child, escapeXml as e, parseRoot, sizeBytes, text, xmlError } from './xml.js';
+
+const GiB = 1024 ** 3;
+
+interface Pool {
+  info: StoragePoolInfo;
+  volumes: Map<string, StorageVolumeInfo>;
+}
+
+export function noPool(name: string): LibvirtError {
+  return new LibvirtError(`Storage pool not found: no storage pool with matching name '${name}'`, ErrorCode.NO_STORAGE_POOL, 18);
+}
+
+export class SimStorage {
+  private readonly pools = new Map<string, Pool>();
+  /** Volume path -> volume, for block stats and "used by" lookups. */
+  private readonly byPath = new Map<string, StorageVolumeInfo>();
+
+  constructor(readonly node: string, uuid: () => string) {
+    this.addPool({ name: 'default', uuid: uuid(), state: 'running', capacity: 0, allocation: 0, available: 0, autostart: true, persistent: true, type: 'dir', path: '/var/lib/libvirt/images' }, 4096 * GiB);
+    this.addPool({ name: 'iso', uuid: uuid(), state: 'running', capacity: 0, allocation: 0, available: 0, autostart: true, persistent: true, type: 'dir', path: '/var/lib/libvirt/iso' }, 500 * GiB);
+    this.addPool({ name: 'fast-ssd', uuid: uuid(), state: 'running', capacity: 0, allocation: 0, available: 0, autostart: true, persistent: true, type: 'logical', path: '/dev/vg_fast' }, 1024 * GiB);
+    const isos: Array<[string, number]> = [
+      ['debian-12.7.0-amd64-netinst.iso', 631 * 1024 ** 2],
+      ['ubuntu-24.04.1-live-server-amd64.iso', 2.6 * GiB],
+      ['Rocky-9.4-x86_64-minimal.iso', 1.8 * GiB],
+      ['alpine-virt-3.20.3-x86_64.iso', 62 * 1024 ** 2],
+    ];
+    for (const [name, size] of isos) this.put('iso', { name, key: `/var/lib/libvirt/iso/${name}`, path: `/var/lib/libvirt/iso/${name}`, type: 'file', capacity: Math.round(size), allocation: Math.round(size), format: 'iso' });
+  }
+
+  private addPool(info: StoragePoolInfo, capacity: number): void {
+    info.capacity = capacity;
+    info.available = capacity;
+    this.pools.set(info.name, { info, volumes: new Map() });
+  }
+
+  private pool(name: string): Pool {
+    const p = this.pools.get(name);
+    if (!p) throw noPool(name);
+    return p;
+  }
+
+  /** Adds a volume (inventory or createVolume), keeping the pool's allocation in step. */
+  put(poolName: string, vol: StorageVolumeInfo): StorageVolumeInfo {
+    const p = this.pool(poolName);
+    p.volumes.set(vol.name, vol);
+    this.byPath.set(vol.path, vol);
+    this.recount(p);
+    return vol;
+  }
+
+  private recount(p: Pool): void {
+    let alloc = 0;
+    for (const v of p.volumes.values()) alloc += v.allocation;
+    p.info.allocation = alloc;
+    p.info.available = Math.max(0, p.info.capacity - alloc);
+  }
+
+  /** Grows a pool so the inventory fits with room to spare (big clusters, big disks). */
+  ensureRoom(poolName: string, free: number): void {
+    const p = this.pool(poolName);
+    if (p.info.available < free) {
+      p.info.capacity += Math.ceil((free - p.info.available) / (512 * GiB)) * 512 * GiB;
+      this.recount(p);
+    }
+  }
+
+  volumeByPath(path: string | undefined): StorageVolumeInfo | undefined {
+    return path === undefined ? undefined : this.byPath.get(path);
+  }
+
+  /** A VM's image grows a little as it writes (thin qcow2), never beyond its capacity. */
+  grow(path: string, bytes: number): void {
+    const v = this.byPath.get(path);
+    if (v && v.format === 'qcow2') v.allocation = Math.min(v.capacity, v.allocation + bytes);
+  }
+
+  listPools(): StoragePoolInfo[] {
+    return [...this.pools.values()].map((p) => ({ ...p.info }));
+  }
+
+  poolXml(name: string): string {
+    const p = this.pool(name).info;
+    const target = p.type === 'logical' ? `<path>${e(p.path ?? '')}</path>` : `<path>${e(p.path ?? '')}</path>\n    <permissions>\n      <mode>0711</mode>\n      <owner>0</owner>\n      <group>0</group>\n    </permissions>`;
+    const source = p.type === 'logical' ? `\n  <source>\n    <device path='/dev/nvme1n1p1'/>\n    <name>${e((p.path ?? '').split('/').pop() ?? '')}</name>\n    <format type='lvm2'/>\n  </source>` : '\n  <source>\n  </source>';
+    return (
+      `<!-- Simulated by ve-manager: a storage pool of the simulated node sim://${e(this.node)}. -->\n` +
+      `<pool type='${p.type ?? 'dir'}'>\n  <name>${e(p.name)}</name>\n  <uuid>${p.uuid}</uuid>\n` +
+      `  <capacity unit='bytes'>${p.capacity}</capacity>\n  <allocation unit='bytes'>${p.allocation}</allocation>\n  <available unit='bytes'>${p.available}</available>` +
+      `${source}\n  <target>\n    ${target}\n  </target>\n</pool>\n`
+    );
+  }
+
+  refresh(name: string): void {
+    this.recount(this.pool(name));
+  }
+
+  listVolumes(pool: string): StorageVolumeInfo[] {
+    return [...this.pool(pool).volumes.values()].map((v) => ({ ...v }));
+  }
+
+  /** <volume><name/><capacity unit=.../><allocation/><target><format type=.../></target></volume> */
+  createVolume(poolName: string, xml: string): StorageVolumeInfo {
+    const p = this.pool(poolName);
+    const v = parseRoot(xml, 'volume', 'volume_definition');
+    const name = checkName(text(child(v, 'name')), 'volume');
+    const capacity = sizeBytes(child(v, 'capacity'), 'capacity', 'bytes');
+    if (capacity === undefined) throw xmlError('missing capacity element for volume');
+    if (capacity <= 0) throw xmlError('volume capacity must be greater than 0');
+    const format = attr(child(child(v, 'target'), 'format'), 'type') ?? (p.info.type === 'logical' ? 'raw' : 'raw');
+    const allocation = sizeBytes(child(v, 'allocation'), 'allocation', 'bytes') ?? (format === 'qcow2' ? 196_608 : capacity);
+    if (p.volumes.has(name)) throw new LibvirtError(`storage volume '${name}' exists already`, ErrorCode.OPERATION_FAILED, 18);
+    if (allocation > p.info.available) {
+      throw new LibvirtError(`operation failed: Not enough space in pool '${poolName}': need ${allocation} bytes, ${p.info.available} available`, ErrorCode.OPERATION_FAILED, 18);
+    }
+    const path = p.info.type === 'logical' ? `${p.info.path}/${name}` : `${p.info.path}/${name}`;
+    return { ...this.put(poolName, { name, key: path, path, type: p.info.type === 'logical' ? 'block' : 'file', capacity, allocation: Math.min(allocation, capacity), format }) };
+  }
+
+  deleteVolume(poolName: string, name: string): void {
+    const p = this.pool(poolName);
+    const v = p.volumes.get(name);
+    if (!v) throw new LibvirtError(`Storage volume not found: no storage vol with matching name '${name}'`, ErrorCode.NO_STORAGE_VOL, 18);
+    p.volumes.delete(name);
+    this.byPath.delete(v.path);
+    this.recount(p);
+  }
+}
