@@ -6,7 +6,8 @@ import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Node as YamlNo
 import { VemError } from '../../common/errors.js';
 import type { AgentAddress, ClusterConfig, NodeConfig } from './types.js';
 
-export const DEFAULT_AGENT: AgentAddress = { kind: 'tcp', host: '127.0.0.1', port: 8730 };
+/** Where `vem agent` listens when given neither --listen nor --socket. */
+export const DEFAULT_AGENT: AgentAddress = { kind: 'unix', path: '/run/vem/agent.sock' };
 
 export function defaultClusterPath(): string {
   return join(homedir(), '.config', 'vem', 'cluster.yaml');

@@ -42,13 +42,15 @@ export class StreamAgent extends http.Agent {
   }
 
   override keepSocketAlive(socket: Duplex): boolean {
+    if (!(super.keepSocketAlive(socket) as unknown as boolean)) return false;
     const t = setTimeout(() => socket.destroy(), IDLE_MS);
     t.unref();
     this.idle.set(socket, t);
     return true;
   }
 
-  override reuseSocket(socket: Duplex, _req: http.ClientRequest): void {
+  override reuseSocket(socket: Duplex, req: http.ClientRequest): void {
+    super.reuseSocket(socket, req); // drops the free-socket error listener
     const t = this.idle.get(socket);
     if (t) clearTimeout(t);
   }

@@ -28,7 +28,7 @@ test('a good cluster file gives every field', () => {
     agent: { kind: 'unix', path: '/run/vem/agent.sock' }, labels: ['rack1', 'ssd'],
   });
   assert.equal(c.nodes[1]?.ssh, 'node2');
-  assert.deepEqual(c.nodes[1]?.agent, { kind: 'tcp', host: '127.0.0.1', port: 8730 });
+  assert.deepEqual(c.nodes[1]?.agent, { kind: 'unix', path: '/run/vem/agent.sock' });
   assert.equal(c.nodes[2]?.url, 'https://10.0.0.13:8731');
   assert.equal(c.nodes[2]?.tokenFile, '/etc/vem/n3.token');
 });
