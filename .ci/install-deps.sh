@@ -3,6 +3,8 @@
 # and the test lab (test/lab/) need. Debian 12, as root. Safe to run again.
 # It starts no daemon: every test starts its own libvirtd/sshd through the lab.
 set -euo pipefail
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+export DEBIAN_FRONTEND=noninteractive
 
 if [ "$(id -u)" != 0 ]; then
   echo "install-deps: run as root (apt-get and useradd need it)" >&2
@@ -25,8 +27,11 @@ for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "install-deps: installing ${missing[*]}"
+# The lab downloads Debian's cloud kernel with apt-get download: it needs package lists.
+lists_ok() { apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1; }
+
+if [ "${#missing[@]}" -gt 0 ] || ! lists_ok; then
+  echo "install-deps: installing: ${missing[*]:-(package lists only)}"
   # Keep package scripts from starting system-wide daemons (libvirtd, sshd):
   # the lab runs its own private ones and a system libvirtd would only be in the way.
   policy_made=0
@@ -37,7 +42,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
   trap '[ "$policy_made" = 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
   apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+  if [ "${#missing[@]}" -gt 0 ]; then
+    apt-get install -y --no-install-recommends "${missing[@]}"
+  fi
 else
   echo "install-deps: all packages present"
 fi

@@ -8,7 +8,7 @@ import { missingPrerequisites } from './prereq.js';
 import { buildGuestImage } from './guest-image.js';
 import { guestDomainXml } from './guest-xml.js';
 import { writeTestNodeXml } from './testnode-xml.js';
-import { SLOT_ROOT } from './slots.js';
+import { slotRoot } from './slots.js';
 import { isAlive, processesInNamespace, run } from './procs.js';
 
 const HELP = `usage: node dist/test/lab/cli.js COMMAND ...   (or: npm run lab -- COMMAND ...)
@@ -89,10 +89,10 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'list': {
-      const slots = existsSync(SLOT_ROOT) ? readdirSync(SLOT_ROOT).filter((e) => /^\d+$/.test(e)) : [];
+      const slots = existsSync(slotRoot()) ? readdirSync(slotRoot()).filter((e) => /^\d+$/.test(e)) : [];
       for (const slot of slots.sort((a, b) => Number(a) - Number(b))) {
         try {
-          const o = JSON.parse(readFileSync(join(SLOT_ROOT, slot, 'owner.json'), 'utf8')) as { dir: string; pid: number; pids: number[] };
+          const o = JSON.parse(readFileSync(join(slotRoot(), slot, 'owner.json'), 'utf8')) as { dir: string; pid: number; pids: number[] };
           const live = [o.pid, ...o.pids].some(isAlive);
           console.log(`slot ${slot}  127.77.${slot}.*  ${o.dir}  ${live ? 'running' : 'stale'}`);
         } catch {

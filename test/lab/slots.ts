@@ -5,7 +5,10 @@ import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } 
 import { join } from 'node:path';
 import { isAlive } from './procs.js';
 
-export const SLOT_ROOT = process.env['VEM_LAB_SLOTS'] ?? '/tmp/vem-lab-slots';
+/** Where slots live; VEM_LAB_SLOTS overrides it (unit tests of the slot logic). */
+export function slotRoot(): string {
+  return process.env['VEM_LAB_SLOTS'] ?? '/tmp/vem-lab-slots';
+}
 const MAX_SLOT = 250;
 /** Second octet of every lab address; all of 127.0.0.0/8 is loopback. */
 export const LAB_NET_OCTET = 77;
@@ -23,7 +26,7 @@ export function slotAddress(slot: number, index: number): string {
 }
 
 function slotDir(slot: number): string {
-  return join(SLOT_ROOT, String(slot));
+  return join(slotRoot(), String(slot));
 }
 
 function readOwner(slot: number): SlotOwner | undefined {
@@ -53,7 +56,7 @@ function isStale(slot: number): boolean {
  * so no old daemon still holds the slot's addresses.
  */
 export async function acquireSlot(dir: string, cleanup?: (oldDir: string) => Promise<void>): Promise<number> {
-  mkdirSync(SLOT_ROOT, { recursive: true, mode: 0o1777 });
+  mkdirSync(slotRoot(), { recursive: true, mode: 0o1777 });
   for (let slot = 1; slot <= MAX_SLOT; slot++) {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
@@ -83,7 +86,7 @@ export async function acquireSlot(dir: string, cleanup?: (oldDir: string) => Pro
       return slot;
     }
   }
-  throw new Error(`no free lab slot in ${SLOT_ROOT} (all ${MAX_SLOT} taken by running labs)`);
+  throw new Error(`no free lab slot in ${slotRoot()} (all ${MAX_SLOT} taken by running labs)`);
 }
 
 export function writeOwner(slot: number, owner: SlotOwner): void {

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireLab, startLab, buildGuestImage, guestDomainXml, openGuestConsole, waitForPrompt, isAlive, GUEST_CHANNEL, type Lab } from './index.js';
 import { run } from './procs.js';
-import { SLOT_ROOT } from './slots.js';
+import { slotRoot } from './slots.js';
 
 const PROMPT = /vem-guest# /;
 
@@ -91,5 +91,5 @@ test('lab smoke: two nodes, a guest boots, live-migrates with its memory, teardo
   assert.deepEqual(pids.filter(isAlive), [], 'no lab process left');
   for (const n of lab.nodes) assert.deepEqual(n.livePids(), [], `nothing left in ${n.name}'s namespace`);
   assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(lab.dir), 'no lab mount visible');
-  assert.ok(!existsSync(join(SLOT_ROOT, String(slot))) || !readFileSync(join(SLOT_ROOT, String(slot), 'owner.json'), 'utf8').includes(lab.dir), 'slot released');
+  assert.ok(!existsSync(join(slotRoot(), String(slot))) || !readFileSync(join(slotRoot(), String(slot), 'owner.json'), 'utf8').includes(lab.dir), 'slot released');
 });
