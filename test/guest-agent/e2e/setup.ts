@@ -1,0 +1,81 @@
+/** Shared by the guest end-to-end test and benchmark: a lab whose test guest runs the bundled guest agent. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startLab, buildGuestImage, guestDomainXml, type Lab, type LabNode } from '../../lab/index.js';
+import { bundleGuestAgent, repoRoot } from '../bundle.js';
+
+export const GUEST_POLICY = { allow: ['signal', 'user.add', 'user.setPassword', 'user.lock', 'user.unlock'] };
+export const AGENT_PATH = '/usr/local/lib/vem/guest-agent.mjs';
+
+/** The lab's guest image plus the bundled agent, a policy, a shadow file, and the agent started at boot. */
+export async function guestAgentImage(): Promise<{ kernel: string; initrd: string }> {
+  const bundle = await bundleGuestAgent(join(repoRoot(), 'dist', 'guest-agent-e2e.mjs'));
+  return buildGuestImage({
+    files: [
+      { guestPath: AGENT_PATH, content: readFileSync(bundle, 'utf8'), mode: 0o755 },
+      { guestPath: '/etc/vem/guest-policy.json', content: JSON.stringify(GUEST_POLICY) },
+      { guestPath: '/etc/shadow', content: 'root:*:20000:0:99999:7:::\n', mode: 0o600 },
+    ],
+    startup: [`UV_THREADPOOL_SIZE=8 node ${AGENT_PATH} --port /dev/virtio-ports/org.vemanager.guest.0 > /var/log/vem-guest-agent.err 2>&1 &`],
+  });
+}
+
+export async function bootGuest(lab: Lab, node: LabNode, name: string, image: { kernel: string; initrd: string }, memoryMiB = 512): Promise<void> {
+  const xml = join(lab.dir, `${name}.xml`);
+  writeFileSync(xml, guestDomainXml({ name, kernel: image.kernel, initrd: image.initrd, memoryMiB }));
+  await node.virsh(node.qemuUri, 'create', xml);
+}
+
+export interface NodeAgent {
+  url: string;
+  how: string;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts the node agent inside the node's namespace, listening on the node's own loopback address. */
+export async function startNodeAgent(node: LabNode): Promise<NodeAgent> {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'node-agent.js');
+  const prefix = node.enterNamespace ?? [];
+  const argv = [...prefix, process.execPath, script, node.qemuUnixUri, `${node.ip}:0`];
+  const proc = spawn(argv[0] ?? 'nsenter', argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const line = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node agent on ${node.name} did not start: ${err}`)), 30_000);
+    proc.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) {
+        clearTimeout(timer);
+        resolve(out.split('\n')[0] ?? '');
+      }
+    });
+    proc.once('exit', (c) => {
+      clearTimeout(timer);
+      reject(new Error(`node agent on ${node.name} exited (${c}): ${err}`));
+    });
+  });
+  const [url = '', ...how] = line.split(' ');
+  return {
+    url,
+    how: how.join(' '),
+    proc,
+    stop: () =>
+      new Promise<void>((r) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return r();
+        const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+        proc.once('exit', () => {
+          clearTimeout(t);
+          r();
+        });
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+export async function guestLab(nodes: number): Promise<Lab> {
+  return startLab({ nodes, name: 'guest' });
+}
