@@ -32,8 +32,16 @@ export interface LinkOptions {
   onDown?(reason: string): void;
 }
 
-// Calls that may run long by design: no timeout.
-const LONG_CALLS = new Set(['migrate', 'openConsole', 'onDomainEvent', 'close', 'isAlive', 'uri', 'simulated']);
+// The Hypervisor calls that get a timeout; the rest (migrate, openConsole, onDomainEvent, close and
+// anything an implementation adds, like the simulator's guest()) pass through untouched.
+const TIMED_CALLS = new Set([
+  'hostInfo', 'capabilities', 'nodeStats', 'listDomains', 'domainInfo', 'domainXml', 'defineDomain', 'undefineDomain', 'createDomain',
+  'start', 'shutdown', 'destroy', 'reboot', 'suspend', 'resume', 'setAutostart', 'allDomainStats', 'setVcpus', 'setMemory', 'setMaxMemory',
+  'getSchedulerParams', 'setSchedulerParams', 'attachDevice', 'detachDevice', 'updateDevice', 'snapshotCreate', 'snapshotList',
+  'snapshotCurrent', 'snapshotRevert', 'snapshotDelete', 'listPools', 'poolXml', 'poolRefresh', 'listVolumes', 'createVolume',
+  'deleteVolume', 'listNetworks', 'networkXml', 'networkDefine', 'networkUndefine', 'networkStart', 'networkStop',
+  'networkSetAutostart', 'jobStats', 'abortJob', 'guestAgentCommand',
+]);
 
 export function isConnectionLoss(e: unknown): boolean {
   return e instanceof ConnectionClosedError || (e instanceof Error && /ECONNREFUSED|ENOENT|EPIPE|ECONNRESET|connection.*closed/i.test(e.message));
@@ -138,7 +146,7 @@ export class HypervisorLink {
     return new Proxy(hv, {
       get: (target, prop, receiver) => {
         const v = Reflect.get(target, prop, receiver) as unknown;
-        if (typeof v !== 'function' || typeof prop !== 'string' || LONG_CALLS.has(prop)) {
+        if (typeof v !== 'function' || typeof prop !== 'string' || !TIMED_CALLS.has(prop)) {
           return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
         }
         return (...args: unknown[]) => this.timed(prop, () => (v as (...a: unknown[]) => Promise<unknown>).apply(target, args));

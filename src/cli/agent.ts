@@ -1,8 +1,98 @@
-import { VemError } from '../common/errors.js';
-import { parseCommandArgs } from './args.js';
+/** `vem agent`: the node agent (XML-RPC over libvirt) until SIGINT/SIGTERM. */
+import { readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError } from '../common/errors.js';
+import { boolOpt, parseCommandArgs, stringOpt } from './args.js';
 
-/** `vem agent`: skeleton until its issue lands. */
+function positiveInt(v: string | undefined, name: string, def: number, min: number, max: number): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`vem agent: --${name} must be a whole number from ${min} to ${max}`);
+  return n;
+}
+
+function readSecret(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').trim();
+  } catch (e) {
+    throw new UsageError(`vem agent: cannot read token file ${path}: ${(e as Error).message}`);
+  }
+  if (text.length < 16) throw new UsageError(`vem agent: the token in ${path} is shorter than 16 characters`, 'e.g. head -c 32 /dev/urandom | base64 > FILE; chmod 600 FILE');
+  if ((statSync(path).mode & 0o077) !== 0) process.stderr.write(`vem agent: warning: ${path} is readable by others (chmod 600 it)\n`);
+  return text;
+}
+
+export function defaultAuditLog(): string {
+  if (process.getuid?.() === 0) return '/var/log/vem/audit.jsonl';
+  return join(process.env['XDG_STATE_HOME'] ?? join(homedir(), '.local', 'state'), 'vem', 'audit.jsonl');
+}
+
 export async function run(args: string[]): Promise<number> {
-  parseCommandArgs('agent', args, {});
-  throw new VemError('vem agent: not built yet in this version');
+  const p = parseCommandArgs(
+    'agent',
+    args,
+    {
+      uri: { type: 'string' },
+      listen: { type: 'string' },
+      socket: { type: 'string' },
+      'token-file': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'read-only': { type: 'boolean' },
+      'audit-log': { type: 'string' },
+      sim: { type: 'boolean' },
+      'sim-vms': { type: 'string' },
+      'poll-ms': { type: 'string' },
+      history: { type: 'string' },
+    },
+    false,
+  );
+  const cert = stringOpt(p, 'tls-cert');
+  const key = stringOpt(p, 'tls-key');
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('vem agent: --tls-cert and --tls-key go together');
+  const tokenFile = stringOpt(p, 'token-file');
+  const sim = boolOpt(p, 'sim');
+  const uri = stringOpt(p, 'uri') ?? 'qemu:///system';
+  if (sim && stringOpt(p, 'uri')) throw new UsageError('vem agent: --sim and --uri exclude each other');
+  const pollMs = positiveInt(stringOpt(p, 'poll-ms'), 'poll-ms', 1000, 100, 60_000);
+  const historySeconds = positiveInt(stringOpt(p, 'history'), 'history', 3600, 10, 7 * 86400);
+
+  const { startAgent } = await import('../agent/index.js');
+  let closeSim: (() => void) | undefined;
+  let hypervisor: Parameters<typeof startAgent>[0]['hypervisor'];
+  if (sim) {
+    const { createSimCluster } = await import('../libvirt/sim/index.js');
+    const cluster = createSimCluster({ nodes: 1, vmsPerNode: positiveInt(stringOpt(p, 'sim-vms'), 'sim-vms', 12, 0, 1000) });
+    closeSim = () => cluster.close();
+    hypervisor = cluster.hypervisors[0] as NonNullable<(typeof cluster.hypervisors)[0]>;
+  } else {
+    const { connectLibvirt } = await import('../libvirt/client/index.js');
+    hypervisor = () => connectLibvirt(uri);
+  }
+  const auditLog = stringOpt(p, 'audit-log') ?? defaultAuditLog();
+  const agent = await startAgent({
+    hypervisor,
+    listen: stringOpt(p, 'listen'),
+    socket: stringOpt(p, 'socket'),
+    token: tokenFile ? readSecret(tokenFile) : undefined,
+    tls: cert && key ? { cert, key } : undefined,
+    readOnly: boolOpt(p, 'read-only'),
+    auditLog,
+    pollMs,
+    historySeconds,
+  });
+  const st = agent.core.link.status();
+  process.stderr.write(
+    `vem agent: serving ${agent.url}${agent.socketPath && agent.url !== `unix:${agent.socketPath}` ? ` and unix:${agent.socketPath}` : ''} for ${sim ? 'a SIMULATED node' : uri}` +
+      `${boolOpt(p, 'read-only') ? ' (read-only)' : ''}; libvirt ${st.up ? 'up' : `down (${st.reason ?? '?'}), retrying`}; audit log ${auditLog}\n`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await agent.close();
+  closeSim?.();
+  return 0;
 }
