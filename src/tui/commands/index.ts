@@ -192,7 +192,11 @@ export class CommandCenter {
     while (m.job.state === 'running') {
       await new Promise((r) => setTimeout(r, 400));
       try {
-        m.job = { ...decodeJob(await this.call(m.from, 'job.get', m.id)), id: m.id };
+        // A finished job may come back without its statistics: keep the last ones seen.
+        const next = decodeJob(await this.call(m.from, 'job.get', m.id));
+        const merged: WireJob = { ...m.job };
+        for (const [k, v] of Object.entries(next)) if (v !== undefined) (merged as unknown as Record<string, unknown>)[k] = v;
+        m.job = { ...merged, id: m.id };
       } catch (e) {
         m.job = { ...m.job, state: 'failed', error: errText(e) };
       }

@@ -26,7 +26,8 @@ export interface Column<R> {
   align?: Align;
   /** Lower priority columns are dropped first when the screen is narrow (0 = never dropped). */
   drop?: number;
-  get(row: R): string;
+  /** The cell's text; `w` is the width it gets (for sparklines that fill it). */
+  get(row: R, w: number): string;
 }
 
 export interface Layout<R> {
@@ -69,7 +70,7 @@ export function renderHeader<R>(l: Layout<R>): string {
 }
 
 export function renderRow<R>(l: Layout<R>, row: R): string {
-  return l.columns.map(({ col, w }) => cell(col.get(row), w, col.align)).join(' ');
+  return l.columns.map(({ col, w }) => cell(col.get(row, w), w, col.align)).join(' ');
 }
 
 /** The window of rows to show so that `selected` stays visible (scrolls like a pager). */

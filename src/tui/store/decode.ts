@@ -67,6 +67,8 @@ export interface WireVm {
   vcpus: number;
   memKiB: number;
   maxMemKiB: number;
+  /** The latest figures the agent collected (vm.list carries them), when present. */
+  sample?: VmSample;
 }
 
 export function decodeVmList(v: XmlRpcValue): WireVm[] {
@@ -83,6 +85,7 @@ export function decodeVmList(v: XmlRpcValue): WireVm[] {
       vcpus: num(o, 'vcpus', 'nrVirtCpu') ?? 0,
       memKiB: num(o, 'memKiB', 'memoryKiB', 'currentMemKiB') ?? 0,
       maxMemKiB: num(o, 'maxMemKiB', 'maxMemoryKiB') ?? 0,
+      ...(num(o, 'seenAt') !== undefined || num(o, 'cpuPct') !== undefined ? { sample: { ...decodeVmSample(o, name), t: num(o, 'seenAt') ?? 0 } } : {}),
     });
   }
   return out;
@@ -146,11 +149,12 @@ export function decodeVmSample(o: Obj, name?: string): VmSample {
  * beside `ticks`) expanded to one object per sample; undefined when not columnar.
  */
 export function expandColumns(o: Obj): Obj[] | undefined {
-  const cols = isObj(o['cols']) ? o['cols'] : isObj(o['columns']) ? o['columns'] : Array.isArray(o['ticks']) ? o : undefined;
+  const cols = isObj(o['cols']) ? o['cols'] : isObj(o['columns']) ? o['columns'] : Array.isArray(o['ticks']) || Array.isArray(o['t']) ? o : undefined;
   if (!cols) return undefined;
   const ticks = asArr(o['ticks'] ?? cols['ticks']);
-  const times = asArr(o['times'] ?? o['at'] ?? cols['times']);
-  const arrays = Object.entries(cols).filter((e): e is [string, XmlRpcValue[]] => Array.isArray(e[1]) && e[0] !== 'ticks' && e[0] !== 'times');
+  const times = asArr(o['t'] ?? o['times'] ?? cols['t'] ?? cols['times']);
+  const skip = new Set(['ticks', 'times', 't']);
+  const arrays = Object.entries(cols).filter((e): e is [string, XmlRpcValue[]] => Array.isArray(e[1]) && !skip.has(e[0]));
   const n = Math.max(ticks.length, ...arrays.map(([, a]) => a.length));
   const out: Obj[] = [];
   for (let i = 0; i < n; i++) {

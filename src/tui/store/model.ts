@@ -55,6 +55,8 @@ export interface VmRecord {
   memHist: Ring;
   diskHist: Ring;
   netHist: Ring;
+  /** When the agent last collected this VM (ms), so one collection is not counted twice. */
+  seenAt?: number;
 }
 
 export function newNode(name: string, link: LinkState): NodeRecord {

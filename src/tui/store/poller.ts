@@ -7,6 +7,7 @@
 import type { Link, XmlRpcValue } from './link.js';
 import type { ClusterStore } from './store.js';
 import { decodeEvents, decodeNodeInfo, decodeNodeStats, decodeVmList, decodeVmStats } from './decode.js';
+import { HISTORY_POINTS } from './model.js';
 
 export interface PollerOptions {
   refreshMs?: number;
@@ -30,7 +31,6 @@ export class NodePoller {
   private needList = true;
   private needInfo = true;
   private nodeCursor: XmlRpcValue = null;
-  private vmCursor: XmlRpcValue = null;
   private eventCursor: XmlRpcValue = null;
   private completed = 0;
   /** Refreshes skipped because the previous one was still running (for the bench and the status view). */
@@ -56,7 +56,7 @@ export class NodePoller {
     void this.eventLoop();
   }
 
-  /** Ask for the VM list at the next refresh (after a command, an event). */
+  /** Ask for the VM list now (after a command, an event); if a refresh is running, the next tick does it. */
   invalidate(now = true): void {
     this.needList = true;
     if (now) void this.refresh();
@@ -69,6 +69,7 @@ export class NodePoller {
       return;
     }
     if (this.o.frozen && this.completed > 0 && !this.needList) return;
+    if (this.link.state !== 'up' && this.link.state !== 'connecting' && this.completed > 0) this.needInfo = true;
     this.inFlight = true;
     const name = this.link.name;
     try {
@@ -77,23 +78,21 @@ export class NodePoller {
         this.store.setHost(name, decodeNodeInfo(await this.link.call('node.info')));
         this.needInfo = false;
       }
-      const wantList = this.needList || this.ticks % this.o.listEvery === 0;
+      // vm.list is served from the agent's last collection (no libvirt call) and
+      // carries every VM's latest figures, so one call per tick feeds the table and
+      // the sparklines; vm.stats is only read for one VM's full history (backfill).
+      const metrics = !(this.o.frozen && this.completed > 0);
       this.needList = false;
-      const [list, ns, vs] = await Promise.all([
-        wantList ? this.link.call('vm.list') : Promise.resolve(null),
-        this.o.frozen && this.completed > 0 ? Promise.resolve(null) : this.link.call('node.stats', ...this.cursorArg(this.nodeCursor)),
-        this.o.frozen && this.completed > 0 ? Promise.resolve(null) : this.link.call('vm.stats', ...this.cursorArg(this.vmCursor)),
+      const [list, ns] = await Promise.all([
+        this.link.call('vm.list'),
+        metrics ? this.link.call('node.stats', this.nodeCursor ?? 0) : Promise.resolve(null),
       ]);
-      if (list !== null) this.store.setVmList(name, decodeVmList(list));
+      this.store.setVmList(name, decodeVmList(list), metrics);
       if (ns !== null) {
         const page = decodeNodeStats(ns);
         this.nodeCursor = page.cursor;
-        this.store.addNodeSamples(name, page.samples);
-      }
-      if (vs !== null) {
-        const page = decodeVmStats(vs);
-        this.vmCursor = page.cursor;
-        this.store.addVmSamples(name, page.samples);
+        // The first page is the agent's whole window: keep only what the charts show.
+        this.store.addNodeSamples(name, page.samples.slice(-HISTORY_POINTS));
       }
       this.completed++;
       this.store.setNodeError(name, undefined);
@@ -105,8 +104,14 @@ export class NodePoller {
     }
   }
 
-  private cursorArg(c: XmlRpcValue): XmlRpcValue[] {
-    return c === null ? [] : [c];
+  /** One VM's kept history (for its charts when its detail view opens). */
+  async backfill(vm: string): Promise<void> {
+    try {
+      const page = decodeVmStats({ cursor: null, vms: { [vm]: await this.link.call('vm.stats', vm, 0, HISTORY_POINTS) } });
+      this.store.backfillVm(`${this.link.name}/${vm}`, page.samples);
+    } catch {
+      /* the live samples keep coming; a missing history is not an error worth a status line */
+    }
   }
 
   private async eventLoop(): Promise<void> {

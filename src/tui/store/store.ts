@@ -56,7 +56,7 @@ export class ClusterStore {
   }
 
   /** Replace one node's VM list: new VMs appear, gone ones (undefined, migrated away) disappear. */
-  setVmList(node: string, list: WireVm[]): void {
+  setVmList(node: string, list: WireVm[], withSamples = true): void {
     const n = this.addNode(node, 'up');
     const seen = new Set<string>();
     let running = 0;
@@ -79,6 +79,12 @@ export class ClusterStore {
       vm.vcpus = w.vcpus;
       vm.memKiB = w.memKiB;
       vm.maxMemKiB = w.maxMemKiB;
+      if (withSamples && w.sample && w.sample.t !== vm.seenAt) {
+        vm.seenAt = w.sample.t;
+        // A stopped VM has no memory in use, whatever its balloon figure says.
+        this.pushVmSample(vm, isActive(w.state) ? w.sample : { name: w.name, t: w.sample.t, cpuPct: 0 });
+        if (!isActive(w.state)) vm.memPct = undefined;
+      }
       if (isActive(w.state)) {
         running++;
         mem += w.memKiB;
@@ -115,28 +121,43 @@ export class ClusterStore {
     if (samples.length === 0) return;
     for (const s of samples) {
       const vm = this.vms.get(`${node}/${s.name}`);
-      if (!vm) continue;
-      if (s.cpuPct !== undefined) {
-        vm.cpuPct = s.cpuPct;
-        vm.cpuHist.push(s.cpuPct);
-      }
-      const memPct = s.memPct ?? (s.memUsedKiB !== undefined && vm.memKiB > 0 ? (100 * s.memUsedKiB) / vm.memKiB : undefined);
-      if (memPct !== undefined) {
-        vm.memPct = memPct;
-        vm.memHist.push(memPct);
-      }
-      if (s.diskRdBps !== undefined || s.diskWrBps !== undefined) {
-        vm.diskRdBps = s.diskRdBps;
-        vm.diskWrBps = s.diskWrBps;
-        vm.diskHist.push((s.diskRdBps ?? 0) + (s.diskWrBps ?? 0));
-      }
-      if (s.netRxBps !== undefined || s.netTxBps !== undefined) {
-        vm.netRxBps = s.netRxBps;
-        vm.netTxBps = s.netTxBps;
-        vm.netHist.push((s.netRxBps ?? 0) + (s.netTxBps ?? 0));
-      }
+      if (vm) this.pushVmSample(vm, s);
     }
     this.changed();
+  }
+
+  /** Replace a VM's history with what the agent kept (when its detail view opens). */
+  backfillVm(key: string, samples: VmSample[]): void {
+    const vm = this.vms.get(key);
+    if (!vm || samples.length === 0) return;
+    vm.cpuHist.clear();
+    vm.memHist.clear();
+    vm.diskHist.clear();
+    vm.netHist.clear();
+    for (const s of samples) this.pushVmSample(vm, s);
+    this.changed();
+  }
+
+  private pushVmSample(vm: VmRecord, s: VmSample): void {
+    if (s.cpuPct !== undefined) {
+      vm.cpuPct = s.cpuPct;
+      vm.cpuHist.push(s.cpuPct);
+    }
+    const memPct = s.memPct ?? (s.memUsedKiB !== undefined && vm.memKiB > 0 ? (100 * s.memUsedKiB) / vm.memKiB : undefined);
+    if (memPct !== undefined) {
+      vm.memPct = memPct;
+      vm.memHist.push(memPct);
+    }
+    if (s.diskRdBps !== undefined || s.diskWrBps !== undefined) {
+      vm.diskRdBps = s.diskRdBps;
+      vm.diskWrBps = s.diskWrBps;
+      vm.diskHist.push((s.diskRdBps ?? 0) + (s.diskWrBps ?? 0));
+    }
+    if (s.netRxBps !== undefined || s.netTxBps !== undefined) {
+      vm.netRxBps = s.netRxBps;
+      vm.netTxBps = s.netTxBps;
+      vm.netHist.push((s.netRxBps ?? 0) + (s.netTxBps ?? 0));
+    }
   }
 
   /** Optimistic local change after a command succeeded, before the next poll confirms it. */

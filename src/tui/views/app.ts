@@ -98,6 +98,9 @@ export class Dashboard {
       ...((o.input ? { input: o.input } : {}) as object),
       ...((o.output ? { output: o.output } : {}) as object),
     });
+    // Box-drawing as Unicode (or ASCII when the terminal cannot), not the VT100
+    // alternate charset: it reads right in captures, logs and odd terminals.
+    (this.screen.tput as unknown as { brokenACS: boolean }).brokenACS = true;
     const mk = (opts: blessed.Widgets.BoxOptions = {}): Box => blessed.box({ parent: this.screen, tags: true, wrap: false, top: 0, left: 0, width: 1, height: 1, ...opts });
     this.boxes = {
       header: mk(),

@@ -18,7 +18,9 @@ export interface KeyEvent {
 
 /** One name per key: printable characters as themselves, others by blessed's name. */
 export function keyName(ch: string | undefined, key: KeyEvent): string {
-  if (key.name === 'return' || key.name === 'enter') return 'enter';
+  // blessed reports "\r" twice: as 'return' and again as 'enter'; act on 'enter' only.
+  if (key.name === 'return') return '';
+  if (key.name === 'enter') return 'enter';
   if (key.name === 'space' || ch === ' ') return 'space';
   if (ch && ch.length === 1 && ch >= '!' && ch <= '~' && !key.ctrl) return ch;
   return key.full ?? key.name ?? ch ?? '';
@@ -28,12 +30,14 @@ export function handleKey(d: Dashboard, ch: string | undefined, key: KeyEvent): 
   const c = d.console;
   if (c) {
     const seq = key.sequence ?? ch ?? '';
+    if (key.name === 'enter' && seq === '\r') return; // the duplicate of 'return'
     if (seq === CONSOLE_ESCAPE) return d.closeConsole();
     if (c.session.closed) return;
     if (seq) c.session.send(seq);
     return;
   }
   const k = keyName(ch, key);
+  if (k === '') return;
   if (d.input) return inputKey(d, k, ch);
   if (d.dialog) return dialogKey(d, d.dialog, k);
   if (k === 'C-c') return d.quit(0);
@@ -146,6 +150,7 @@ export function act(d: Dashboard, action: string, arg = ''): void {
       return move(d, 'bottom');
     case 'detail':
       d.view = d.focus === 'nodes' ? 'node' : 'vm';
+      if (d.view === 'vm' && vm) void d.pollers.get(vm.node)?.backfill(vm.name);
       return;
     case 'sort': {
       const i = SORT_KEYS.indexOf(d.sortKey);
@@ -256,6 +261,7 @@ export function runCommand(d: Dashboard, text: string): void {
       d.selVm = hit.key;
       d.focus = 'vms';
       d.view = 'vm';
+      void d.pollers.get(hit.node)?.backfill(hit.name);
       return;
     }
     case 'node': {

@@ -14,8 +14,10 @@ export function hypervisorLabel(n: NodeRecord): string {
 }
 
 export function headerLine(t: ClusterTotals, width: number, theme: Theme, extra = ''): string {
-  const left = `ve-manager  nodes ${t.nodesUp}/${t.nodes} up  VMs ${t.running}/${t.vms} running  CPU ${fmtPct(t.cpuPct)} of ${t.cpus}  mem ${fmtUsedTotal(t.memUsedKiB, t.memTotalKiB)}`;
-  const right = `${t.simulated ? 'SIMULATED ' : ''}${extra}`;
+  const wide = width >= 100;
+  const left = `ve-manager  nodes ${t.nodesUp}/${t.nodes}${wide ? ' up' : ''}  VMs ${t.running}/${t.vms}${wide ? ' running' : ''}  CPU ${fmtPct(t.cpuPct)}${wide ? ` of ${t.cpus}` : ''}  mem ${fmtUsedTotal(t.memUsedKiB, t.memTotalKiB)}`;
+  let right = `${t.simulated ? 'SIMULATED ' : ''}${extra}`.trim();
+  if ([...left].length + right.length + 1 > width) right = t.simulated ? 'SIMULATED' : '';
   const pad = Math.max(1, width - [...left].length - [...right].length);
   const text = cell(left + ' '.repeat(pad) + right, width);
   return t.simulated ? theme.head(escapeTags(text).replace('SIMULATED', theme.sim('SIMULATED'))) : theme.head(escapeTags(text));
@@ -35,7 +37,7 @@ function nodeColumns(glyphs: Glyphs): Column<NodeRecord>[] {
     { id: 'link', title: 'LINK', min: 10, max: 12, get: (n) => (n.error && n.link === 'up' ? 'up (err)' : n.link) },
     { id: 'hv', title: 'HYPERVISOR', min: 10, max: 16, get: hypervisorLabel },
     { id: 'cpu', title: 'CPU', min: 5, align: 'right', get: (n) => fmtPct(n.cpuPct) },
-    { id: 'cpuh', title: 'CPU-HIST', min: 8, max: 30, drop: 2, get: (n) => sparkline(n.cpuHist.values(30), 30, 100, glyphs) },
+    { id: 'cpuh', title: 'CPU-HIST', min: 8, max: 30, drop: 2, get: (n, w) => sparkline(n.cpuHist.values(w), w, 100, glyphs) },
     { id: 'mem', title: 'MEMORY', min: 10, max: 12, align: 'right', get: (n) => fmtUsedTotal(n.memUsedKiB, n.memTotalKiB) },
     { id: 'memp', title: 'MEM%', min: 5, align: 'right', drop: 3, get: (n) => (n.memUsedKiB !== undefined && n.memTotalKiB ? fmtPct(pct(n.memUsedKiB, n.memTotalKiB)) : '-') },
     { id: 'cpus', title: 'CPUS', min: 4, align: 'right', drop: 4, get: (n) => (n.host ? String(n.host.cpus) : '-') },
@@ -74,16 +76,16 @@ function vmState(vm: VmRecord, mig: Migration | undefined): string {
 function vmColumns(glyphs: Glyphs, marks: ReadonlySet<string> | undefined, migs: ReadonlyMap<string, Migration>, sparkW: number): Column<VmRecord>[] {
   return [
     { id: 'mark', title: ' ', min: 1, get: (vm) => (marks?.has(vm.key) ? '*' : ' ') },
-    { id: 'name', title: 'NAME', min: 10, max: 28, get: (vm) => vm.name },
-    { id: 'node', title: 'NODE', min: 6, max: 14, get: (vm) => vm.node },
+    { id: 'name', title: 'NAME', min: 12, max: 28, get: (vm) => vm.name },
+    { id: 'node', title: 'NODE', min: 7, max: 14, get: (vm) => vm.node },
     { id: 'state', title: 'STATE', min: 8, max: 14, get: (vm) => vmState(vm, migs.get(vm.key)) },
     { id: 'vcpus', title: 'VCPU', min: 4, align: 'right', get: (vm) => String(vm.vcpus) },
     { id: 'memory', title: 'MEM', min: 5, align: 'right', get: (vm) => fmtKiB(vm.memKiB) },
     { id: 'cpu', title: 'CPU%', min: 5, align: 'right', get: (vm) => fmtPct(vm.cpuPct) },
     { id: 'mem', title: 'MEM%', min: 5, align: 'right', drop: 4, get: (vm) => fmtPct(vm.memPct) },
-    { id: 'disk', title: 'DISK', min: 8, max: 9, align: 'right', drop: 3, get: (vm) => (vm.diskRdBps === undefined && vm.diskWrBps === undefined ? '-' : fmtRate((vm.diskRdBps ?? 0) + (vm.diskWrBps ?? 0))) },
-    { id: 'net', title: 'NET', min: 8, max: 9, align: 'right', drop: 2, get: (vm) => (vm.netRxBps === undefined && vm.netTxBps === undefined ? '-' : fmtRate((vm.netRxBps ?? 0) + (vm.netTxBps ?? 0))) },
-    { id: 'spark', title: 'CPU-HIST', min: 8, max: sparkW, drop: 1, get: (vm) => sparkline(vm.cpuHist.values(sparkW), sparkW, 100, glyphs) },
+    { id: 'disk', title: 'DISK', min: 7, max: 9, align: 'right', drop: 3, get: (vm) => (vm.diskRdBps === undefined && vm.diskWrBps === undefined ? '-' : fmtRate((vm.diskRdBps ?? 0) + (vm.diskWrBps ?? 0))) },
+    { id: 'net', title: 'NET', min: 7, max: 9, align: 'right', drop: 2, get: (vm) => (vm.netRxBps === undefined && vm.netTxBps === undefined ? '-' : fmtRate((vm.netRxBps ?? 0) + (vm.netTxBps ?? 0))) },
+    { id: 'spark', title: 'CPU-HIST', min: 8, max: sparkW, drop: 1, get: (vm, w) => sparkline(vm.cpuHist.values(w), w, 100, glyphs) },
   ];
 }
 
@@ -112,7 +114,7 @@ export function vmLines(
       continue;
     }
     // Colour only the state cell, so the row stays aligned and readable in mono.
-    const parts = l.columns.map(({ col, w }) => escapeTags(cell(col.get(vm), w, col.align)));
+    const parts = l.columns.map(({ col, w }) => escapeTags(cell(col.get(vm, w), w, col.align)));
     const st = parts[stateCol];
     if (st !== undefined) parts[stateCol] = stateColour(theme, vmState(vm, migs.get(vm.key)), st);
     lines.push(parts.join(' '));
