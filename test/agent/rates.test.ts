@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { DomainStats, NodeStats } from '../../src/libvirt/hypervisor.js';
+import { memUsedKiB, nodeSample, vmCounters, vmSample } from '../../src/agent/rates.js';
+import { Collector } from '../../src/agent/collector.js';
+import { renderMetrics } from '../../src/agent/metrics.js';
+
+function stats(cpuNs: number, rd: number, rx: number, state: 'running' | 'shutoff' = 'running'): DomainStats {
+  return {
+    name: 'vm1',
+    uuid: 'u-1',
+    state: { state, reason: 1 },
+    cpu: { timeNs: cpuNs },
+    vcpu: { current: 2, maximum: 4, timesNs: [] },
+    balloon: { currentKiB: 1_048_576, maximumKiB: 2_097_152, availableKiB: 1_000_000, unusedKiB: 400_000, rssKiB: 900_000 },
+    block: [{ name: 'vda', path: '/img/a "b".qcow2', rdBytes: rd, rdReqs: 1, wrBytes: 0, wrReqs: 0 }],
+    net: [{ name: 'vnet0', rxBytes: rx, rxPkts: 1, txBytes: 0, txPkts: 0 }],
+    raw: {},
+  };
+}
+
+function node(busyNs: number, idleNs: number): NodeStats {
+  return { cpu: { kernelNs: busyNs / 2, userNs: busyNs / 2, idleNs, iowaitNs: 0 }, memory: { totalKiB: 8_000_000, freeKiB: 2_000_000, buffersKiB: 500_000, cachedKiB: 1_500_000 } };
+}
+
+test('VM rates: CPU % of host and of vCPUs, bytes/s, memory from balloon stats', () => {
+  const a = vmCounters(stats(0, 0, 0), 0);
+  const b = vmCounters(stats(1e9, 4096, 2048), 2000); // 1 s of CPU over 2 s
+  assert.equal(vmSample(undefined, a, stats(0, 0, 0), 4), undefined, 'no rate on first sight');
+  const s = vmSample(a, b, stats(1e9, 4096, 2048), 4);
+  assert.ok(s);
+  assert.equal(s.cpuPct, 12.5); // 0.5 CPU of 4 host CPUs
+  assert.equal(s.vcpuPct, 25); // 0.5 CPU of 2 vCPUs
+  assert.equal(s.diskRdBps, 2048);
+  assert.equal(s.netRxBps, 1024);
+  assert.equal(s.memUsedKiB, 600_000);
+  assert.equal(s.memKiB, 1_048_576);
+});
+
+test('a counter that went back (VM restarted) gives no negative rate; a shut-off VM uses nothing', () => {
+  const a = vmCounters(stats(5e9, 9000, 9000), 0);
+  const b = vmCounters(stats(1e8, 10, 10), 1000);
+  const s = vmSample(a, b, stats(1e8, 10, 10), 2);
+  assert.equal(s?.cpuPct, 0);
+  assert.equal(s?.diskRdBps, 0);
+  const off = vmSample(a, vmCounters(stats(6e9, 0, 0, 'shutoff'), 1000), stats(6e9, 0, 0, 'shutoff'), 2);
+  assert.equal(off?.cpuPct, 0);
+  assert.equal(off?.memUsedKiB, 0);
+});
+
+test('memory used falls back to RSS, then balloon size', () => {
+  const s = stats(0, 0, 0);
+  assert.equal(memUsedKiB(s), 600_000);
+  s.balloon = { currentKiB: 1_048_576, maximumKiB: 2_097_152, rssKiB: 900_000 };
+  assert.equal(memUsedKiB(s), 900_000);
+  s.balloon = { currentKiB: 1_048_576, maximumKiB: 2_097_152 };
+  assert.equal(memUsedKiB(s), 1_048_576);
+});
+
+test('node sample: busy and memory in use', () => {
+  const s = nodeSample(node(0, 0), node(3e9, 1e9), { vmsRunning: 2, vmCpuPct: 10, collectMs: 1 });
+  assert.equal(s.cpuPct, 75);
+  assert.equal(s.memUsedKiB, 4_000_000);
+  assert.equal(s.vmsRunning, 2);
+});
+
+test('collector folds polls into history and metrics render one family per name with escaped labels', () => {
+  const c = new Collector({ pollMs: 1000, historySeconds: 10 });
+  c.hostCpus = 4;
+  c.ingest([stats(0, 0, 0)], node(0, 0), 0);
+  c.ingest([stats(2e9, 1000, 500)], node(3e9, 1e9), 1000);
+  c.ingest([stats(4e9, 2000, 1000)], node(6e9, 2e9), 2000);
+  const e = c.vms.get('vm1');
+  assert.equal(e?.ring?.size, 2);
+  assert.equal(e?.ring?.latest()?.cpuPct, 50);
+  assert.equal(c.capacity, 10);
+  const text = renderMetrics({ collector: c, libvirtUp: true, hostCpus: 4 });
+  assert.match(text, /^vem_domain_cpu_usage_percent\{domain="vm1"\} 50$/m);
+  assert.match(text, /^libvirt_domain_info_cpu_time_seconds_total\{domain="vm1"\} 4$/m);
+  assert.match(text, /source_file="\/img\/a \\"b\\".qcow2"/);
+  assert.match(text, /^vem_node_cpu_usage_percent 75$/m);
+  // every family's samples come right after its TYPE line
+  const names: string[] = [];
+  for (const line of text.trim().split('\n')) {
+    if (line.startsWith('# TYPE ')) names.push(line.split(' ')[2] as string);
+    else if (!line.startsWith('#')) assert.ok(line.startsWith(names[names.length - 1] as string), line);
+  }
+  assert.equal(new Set(names).size, names.length);
+});
+
+test('a VM that stays shut off gets no history ring', () => {
+  const c = new Collector({ pollMs: 1000, historySeconds: 10 });
+  c.ingest([stats(0, 0, 0, 'shutoff')], node(0, 0), 0);
+  c.ingest([stats(0, 0, 0, 'shutoff')], node(1, 1), 1000);
+  assert.equal(c.vms.get('vm1')?.ring, undefined);
+});
