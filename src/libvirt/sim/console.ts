@@ -111,25 +111,25 @@ function run(cmd: string, d: SimDomain, guest: SimGuest, now: () => number, shel
     case 'date':
       return `${new Date(now()).toUTCString()}\r\n`;
     case 'uptime': {
-      const o = guest.osInfo();
+      const o = guest.info();
       const t = new Date(now()).toISOString().slice(11, 19);
-      return ` ${t} up ${fmtUptime(o.uptimeSec)},  1 user,  load average: ${o.load.map((x) => x.toFixed(2)).join(', ')}\r\n`;
+      return ` ${t} up ${fmtUptime(o.uptimeSec)},  1 user,  load average: ${[o.load.load1, o.load.load5, o.load.load15].map((x) => x.toFixed(2)).join(', ')}\r\n`;
     }
     case 'free': {
-      const o = guest.osInfo();
+      const o = guest.info();
       const mb = (k: number): string => String(Math.round(k / 1024)).padStart(12);
-      return lines(['               total        used        free', `Mem:  ${mb(o.memory.totalKiB)}${mb(o.memory.usedKiB)}${mb(o.memory.freeKiB)}`]);
+      return lines(['               total        used        free', `Mem:  ${mb(o.memory.totalKiB)}${mb(o.memory.totalKiB - o.memory.availableKiB)}${mb(o.memory.freeKiB)}`]);
     }
     case 'cat':
       if (args[0] === '/etc/os-release') return lines([`PRETTY_NAME="${d.os.prettyName}"`, `NAME="${d.os.name}"`, `VERSION_ID="${d.os.versionId}"`, `VERSION="${d.os.version}"`, `ID=${d.os.id}`]);
       if (args[0] === '/etc/hostname') return `${c.name}\r\n`;
       return `cat: ${args[0] ?? ''}: No such file or directory\r\n`;
     case 'ps':
-      return lines(['  PID USER     %CPU   RSS COMMAND', ...guest.processes().map((p) => `${String(p.pid).padStart(5)} ${p.user.padEnd(8).slice(0, 8)} ${p.cpuPct.toFixed(1).padStart(4)} ${String(p.rssKiB).padStart(5)} ${p.cmdline}`)]);
+      return lines(['  PID USER     %CPU   RSS COMMAND', ...guest.processes().processes.map((p) => `${String(p.pid).padStart(5)} ${p.user.padEnd(8).slice(0, 8)} ${p.cpuPercent.toFixed(1).padStart(4)} ${String(p.rssKiB).padStart(5)} ${p.command}`)]);
     case 'df':
-      return lines(['Filesystem      Size  Used Mounted on', ...guest.filesystems().map((f) => `${f.device.padEnd(15)} ${(f.totalBytes / 1024 ** 3).toFixed(0).padStart(4)}G ${(f.usedBytes / 1024 ** 3).toFixed(0).padStart(4)}G ${f.mountpoint}`)]);
+      return lines(['Filesystem      Size  Used Mounted on', ...guest.filesystems().map((f) => `${f.device.padEnd(15)} ${(f.totalBytes / 1024 ** 3).toFixed(0).padStart(4)}G ${(f.usedBytes / 1024 ** 3).toFixed(0).padStart(4)}G ${f.mountPoint}`)]);
     case 'ip':
-      return lines(guest.interfaces().flatMap((i, n) => [`${n + 1}: ${i.name}: <UP,LOWER_UP> mtu 1500`, `    link/ether ${i.mac}`, ...i.addresses.map((a) => `    ${a.family === 'ipv4' ? 'inet' : 'inet6'} ${a.address}/${a.prefix}`)]));
+      return lines(guest.interfaces().flatMap((i, n) => [`${n + 1}: ${i.name}: <UP,LOWER_UP> mtu 1500`, `    link/ether ${i.mac}`, ...i.addresses.map((a) => `    ${a.family === 'IPv4' ? 'inet' : 'inet6'} ${a.cidr}`)]));
     case 'kill': {
       const sig = args[0]?.startsWith('-') ? args[0].slice(1) : 'TERM';
       const pids = args.filter((a) => !a.startsWith('-'));

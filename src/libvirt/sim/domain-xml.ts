@@ -43,7 +43,7 @@ export function domainXml(dom: SimDomain, node: string, opts: { inactive?: boole
   if (c.title) lines.push(`  <title>${e(c.title)}</title>`);
   if (c.description) lines.push(`  <description>${e(c.description)}</description>`);
   lines.push('  <metadata>');
-  lines.push(`    <vemsim:sim xmlns:vemsim='${SIM_NS}' simulated='yes' node='${e(node)}' workload='${e(c.workloadKind ?? dom.workload.kind)}' os='${e(dom.os.id)}'/>`);
+  lines.push(`    <vemsim:sim xmlns:vemsim='${SIM_NS}' simulated='yes' node='${e(node)}' workload='${e(c.workloadKind ?? dom.workload.kind)}'${c.workloadUtil !== undefined ? ` util='${c.workloadUtil}'` : ''} os='${e(dom.os.id)}'/>`);
   lines.push('  </metadata>');
   lines.push(`  <memory unit='KiB'>${c.maxMemKiB}</memory>`);
   lines.push(`  <currentMemory unit='KiB'>${c.memKiB}</currentMemory>`);
@@ -173,7 +173,15 @@ export function parseDomainXml(xml: string, newMac: () => string): Omit<DomainCo
     vcpuPeriod: period !== undefined ? positiveInt(period, 'cputune period') : 100000,
     vcpuQuota: quota !== undefined && /^[0-9]+$/.test(quota) ? Number(quota) : -1,
     workloadKind: attr(meta, 'workload'),
+    workloadUtil: utilAttr(attr(meta, 'util')),
   };
+}
+
+function utilAttr(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!(n >= 0 && n <= 1)) throw xmlError(`invalid simulated workload util '${v}': expected a number from 0 to 1`);
+  return n;
 }
 
 export type ParsedDevice = { kind: 'disk'; disk: DiskDef } | { kind: 'nic'; nic: NicDef };

@@ -47,6 +47,8 @@ export interface DomainConfig {
   vcpuQuota: number;
   /** Metadata the simulation reads back (workload kind), kept verbatim. */
   workloadKind?: string;
+  /** Constant utilisation (0..1) asked for in the XML metadata: a scripted load for scenarios and tests. */
+  workloadUtil?: number;
 }
 
 export function cloneConfig(c: DomainConfig): DomainConfig {

@@ -33,20 +33,20 @@ export function answerAgentCommand(command: string, d: SimDomain, guest: SimGues
     case 'guest-info':
       return ret({ version: '8.2.2', supported_commands: COMMANDS.map((name) => ({ name, enabled: true, 'success-response': true })) });
     case 'guest-get-osinfo': {
-      const o = guest.osInfo();
-      return ret({ id: o.id, name: o.name, 'pretty-name': o.prettyName, version: o.version, 'version-id': o.versionId, 'kernel-release': o.kernel, 'kernel-version': '#1 SMP PREEMPT_DYNAMIC', machine: o.machine });
+      const os = d.os;
+      return ret({ id: os.id, name: os.name, 'pretty-name': os.prettyName, version: os.version, 'version-id': os.versionId, 'kernel-release': os.kernel, 'kernel-version': '#1 SMP PREEMPT_DYNAMIC', machine: 'x86_64' });
     }
     case 'guest-get-host-name':
       return ret({ 'host-name': d.current.name });
     case 'guest-get-users':
-      return ret(guest.sessions().map((s) => ({ user: s.user, 'login-time': s.loginTime })));
+      return ret(guest.sessions().map((s) => ({ user: s.user, 'login-time': s.loginTime.getTime() / 1000 })));
     case 'guest-get-time':
       return ret(Math.round(now * 1e6));
     case 'guest-get-timezone':
       return ret({ zone: 'UTC', offset: 0 });
     case 'guest-get-load': {
-      const [l1, l5, l15] = guest.osInfo().load;
-      return ret({ load1: l1, load5: l5, load15: l15 });
+      const l = guest.info().load;
+      return ret({ load1: l.load1, load5: l.load5, load15: l.load15 });
     }
     case 'guest-get-vcpus':
       return ret(Array.from({ length: d.current.vcpus }, (_, i) => ({ 'logical-id': i, online: true, 'can-offline': i > 0 })));
@@ -55,7 +55,7 @@ export function answerAgentCommand(command: string, d: SimDomain, guest: SimGues
         guest.interfaces().map((i) => ({
           name: i.name,
           'hardware-address': i.mac,
-          'ip-addresses': i.addresses.map((a) => ({ 'ip-address-type': a.family, 'ip-address': a.address, prefix: a.prefix })),
+          'ip-addresses': i.addresses.map((a) => ({ 'ip-address-type': a.family === 'IPv4' ? 'ipv4' : 'ipv6', 'ip-address': a.address, prefix: Number(a.cidr.split('/')[1] ?? 0) })),
           statistics: { 'rx-bytes': i.rxBytes, 'rx-packets': Math.floor(i.rxBytes / 900), 'rx-errs': 0, 'rx-dropped': 0, 'tx-bytes': i.txBytes, 'tx-packets': Math.floor(i.txBytes / 900), 'tx-errs': 0, 'tx-dropped': 0 },
         })),
       );
@@ -63,8 +63,8 @@ export function answerAgentCommand(command: string, d: SimDomain, guest: SimGues
       return ret(
         guest.filesystems().map((f) => ({
           name: f.device.replace('/dev/', ''),
-          mountpoint: f.mountpoint,
-          type: f.type,
+          mountpoint: f.mountPoint,
+          type: f.fsType,
           'used-bytes': f.usedBytes,
           'total-bytes': f.totalBytes,
           disk: [{ 'bus-type': 'virtio', bus: 0, target: 0, unit: 0, dev: f.device, pci_controller: { domain: 0, bus: 0, slot: 4, function: 0 } }],

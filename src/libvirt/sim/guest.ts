@@ -19,41 +19,59 @@ export interface GuestPolicy {
 
 export type GuestErrorCode = 'unavailable' | 'denied' | 'not-found' | 'invalid' | 'exists';
 
-/** A refused or impossible guest action; `code` says which. */
+/** A refused or impossible guest action. `code` is the XML-RPC fault code the relay sends (403 refused by policy, 404 no agent); `reason` says which. */
 export class SimGuestError extends VemError {
-  constructor(readonly code: GuestErrorCode, message: string) {
+  readonly code: number;
+  constructor(readonly reason: GuestErrorCode, message: string) {
     super(message);
+    this.code = reason === 'denied' ? 403 : reason === 'unavailable' ? 404 : 0;
   }
 }
 
-export interface GuestProcess { pid: number; ppid: number; user: string; state: string; cpuPct: number; rssKiB: number; startTime: number; name: string; cmdline: string }
-export interface GuestUser { name: string; uid: number; gid: number; gecos: string; home: string; shell: string; groups: string[]; admin: boolean; locked: boolean; hasPassword: boolean; system: boolean }
+/** Shapes follow the real guest agent's answers (src/guest-agent), plus simulated: true. */
+export interface GuestProcess { pid: number; ppid: number; user: string; uid: number; state: string; cpuPercent: number; rssKiB: number; threads: number; nice: number; startTime: Date; name: string; command: string }
+export interface GuestUser { name: string; uid: number; gid: number; gecos: string; home: string; shell: string; groups: string[]; adminVia: string[]; admin: boolean; password: 'set' | 'locked' | 'none'; loggedIn: boolean; system: boolean }
 export interface GuestGroup { name: string; gid: number; members: string[] }
-export interface GuestSession { user: string; tty: string; host: string; loginTime: number }
-export interface GuestService { name: string; description: string; active: 'active' | 'inactive' | 'failed'; sub: 'running' | 'dead' | 'failed'; enabled: boolean; mainPid: number }
-export interface GuestFilesystem { mountpoint: string; device: string; type: string; totalBytes: number; usedBytes: number }
-export interface GuestInterface { name: string; mac: string; addresses: Array<{ family: 'ipv4' | 'ipv6'; address: string; prefix: number }>; rxBytes: number; txBytes: number }
-export interface GuestOsInfo { hostname: string; id: string; name: string; prettyName: string; version: string; versionId: string; kernel: string; machine: string; uptimeSec: number; load: [number, number, number]; memory: { totalKiB: number; usedKiB: number; freeKiB: number }; initSystem: 'systemd' | 'openrc' }
+export interface GuestSession { user: string; line: string; host: string; pid: number; loginTime: Date }
+export interface GuestService { name: string; state: 'running' | 'stopped' | 'failed'; enabled: 'enabled' | 'disabled'; description: string }
+export interface GuestFilesystem { device: string; mountPoint: string; fsType: string; readOnly: boolean; totalBytes: number; freeBytes: number; availableBytes: number; usedBytes: number; files: number; filesFree: number }
+export interface GuestInterface { name: string; mac: string; mtu: number; state: string; rxBytes: number; txBytes: number; addresses: Array<{ family: 'IPv4' | 'IPv6'; address: string; netmask: string; cidr: string }> }
+export interface GuestOsInfo {
+  hostname: string;
+  os: { id: string; name: string; version: string; prettyName: string };
+  kernel: string;
+  uptimeSec: number;
+  bootTime: Date;
+  load: { load1: number; load5: number; load15: number; running: number; total: number };
+  cpus: number;
+  memory: { totalKiB: number; freeKiB: number; availableKiB: number; buffersKiB: number; cachedKiB: number; swapTotalKiB: number; swapFreeKiB: number };
+  agentVersion: string;
+  time: Date;
+}
 export interface GuestActionRecord { at: number; action: string; target: string; result: 'ok' | 'denied' | 'failed'; detail?: string }
 
-interface Proc extends GuestProcess { weight: number; service?: string }
-interface Account { user: GuestUser; hash?: string }
+type Sim<T> = T & { simulated: true };
+interface Proc { pid: number; ppid: number; user: string; stopped: boolean; rssKiB: number; startSec: number; name: string; command: string; weight: number; service?: string }
+interface Account { name: string; uid: number; gid: number; gecos: string; home: string; shell: string; locked: boolean; hasPassword: boolean; hash?: string }
+interface Service { name: string; description: string; state: 'running' | 'stopped' | 'failed'; enabled: boolean; mainPid: number }
 
 const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, USR1: 10, USR2: 12, TERM: 15, CONT: 18, STOP: 19 };
 const NAME_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
+const ACTIONS = ['signal', 'user.add', 'user.remove', 'user.lock', 'user.unlock', 'user.setPassword', 'service.start', 'service.stop', 'service.restart', 'service.enable', 'service.disable'];
+const SIM_AGENT_VERSION = '0.1.0-simulated';
 
 export class SimGuest {
   readonly simulated = true;
   private procs: Proc[] = [];
-  private nextPid = 300;
+  private nextPid = 1;
   private readonly accounts = new Map<string, Account>();
   private readonly groupTable = new Map<string, GuestGroup>();
-  private readonly serviceTable = new Map<string, GuestService>();
+  private readonly serviceTable = new Map<string, Service>();
   private readonly log: GuestActionRecord[] = [];
   private bootAt: number;
   private readonly role: string;
 
-  constructor(private dom: SimDomain, private now: () => number, private readonly policy: GuestPolicy) {
+  constructor(private dom: SimDomain, private now: () => number, private readonly policyOf: GuestPolicy) {
     this.role = roleOf(dom.config.name);
     this.bootAt = dom.startedAt || now();
     this.build();
@@ -63,71 +81,74 @@ export class SimGuest {
     return this.dom.os.family === 'debian' ? 'sudo' : 'wheel';
   }
 
+  private addGroup(name: string, gid: number): GuestGroup {
+    let g = this.groupTable.get(name);
+    if (!g) {
+      g = { name, gid, members: [] };
+      this.groupTable.set(name, g);
+    }
+    return g;
+  }
+
   private build(): void {
     const os = this.dom.os;
     const role = roleProcesses(this.role, this.dom.current.vcpus);
-    for (const s of [...baseServices(os), ...role.services]) {
-      this.serviceTable.set(s.name, { name: s.name, description: s.description, active: s.running ? 'active' : 'inactive', sub: s.running ? 'running' : 'dead', enabled: s.enabled, mainPid: 0 });
+    for (const t of [...baseServices(os), ...role.services]) {
+      this.serviceTable.set(t.name, { name: t.name, description: t.description, state: t.running ? 'running' : 'stopped', enabled: t.enabled, mainPid: 0 });
     }
-    this.procs = [];
-    this.nextPid = 1;
     this.spawnAll([...baseProcesses(os), ...role.procs], this.bootAt);
-    const gid = (g: string, id: number): void => {
-      if (!this.groupTable.has(g)) this.groupTable.set(g, { name: g, gid: id, members: [] });
-    };
     for (const [name, uid, home, shell] of SYSTEM_ACCOUNTS) {
-      gid(name, uid);
-      this.accounts.set(name, { user: { name, uid, gid: uid, gecos: name, home, shell, groups: [name], admin: uid === 0, locked: uid !== 0, hasPassword: uid === 0, system: uid < 1000 || uid === 65534 } });
+      this.addGroup(name, uid);
+      this.accounts.set(name, { name, uid, gid: uid, gecos: name, home, shell, locked: uid !== 0, hasPassword: uid === 0 });
     }
-    gid(this.adminGroup, this.dom.os.family === 'debian' ? 27 : 10);
+    this.addGroup(this.adminGroup, this.dom.os.family === 'debian' ? 27 : 10);
     const humans = [
-      { name: 'admin', uid: 1000, home: '/home/admin', shell: '/bin/bash', gecos: 'Site admin,,,', groups: ['admin', this.adminGroup], admin: true },
-      { name: 'deploy', uid: 1001, home: '/home/deploy', shell: '/bin/bash', gecos: 'Deploy bot', groups: ['deploy'] },
-      ...role.accounts,
+      { name: 'admin', uid: 1000, home: '/home/admin', shell: '/bin/bash', gecos: 'Site admin,,,', groups: [this.adminGroup] },
+      { name: 'deploy', uid: 1001, home: '/home/deploy', shell: '/bin/bash', gecos: 'Deploy bot', groups: [] as string[] },
+      ...role.accounts.map((a) => ({ ...a, groups: a.groups.filter((g) => g !== a.name) })),
     ];
     for (const a of humans) {
-      gid(a.name, a.uid);
-      this.accounts.set(a.name, { user: { name: a.name, uid: a.uid, gid: a.uid, gecos: a.gecos, home: a.home, shell: a.shell, groups: [...a.groups], admin: a.admin === true, locked: false, hasPassword: a.uid >= 1000, system: a.uid < 1000 } });
-      for (const g of a.groups) {
-        gid(g, 2000 + (hashString(g) % 1000));
-        this.groupTable.get(g)?.members.push(a.name);
-      }
+      this.addGroup(a.name, a.uid);
+      this.accounts.set(a.name, { name: a.name, uid: a.uid, gid: a.uid, gecos: a.gecos, home: a.home, shell: a.shell, locked: false, hasPassword: a.uid >= 1000 });
+      for (const g of a.groups) this.addGroup(g, 2000 + (hashString(g) % 1000)).members.push(a.name);
     }
   }
 
   private spawnAll(templates: ProcTemplate[], at: number): void {
     const firstPid = new Map<string, number>();
     for (const t of templates) {
+      const svc = t.service ? this.serviceTable.get(t.service) : undefined;
+      if (svc && svc.state !== 'running') continue;
       const n = t.count ?? 1;
       for (let i = 0; i < n; i++) {
-        const pid = this.nextPid === 1 ? 1 : this.nextPid;
-        this.nextPid = pid === 1 ? 2 : pid + 1 + (hashString(`${t.name}${i}`) % 7);
-        const ppid = pid === 1 ? 0 : t.parentOf ? (firstPid.get(t.parentOf) ?? 1) : t.cmdline.startsWith('[') && t.name !== 'kthreadd' ? 2 : 1;
+        const pid = this.nextPid;
+        this.nextPid = pid + 1 + (pid === 1 ? 0 : hashString(`${t.name}${i}`) % 7);
+        const kernel = t.command.startsWith('[');
+        const ppid = pid === 1 ? 0 : t.parentOf ? (firstPid.get(t.parentOf) ?? 1) : kernel && t.name !== 'kthreadd' ? 2 : 1;
         if (!firstPid.has(t.name)) firstPid.set(t.name, pid);
-        const svc = t.service ? this.serviceTable.get(t.service) : undefined;
-        if (svc && svc.active !== 'active') continue;
         if (svc && svc.mainPid === 0) svc.mainPid = pid;
-        this.procs.push({ pid, ppid, user: t.user, state: 'S', cpuPct: 0, rssKiB: t.rssKiB, startTime: Math.floor(at / 1000) + (pid === 1 ? 0 : 2 + (pid % 20)), name: t.name, cmdline: t.cmdline, weight: t.cpuWeight, ...(t.service ? { service: t.service } : {}) });
+        const startSec = Math.floor(at / 1000) + (pid === 1 ? 0 : 2 + (pid % 20));
+        this.procs.push({ pid, ppid, user: t.user, stopped: false, rssKiB: t.rssKiB, startSec, name: t.name, command: t.command, weight: t.cpuWeight, ...(t.service ? { service: t.service } : {}) });
       }
     }
     if (this.nextPid < 300) this.nextPid = 300 + (hashString(this.dom.config.name) % 400);
   }
 
   private available(): void {
-    if (!this.dom.live || this.dom.state !== 'running') throw new SimGuestError('unavailable', `guest agent of '${this.dom.config.name}' is not available: the VM is ${this.dom.state}`);
+    if (!this.dom.live || this.dom.state !== 'running') throw new SimGuestError('unavailable', `no guest agent answers in '${this.dom.config.name}': the VM is ${this.dom.state} (simulated)`);
   }
 
   private act(action: string, target: string): void {
     this.available();
-    const ok = !this.policy.readOnly && (this.policy.allow?.(action, target) ?? true);
+    const ok = !this.policyOf.readOnly && (this.policyOf.allow?.(action, target) ?? true);
     if (!ok) {
-      this.log.push({ at: this.now(), action, target, result: 'denied' });
-      throw new SimGuestError('denied', `the guest's policy refuses ${action} on ${target} (simulated policy)`);
+      this.record(action, target, 'denied');
+      throw new SimGuestError('denied', `refused by the guest's policy: ${action} is not allowed (simulated policy)`);
     }
   }
 
-  private done(action: string, target: string, detail?: string): void {
-    this.log.push({ at: this.now(), action, target, result: 'ok', ...(detail ? { detail } : {}) });
+  private record(action: string, target: string, result: GuestActionRecord['result'], detail?: string): void {
+    this.log.push({ at: this.now(), action, target, result, ...(detail ? { detail } : {}) });
     if (this.log.length > 500) this.log.splice(0, this.log.length - 500);
   }
 
@@ -135,50 +156,53 @@ export class SimGuest {
   rebooted(at: number): void {
     this.bootAt = at;
     for (const s of this.serviceTable.values()) {
-      const on = s.enabled || s.name === 'vem-guest-agent';
-      s.active = on ? 'active' : 'inactive';
-      s.sub = on ? 'running' : 'dead';
+      s.state = s.enabled || s.name === 'vem-guest-agent' ? 'running' : 'stopped';
       s.mainPid = 0;
     }
     this.procs = [];
     this.nextPid = 1;
-    const role = roleProcesses(this.role, this.dom.current.vcpus);
-    this.spawnAll([...baseProcesses(this.dom.os), ...role.procs], at);
+    this.spawnAll([...baseProcesses(this.dom.os), ...roleProcesses(this.role, this.dom.current.vcpus).procs], at);
   }
 
-  /** Called after a migration: same guest, new domain object. */
+  /** Called after a migration: same guest, new domain object, new node's clock. */
   movedTo(d: SimDomain, now: () => number): void {
     this.dom = d;
     this.now = now;
   }
 
-  osInfo(): GuestOsInfo & { simulated: true } {
+  // ---- reports (names and shapes of the guest agent's guest.* methods) ----------------------
+
+  ping(): Sim<{ agent: string; version: string; pid: number; hostname: string }> {
+    this.available();
+    const pid = this.procs.find((p) => p.service === 'vem-guest-agent')?.pid ?? 0;
+    return { simulated: true, agent: 'vem-guest-agent', version: SIM_AGENT_VERSION, pid, hostname: this.dom.current.name };
+  }
+
+  info(): Sim<GuestOsInfo> {
     this.available();
     const d = this.dom;
     const c = d.current;
     const now = this.now();
     const used = Math.round(Math.min(c.memKiB, c.maxMemKiB * d.memFrac));
-    const l1 = d.allocCores + (d.demandCores - d.allocCores);
-    const load: [number, number, number] = [round2(l1), round2(l1 * 0.9 + 0.1), round2(l1 * 0.8 + 0.15)];
+    const free = Math.max(0, c.memKiB - used);
+    const l1 = d.demandCores;
     return {
       simulated: true,
       hostname: c.name,
-      id: d.os.id,
-      name: d.os.name,
-      prettyName: d.os.prettyName,
-      version: d.os.version,
-      versionId: d.os.versionId,
+      os: { id: d.os.id, name: d.os.name, version: d.os.versionId, prettyName: d.os.prettyName },
       kernel: d.os.kernel,
-      machine: 'x86_64',
       uptimeSec: Math.max(0, Math.floor((now - this.bootAt) / 1000)),
-      load,
-      memory: { totalKiB: c.memKiB, usedKiB: used, freeKiB: Math.max(0, c.memKiB - used) },
-      initSystem: d.os.family === 'alpine' ? 'openrc' : 'systemd',
+      bootTime: new Date(this.bootAt),
+      load: { load1: round2(l1), load5: round2(l1 * 0.9 + 0.05), load15: round2(l1 * 0.8 + 0.1), running: Math.max(1, Math.round(d.allocCores)), total: this.procs.length },
+      cpus: c.vcpus,
+      memory: { totalKiB: c.memKiB, freeKiB: Math.round(free * 0.4), availableKiB: free, buffersKiB: Math.round(free * 0.05), cachedKiB: Math.round(free * 0.55), swapTotalKiB: 0, swapFreeKiB: 0 },
+      agentVersion: SIM_AGENT_VERSION,
+      time: new Date(now),
     };
   }
 
-  /** Processes with CPU % that follows the VM's load and moves a little every few seconds. */
-  processes(): Array<GuestProcess & { simulated: true }> {
+  /** Processes whose CPU % follows the VM's load and moves a little every few seconds. */
+  processes(_o?: { intervalMs?: number }): Sim<{ count: number; cpuIntervalMs: number; processes: GuestProcess[] }> {
     this.available();
     const d = this.dom;
     const now = this.now();
@@ -186,48 +210,124 @@ export class SimGuest {
     let wsum = 0;
     for (const p of this.procs) wsum += p.weight;
     const busyPct = d.allocCores * 100;
-    return this.procs.map((p) => {
+    const uid = (u: string): number => this.accounts.get(u)?.uid ?? 65534;
+    const processes = this.procs.map((p) => {
       const jitter = 0.7 + 0.6 * hashNoise(p.pid, slot);
-      const cpuPct = wsum > 0 ? round2(((busyPct * p.weight) / wsum) * jitter) : 0;
-      const rss = Math.round(p.rssKiB * (0.95 + 0.1 * hashNoise(p.pid ^ 0x55, Math.floor(now / 30000))));
-      const state = p.state === 'T' ? 'T' : cpuPct > 20 ? 'R' : p.cmdline.startsWith('[') ? 'I' : 'S';
-      return { simulated: true as const, pid: p.pid, ppid: p.ppid, user: p.user, state, cpuPct, rssKiB: rss, startTime: p.startTime, name: p.name, cmdline: p.cmdline };
+      const cpuPercent = wsum > 0 ? round2(((busyPct * p.weight) / wsum) * jitter) : 0;
+      const rssKiB = Math.round(p.rssKiB * (0.95 + 0.1 * hashNoise(p.pid ^ 0x55, Math.floor(now / 30000))));
+      const state = p.stopped ? 'T' : cpuPercent > 20 ? 'R' : p.command.startsWith('[') ? 'I' : 'S';
+      return { pid: p.pid, ppid: p.ppid, user: p.user, uid: uid(p.user), state, cpuPercent, rssKiB, threads: p.weight > 5 ? 4 : 1, nice: 0, startTime: new Date(p.startSec * 1000), name: p.name, command: p.command };
     });
+    return { simulated: true, count: processes.length, cpuIntervalMs: 5000, processes };
   }
 
+  users(): Sim<{ users: GuestUser[]; groups: GuestGroup[] }> {
+    this.available();
+    const on = new Set(this.sessions().map((s) => s.user));
+    const users = [...this.accounts.values()].map((a) => {
+      const groups = [...this.groupTable.values()].filter((g) => g.gid === a.gid || g.members.includes(a.name)).map((g) => g.name);
+      const adminVia: string[] = [];
+      if (a.uid === 0) adminVia.push('uid 0');
+      if (groups.includes(this.adminGroup)) adminVia.push(`group ${this.adminGroup}`);
+      const password: GuestUser['password'] = a.locked ? 'locked' : a.hasPassword ? 'set' : 'none';
+      return { name: a.name, uid: a.uid, gid: a.gid, gecos: a.gecos, home: a.home, shell: a.shell, groups, adminVia, admin: adminVia.length > 0, password, loggedIn: on.has(a.name), system: a.uid !== 0 && (a.uid < 1000 || a.uid === 65534) };
+    });
+    return { simulated: true, users, groups: [...this.groupTable.values()].map((g) => ({ ...g, members: [...g.members] })) };
+  }
+
+  /** Who is logged in: the site admin over SSH; on dev VMs, their developer too. */
+  sessions(): Array<Sim<GuestSession>> {
+    this.available();
+    const t = this.bootAt;
+    const out: Array<Sim<GuestSession>> = [];
+    const sshd = this.procs.find((p) => p.name === 'sshd')?.pid ?? 1;
+    if (this.accounts.has('admin')) out.push({ simulated: true, user: 'admin', line: 'pts/0', host: '10.20.0.5', pid: sshd + 400, loginTime: new Date(t + 600_000) });
+    if (this.role === 'dev' && this.accounts.has('alice')) out.push({ simulated: true, user: 'alice', line: 'pts/1', host: '10.20.0.42', pid: sshd + 420, loginTime: new Date(t + 1_200_000) });
+    return out;
+  }
+
+  services(): Sim<{ init: 'systemd' | 'openrc'; services: GuestService[] }> {
+    this.available();
+    const services = [...this.serviceTable.values()].map((s) => ({ name: s.name, state: s.state, enabled: s.enabled ? ('enabled' as const) : ('disabled' as const), description: s.description }));
+    return { simulated: true, init: this.dom.os.family === 'alpine' ? 'openrc' : 'systemd', services };
+  }
+
+  filesystems(): Array<Sim<GuestFilesystem>> {
+    this.available();
+    const c = this.dom.current;
+    const GiB = 1024 ** 3;
+    const h = hashString(c.uuid);
+    const fsType = this.dom.os.family === 'rhel' ? 'xfs' : 'ext4';
+    const fs = (device: string, mountPoint: string, type: string, total: number, usedShare: number): Sim<GuestFilesystem> => {
+      const used = Math.round(total * usedShare);
+      return { simulated: true, device, mountPoint, fsType: type, readOnly: false, totalBytes: total, freeBytes: total - used, availableBytes: Math.round((total - used) * 0.95), usedBytes: used, files: Math.round(total / 16384), filesFree: Math.round((total - used) / 16384) };
+    };
+    const disks = c.disks.filter((k) => k.device === 'disk');
+    const root = disks[0];
+    const rootSize = (root?.capacity ?? 20 * GiB) - GiB;
+    const out = [fs(`/dev/${root?.target ?? 'vda'}1`, '/', fsType, rootSize, 0.25 + 0.4 * ((h % 100) / 100)), fs(`/dev/${root?.target ?? 'vda'}2`, '/boot', fsType, GiB, 0.18)];
+    disks.slice(1).forEach((k, i) => out.push(fs(`/dev/${k.target}`, this.role === 'db' && i === 0 ? '/var/lib/postgresql' : `/data${i || ''}`, 'xfs', k.capacity ?? 100 * GiB, 0.55)));
+    return out;
+  }
+
+  interfaces(): Array<Sim<GuestInterface>> {
+    this.available();
+    const d = this.dom;
+    const c = d.current;
+    const out: Array<Sim<GuestInterface>> = [{ simulated: true, name: 'lo', mac: '00:00:00:00:00:00', mtu: 65536, state: 'unknown', rxBytes: 0, txBytes: 0, addresses: [{ family: 'IPv4', address: '127.0.0.1', netmask: '255.0.0.0', cidr: '127.0.0.1/8' }, { family: 'IPv6', address: '::1', netmask: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', cidr: '::1/128' }] }];
+    c.nics.forEach((n, i) => {
+      const host = 10 + (hashString(`${c.uuid}/${i}`) % 240);
+      const v4 = n.source === 'backend' ? `10.20.0.${host}` : n.source === 'default' ? `192.168.122.${host}` : `172.16.${i}.${host}`;
+      const ll = macToLinkLocal(n.mac);
+      const io = d.nicIo[i];
+      out.push({ simulated: true, name: `enp${i + 1}s0`, mac: n.mac, mtu: 1500, state: 'up', rxBytes: Math.floor(io?.rxBytes ?? 0), txBytes: Math.floor(io?.txBytes ?? 0), addresses: [{ family: 'IPv4', address: v4, netmask: '255.255.255.0', cidr: `${v4}/24` }, { family: 'IPv6', address: ll, netmask: 'ffff:ffff:ffff:ffff::', cidr: `${ll}/64` }] });
+    });
+    return out;
+  }
+
+  policy(): Sim<{ allow: string[]; protectedUsers: string[]; source: string; actions: string[] }> {
+    const allow = this.policyOf.readOnly ? [] : this.policyOf.allow ? ACTIONS.filter((a) => this.policyOf.allow?.(a, '*')) : ['*'];
+    return { simulated: true, allow, protectedUsers: ['root'], source: this.policyOf.readOnly ? 'simulated policy (read-only)' : 'simulated policy (demo: actions allowed)', actions: [...ACTIONS] };
+  }
+
+  actionLog(): GuestActionRecord[] {
+    return this.log.map((r) => ({ ...r }));
+  }
+
+  // ---- actions ----------------------------------------------------------------------------------
+
   /** Starts a process (the console's `cmd &`). */
-  spawn(cmdline: string, user = 'root'): number {
+  spawn(command: string, user = 'root'): number {
     this.available();
     const pid = this.nextPid;
     this.nextPid += 1;
-    const name = (cmdline.trim().split(/\s+/)[0] ?? 'sh').split('/').pop() ?? 'sh';
-    this.procs.push({ pid, ppid: 1, user, state: 'S', cpuPct: 0, rssKiB: 2_000 + (pid % 50) * 100, startTime: Math.floor(this.now() / 1000), name, cmdline, weight: 0.05 });
+    const name = (command.trim().split(/\s+/)[0] ?? 'sh').split('/').pop() ?? 'sh';
+    this.procs.push({ pid, ppid: 1, user, stopped: false, rssKiB: 2_000 + (pid % 50) * 100, startSec: Math.floor(this.now() / 1000), name, command, weight: 0.05 });
     return pid;
   }
 
-  signal(pid: number, sig: string | number): void {
-    const n = typeof sig === 'number' ? sig : SIGNALS[sig.toUpperCase().replace(/^SIG/, '')];
+  signal(pid: number, sig: string | number): Sim<{ pid: number; signal: string | number; sent: true }> {
+    const n = typeof sig === 'number' ? sig : SIGNALS[String(sig).toUpperCase().replace(/^SIG/, '')];
     const name = Object.entries(SIGNALS).find(([, v]) => v === n)?.[0];
     if (n === undefined || name === undefined) throw new SimGuestError('invalid', `unknown signal '${sig}'`);
     this.act('signal', String(pid));
+    if (!Number.isInteger(pid) || pid <= 1) throw new SimGuestError('invalid', `refusing to signal pid ${pid} (init, process groups and the agent itself are off limits)`);
     const p = this.procs.find((x) => x.pid === pid);
-    if (!p) throw new SimGuestError('not-found', `no process with pid ${pid}`);
-    if (pid === 1 || p.cmdline.startsWith('[')) throw new SimGuestError('denied', `operation not permitted: pid ${pid} ignores SIG${name}`);
-    if (name === 'STOP') p.state = 'T';
-    else if (name === 'CONT') p.state = 'S';
+    if (!p) throw new SimGuestError('not-found', `no process ${pid} in this guest`);
+    if (p.command.startsWith('[') || p.service === 'vem-guest-agent') throw new SimGuestError('invalid', `refusing to signal pid ${pid} (kernel threads and the agent itself are off limits)`);
+    if (name === 'STOP') p.stopped = true;
+    else if (name === 'CONT') p.stopped = false;
     else if (name === 'TERM' || name === 'KILL' || name === 'INT' || name === 'QUIT') {
       this.killTree(pid);
-      if (p.service) {
-        const s = this.serviceTable.get(p.service);
-        if (s && s.mainPid === pid) {
-          s.active = name === 'KILL' ? 'failed' : 'inactive';
-          s.sub = name === 'KILL' ? 'failed' : 'dead';
-          s.mainPid = 0;
-          this.procs = this.procs.filter((x) => x.service !== p.service);
-        }
+      const s = p.service ? this.serviceTable.get(p.service) : undefined;
+      if (s && s.mainPid === pid) {
+        s.state = name === 'KILL' ? 'failed' : 'stopped';
+        s.mainPid = 0;
+        this.procs = this.procs.filter((x) => x.service !== s.name);
       }
     }
-    this.done('signal', String(pid), `SIG${name}`);
+    this.record('signal', String(pid), 'ok', `SIG${name}`);
+    return { simulated: true, pid, signal: sig, sent: true };
   }
 
   private killTree(pid: number): void {
@@ -235,164 +335,102 @@ export class SimGuest {
     let grew = true;
     while (grew) {
       grew = false;
-      for (const p of this.procs) if (!gone.has(p.pid) && gone.has(p.ppid)) {
-        gone.add(p.pid);
-        grew = true;
+      for (const p of this.procs) {
+        if (!gone.has(p.pid) && gone.has(p.ppid)) {
+          gone.add(p.pid);
+          grew = true;
+        }
       }
     }
     this.procs = this.procs.filter((p) => !gone.has(p.pid));
   }
 
-  users(): Array<GuestUser & { simulated: true }> {
-    this.available();
-    return [...this.accounts.values()].map((a) => ({ simulated: true as const, ...a.user, groups: [...a.user.groups] }));
+  userAdd(name: string, o: { uid?: number; shell?: string; home?: string; gecos?: string; groups?: string[]; password?: string } = {}): Sim<{ user: string; tool: string; uid: number }> {
+    if (typeof name !== 'string' || !NAME_RE.test(name)) throw new SimGuestError('invalid', `invalid user name '${String(name)}': lower case letters, digits, '-' and '_', at most 32`);
+    this.act('user.add', name);
+    if (this.accounts.has(name)) throw new SimGuestError('exists', `user '${name}' already exists`);
+    let uid = o.uid ?? 1000;
+    if (o.uid === undefined) for (const a of this.accounts.values()) if (a.uid >= uid && a.uid < 60000) uid = a.uid + 1;
+    if ([...this.accounts.values()].some((a) => a.uid === uid)) throw new SimGuestError('exists', `uid ${uid} is already used`);
+    this.addGroup(name, uid);
+    for (const g of o.groups ?? []) this.addGroup(g, 2000 + (hashString(g) % 1000)).members.push(name);
+    const acc: Account = { name, uid, gid: uid, gecos: o.gecos ?? '', home: o.home ?? `/home/${name}`, shell: o.shell ?? '/bin/bash', locked: false, hasPassword: false };
+    if (o.password !== undefined) hashInto(acc, o.password);
+    this.accounts.set(name, acc);
+    this.record('user.add', name, 'ok');
+    return { simulated: true, user: name, tool: 'simulated', uid };
   }
 
-  groups(): Array<GuestGroup & { simulated: true }> {
-    this.available();
-    return [...this.groupTable.values()].map((g) => ({ simulated: true as const, ...g, members: [...g.members] }));
-  }
-
-  /** Who is logged in: an admin over SSH; on dev VMs, their developer too. */
-  sessions(): Array<GuestSession & { simulated: true }> {
-    this.available();
-    const t = Math.floor(this.bootAt / 1000);
-    const out: Array<GuestSession & { simulated: true }> = [];
-    if (this.accounts.has('admin')) out.push({ simulated: true, user: 'admin', tty: 'pts/0', host: '10.20.0.5', loginTime: t + 600 });
-    if (this.role === 'dev' && this.accounts.has('alice')) out.push({ simulated: true, user: 'alice', tty: 'pts/1', host: '10.20.0.42', loginTime: t + 1200 });
-    return out;
-  }
-
-  userAdd(o: { name: string; gecos?: string; shell?: string; groups?: string[]; admin?: boolean; password?: string }): void {
-    if (!NAME_RE.test(o.name)) throw new SimGuestError('invalid', `invalid user name '${o.name}': lower case letters, digits, '-' and '_', at most 32`);
-    this.act('user.add', o.name);
-    if (this.accounts.has(o.name)) throw new SimGuestError('exists', `user '${o.name}' already exists`);
-    let uid = 1000;
-    for (const a of this.accounts.values()) if (a.user.uid >= uid && a.user.uid < 60000) uid = a.user.uid + 1;
-    const groups = [o.name, ...(o.groups ?? []), ...(o.admin ? [this.adminGroup] : [])];
-    this.groupTable.set(o.name, { name: o.name, gid: uid, members: [] });
-    for (const g of groups.slice(1)) {
-      if (!this.groupTable.has(g)) this.groupTable.set(g, { name: g, gid: 2000 + (hashString(g) % 1000), members: [] });
-      this.groupTable.get(g)?.members.push(o.name);
-    }
-    const acc: Account = { user: { name: o.name, uid, gid: uid, gecos: o.gecos ?? '', home: `/home/${o.name}`, shell: o.shell ?? '/bin/bash', groups, admin: o.admin === true, locked: false, hasPassword: false, system: false } };
-    if (o.password !== undefined) this.hashInto(acc, o.password);
-    this.accounts.set(o.name, acc);
-    this.done('user.add', o.name);
-  }
-
-  userRemove(name: string): void {
+  userRemove(name: string): Sim<{ user: string; tool: string }> {
     this.act('user.remove', name);
-    const a = this.account(name);
-    if (a.user.uid === 0) throw new SimGuestError('denied', 'refusing to remove root');
+    this.target(name);
     this.accounts.delete(name);
     for (const g of this.groupTable.values()) g.members = g.members.filter((m) => m !== name);
     if (this.groupTable.get(name)?.members.length === 0) this.groupTable.delete(name);
-    this.done('user.remove', name);
+    this.record('user.remove', name, 'ok');
+    return { simulated: true, user: name, tool: 'simulated' };
   }
 
-  userLock(name: string): void {
+  userLock(name: string): Sim<{ user: string; locked: boolean; tool: string }> {
     this.act('user.lock', name);
-    this.account(name).user.locked = true;
-    this.done('user.lock', name);
+    this.target(name).locked = true;
+    this.record('user.lock', name, 'ok');
+    return { simulated: true, user: name, locked: true, tool: 'simulated' };
   }
 
-  userUnlock(name: string): void {
+  userUnlock(name: string): Sim<{ user: string; locked: boolean; tool: string }> {
     this.act('user.unlock', name);
-    this.account(name).user.locked = false;
-    this.done('user.unlock', name);
+    this.target(name).locked = false;
+    this.record('user.unlock', name, 'ok');
+    return { simulated: true, user: name, locked: false, tool: 'simulated' };
   }
 
   /** Only a salted hash is kept, as the real guest agent hashes in the guest. */
-  userSetPassword(name: string, password: string): void {
-    if (password.length === 0) throw new SimGuestError('invalid', 'empty password');
+  userSetPassword(name: string, password: string): Sim<{ user: string; tool: string }> {
+    if (typeof password !== 'string' || password.length < 1 || password.length > 512 || /[\n\r\0]/.test(password)) throw new SimGuestError('invalid', 'invalid password: 1 to 512 characters, no line breaks');
     this.act('user.setPassword', name);
-    this.hashInto(this.account(name), password);
-    this.done('user.setPassword', name);
+    hashInto(this.target(name), password);
+    this.record('user.setPassword', name, 'ok');
+    return { simulated: true, user: name, tool: 'simulated' };
   }
 
-  private hashInto(a: Account, password: string): void {
-    const salt = randomBytes(8).toString('hex');
-    a.hash = `sim-sha256$${salt}$${createHash('sha256').update(salt + password).digest('hex')}`;
-    a.user.hasPassword = true;
-  }
-
-  private account(name: string): Account {
+  /** An account an action may change: it exists and is not protected (root). */
+  private target(name: string): Account {
     const a = this.accounts.get(name);
-    if (!a) throw new SimGuestError('not-found', `no user named '${name}'`);
+    if (!a) throw new SimGuestError('not-found', `no user '${name}' in this guest`);
+    if (name === 'root') throw new SimGuestError('denied', `refused by the guest's policy: user 'root' is protected (simulated policy)`);
     return a;
   }
 
-  services(): Array<GuestService & { simulated: true }> {
-    this.available();
-    return [...this.serviceTable.values()].map((s) => ({ simulated: true as const, ...s }));
-  }
-
-  serviceAction(name: string, action: 'start' | 'stop' | 'restart' | 'enable' | 'disable'): void {
+  serviceAction(name: string, action: string): Sim<{ service: string; action: string; init: string; output: string }> {
     if (!['start', 'stop', 'restart', 'enable', 'disable'].includes(action)) throw new SimGuestError('invalid', `unknown service action '${action}'`);
     this.act(`service.${action}`, name);
-    const s = this.serviceTable.get(name);
-    if (!s) throw new SimGuestError('not-found', `Unit ${name}.service not found.`);
+    const s = this.serviceTable.get(name) ?? this.serviceTable.get(name.replace(/\.service$/, ''));
+    if (!s) throw new SimGuestError('not-found', `Unit ${name.replace(/\.service$/, '')}.service not found.`);
     if (action === 'enable' || action === 'disable') s.enabled = action === 'enable';
     if (action === 'stop' || action === 'restart') {
-      this.procs = this.procs.filter((p) => p.service !== name);
-      s.active = 'inactive';
-      s.sub = 'dead';
+      this.procs = this.procs.filter((p) => p.service !== s.name);
+      s.state = 'stopped';
       s.mainPid = 0;
     }
     if (action === 'start' || action === 'restart') {
-      if (s.active !== 'active') {
-        s.active = 'active';
-        s.sub = 'running';
-        const templates = [...baseProcesses(this.dom.os), ...roleProcesses(this.role, this.dom.current.vcpus).procs].filter((t) => t.service === name);
-        const first = this.procs.length;
-        const saved = this.nextPid;
-        for (const t of templates.length ? templates : [{ name, cmdline: `/usr/sbin/${name}`, user: 'root', cpuWeight: 0.1, rssKiB: 4000, service: name }]) {
-          this.spawnAll([{ ...t, parentOf: undefined }], this.now());
-        }
-        this.nextPid = Math.max(this.nextPid, saved);
-        s.mainPid = this.procs[first]?.pid ?? 0;
+      if (s.state !== 'running') {
+        s.state = 'running';
+        const all = [...baseProcesses(this.dom.os), ...roleProcesses(this.role, this.dom.current.vcpus).procs].filter((t) => t.service === s.name);
+        const templates = all.length ? all : [{ name: s.name, command: `/usr/sbin/${s.name}`, user: 'root', cpuWeight: 0.1, rssKiB: 4000, service: s.name }];
+        this.spawnAll(templates.map((t) => ({ ...t, parentOf: undefined })), this.now());
       }
     }
-    this.done(`service.${action}`, name);
+    this.record(`service.${action}`, s.name, 'ok');
+    const init = this.dom.os.family === 'alpine' ? 'openrc' : 'systemd';
+    return { simulated: true, service: s.name, action, init, output: '' };
   }
+}
 
-  filesystems(): Array<GuestFilesystem & { simulated: true }> {
-    this.available();
-    const c = this.dom.current;
-    const GiB = 1024 ** 3;
-    const h = hashString(c.uuid);
-    const out: Array<GuestFilesystem & { simulated: true }> = [];
-    const disks = c.disks.filter((k) => k.device === 'disk');
-    const root = disks[0];
-    const rootSize = (root?.capacity ?? 20 * GiB) - 1 * GiB;
-    const fsType = this.dom.os.family === 'rhel' ? 'xfs' : 'ext4';
-    out.push({ simulated: true, mountpoint: '/', device: `/dev/${root?.target ?? 'vda'}1`, type: fsType, totalBytes: rootSize, usedBytes: Math.round(rootSize * (0.25 + 0.4 * ((h % 100) / 100))) });
-    out.push({ simulated: true, mountpoint: '/boot', device: `/dev/${root?.target ?? 'vda'}2`, type: fsType, totalBytes: GiB, usedBytes: Math.round(GiB * 0.18) });
-    disks.slice(1).forEach((k, i) => {
-      const size = k.capacity ?? 100 * GiB;
-      out.push({ simulated: true, mountpoint: this.role === 'db' && i === 0 ? '/var/lib/postgresql' : `/data${i || ''}`, device: `/dev/${k.target}`, type: 'xfs', totalBytes: size, usedBytes: Math.round(size * 0.55) });
-    });
-    return out;
-  }
-
-  interfaces(): Array<GuestInterface & { simulated: true }> {
-    this.available();
-    const d = this.dom;
-    const c = d.current;
-    const out: Array<GuestInterface & { simulated: true }> = [{ simulated: true, name: 'lo', mac: '00:00:00:00:00:00', addresses: [{ family: 'ipv4', address: '127.0.0.1', prefix: 8 }, { family: 'ipv6', address: '::1', prefix: 128 }], rxBytes: 0, txBytes: 0 }];
-    c.nics.forEach((n, i) => {
-      const host = 10 + (hashString(`${c.uuid}/${i}`) % 240);
-      const v4 = n.source === 'backend' ? `10.20.0.${host}` : n.source === 'default' ? `192.168.122.${host}` : `172.16.${i}.${host}`;
-      const io = d.nicIo[i];
-      out.push({ simulated: true, name: `enp${i + 1}s0`, mac: n.mac, addresses: [{ family: 'ipv4', address: v4, prefix: 24 }, { family: 'ipv6', address: macToLinkLocal(n.mac), prefix: 64 }], rxBytes: Math.floor(io?.rxBytes ?? 0), txBytes: Math.floor(io?.txBytes ?? 0) });
-    });
-    return out;
-  }
-
-  actionLog(): GuestActionRecord[] {
-    return this.log.map((r) => ({ ...r }));
-  }
+function hashInto(a: Account, password: string): void {
+  const salt = randomBytes(8).toString('hex');
+  a.hash = `sim-sha256$${salt}$${createHash('sha256').update(salt + password).digest('hex')}`;
+  a.hasPassword = true;
 }
 
 function round2(x: number): number {

@@ -18,7 +18,7 @@ import { SimNetworks, noNetwork } from './network.js';
 import { hashString, macFrom, Rng, uuidFrom } from './rng.js';
 import { buildStats } from './stats.js';
 import { SimStorage } from './storage.js';
-import { makeWorkload, WORKLOAD_KINDS, type WorkloadKind } from './workload.js';
+import { makeWorkload, WORKLOAD_KINDS, type WorkloadKind, type WorkloadParams } from './workload.js';
 import { GUEST_OSES } from './domain.js';
 import * as tuning from './tuning.js';
 import * as snapshots from './snapshots.js';
@@ -173,9 +173,20 @@ export class SimHypervisor implements Hypervisor {
     const k = kind ?? (WORKLOAD_KINDS.includes(config.workloadKind as WorkloadKind) ? (config.workloadKind as WorkloadKind) : 'diurnal');
     const os = GUEST_OSES[h % GUEST_OSES.length] ?? GUEST_OSES[0];
     if (!os) throw new Error('no guest OS list');
-    const d = new SimDomain(config, makeWorkload(k, wrng, io), persistent, os);
+    const w = makeWorkload(k, wrng, io);
+    if (config.workloadUtil !== undefined) Object.assign(w, { kind: 'idle', base: config.workloadUtil, peak: config.workloadUtil, noise: 0 });
+    const d = new SimDomain(config, w, persistent, os);
     this.host.add(d);
     return d;
+  }
+
+  /** Scripts a VM's load (scenarios, the balancer's tests, the demo): the change applies from now on. */
+  setWorkload(name: string, p: Partial<WorkloadParams>): void {
+    this.sync();
+    const d = this.dom(name);
+    Object.assign(d.workload, p);
+    this.host.invalidate();
+    this.host.advanceTo(this.clock.now());
   }
 
   kick(d: SimDomain): void {
