@@ -66,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
     case 'up': {
       const n = intArg(rest[0], 'N', 2);
       if (n < 1) throw new Usage('N must be at least 1');
-      const lab = await startLab({ nodes: n, sshd: values.sshd === true, name: values.name ?? 'cli' });
+      const lab = await startLab({ nodes: n, sshd: values.sshd === true, name: values.name ?? 'cli', keepAfterExit: true });
       const text = describe(lab);
       writeFileSync(join(lab.dir, 'README.txt'), `${text}\n`);
       console.log(text);

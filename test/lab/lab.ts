@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { LabNodeProcess, type NodeState } from './node.js';
 import { createSshd, type LabSshd } from './sshd.js';
 import { acquireSlot, releaseSlot, slotAddress, updateSlotPids } from './slots.js';
-import { requireLab } from './prereq.js';
+import { missingPrerequisites } from './prereq.js';
+import { MissingPrerequisiteError } from '../../src/common/errors.js';
 import { run } from './procs.js';
 
 export interface LabOptions {
@@ -17,6 +18,9 @@ export interface LabOptions {
   guestImage?: boolean;
   /** Let libvirt use cgroups for guests (CPU shares); see NodeOptions.cgroups. */
   cgroups?: boolean;
+  /** Keep the lab running when this process exits (the lab CLI). By default a process
+   *  that exits without stop() SIGKILLs its lab's processes on the way out. */
+  keepAfterExit?: boolean;
 }
 
 export interface LabNode {
@@ -85,8 +89,8 @@ function freshDir(name: string): string {
 export async function startLab(opts: LabOptions): Promise<Lab> {
   if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 250) throw new RangeError(`a lab has 1 to 250 nodes, asked for ${opts.nodes}`);
   const what = ['libvirt', 'qemu', ...(opts.sshd === true ? ['sshd'] : []), ...(opts.guestImage === true ? ['guest'] : [])];
-  const skip = requireLab(undefined, what);
-  if (skip !== null) throw new Error(skip);
+  const missing = missingPrerequisites(what);
+  if (missing.length > 0) throw new MissingPrerequisiteError(`${missing.join(', ')} (install with .ci/install-deps.sh)`, 'install with .ci/install-deps.sh');
   const dir = freshDir(opts.name ?? 'lab');
   const slot = await acquireSlot(dir, stopLeftovers);
   const procs: LabNodeProcess[] = [];
@@ -97,9 +101,16 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     updateSlotPids(slot, procs.map((p) => p.state.holderPid));
   };
   let stopped = false;
+  // Safety net for a test that crashes or forgets stop(): 'exit' handlers must be synchronous.
+  const onExit = (): void => {
+    for (const p of procs) p.killNow();
+    releaseSlot(slot, dir);
+  };
+  if (opts.keepAfterExit !== true) process.on('exit', onExit);
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    process.removeListener('exit', onExit);
     await Promise.all(sshds.map((s) => s.stop().catch(() => undefined)));
     await Promise.all(procs.map((p) => p.stop()));
     releaseSlot(slot, dir);

@@ -174,6 +174,17 @@ export class LabNodeProcess {
     if (left.length > 0) await killAndWait(left, 2_000);
   }
 
+  /** Synchronous last resort (process exit): SIGKILL everything of the node. */
+  killNow(): void {
+    for (const pid of this.livePids()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
+
   /** PIDs of everything still alive in the node's namespace, guests included (empty once stopped). */
   livePids(): number[] {
     return [...new Set([...processesInNamespace(this.state.namespace), ...this.guestPids()])];
