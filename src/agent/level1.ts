@@ -78,13 +78,41 @@ export function parseLevel1Settings(v: XmlRpcValue | undefined, base: Level1Conf
   return { config, policies };
 }
 
-export function registerLevel1(registry: MethodRegistry, hv: Hypervisor, o: { samples: () => Level1Observation; config?: Partial<Level1Config> }): Level1Handle {
+/** The agent collector's per-tick view (src/agent/observation.ts), as far as level 1 reads it. */
+interface CollectorObservation {
+  cpus: number;
+  memTotalKiB: number;
+  memUsedKiB: number;
+  vms: Array<{ name: string; state: string; vcpus: number; memKiB: number; maxMemKiB: number; cpuPct: number; memUsedKiB: number }>;
+}
+
+function isCollectorObservation(x: unknown): x is CollectorObservation {
+  const o = x as Partial<CollectorObservation> | null;
+  return typeof o === 'object' && o !== null && typeof o.cpus === 'number' && typeof o.memUsedKiB === 'number' && Array.isArray(o.vms);
+}
+
+/** Accepts a Level1Observation, or the agent collector's observation (cpuPct = % of the whole node). */
+export function toLevel1Observation(x: Level1Observation | CollectorObservation): Level1Observation {
+  if (!isCollectorObservation(x)) return x;
+  const cores = Math.max(1, x.cpus);
+  return {
+    cores,
+    memTotalKiB: x.memTotalKiB,
+    memFreeKiB: Math.max(0, x.memTotalKiB - x.memUsedKiB),
+    vms: x.vms.filter((v) => v.state === 'running').map((v) => ({
+      name: v.name, vcpus: Math.max(1, v.vcpus), cpuDemand: (v.cpuPct / 100) * cores,
+      memMaxKiB: v.maxMemKiB, memCurKiB: v.memKiB, memUsedKiB: v.memUsedKiB > 0 ? v.memUsedKiB : undefined,
+    })),
+  };
+}
+
+export function registerLevel1(registry: MethodRegistry, hv: Hypervisor, o: { samples: () => Level1Observation | CollectorObservation; config?: Partial<Level1Config> }): Level1Handle {
   const st: State = { enabled: false, config: { ...DEFAULT_LEVEL1, ...o.config }, policies: new Map(), ticks: 0, applied: 0, errors: [], shares: new Map() };
   let running = false;
   let closed = false;
 
   const observe = (): Level1Observation => {
-    const obs = o.samples();
+    const obs = toLevel1Observation(o.samples());
     return {
       ...obs,
       vms: obs.vms.map((v) => ({ ...v, shares: v.shares ?? st.shares.get(v.name), policy: { ...v.policy, ...st.policies.get(v.name) } })),

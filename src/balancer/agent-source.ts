@@ -1,0 +1,150 @@
+/**
+ * ClusterSource over node agents (XML-RPC): builds a LiveSnapshot from
+ * node.info, node.stats, vm.list, vm.stats and jobs.list, and runs a move as
+ * vm.migrate on the source node followed by job.get until it ends. Agent
+ * samples (one a second by default) are averaged into planning periods.
+ */
+import { VemError } from '../common/errors.js';
+import { isStruct, type XmlRpcStruct, type XmlRpcValue } from '../common/xmlrpc/value.js';
+import type { ClusterSource, LiveNode, LiveSnapshot, LiveVm } from './live.js';
+import type { InflightMigration, Move } from './types.js';
+
+/** What this needs of a node link (the transport's NodeLink has it). */
+export interface AgentCaller {
+  readonly name: string;
+  call(method: string, ...params: XmlRpcValue[]): Promise<XmlRpcValue>;
+}
+
+export interface AgentSourceOptions {
+  /** Seconds per planning sample (agent samples are averaged into these). */
+  periodSec: number;
+  /** Planning samples of history to read. */
+  samples: number;
+  /** Libvirt URI each node is reached at for migration, by node name. */
+  destUri: Map<string, string>;
+  labels?: Map<string, string[]>;
+  /** How often job.get is polled while a migration runs. */
+  pollMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+function struct(v: XmlRpcValue, what: string): XmlRpcStruct {
+  if (!isStruct(v)) throw new VemError(`unexpected answer to ${what}: not a struct`);
+  return v;
+}
+function numArr(v: XmlRpcValue | undefined): number[] {
+  return Array.isArray(v) ? v.map((x) => (typeof x === 'number' ? x : 0)) : [];
+}
+function n(v: XmlRpcValue | undefined, d = 0): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : d;
+}
+
+/** Average (t, x) samples into `count` buckets of `periodMs` ending at `end`; empty buckets repeat their neighbour. */
+export function bucketize(t: number[], x: number[], end: number, periodMs: number, count: number): number[] {
+  const sum = new Array<number>(count).fill(0);
+  const cnt = new Array<number>(count).fill(0);
+  const start = end - periodMs * count;
+  for (let i = 0; i < t.length; i++) {
+    const ti = t[i] as number;
+    if (ti <= start || ti > end) continue;
+    const b = Math.min(count - 1, Math.floor((ti - start - 1) / periodMs));
+    sum[b]! += x[i] as number;
+    cnt[b]!++;
+  }
+  const out: number[] = [];
+  let lastVal: number | undefined;
+  for (let b = 0; b < count; b++) {
+    if (cnt[b]! > 0) lastVal = sum[b]! / cnt[b]!;
+    if (lastVal !== undefined) out.push(lastVal);
+  }
+  return out;
+}
+
+export function agentSource(links: readonly AgentCaller[], o: AgentSourceOptions): ClusterSource {
+  const byName = new Map(links.map((l) => [l.name, l]));
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const periodMs = o.periodSec * 1000;
+
+  const readNode = async (l: AgentCaller, now: number): Promise<{ node: LiveNode; vms: LiveVm[]; inflight: InflightMigration[] }> => {
+    const info = struct(await l.call('node.info'), 'node.info');
+    const hw = isStruct(info.node) ? info.node : {};
+    const cores = Math.max(1, n(hw.cpus, 1));
+    const stats = struct(await l.call('node.stats', 0), 'node.stats');
+    const node: LiveNode = {
+      name: l.name, cores, memMiB: n(hw.memoryKiB) / 1024, reachable: true, labels: o.labels?.get(l.name),
+      cpuHistory: bucketize(numArr(stats.t), numArr(stats.cpuPct).map((x) => x / 100), now, periodMs, o.samples),
+    };
+    const rows = await l.call('vm.list');
+    const vms: LiveVm[] = [];
+    for (const r of Array.isArray(rows) ? rows : []) {
+      if (!isStruct(r) || typeof r.name !== 'string') continue;
+      const running = r.state === 'running';
+      let cpuHistory: number[] = [];
+      if (running) {
+        const s = struct(await l.call('vm.stats', r.name, 0), 'vm.stats');
+        cpuHistory = bucketize(numArr(s.t), numArr(s.cpuPct).map((x) => (x / 100) * cores), now, periodMs, o.samples);
+      }
+      vms.push({ name: r.name, node: l.name, vcpus: Math.max(1, n(r.vcpus, 1)), memMiB: n(r.memKiB, n(r.maxMemKiB)) / 1024, cpuHistory, running });
+    }
+    const inflight: InflightMigration[] = [];
+    const jobs = await l.call('jobs.list');
+    const destNode = (uri: string): string | undefined => [...o.destUri].find(([, u]) => u === uri)?.[0];
+    for (const j of Array.isArray(jobs) ? jobs : []) {
+      if (!isStruct(j) || j.kind !== 'migrate' || typeof j.vm !== 'string') continue;
+      const vm = vms.find((v) => v.name === j.vm);
+      if (j.status === 'running') {
+        const to = typeof j.dest === 'string' ? destNode(j.dest) : undefined;
+        if (vm) vm.migrating = true;
+        if (to) inflight.push({ vm: j.vm, from: l.name, to });
+      } else if (j.status === 'completed' && typeof j.endedAt === 'number') {
+        // The VM has left this node; the target will report it. Remember when, for the cooldown.
+        lastMoves.set(j.vm, Math.max(lastMoves.get(j.vm) ?? 0, j.endedAt / 1000));
+      }
+    }
+    return { node, vms, inflight };
+  };
+  const lastMoves = new Map<string, number>();
+
+  return {
+    async snapshot(): Promise<LiveSnapshot> {
+      const now = Date.now();
+      const nodes: LiveNode[] = [];
+      const vms: LiveVm[] = [];
+      const inflight: InflightMigration[] = [];
+      const results = await Promise.allSettled(links.map((l) => readNode(l, now)));
+      results.forEach((r, i) => {
+        const l = links[i] as AgentCaller;
+        if (r.status === 'fulfilled') {
+          nodes.push(r.value.node);
+          vms.push(...r.value.vms);
+          inflight.push(...r.value.inflight);
+        } else {
+          nodes.push({ name: l.name, cores: 1, memMiB: 0, cpuHistory: [], reachable: false });
+        }
+      });
+      for (const v of vms) {
+        const t = lastMoves.get(v.name);
+        if (t !== undefined) v.lastMigration = t;
+      }
+      return { now: now / 1000, period: o.periodSec, nodes, vms, inflight };
+    },
+
+    async migrate(move: Move): Promise<void> {
+      const src = byName.get(move.from);
+      const dest = o.destUri.get(move.to);
+      if (!src) throw new VemError(`no link to node ${move.from}`);
+      if (!dest) throw new VemError(`no migration URI for node ${move.to}`, 'give --dest-uri NODE=URI');
+      const id = await src.call('vm.migrate', move.vm, dest);
+      if (typeof id !== 'string') throw new VemError(`vm.migrate returned no job id for ${move.vm}`);
+      for (;;) {
+        await sleep(o.pollMs ?? 1000);
+        const j = struct(await src.call('job.get', id), 'job.get');
+        if (j.status === 'completed') {
+          lastMoves.set(move.vm, Date.now() / 1000);
+          return;
+        }
+        if (j.status === 'failed' || j.status === 'cancelled') throw new VemError(`${move.vm}: migration ${String(j.status)}${typeof j.reason === 'string' ? `: ${j.reason}` : ''}`);
+      }
+    },
+  };
+}
