@@ -3,7 +3,7 @@
  * signals, statfs, interfaces), so reports and actions stay testable.
  */
 import { spawn } from 'node:child_process';
-import { promises as fsp, constants as fsc } from 'node:fs';
+import { promises as fsp, constants as fsc, readFileSync } from 'node:fs';
 import { networkInterfaces, hostname, release, type NetworkInterfaceInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -25,6 +25,9 @@ export interface StatFs {
 export interface GuestHost {
   readText(path: string): Promise<string>;
   readBuffer(path: string): Promise<Buffer>;
+  /** Synchronous reads, for /proc: hundreds of tiny files read faster in one tight loop than through the thread pool. */
+  readTextSync(path: string): string;
+  readBufferSync(path: string): Buffer;
   /** Names in a directory, [] when it does not exist. */
   listDir(path: string): Promise<string[]>;
   exists(path: string): Promise<boolean>;
@@ -53,6 +56,8 @@ export function realHost(root = '/'): GuestHost {
   return {
     readText: (p) => fsp.readFile(at(p), 'utf8'),
     readBuffer: (p) => fsp.readFile(at(p)),
+    readTextSync: (p) => readFileSync(at(p), 'utf8'),
+    readBufferSync: (p) => readFileSync(at(p)),
     async listDir(p) {
       try {
         return await fsp.readdir(at(p));

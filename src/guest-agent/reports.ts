@@ -53,36 +53,32 @@ export class ProcessSampler {
     const pids = (await this.host.listDir('/proc')).filter((d) => /^\d+$/.test(d));
     const ticks = new Map<number, { ticks: number; start: number }>();
     const btime = parseSystemStat(await this.host.readText('/proc/stat')).btime;
-    const rows = await Promise.all(
-      pids.map(async (p) => {
-        try {
-          const [stat, status, cmd] = await Promise.all([
-            this.host.readText(`/proc/${p}/stat`),
-            this.host.readText(`/proc/${p}/status`),
-            this.host.readBuffer(`/proc/${p}/cmdline`),
-          ]);
-          const st = parsePidStat(stat);
-          const ps = parsePidStatus(status);
-          ticks.set(st.pid, { ticks: st.utime + st.stime, start: st.startTicks });
-          const argv = parseCmdline(cmd);
-          return {
-            pid: st.pid,
-            ppid: st.ppid,
-            uid: ps.uids[1] ?? ps.uids[0] ?? -1,
-            state: st.state,
-            rssKiB: ps.vmRssKiB ?? st.rssPages * PAGE_KIB,
-            threads: st.threads,
-            nice: st.nice,
-            startTime: new Date((btime + st.startTicks / HZ) * 1000),
-            name: clean(st.comm),
-            command: clean(argv.length === 0 ? `[${st.comm}]` : argv.join(' ')),
-          };
-        } catch {
-          return null; // the process ended while we read it
-        }
-      }),
-    );
-    return { sample: { at, ticks, total: 0 }, rows: rows.filter((r): r is NonNullable<typeof r> => r !== null) };
+    // Synchronous on purpose: procfs reads do not block on I/O, and one tight loop over
+    // ~1500 small files is several times faster than as many thread-pool round trips.
+    const rows: Array<Omit<ProcessRow, 'cpuPercent' | 'user'>> = [];
+    for (const p of pids) {
+      try {
+        const st = parsePidStat(this.host.readTextSync(`/proc/${p}/stat`));
+        const ps = parsePidStatus(this.host.readTextSync(`/proc/${p}/status`));
+        const argv = parseCmdline(this.host.readBufferSync(`/proc/${p}/cmdline`));
+        ticks.set(st.pid, { ticks: st.utime + st.stime, start: st.startTicks });
+        rows.push({
+          pid: st.pid,
+          ppid: st.ppid,
+          uid: ps.uids[1] ?? ps.uids[0] ?? -1,
+          state: st.state,
+          rssKiB: ps.vmRssKiB ?? st.rssPages * PAGE_KIB,
+          threads: st.threads,
+          nice: st.nice,
+          startTime: new Date((btime + st.startTicks / HZ) * 1000),
+          name: clean(st.comm),
+          command: clean(argv.length === 0 ? `[${st.comm}]` : argv.join(' ').trimEnd()),
+        });
+      } catch {
+        // the process ended while we read it
+      }
+    }
+    return { sample: { at, ticks, total: 0 }, rows };
   }
 
   async processes(o: { intervalMs?: number } = {}): Promise<{ processes: ProcessRow[]; cpuIntervalMs: number }> {
