@@ -100,7 +100,7 @@ export function upgradeConsole(open: OpenStream, vm: string, o: { token?: string
       path: `/console/${encodeURIComponent(vm)}`,
       headers,
       host: 'agent',
-      agent: false,
+      // No agent at all: with one, http would ignore createConnection (agent:false means a fresh default Agent).
       createConnection: ((_opts: ClientRequestArgs, cb: (err: Error | null, s?: Duplex) => void) => {
         open().then((s) => cb(null, asSocket(s)), (e: unknown) => cb(e instanceof Error ? e : new Error(String(e))));
         return undefined;

@@ -87,6 +87,8 @@ function connectOne(hop: SshHop, o: ConnectOptions, sock: Duplex | undefined): P
     let settled = false;
     client.once('ready', () => {
       settled = true;
+      // XML-RPC is small request/response traffic: Nagle plus delayed ACKs would add tens of ms per call.
+      client.setNoDelay(true);
       resolve(client);
     });
     client.on('error', (err: Error & { level?: string }) => {

@@ -4,8 +4,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import pty from 'node-pty';
 import { requireLab, startLab, type Lab, type LabNode, type LabSshd } from '../../../lab/index.js';
 import { startAgent, type RunningAgent } from '../../../../src/agent/index.js';
 import { createSimCluster, type SimCluster } from '../../../../src/libvirt/sim/index.js';
@@ -89,6 +90,34 @@ describe('SSH links to real sshd and real agents', { skip: skip ?? false }, () =
     assert.equal(link.state, 'down');
   });
 
+  test('a VM console through the same SSH link (the agent\'s console upgrade)', async () => {
+    const hv1 = sim.hypervisors[0];
+    assert.ok(hv1);
+    const running = (await hv1.listDomains({ active: true, inactive: false }))[0]?.name;
+    assert.ok(running, 'the simulated node has a running VM');
+    const link = track(openLink(node1(), { ...FAST, agentSocket: null }));
+    const con = await link.openConsole(running);
+    let seen = '';
+    const prompt = `root@${running}:~# `;
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no prompt, got ${JSON.stringify(seen)}`)), 10_000);
+      con.on('data', (d: Buffer) => {
+        seen += d.toString();
+        if (seen.includes(`hostname\r\n`) && seen.lastIndexOf(prompt) > seen.indexOf('hostname')) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+      con.write('hostname\r');
+    });
+    assert.ok(seen.includes(prompt));
+    con.destroy();
+    // Calls still flow on the same connection after the console.
+    assert.deepEqual(names(await link.call('vm.list')), expected1);
+    await assert.rejects(link.openConsole('no-such-vm'), /409|no-such-vm|not found/i);
+    await link.close();
+  });
+
   test('key auth by a real ssh-agent; an agent without the key gives auth-failed', async () => {
     const sa = await startSshAgent(lab.dir);
     const empty = await startSshAgent(lab.dir);
@@ -108,6 +137,49 @@ describe('SSH links to real sshd and real agents', { skip: skip ?? false }, () =
       sa.stop();
       empty.stop();
     }
+  });
+
+  test('an encrypted identity: the passphrase is asked once (callback), and on a terminal without echo', async () => {
+    const key = join(h.home, 'enc_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'open sesame', '-C', 'vem-enc', '-f', key]);
+    appendFileSync(join(dirname(n1.sshd.userKeyPath), 'authorized_keys'), readFileSync(`${key}.pub`, 'utf8'));
+    const asked: Array<[string, number]> = [];
+    const ask = async (path: string, attempt: number): Promise<string> => {
+      asked.push([path, attempt]);
+      return attempt === 1 ? 'wrong guess' : 'open sesame';
+    };
+    const cfg: NodeConfig = { ...node1(), identity: key };
+    const a = track(openLink(cfg, { ...FAST, agentSocket: null, askPassphrase: ask }));
+    assert.deepEqual(names(await a.call('vm.list')), expected1);
+    assert.deepEqual(asked, [[key, 1], [key, 2]]);
+    // A second link (and a reconnect) reuse the decrypted key: no new question.
+    const b = track(openLink(cfg, { ...FAST, agentSocket: null, askPassphrase: ask }));
+    assert.deepEqual(names(await b.call('vm.list')), expected1);
+    assert.equal(asked.length, 2);
+    await Promise.all([a.close(), b.close()]);
+
+    // `vem call` on a real terminal (node-pty): the prompt appears, the typed passphrase is not echoed.
+    const clusterFile = join(h.home, 'enc-cluster.yaml');
+    writeFileSync(clusterFile, `nodes:\n  - name: n1\n    ssh: ${cfg.ssh}\n    identity: ${key}\n    agent: unix:${agent1Sock}\n`);
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), HOME: h.home };
+    delete env['SSH_AUTH_SOCK'];
+    const term = pty.spawn(process.execPath, [join(process.cwd(), 'dist', 'src', 'cli.js'), 'call', '--cluster', clusterFile, 'n1', 'vm.list'], { cols: 200, rows: 40, env });
+    let screen = '';
+    const code = await new Promise<number>((resolve, reject) => {
+      const t = setTimeout(() => (term.kill(), reject(new Error(`pty: ${screen}`))), 30_000);
+      let typed = false;
+      term.onData((d) => {
+        screen += d;
+        if (!typed && screen.includes(`Enter passphrase for key '${key}': `)) {
+          typed = true;
+          term.write('open sesame\r');
+        }
+      });
+      term.onExit(({ exitCode }) => (clearTimeout(t), resolve(exitCode)));
+    });
+    assert.equal(code, 0, screen);
+    assert.ok(!screen.includes('open sesame'), 'the passphrase is not echoed');
+    for (const n of expected1) assert.ok(screen.includes(`"${n}"`), `vm.list output names ${n}`);
   });
 
   test('ProxyJump from ~/.ssh/config: through n1 sshd to n2 agent', async () => {
