@@ -183,6 +183,7 @@ export class CommandCenter {
     const id = isObj(r) ? String(r['id'] ?? r['jobId'] ?? '') : String(r);
     const m: Migration = { id, vmKey: vm.key, vm: vm.name, from: vm.node, to, live, job: { id, state: 'running' }, startedAt: this.now(), finished: false };
     this.migrations.set(vm.key, m);
+    this.host.store.pinned.add(vm.key);
     this.say(`migrating ${vm.name} ${vm.node} -> ${to} (${live ? 'live' : 'offline'})`);
     void this.follow(m);
     return m;
@@ -203,6 +204,7 @@ export class CommandCenter {
       this.changed();
     }
     m.finished = true;
+    this.host.store.pinned.delete(m.vmKey);
     this.host.invalidate(m.from);
     this.host.invalidate(m.to);
     if (m.job.state === 'completed') this.say(`migrated ${m.vm} to ${m.to}`);

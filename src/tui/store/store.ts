@@ -11,6 +11,8 @@ import type { NodeSample, VmSample, WireVm } from './decode.js';
 export class ClusterStore {
   readonly nodes = new Map<string, NodeRecord>();
   readonly vms = new Map<string, VmRecord>();
+  /** VMs kept on screen while missing from their node's list (a migration holds them). */
+  readonly pinned = new Set<string>();
   /** Incremented on every change; the UI compares it to what it last drew. */
   version = 0;
   private listeners: Array<() => void> = [];
@@ -91,7 +93,7 @@ export class ClusterStore {
         vcpus += w.vcpus;
       }
     }
-    for (const [key, vm] of this.vms) if (vm.node === node && !seen.has(key)) this.vms.delete(key);
+    for (const [key, vm] of this.vms) if (vm.node === node && !seen.has(key) && !this.pinned.has(key)) this.vms.delete(key);
     n.vmCount = list.length;
     n.running = running;
     n.vmMemKiB = mem;
