@@ -151,7 +151,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       routes: {
         request: (req, res) => {
           if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') return false;
-          const body = renderMetrics({ collector, libvirtUp: link.status().up, hostCpus: collector.hostCpus });
+          const body = renderMetrics({ collector, libvirtUp: link.status().up, hostCpus: collector.hostCpus, info: (vm) => domains.entries.get(vm)?.info });
           res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
           res.end(body);
           return true;

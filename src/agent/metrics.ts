@@ -45,6 +45,8 @@ export interface MetricsInput {
   collector: Collector;
   libvirtUp: boolean;
   hostCpus: number;
+  /** libvirt's domain info when known: fills in what a driver's bulk stats leave out (the test driver has no balloon stats). */
+  info?: (vm: string) => { vcpus: number; memKiB: number; maxMemKiB: number } | undefined;
 }
 
 export function renderMetrics(m: MetricsInput): string {
@@ -111,7 +113,13 @@ export function renderMetrics(m: MetricsInput): string {
     const d = { domain: s.name };
     meta({ domain: s.name, uuid: s.uuid }, 1);
     state(d, Math.max(0, DOMAIN_STATES.indexOf(s.state?.state ?? 'nostate')));
+    const info = m.info?.(s.name);
     if (s.vcpu) vcpus(d, s.vcpu.current);
+    else if (info) vcpus(d, info.vcpus);
+    if (!s.balloon && info) {
+      maxMem(d, info.maxMemKiB * 1024);
+      mem(d, info.memKiB * 1024);
+    }
     if (s.balloon) {
       maxMem(d, s.balloon.maximumKiB * 1024);
       mem(d, s.balloon.currentKiB * 1024);
