@@ -33,7 +33,8 @@ export function parseRoot(xml: string, root: string, what: string): XmlNode {
   } catch (e) {
     throw xmlError(`(${what}): ${(e as Error).message}`);
   }
-  const r = doc[root];
+  const top = doc[root];
+  const r = Array.isArray(top) ? (top[0] as unknown) : top;
   if (r === undefined) {
     const found = Object.keys(doc).find((k) => !k.startsWith('?')) ?? 'nothing';
     throw xmlError(`(${what}): expected root element <${root}>, found <${found}>`);
