@@ -201,7 +201,7 @@ export class RpcConnection extends EventEmitter {
     return new Promise((resolve) => {
       if (this.closedWith) return resolve();
       this.socket.once('close', () => resolve());
-      this.shutdown(new ConnectionClosedError(this.opts.uri, 'closed by client'));
+      this.shutdown(new ConnectionClosedError(this.opts.uri, 'closed by client'), true);
     });
   }
 
@@ -291,8 +291,8 @@ export class RpcConnection extends EventEmitter {
     throw new ProtocolError(`unexpected message type ${h.type} from server`);
   }
 
-  /** End the connection once: every pending call and stream gets `err`. */
-  private shutdown(err: Error): void {
+  /** End the connection once: every pending call (and, unless we closed it, every stream) gets `err`. */
+  private shutdown(err: Error, byClient = false): void {
     if (this.closedWith) return;
     this.closedWith = err;
     if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
@@ -301,7 +301,11 @@ export class RpcConnection extends EventEmitter {
       p.reject(err);
     }
     this.pending.clear();
-    for (const s of this.streams.values()) s.error(err);
+    // our own close ends streams cleanly; anything else is an error for their readers
+    for (const s of this.streams.values()) {
+      if (byClient) s.end();
+      else s.error(err);
+    }
     this.streams.clear();
     this.socket.destroy();
     this.emit('close', err);
