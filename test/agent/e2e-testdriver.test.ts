@@ -154,9 +154,9 @@ function checkScript(r: Map<string, PeerResult>, methods: string[]): void {
 test('agent on a real libvirtd (test driver): every method over HTTP and unix socket with python3 xmlrpc.client; bad input; /metrics; libvirtd outage', { timeout: 170_000 }, async (t) => {
   if (requireLab(t, ['libvirt', 'python3']) !== null) return;
   const lab = await startLab({ nodes: 1, name: 'agent-td' });
-  let agent: RunningAgent | undefined;
+  const held: { agent?: RunningAgent } = {};
   t.after(async () => {
-    await agent?.close();
+    await held.agent?.close();
     await lab.stop();
   });
   const n = lab.nodes[0];
@@ -166,7 +166,7 @@ test('agent on a real libvirtd (test driver): every method over HTTP and unix so
   const uri = n.testUri(nodeXml);
   const token = randomBytes(24).toString('hex');
   const audit = join(lab.dir, 'audit.jsonl');
-  agent = await startAgent({
+  const a = await startAgent({
     hypervisor: () => connectLibvirt(uri, { timeoutMs: 5000, keepaliveMs: 1000, keepaliveCount: 3 }),
     listen: '127.0.0.1:0',
     socket: join(lab.dir, 'run', 'agent.sock'),
@@ -179,7 +179,7 @@ test('agent on a real libvirtd (test driver): every method over HTTP and unix so
     maxBackoffMs: 1000,
     plugins: false,
   });
-  const a = agent;
+  held.agent = a;
   const tcpUrl = a.url;
   const sock = a.socketPath as string;
   assert.equal(statSync(sock).mode & 0o777, 0o600);
