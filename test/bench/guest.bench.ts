@@ -96,7 +96,13 @@ async function vmRun(): Promise<{ median: number; min: number; procs: number } |
       } finally {
         await con.close();
       }
-      await until(60_000, async () => (count(await c.call('guest.processes', 'bench1')) >= TARGET ? true : undefined));
+      let seen = 0;
+      await until(180_000, async () => {
+        seen = count(await c.call('guest.processes', 'bench1'));
+        return seen >= TARGET ? true : undefined;
+      }).catch((e: Error) => {
+        throw new Error(`the guest shows ${seen} processes, not ${TARGET}: ${e.message}`);
+      });
       return await timeCalls(() => c.call('guest.processes', 'bench1'));
     } finally {
       await agent.stop();
