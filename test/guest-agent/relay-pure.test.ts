@@ -50,3 +50,10 @@ test('qemu-guest-agent answers (qapi/qga schema shapes) map to the guest agent s
     { device: 'vda1', mountPoint: '/', fsType: 'ext4', totalBytes: 1000, usedBytes: 300, availableBytes: 700 },
   ]);
 });
+
+test('passwords are redacted from guest.* arguments for audit logs', async () => {
+  const { redactGuestArgs } = await import('../../src/agent/guest/index.js');
+  assert.deepEqual(redactGuestArgs('guest.userSetPassword', ['g1', 'alice', 's3cret']), ['g1', 'alice', '[redacted]']);
+  assert.deepEqual(redactGuestArgs('guest.userAdd', ['g1', 'alice', { password: 's3cret', shell: '/bin/sh' }]), ['g1', 'alice', { password: '[redacted]', shell: '/bin/sh' }]);
+  assert.deepEqual(redactGuestArgs('guest.signal', ['g1', 5, 'SIGTERM']), ['g1', 5, 'SIGTERM']);
+});

@@ -190,3 +190,13 @@ export function registerGuestMethods(registry: MethodRegistry, hv: Hypervisor, o
     },
   };
 }
+
+/**
+ * The arguments of a guest.* call as an audit log may record them: passwords
+ * replaced by "[redacted]". The node agent's audit hook should pass args through this.
+ */
+export function redactGuestArgs(method: string, params: XmlRpcValue[]): XmlRpcValue[] {
+  if (method === 'guest.userSetPassword') return params.map((p, i) => (i === 2 ? '[redacted]' : p));
+  if (method === 'guest.userAdd') return params.map((p, i) => (i === 2 && isStruct(p) && 'password' in p ? { ...p, password: '[redacted]' } : p));
+  return params;
+}
