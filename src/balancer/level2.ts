@@ -138,7 +138,10 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
   const free = (h: WorkHost): boolean => h.active < cfg.maxPerNode;
 
   /** Best move off `src`: the highest score over its VMs and the allowed targets. */
-  const bestMove = (src: WorkHost, hotNames: Set<string>, imbalanceOnly: boolean): Candidate | undefined => {
+  /** Demand the node cannot serve, as a share of its cores. */
+  const unserved = (u: number): number => Math.max(0, u - 1);
+
+  const bestMove = (src: WorkHost, hotNames: Set<string>, imbalanceOnly: boolean, overflow = false): Candidate | undefined => {
     if (!free(src)) return undefined;
     let best: Candidate | undefined;
     const uSrc = w.util(src);
@@ -155,8 +158,11 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
         if (to === src || hotNames.has(to.spec.name) || !free(to) || !w.feasible(vm, to)) continue;
         const uTo = w.util(to);
         const uTo1 = (to.cpu + c) / to.spec.cores;
-        if (uTo1 > cfg.targetCeiling) continue;
-        const relief = over(uSrc) - over(uSrc1) - (over(uTo1) - over(uTo));
+        if (uTo1 > (overflow ? 1 : cfg.targetCeiling)) continue;
+        // Overflow: every node is past the ceiling; still move demand that would go unserved to a node with room.
+        const relief = overflow
+          ? unserved(uSrc) - unserved(uSrc1) - (unserved(uTo1) - unserved(uTo))
+          : over(uSrc) - over(uSrc1) - (over(uTo1) - over(uTo));
         const balance = std0 - spread.stdAfter(uSrc, uSrc1, uTo, uTo1);
         if (imbalanceOnly && balance <= 0) continue;
         const score = relief + balance - cost;
@@ -181,7 +187,7 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
   let budget = cfg.maxMoves;
   for (const src of hot) {
     while (budget > 0 && w.util(src) > cfg.hot) {
-      const c = bestMove(src, hotNames, false);
+      const c = bestMove(src, hotNames, false) ?? (w.util(src) > 1 ? bestMove(src, hotNames, false, true) : undefined);
       if (!c) break;
       take(src, c, 'hotspot');
       budget--;
