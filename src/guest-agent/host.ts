@@ -3,7 +3,7 @@
  * signals, statfs, interfaces), so reports and actions stay testable.
  */
 import { spawn } from 'node:child_process';
-import { promises as fsp, constants as fsc, readFileSync } from 'node:fs';
+import { promises as fsp, constants as fsc, readFileSync, statSync } from 'node:fs';
 import { networkInterfaces, hostname, release, type NetworkInterfaceInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -28,6 +28,8 @@ export interface GuestHost {
   /** Synchronous reads, for /proc: hundreds of tiny files read faster in one tight loop than through the thread pool. */
   readTextSync(path: string): string;
   readBufferSync(path: string): Buffer;
+  /** Owner uid of a path (for /proc/PID: the process's effective uid, as ps reads it). */
+  ownerUidSync(path: string): number;
   /** Names in a directory, [] when it does not exist. */
   listDir(path: string): Promise<string[]>;
   exists(path: string): Promise<boolean>;
@@ -58,6 +60,7 @@ export function realHost(root = '/'): GuestHost {
     readBuffer: (p) => fsp.readFile(at(p)),
     readTextSync: (p) => readFileSync(at(p), 'utf8'),
     readBufferSync: (p) => readFileSync(at(p)),
+    ownerUidSync: (p) => statSync(at(p)).uid,
     async listDir(p) {
       try {
         return await fsp.readdir(at(p));

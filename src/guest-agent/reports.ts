@@ -1,6 +1,6 @@
 /** Read-only reports on the guest: OS, processes, accounts, sessions, filesystems, interfaces. */
 import type { GuestHost } from './host.js';
-import { PSEUDO_FS, parseCmdline, parseLoadavg, parseMeminfo, parseMounts, parsePidStat, parsePidStatus, parseSystemStat, parseUptime } from './parse/proc.js';
+import { PSEUDO_FS, parseCmdline, parseLoadavg, parseMeminfo, parseMounts, parsePidStat, parseSystemStat, parseUptime } from './parse/proc.js';
 import { parseGroup, parseOsRelease, parsePasswd, parseShadowStates, parseSudoers, type PasswordState } from './parse/accounts.js';
 import { loggedIn, parseUtmp } from './parse/utmp.js';
 
@@ -58,16 +58,17 @@ export class ProcessSampler {
     const rows: Array<Omit<ProcessRow, 'cpuPercent' | 'user'>> = [];
     for (const p of pids) {
       try {
+        // stat + cmdline + the folder's owner: /proc/PID/status (a much longer text) is not needed.
         const st = parsePidStat(this.host.readTextSync(`/proc/${p}/stat`));
-        const ps = parsePidStatus(this.host.readTextSync(`/proc/${p}/status`));
+        const uid = this.host.ownerUidSync(`/proc/${p}`);
         const argv = parseCmdline(this.host.readBufferSync(`/proc/${p}/cmdline`));
         ticks.set(st.pid, { ticks: st.utime + st.stime, start: st.startTicks });
         rows.push({
           pid: st.pid,
           ppid: st.ppid,
-          uid: ps.uids[1] ?? ps.uids[0] ?? -1,
+          uid,
           state: st.state,
-          rssKiB: ps.vmRssKiB ?? st.rssPages * PAGE_KIB,
+          rssKiB: st.rssPages * PAGE_KIB,
           threads: st.threads,
           nice: st.nice,
           startTime: new Date((btime + st.startTicks / HZ) * 1000),
