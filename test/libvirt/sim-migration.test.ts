@@ -36,7 +36,9 @@ async function drive(clock: ManualClock, hv: SimHypervisor, name: string, stepMs
 test('a live migration takes time from memory size and bandwidth, reports progress, and moves the VM', async () => {
   const { c, clock, a, b } = await setup(4);
   const events: DomainEvent[] = [];
+  const sourceEvents: DomainEvent[] = [];
   await b.onDomainEvent((e) => events.push(e));
+  await a.onDomainEvent((e) => sourceEvents.push(e));
   const done = a.migrate('mover', 'sim://node-02', { live: true, persistOnTarget: true, undefineSource: true, bandwidthMiBs: 100 });
   const seen = await drive(clock, a, 'mover', 1_000);
   await done;
@@ -61,6 +63,9 @@ test('a live migration takes time from memory size and bandwidth, reports progre
   await assert.rejects(a.domainInfo('mover'), (e: unknown) => e instanceof LibvirtError && e.code === ErrorCode.NO_DOMAIN);
   await tick();
   assert.deepEqual(events.filter((e) => e.domain.name === 'mover').map((e) => e.event), ['defined', 'started', 'resumed']);
+  const jc = sourceEvents.find((e) => e.kind === 'job-completed');
+  assert.ok(jc && jc.domain.name === 'mover' && (jc.stats?.['data_processed'] as number) > 4 * GiB);
+  assert.deepEqual(sourceEvents.filter((e) => e.kind === 'lifecycle').map((e) => [e.event, e.detail]), [['stopped', 3], ['undefined', 0]]);
   // Guest state survives: the same simulated guest answers on the new node.
   assert.equal(b.guest('mover').info().hostname, 'mover');
   await c.close();

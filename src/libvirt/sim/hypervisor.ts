@@ -124,6 +124,8 @@ export class SimHypervisor implements Hypervisor {
     d.throttle = 0;
     d.resetCounters();
     d.vcpuWeights = Array.from({ length: live.maxVcpus }, (_, i) => 0.7 + 0.6 * ((hashString(`${live.uuid}/${i}`) % 1000) / 1000));
+    // A fresh boot starts a fresh guest; a migrated guest keeps its processes.
+    if (reason !== Reason.runningMigrated) d.guest?.rebooted(now);
     this.host.invalidate();
   }
 

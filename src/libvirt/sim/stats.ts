@@ -1,5 +1,5 @@
 /** Bulk stats records (connectGetAllDomainStats) built from a simulated domain, libvirt's field names included. */
-import type { DomainStats } from '../hypervisor.js';
+import type { DomainState, DomainStats } from '../hypervisor.js';
 import { DOMAIN_STATES } from '../hypervisor.js';
 import type { SimDomain } from './domain.js';
 import type { SimHost } from './host.js';
@@ -44,107 +44,149 @@ const GiB = 1024 ** 3;
 /** Capacity and allocation of a disk, for block stats (from the pool when the host knows the volume). */
 export type DiskSizer = (path: string | undefined) => { capacity: number; allocation: number } | undefined;
 
+/**
+ * A bulk-stats record. The typed fields are built at once; `raw` (every field
+ * under libvirt's name) is built on first read: the agent reads typed fields,
+ * and building 50 named fields for 10,000 VMs every second is most of a poll.
+ */
+class SimDomainStats implements DomainStats {
+  name: string;
+  uuid: string;
+  state: { state: DomainState; reason: number };
+  cpu?: DomainStats['cpu'];
+  balloon?: DomainStats['balloon'];
+  vcpu?: DomainStats['vcpu'];
+  net?: DomainStats['net'];
+  block?: DomainStats['block'];
+  #raw: Record<string, number | string | boolean> | undefined;
+  readonly #nowSec: number;
+
+  constructor(name: string, uuid: string, state: DomainState, reason: number, nowSec: number) {
+    this.name = name;
+    this.uuid = uuid;
+    this.state = { state, reason };
+    this.#nowSec = nowSec;
+  }
+
+  get raw(): Record<string, number | string | boolean> {
+    this.#raw ??= rawOf(this, this.#nowSec);
+    return this.#raw;
+  }
+
+  set raw(v: Record<string, number | string | boolean>) {
+    this.#raw = v;
+  }
+
+  toJSON(): DomainStats {
+    return { name: this.name, uuid: this.uuid, state: this.state, cpu: this.cpu, balloon: this.balloon, vcpu: this.vcpu, net: this.net, block: this.block, raw: this.raw };
+  }
+}
+
+function rawOf(s: DomainStats, nowSec: number): Record<string, number | string | boolean> {
+  const st = s.state ?? { state: 'nostate', reason: 0 };
+  const raw: Record<string, number | string | boolean> = { 'state.state': DOMAIN_STATES.indexOf(st.state), 'state.reason': st.reason };
+  if (s.cpu) {
+    raw['cpu.time'] = s.cpu.timeNs;
+    if (s.cpu.userNs !== undefined) raw['cpu.user'] = s.cpu.userNs;
+    if (s.cpu.systemNs !== undefined) raw['cpu.system'] = s.cpu.systemNs;
+  }
+  const b = s.balloon;
+  if (b) {
+    raw['balloon.current'] = b.currentKiB;
+    raw['balloon.maximum'] = b.maximumKiB;
+    if (b.rssKiB !== undefined) {
+      raw['balloon.swap_in'] = 0;
+      raw['balloon.swap_out'] = 0;
+      raw['balloon.available'] = b.availableKiB ?? b.currentKiB;
+      raw['balloon.usable'] = b.usableKiB ?? 0;
+      raw['balloon.unused'] = b.unusedKiB ?? 0;
+      raw['balloon.rss'] = b.rssKiB;
+      raw['balloon.last-update'] = Math.floor(nowSec);
+    }
+  }
+  const v = s.vcpu;
+  if (v) {
+    raw['vcpu.current'] = v.current;
+    raw['vcpu.maximum'] = v.maximum;
+    v.timesNs.forEach((t, i) => {
+      const k = vk(i);
+      raw[k.state] = st.state === 'running' ? 1 : 0;
+      raw[k.time] = t;
+    });
+  }
+  if (s.net) {
+    raw['net.count'] = s.net.length;
+    s.net.forEach((n, i) => {
+      const k = nk(i);
+      raw[k.name] = n.name;
+      raw[k.rxB] = n.rxBytes;
+      raw[k.rxP] = n.rxPkts;
+      raw[k.rxE] = n.rxErrs ?? 0;
+      raw[k.rxD] = n.rxDrop ?? 0;
+      raw[k.txB] = n.txBytes;
+      raw[k.txP] = n.txPkts;
+      raw[k.txE] = n.txErrs ?? 0;
+      raw[k.txD] = n.txDrop ?? 0;
+    });
+  }
+  if (s.block) {
+    raw['block.count'] = s.block.length;
+    s.block.forEach((x, i) => {
+      const k = bk(i);
+      raw[k.name] = x.name;
+      if (x.path !== undefined) raw[k.path] = x.path;
+      raw[k.rdR] = x.rdReqs;
+      raw[k.rdB] = x.rdBytes;
+      raw[k.wrR] = x.wrReqs;
+      raw[k.wrB] = x.wrBytes;
+      if (x.capacity !== undefined) raw[k.cap] = x.capacity;
+      if (x.allocation !== undefined) raw[k.alloc] = x.allocation;
+      if (x.physical !== undefined) raw[k.phys] = x.physical;
+    });
+  }
+  return raw;
+}
+
 export function buildStats(d: SimDomain, host: SimHost, nowSec: number, sizer: DiskSizer): DomainStats {
   const c = d.current;
-  const stateNum = DOMAIN_STATES.indexOf(d.state);
-  const raw: Record<string, number | string | boolean> = {
-    'state.state': stateNum,
-    'state.reason': d.reason,
-  };
-  const rec: DomainStats = { name: c.name, uuid: c.uuid, state: { state: d.state, reason: d.reason }, raw };
-  raw['balloon.current'] = c.memKiB;
-  raw['balloon.maximum'] = c.maxMemKiB;
-  raw['vcpu.current'] = c.vcpus;
-  raw['vcpu.maximum'] = c.maxVcpus;
+  const rec = new SimDomainStats(c.name, c.uuid, d.state, d.reason, nowSec);
   if (!d.live) {
     rec.balloon = { currentKiB: c.memKiB, maximumKiB: c.maxMemKiB };
     rec.vcpu = { current: c.vcpus, maximum: c.maxVcpus, timesNs: [] };
     return rec;
   }
   const cpu = d.cpuTimeNs;
-  const user = cpu * 0.82;
-  const sys = cpu * 0.12;
-  rec.cpu = { timeNs: cpu, userNs: user, systemNs: sys };
-  raw['cpu.time'] = cpu;
-  raw['cpu.user'] = user;
-  raw['cpu.system'] = sys;
-
+  rec.cpu = { timeNs: cpu, userNs: cpu * 0.82, systemNs: cpu * 0.12 };
   const rss = host.rssKiB(d);
   const used = Math.min(c.memKiB, c.maxMemKiB * d.memFrac);
   const unused = Math.max(0, c.memKiB - used);
-  const usable = unused + used * 0.25;
-  rec.balloon = { currentKiB: c.memKiB, maximumKiB: c.maxMemKiB, availableKiB: c.memKiB, usableKiB: usable, unusedKiB: unused, rssKiB: rss };
-  raw['balloon.swap_in'] = 0;
-  raw['balloon.swap_out'] = 0;
-  raw['balloon.available'] = c.memKiB;
-  raw['balloon.usable'] = usable;
-  raw['balloon.unused'] = unused;
-  raw['balloon.rss'] = rss;
-  raw['balloon.last-update'] = Math.floor(nowSec);
-
+  rec.balloon = { currentKiB: c.memKiB, maximumKiB: c.maxMemKiB, availableKiB: c.memKiB, usableKiB: unused + used * 0.25, unusedKiB: unused, rssKiB: rss };
   const n = c.vcpus;
   const times: number[] = new Array<number>(n);
   const w = d.vcpuWeights;
   let wsum = 0;
   for (let i = 0; i < n; i++) wsum += w[i] ?? 1;
-  const state = d.state === 'running' ? 1 : 0;
-  for (let i = 0; i < n; i++) {
-    const t = (cpu * 0.94 * (w[i] ?? 1)) / wsum;
-    times[i] = t;
-    const k = vk(i);
-    raw[k.state] = state;
-    raw[k.time] = t;
-  }
+  for (let i = 0; i < n; i++) times[i] = (cpu * 0.94 * (w[i] ?? 1)) / wsum;
   rec.vcpu = { current: n, maximum: c.maxVcpus, timesNs: times };
-
   const nics = c.nics;
-  raw['net.count'] = nics.length;
   const net: NonNullable<DomainStats['net']> = new Array(nics.length);
   for (let i = 0; i < nics.length; i++) {
     const io = d.nicIo[i];
-    const k = nk(i);
-    const name = `vnet${d.id * 4 + i}`;
-    const rxB = Math.floor(io?.rxBytes ?? 0);
-    const txB = Math.floor(io?.txBytes ?? 0);
-    const rxP = io?.rxPkts ?? 0;
-    const txP = io?.txPkts ?? 0;
-    net[i] = { name, rxBytes: rxB, rxPkts: rxP, txBytes: txB, txPkts: txP, rxErrs: 0, txErrs: 0, rxDrop: 0, txDrop: 0 };
-    raw[k.name] = name;
-    raw[k.rxB] = rxB;
-    raw[k.rxP] = rxP;
-    raw[k.rxE] = 0;
-    raw[k.rxD] = 0;
-    raw[k.txB] = txB;
-    raw[k.txP] = txP;
-    raw[k.txE] = 0;
-    raw[k.txD] = 0;
+    const rxBytes = Math.floor(io?.rxBytes ?? 0);
+    const txBytes = Math.floor(io?.txBytes ?? 0);
+    net[i] = { name: `vnet${d.id * 4 + i}`, rxBytes, rxPkts: io?.rxPkts ?? 0, txBytes, txPkts: io?.txPkts ?? 0, rxErrs: 0, txErrs: 0, rxDrop: 0, txDrop: 0 };
   }
   rec.net = net;
-
   const disks = c.disks;
-  raw['block.count'] = disks.length;
   const block: NonNullable<DomainStats['block']> = new Array(disks.length);
   for (let i = 0; i < disks.length; i++) {
     const disk = disks[i];
     if (!disk) continue;
     const io = d.diskIo[i];
-    const k = bk(i);
-    const size = sizer(disk.source) ?? { capacity: disk.capacity ?? 20 * GiB, allocation: (disk.capacity ?? 20 * GiB) / 2 };
-    const rdB = Math.floor(io?.rdBytes ?? 0);
-    const wrB = Math.floor(io?.wrBytes ?? 0);
-    const rdR = io?.rdReqs ?? 0;
-    const wrR = io?.wrReqs ?? 0;
-    const b = { name: disk.target, path: disk.source, rdBytes: rdB, rdReqs: rdR, wrBytes: wrB, wrReqs: wrR, capacity: size.capacity, allocation: size.allocation, physical: size.allocation };
-    block[i] = b;
-    raw[k.name] = disk.target;
-    if (disk.source !== undefined) raw[k.path] = disk.source;
-    raw[k.rdR] = rdR;
-    raw[k.rdB] = rdB;
-    raw[k.wrR] = wrR;
-    raw[k.wrB] = wrB;
-    raw[k.cap] = size.capacity;
-    raw[k.alloc] = size.allocation;
-    raw[k.phys] = size.allocation;
+    const size = sizer(disk.source);
+    const capacity = size?.capacity ?? disk.capacity ?? 20 * GiB;
+    const allocation = size?.allocation ?? capacity / 2;
+    block[i] = { name: disk.target, path: disk.source, rdBytes: Math.floor(io?.rdBytes ?? 0), rdReqs: io?.rdReqs ?? 0, wrBytes: Math.floor(io?.wrBytes ?? 0), wrReqs: io?.wrReqs ?? 0, capacity, allocation, physical: allocation };
   }
   rec.block = block;
   return rec;
