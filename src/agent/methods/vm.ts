@@ -93,9 +93,8 @@ export function registerVmMethods(r: MethodRegistry, core: AgentCore): void {
     handler: async (p) => {
       const name = str(p, 0);
       const hv = core.hv();
-      const info = await hv.domainInfo(name);
-      let d = core.domains.entries.get(name);
-      if (!d?.summary) d = await core.domains.refresh(hv, name);
+      // An explicit request reads the XML now (the cache serves the per-poll paths).
+      const [info, d] = await Promise.all([hv.domainInfo(name), core.domains.refresh(hv, name)]);
       const v: XmlRpcStruct = { ...(fromJsonValue(info) as XmlRpcStruct) };
       if (d?.summary) v.xml = summaryToValue(d.summary);
       const e = entry(core, name);
