@@ -9,7 +9,8 @@ import { buildGuestImage } from './guest-image.js';
 import { guestDomainXml } from './guest-xml.js';
 import { writeTestNodeXml } from './testnode-xml.js';
 import { slotRoot } from './slots.js';
-import { isAlive, processesInNamespace, run } from './procs.js';
+import { isAlive, run } from './procs.js';
+import { LabNodeProcess } from './node.js';
 
 const HELP = `usage: node dist/test/lab/cli.js COMMAND ...   (or: npm run lab -- COMMAND ...)
 
@@ -83,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
       const dir = rest[0];
       if (dir === undefined) throw new Usage('status needs the lab folder');
       for (const s of readLabDir(dir)) {
-        const pids = processesInNamespace(s.namespace);
+        const pids = new LabNodeProcess(s).livePids();
         console.log(`${s.name}  ${s.ip}  qemu+tcp://${s.ip}/system  ${isAlive(s.holderPid) ? 'up' : 'down'}  processes: ${pids.join(' ') || 'none'}`);
       }
       return 0;

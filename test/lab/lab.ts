@@ -124,7 +124,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     // Daemons start in parallel: the QEMU driver's start-up probe dominates.
     await Promise.all(procs.map((p) => p.startDaemons()));
     if (opts.sshd === true) {
-      for (const p of procs) sshds.push(await createSshd({ name: p.state.name, ip: p.state.ip, dir: join(p.state.dir, 'ssh'), enterNamespace: p.enterNamespace }));
+      for (const p of procs) sshds.push(await createSshd({ name: p.state.name, ip: p.state.ip, dir: join(p.state.dir, 'ssh'), enterNamespace: p.enterNamespace, owns: (pid) => p.owns(pid) }));
     }
     const lab: Lab = { dir, nodes: procs.map((p, i) => labNode(p, sshds[i])), stop };
     if (opts.guestImage === true) {

@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { isAlive, killAndWait, logTail, mountNamespaceOf, processesInNamespace, readPidFile, run, spawnDaemon, waitFor } from './procs.js';
+import { isAlive, killAndWait, logTail, mountNamespaceOf, mountsShow, processesInNamespace, readPidFile, run, spawnDaemon, waitFor } from './procs.js';
 
 /** Host folders each node gets a private copy of (bind mounts inside its namespace). */
 const PRIVATE_DIRS: Array<[sub: string, target: string]> = [
@@ -72,6 +72,11 @@ function isQemu(pid: number): boolean {
   }
 }
 
+/** A piece of the node's folder path that only this node's bind mounts show (the lab folder is unique). */
+export function nodeMarker(dir: string): string {
+  return `${dir.split('/').filter(Boolean).slice(-3).join('/')}/`;
+}
+
 export class LabNodeProcess {
   private libvirtdPidValue = 0;
 
@@ -121,6 +126,7 @@ export class LabNodeProcess {
     }, 20);
     const namespace = mountNamespaceOf(holderPid);
     if (namespace === undefined || namespace === mountNamespaceOf(process.pid)) throw new Error(`node ${name}: no private mount namespace`);
+    if (!mountsShow(holderPid, nodeMarker(dir))) throw new Error(`node ${name}: its bind mounts are not visible in the namespace`);
     return new LabNodeProcess({ name, ip, dir, holderPid, namespace, hostUuid });
   }
 
@@ -163,15 +169,31 @@ export class LabNodeProcess {
 
   /** Ends every process in the node's namespace (libvirtd first, then guests, virtlogd, sshd, the holder). */
   async stop(): Promise<void> {
-    const { namespace, holderPid } = this.state;
-    // A recycled PID must not make us kill a stranger: only act if it is still in our namespace.
+    const { holderPid } = this.state;
+    await this.destroyGuests();
+    // Only PIDs proven ours (our namespace and our bind mounts): a recycled PID or namespace id is someone else's.
     const libvirtd = this.libvirtdPid();
-    if (libvirtd && mountNamespaceOf(libvirtd) === namespace) await killAndWait([libvirtd], 10_000);
-    const others = [...new Set([...processesInNamespace(namespace), ...this.guestPids()])].filter((p) => p !== holderPid);
-    await killAndWait(others, 5_000);
-    if (mountNamespaceOf(holderPid) === namespace) await killAndWait([holderPid], 5_000);
-    const left = processesInNamespace(namespace);
+    if (libvirtd && this.owns(libvirtd)) await killAndWait([libvirtd], 10_000);
+    await killAndWait(this.livePids().filter((p) => p !== holderPid), 5_000);
+    if (this.owns(holderPid)) await killAndWait([holderPid], 5_000);
+    const left = this.livePids();
     if (left.length > 0) await killAndWait(left, 2_000);
+  }
+
+  /** Whether a PID is a process of this node (in its namespace, with its mounts). */
+  owns(pid: number): boolean {
+    return isAlive(pid) && mountNamespaceOf(pid) === this.state.namespace && mountsShow(pid, nodeMarker(this.state.dir));
+  }
+
+  /** Lets libvirt end its guests itself, so it also removes what it made for them (cgroups). */
+  private async destroyGuests(): Promise<void> {
+    if (this.guestPids().length === 0 || !isAlive(this.libvirtdPid())) return;
+    try {
+      const names = (await run('virsh', ['-q', '-c', this.qemuUnixUri, 'list', '--name'], { timeoutMs: 10_000 })).split('\n').map((l) => l.trim()).filter(Boolean);
+      await Promise.all(names.map((n) => run('virsh', ['-q', '-c', this.qemuUnixUri, 'destroy', n], { timeoutMs: 10_000 }).catch(() => undefined)));
+    } catch {
+      // libvirtd not answering: the PIDs are ended below anyway
+    }
   }
 
   /** Synchronous last resort (process exit): SIGKILL everything of the node. */
@@ -187,7 +209,7 @@ export class LabNodeProcess {
 
   /** PIDs of everything still alive in the node's namespace, guests included (empty once stopped). */
   livePids(): number[] {
-    return [...new Set([...processesInNamespace(this.state.namespace), ...this.guestPids()])];
+    return [...new Set([...processesInNamespace(this.state.namespace, nodeMarker(this.state.dir)), ...this.guestPids()])];
   }
 
   /** Live QEMU processes from libvirt's pid files in the node's run/qemu folder. */
@@ -201,6 +223,6 @@ export class LabNodeProcess {
     }
     return names
       .map((f) => readPidFile(join(dir, f)))
-      .filter((p): p is number => p !== undefined && isAlive(p) && isQemu(p));
+      .filter((p): p is number => p !== undefined && isQemu(p) && this.owns(p));
   }
 }

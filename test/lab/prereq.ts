@@ -12,7 +12,7 @@ const INSTALL_HINT = 'install with .ci/install-deps.sh';
 const GROUPS: Record<string, string[]> = {
   libvirt: ['libvirtd', 'virtlogd', 'virsh', 'unshare', 'nsenter', 'mount', 'user:libvirt-qemu', 'root'],
   qemu: ['qemu-system-x86_64'],
-  sshd: ['/usr/sbin/sshd', 'ssh', 'ssh-keygen', 'dir:/run/sshd'],
+  sshd: ['/usr/sbin/sshd', 'ssh', 'ssh-keygen'],
   tmux: ['tmux'],
   guest: ['cpio', 'gzip', 'apt-get', 'dpkg-deb', 'ldd', 'busybox'],
   python3: ['python3'],

@@ -99,16 +99,29 @@ export function mountNamespaceOf(pid: number): string | undefined {
   }
 }
 
-/** Every live process in the given mount namespace (the node's private one: all of it is ours). */
-export function processesInNamespace(ns: string): number[] {
+/**
+ * Every live process in the given mount namespace whose mount table shows `marker` (a
+ * unique piece of the node's folder). The kernel reuses namespace ids once a namespace
+ * is gone, so the id alone could point at someone else's processes.
+ */
+export function processesInNamespace(ns: string, marker: string): number[] {
   const out: number[] = [];
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     const pid = Number(e);
     if (pid === process.pid) continue;
-    if (mountNamespaceOf(pid) === ns && isAlive(pid)) out.push(pid);
+    if (mountNamespaceOf(pid) === ns && isAlive(pid) && mountsShow(pid, marker)) out.push(pid);
   }
   return out;
+}
+
+/** Whether the process's mount table names `marker` (our bind-mount sources do). */
+export function mountsShow(pid: number, marker: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/mountinfo`, 'utf8').includes(marker);
+  } catch {
+    return false;
+  }
 }
 
 export function readPidFile(path: string): number | undefined {

@@ -58,8 +58,10 @@ async function keygen(path: string, comment: string): Promise<void> {
   if (!existsSync(path)) await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path], { timeoutMs: 15_000 });
 }
 
-export async function createSshd(o: { name: string; ip: string; dir: string; enterNamespace: string[] }): Promise<LabSshd> {
+export async function createSshd(o: { name: string; ip: string; dir: string; enterNamespace: string[]; owns?: (pid: number) => boolean }): Promise<LabSshd> {
   mkdirSync(o.dir, { recursive: true });
+  // sshd's privilege-separation folder; /run is a tmpfs, so it may be gone since install-deps.
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const hostKey = join(o.dir, 'ssh_host_ed25519_key');
   const userKey = join(o.dir, 'id_ed25519');
   await keygen(hostKey, `vem-lab-host-${o.name}`);
@@ -118,7 +120,8 @@ export async function createSshd(o: { name: string; ip: string; dir: string; ent
       const p = pid || readPidFile(pidFile) || 0;
       // Sessions are children of the listener and outlive it: end them too.
       const children = p ? childrenOf(p) : [];
-      if (p) await killAndWait([p, ...children], 5_000);
+      // Only what is provably the node's: a recycled PID is a stranger.
+      if (p) await killAndWait([p, ...children].filter((x) => (o.owns ? o.owns(x) : isAlive(x))), 5_000);
       pid = 0;
     },
   };
