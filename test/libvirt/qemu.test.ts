@@ -43,6 +43,7 @@ describe('libvirt client vs virsh on QEMU/TCG guests', { skip: skip ?? false, ti
     c1 = await connectLibvirt(n1.qemuUnixUri);
     c2 = await connectLibvirt(n2.qemuUri);
     await c1.onDomainEvent((e) => events.push(e));
+    await c2.onDomainEvent((e) => events.push(e));
     const xml = guestDomainXml({ name: 'g1', kernel: image.kernel, initrd: image.initrd, memoryMiB: 256 }).replace(
       '</devices>',
       `  <channel type='unix'><source mode='bind'/><target type='virtio' name='${AGENT}'/></channel>\n  </devices>`,
@@ -64,6 +65,26 @@ describe('libvirt client vs virsh on QEMU/TCG guests', { skip: skip ?? false, ti
     await sh.expect(/42-vem\s+Linux/);
     sh.send('echo vem-state-4711 > /tmp/state\r');
     await sh.expect(PROMPT);
+  });
+
+  it('console backpressure: a reader that stops pauses the flow, and nothing is lost when it reads again', async () => {
+    const stream = await c1.openConsole('g1', undefined, { force: true });
+    const con = consoleShell(stream);
+    await waitPrompt(con, PROMPT, 30_000);
+    stream.pause();
+    stream.write('seq 1 40000; echo vem-seq-$((20000*2))-done\r');
+    await new Promise((r) => setTimeout(r, 3000));
+    // paused: at most the Readable's buffer plus what was in flight when it filled
+    assert.ok(stream.readableLength <= 64 * 1024 + 256 * 1024, `buffered ${stream.readableLength} bytes while paused`);
+    assert.ok(c1.rpc.pausedStreams > 0, 'the connection did not stop reading for the full stream');
+    stream.resume();
+    await con.expect(/vem-seq-40000-done/, 60_000);
+    const nums = con.output().split('\n').map((l) => l.trim()).filter((l) => /^\d+$/.test(l)).map(Number);
+    assert.equal(nums.length, 40000, 'lines were lost');
+    assert.equal(nums[39999], 40000);
+    assert.equal(c1.rpc.pausedStreams, 0);
+    stream.destroy();
+    sh.send('\r');
   });
 
   it('a lifecycle event arrives within a second of an outside virsh suspend', async () => {
@@ -182,6 +203,9 @@ describe('libvirt client vs virsh on QEMU/TCG guests', { skip: skip ?? false, ti
     if (done2.dataTotal !== undefined) assert.match(vj['Data total'] ?? '', /\S/);
     if (done2.downtimeMs !== undefined) assert.equal(vj['Total downtime'], `${done2.downtimeMs} ms`);
     if (done2.timeElapsedMs !== undefined) assert.equal(vj['Time elapsed'], `${done2.timeElapsedMs} ms`);
+
+    const completedEvent = events.find((e) => e.kind === 'job-completed' && e.domain.name === 'g1');
+    assert.ok(completedEvent?.stats, 'no job-completed event for the migration');
 
     const sh2 = consoleShell(await c2.openConsole('g1', undefined, { force: true }));
     await waitPrompt(sh2, PROMPT, 30_000);

@@ -85,6 +85,8 @@ export class RpcConnection extends EventEmitter {
     if (ka > 0) {
       const count = opts.keepaliveCount ?? 5;
       this.keepaliveTimer = setInterval(() => {
+        // a stream reader that is full pauses the socket on purpose: that silence is ours, not the daemon's
+        if (this.pausedBy.size > 0) this.lastRx = Date.now();
         const silent = Date.now() - this.lastRx;
         if (silent >= ka * (count + 1)) this.shutdown(new ConnectionClosedError(opts.uri, `no answer to keepalive for ${silent} ms`));
         else if (silent >= ka) this.sendKeepalive(KeepaliveProc.PING);
@@ -119,6 +121,11 @@ export class RpcConnection extends EventEmitter {
 
   get uri(): string {
     return this.opts.uri;
+  }
+
+  /** Streams whose full readers currently hold the socket paused (for tests and diagnostics). */
+  get pausedStreams(): number {
+    return this.pausedBy.size;
   }
 
   /** In-flight calls (for tests and diagnostics). */
@@ -185,6 +192,12 @@ export class RpcConnection extends EventEmitter {
     }
     const msg = encodeRaw({ program: REMOTE_PROGRAM, version: PROTOCOL_VERSION, procedure, type: MessageType.STREAM, serial, status }, payload);
     return this.socket.write(msg, cb);
+  }
+
+  /** Call `cb` once the socket's write buffer has drained (a writer's backpressure). */
+  whenDrained(cb: () => void): void {
+    if (this.closedWith || !this.socket.writableNeedDrain) return cb();
+    this.socket.once('drain', cb);
   }
 
   /** A stream's reader is full: stop reading the socket (libvirt has no per-stream window) until it drains. */

@@ -52,7 +52,7 @@ export class LibvirtStream extends Duplex {
         const ok = this.rpc.sendStream(this.procedure, this.serial, MessageStatus.CONTINUE, piece, last ? (e) => cb(e ?? null) : undefined);
         if (!ok && !last) {
           // socket buffer full: continue once it drains
-          setImmediate(sendNext);
+          this.rpc.whenDrained(sendNext);
           return;
         }
       }
