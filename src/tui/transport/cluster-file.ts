@@ -22,7 +22,7 @@ export function expandHome(p: string): string {
 /** A cluster file problem: names the file, line and field so the admin can fix it in one go. */
 export class ClusterFileError extends VemError {}
 
-const NODE_KEYS = new Set(['name', 'ssh', 'identity', 'agent', 'labels', 'url', 'token-file']);
+const NODE_KEYS = new Set(['name', 'ssh', 'identity', 'agent', 'labels', 'url', 'token-file', 'ca-file']);
 const TOP_KEYS = new Set(['name', 'nodes']);
 
 /** `user@host[:port]`, `host[:port]`, `[v6]:port` or a bare alias; null when it cannot be any of them. */
@@ -137,6 +137,8 @@ export function parseClusterFile(text: string, fileName = 'cluster.yaml'): Clust
     if (idNode) node.identity = expandHome(scalarString(idNode, `${where}.identity`, fail));
     const tokNode = fields.get('token-file');
     if (tokNode) node.tokenFile = expandHome(scalarString(tokNode, `${where}.token-file`, fail));
+    const caNode = fields.get('ca-file');
+    if (caNode) node.caFile = expandHome(scalarString(caNode, `${where}.ca-file`, fail));
     const agentNode = fields.get('agent');
     if (agentNode) {
       const a = parseAgentAddress(scalarString(agentNode, `${where}.agent`, fail));
@@ -156,6 +158,22 @@ export function parseClusterFile(text: string, fileName = 'cluster.yaml'): Clust
 function scalarString(n: YamlNode | null | undefined, field: string, fail: (n: YamlNode | null | undefined, f: string, m: string) => never): string {
   if (!isScalar(n) || n.value === null || typeof n.value === 'object') return fail(n, field, 'expected a value');
   return String(n.value);
+}
+
+/** Reads a node's secret-ish side files (token, CA); a problem is returned, not thrown, so one bad node does not stop the others. */
+export function readNodeFiles(node: NodeConfig): { token?: string; ca?: string; problem?: string } {
+  const out: { token?: string; ca?: string; problem?: string } = {};
+  for (const [key, path] of [['token', node.tokenFile], ['ca', node.caFile]] as const) {
+    if (path === undefined) continue;
+    try {
+      const text = readFileSync(path, 'utf8');
+      if (key === 'token') out.token = text.trim();
+      else out.ca = text;
+    } catch (e) {
+      out.problem = `cannot read ${key === 'token' ? 'token-file' : 'ca-file'} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+    }
+  }
+  return out;
 }
 
 /** Reads and parses the cluster file; a missing file gets a message saying how to make one. */

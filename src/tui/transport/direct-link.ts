@@ -8,7 +8,7 @@ import { XmlRpcFault } from '../../common/xmlrpc/codec.js';
 import type { XmlRpcValue } from '../../common/xmlrpc/value.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { upgradeConsole } from './http-over.js';
-import { LinkStateKeeper } from './link-base.js';
+import { LinkDownError, LinkStateKeeper } from './link-base.js';
 import type { LinkState, NodeLink } from './types.js';
 
 export interface DirectLinkOptions {
@@ -16,6 +16,8 @@ export interface DirectLinkOptions {
   ca?: string;
   callTimeoutMs?: number;
   backoff?: BackoffOptions;
+  /** A reason the link cannot work (e.g. an unreadable token file): it stays down with it. */
+  problem?: string;
 }
 
 export class DirectLink implements NodeLink {
@@ -66,6 +68,10 @@ export class DirectLink implements NodeLink {
   /** There is no standing connection: the link is up while calls get answers; when down, it probes with backoff. */
   private async probe(): Promise<void> {
     if (this.closed) return;
+    if (this.o.problem) {
+      this.st.set('down', this.o.problem);
+      return;
+    }
     try {
       await this.send('system.listMethods', []);
     } catch {
@@ -110,6 +116,7 @@ export class DirectLink implements NodeLink {
 
   call(method: string, ...params: XmlRpcValue[]): Promise<XmlRpcValue> {
     if (this.closed) return Promise.reject(new VemError(`node ${this.name}: link closed`));
+    if (this.o.problem) return Promise.reject(new LinkDownError(this.name, 'down', this.o.problem));
     return this.send(method, params);
   }
 

@@ -1,6 +1,6 @@
 /** The front end's transport to node agents: SSH tunnels (ssh2) or direct HTTP(S), behind one NodeLink interface. */
-import { readFileSync } from 'node:fs';
 import { VemError } from '../../common/errors.js';
+import { readNodeFiles } from './cluster-file.js';
 import { DirectLink, type DirectLinkOptions } from './direct-link.js';
 import { SshLink, type SshLinkOptions } from './ssh-link.js';
 import type { NodeConfig, NodeLink } from './types.js';
@@ -19,8 +19,8 @@ export type LinkOptions = SshLinkOptions & DirectLinkOptions;
 export function openLink(node: NodeConfig, o: LinkOptions = {}): NodeLink {
   if (node.ssh) return new SshLink(node, o);
   if (node.url) {
-    const token = node.tokenFile ? readFileSync(node.tokenFile, 'utf8').trim() : undefined;
-    return new DirectLink(node.name, node.url, token, o);
+    const f = readNodeFiles(node);
+    return new DirectLink(node.name, node.url, f.token, { ...o, ...(f.ca ? { ca: f.ca } : {}), ...(f.problem ? { problem: f.problem } : {}) });
   }
   throw new VemError(`node ${node.name}: neither ssh: nor url: is set`);
 }

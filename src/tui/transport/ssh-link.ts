@@ -1,5 +1,4 @@
 /** A node reached through SSH: one connection (maybe via jump hosts) shared by every call, console and forward. */
-import { readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -8,6 +7,7 @@ import { VemError } from '../../common/errors.js';
 import type { XmlRpcValue } from '../../common/xmlrpc/value.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { callOver, StreamAgent, upgradeConsole } from './http-over.js';
+import { readNodeFiles } from './cluster-file.js';
 import { appendKnownHost } from './known-hosts.js';
 import { listenForward } from './forward.js';
 import { LinkDownError, LinkStateKeeper } from './link-base.js';
@@ -52,6 +52,7 @@ export class SshLink implements NodeLink {
   private readonly home: string;
   private readonly knownHostsPath: string;
   private readonly token?: string;
+  private readonly fileProblem?: string;
 
   constructor(
     readonly node: NodeConfig,
@@ -62,7 +63,9 @@ export class SshLink implements NodeLink {
     this.o = { keepaliveMs: 15_000, keepaliveCountMax: 3, readyTimeoutMs: 20_000, callTimeoutMs: 30_000, maxChannels: 16, ...opts };
     this.home = opts.home ?? homedir();
     this.knownHostsPath = opts.knownHostsPath ?? join(this.home, '.ssh', 'known_hosts');
-    this.token = opts.token ?? (node.tokenFile ? readFileSync(node.tokenFile, 'utf8').trim() : undefined);
+    const files = readNodeFiles(node);
+    this.token = opts.token ?? files.token;
+    this.fileProblem = files.problem;
     if (!node.ssh) throw new VemError(`node ${node.name} has no ssh: entry`, 'use openDirectLink for url: nodes');
     queueMicrotask(() => void this.connect());
   }
@@ -95,6 +98,7 @@ export class SshLink implements NodeLink {
     try {
       let hops: SshHop[];
       try {
+        if (this.fileProblem) throw new VemError(this.fileProblem);
         hops = this.hops();
       } catch (e) {
         // A configuration mistake will not mend itself: no retry until reconnect().

@@ -58,6 +58,8 @@ export interface NodeConfig {
   /** Direct HTTP(S) nodes: the agent's URL and the file holding its token. */
   url?: string;
   tokenFile?: string;
+  /** PEM file of the CA that signed a direct agent's certificate (self-signed agents). */
+  caFile?: string;
 }
 
 export interface ClusterConfig {

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAgent, type RunningAgent } from '../../../src/agent/index.js';
 import { createSimCluster, type SimCluster } from '../../../src/libvirt/sim/index.js';
-import { LinkDownError, openDirectLink, type LinkState, type NodeLink } from '../../../src/tui/transport/index.js';
+import { LinkDownError, openDirectLink, openLink, type LinkState, type NodeLink } from '../../../src/tui/transport/index.js';
+import { execFileSync } from 'node:child_process';
 
 const TOKEN = 'tok-' + Math.random().toString(36).slice(2);
 let sim: SimCluster;
@@ -109,4 +110,33 @@ test('vem call --agent URL --token-file F METHOD ARGS prints JSON; faults and 40
   const nc = await vem(['call', 'n1', 'vm.list']);
   assert.equal(nc.code, 1);
   assert.match(nc.stderr, /no cluster file at .*\.config\/vem\/cluster\.yaml/);
+});
+
+test('HTTPS with a token and the agent\'s own CA from the cluster entry; without the CA the link stays down', async () => {
+  const hv = sim.hypervisors[0];
+  assert.ok(hv);
+  const key = join(dir, 'agent.key');
+  const cert = join(dir, 'agent.crt');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=vem-test-agent', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const tls = await startAgent({ hypervisor: hv, listen: '127.0.0.1:0', token: TOKEN, tls: { cert, key } });
+  try {
+    assert.match(tls.url, /^https:/);
+    const tf = join(dir, 'tls-token');
+    writeFileSync(tf, TOKEN);
+    const good = openLink({ name: 's1', url: tls.url, tokenFile: tf, caFile: cert, agent: { kind: 'unix', path: '/unused' }, labels: [] });
+    await waitState(good, 'up', 5000);
+    assert.ok(Array.isArray(await good.call('vm.list')));
+    await good.close();
+    const noCa = openLink({ name: 's2', url: tls.url, tokenFile: tf, agent: { kind: 'unix', path: '/unused' }, labels: [] }, { backoff: { minMs: 5000, maxMs: 5000 } });
+    await waitState(noCa, 'down', 5000);
+    assert.match(noCa.detail ?? '', /self.signed|certificate/i);
+    await noCa.close();
+    const noToken = openLink({ name: 's3', url: tls.url, tokenFile: join(dir, 'missing-token'), agent: { kind: 'unix', path: '/unused' }, labels: [] });
+    await waitState(noToken, 'down', 5000);
+    assert.match(noToken.detail ?? '', /cannot read token-file .*missing-token: ENOENT/);
+    await assert.rejects(noToken.call('vm.list'), LinkDownError);
+    await noToken.close();
+  } finally {
+    await tls.close();
+  }
 });
