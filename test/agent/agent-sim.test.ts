@@ -1,0 +1,84 @@
+// The agent over the simulated hypervisor: read-only mode, TLS with a token,
+// the guest.* wire-in, long-poll wake-up on a change. (Real libvirt: the e2e-* tests.)
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createSimCluster } from '../../src/libvirt/sim/index.js';
+import { startAgent } from '../../src/agent/index.js';
+import { XmlRpcClient, XmlRpcFault } from '../../src/common/xmlrpc/index.js';
+
+test('read-only agent: reads answer, changes and consoles are refused', async (t) => {
+  const sim = createSimCluster({ nodes: 1, vmsPerNode: 3, seed: 5 });
+  const a = await startAgent({ hypervisor: sim.hypervisors[0] as NonNullable<(typeof sim.hypervisors)[0]>, listen: '127.0.0.1:0', readOnly: true, pollMs: 200 });
+  const c = new XmlRpcClient({ url: a.url });
+  t.after(async () => {
+    c.close();
+    await a.close();
+    sim.close();
+  });
+  const list = (await c.call('vm.list')) as Array<{ name: string }>;
+  assert.equal(list.length, 3);
+  const vm = list[0]?.name as string;
+  await assert.rejects(c.call('vm.destroy', vm), (e: unknown) => e instanceof XmlRpcFault && /read-only/.test(e.message));
+  const mc = (await c.call('system.multicall', [{ methodName: 'vm.suspend', params: [vm] }, { methodName: 'node.info', params: [] }])) as unknown[];
+  assert.equal((mc[0] as { faultCode: number }).faultCode, -32400);
+  assert.equal(((mc[1] as unknown[])[0] as { readOnly?: unknown; agent: { readOnly: boolean } }).agent.readOnly, true);
+  const u = new URL(a.url);
+  const reply = await new Promise<string>((resolve) => {
+    const s = net.connect(Number(u.port), u.hostname, () => s.write(`GET /console/${vm} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: vem-console\r\n\r\n`));
+    let got = '';
+    s.on('data', (d) => (got += d.toString()));
+    s.on('close', () => resolve(got));
+  });
+  assert.match(reply, /^HTTP\/1.1 403/);
+});
+
+test('a change made through the agent wakes a waiting events.poll at once; guest.* methods are wired in', async (t) => {
+  const sim = createSimCluster({ nodes: 1, vmsPerNode: 2, seed: 9 });
+  const a = await startAgent({ hypervisor: sim.hypervisors[0] as NonNullable<(typeof sim.hypervisors)[0]>, listen: '127.0.0.1:0', pollMs: 200 });
+  const c = new XmlRpcClient({ url: a.url });
+  t.after(async () => {
+    c.close();
+    await a.close();
+    sim.close();
+  });
+  const names = (await c.call('system.listMethods')) as string[];
+  assert.ok(names.some((n) => n.startsWith('guest.')), 'guest relay registered');
+  const vm = ((await c.call('vm.list')) as Array<{ name: string }>)[0]?.name as string;
+  const cursor = ((await c.call('events.poll', 0, 0)) as { cursor: number }).cursor;
+  const waiting = c.call('events.poll', cursor, 20_000) as Promise<{ events: Array<{ kind: string; vm: string }> }>;
+  await new Promise((r) => setTimeout(r, 100));
+  await c.call('vm.suspend', vm);
+  const got = await waiting;
+  // a poll that ran into its timeout would come back empty
+  assert.ok(got.events.some((e) => e.vm === vm && e.kind === 'suspend'));
+});
+
+test('TLS with a token on loopback; non-loopback refused without them', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vem-agent-tls-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  } catch {
+    if (process.env['CI'] === 'true') throw new Error('openssl is missing');
+    t.skip('openssl is not installed');
+    return;
+  }
+  const sim = createSimCluster({ nodes: 1, vmsPerNode: 1, seed: 2 });
+  t.after(() => sim.close());
+  const hv = sim.hypervisors[0] as NonNullable<(typeof sim.hypervisors)[0]>;
+  await assert.rejects(startAgent({ hypervisor: hv, listen: '0.0.0.0:0', plugins: false }), /non-loopback/);
+  const a = await startAgent({ hypervisor: hv, listen: '127.0.0.1:0', token: 'a-long-enough-token-1234', tls: { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') }, plugins: false });
+  t.after(() => a.close());
+  assert.match(a.url, /^https:/);
+  const c = new XmlRpcClient({ url: a.url, token: 'a-long-enough-token-1234', ca: readFileSync(join(dir, 'cert.pem'), 'utf8') });
+  assert.equal(((await c.call('node.info')) as { simulated: boolean }).simulated, true);
+  c.close();
+  const untrusted = new XmlRpcClient({ url: a.url, token: 'a-long-enough-token-1234' });
+  await assert.rejects(untrusted.call('node.info'), /certificate/i);
+  untrusted.close();
+});
