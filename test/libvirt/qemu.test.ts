@@ -170,6 +170,24 @@ describe('libvirt client vs virsh on QEMU/TCG guests', { skip: skip ?? false, ti
     assert.equal((await c1.domainInfo('g1')).state, 'running');
   });
 
+  it('abortJob stops a running migration; the guest stays on the source, running', async () => {
+    const migrating = c1.migrate('g1', n2.qemuUri, { live: true, persistOnTarget: true, undefineSource: true, bandwidthMiBs: 1 }).then(() => 'finished', (e: unknown) => e);
+    let seen: JobStats | null = null;
+    for (const t0 = Date.now(); !seen && Date.now() - t0 < 20_000; ) {
+      const s = await c1.jobStats('g1').catch(() => null);
+      if (s && s.type !== 'none' && (s.dataProcessed ?? 0) > 0) seen = s;
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(seen, 'the migration never showed progress');
+    await c1.abortJob('g1');
+    const result = await migrating;
+    assert.ok(result instanceof LibvirtError, `migration was not aborted: ${String(result)}`);
+    assert.equal((await c1.domainInfo('g1')).state, 'running');
+    assert.ok(!(await c2.listDomains()).some((d) => d.name === 'g1'), 'the aborted guest appeared on the target');
+    const last = await c1.jobStats('g1', true);
+    assert.equal(last.type, 'cancelled');
+  });
+
   it('peer-to-peer live migration with job-stats progress; the guest state survives; completed stats match virsh domjobinfo', async () => {
     const samples: JobStats[] = [];
     let done = false;
@@ -182,7 +200,7 @@ describe('libvirt client vs virsh on QEMU/TCG guests', { skip: skip ?? false, ti
     })();
     const t0 = Date.now();
     try {
-      await c1.migrate('g1', n2.qemuUri, { live: true, persistOnTarget: true, undefineSource: true, bandwidthMiBs: 64 });
+      await c1.migrate('g1', n2.qemuUri, { live: true, persistOnTarget: true, undefineSource: true, bandwidthMiBs: 64, maxDowntimeMs: 400 });
     } finally {
       done = true;
       await poll;

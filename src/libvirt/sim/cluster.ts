@@ -1,5 +1,5 @@
 /** A simulated cluster: one SimHypervisor per node, built from a seed, with migrations between them. */
-import { cloneConfig } from './domain.js';
+import { cloneConfig, type SimDomain } from './domain.js';
 import { ManualClock, scaledClock, type SimClock } from './clock.js';
 import type { GuestPolicy } from './guest.js';
 import { LifecycleDetail, SimHypervisor, type SimPeers } from './hypervisor.js';
@@ -56,6 +56,7 @@ export class SimCluster {
         if (vm.state !== 'shutoff') {
           // Up for a while already: uptime from minutes to weeks.
           hv.boot(d, cloneConfig(vm.config), Reason.runningBooted, now - (60_000 + (d.workload.seed % 1_800_000_000)));
+          preload(d, (now - d.startedAt) / 1000);
           if (vm.state === 'paused') {
             d.state = 'paused';
             d.reason = Reason.pausedUser;
@@ -102,6 +103,30 @@ export class SimCluster {
     this.unsubscribe?.();
     await Promise.all(this.hypervisors.map((h) => h.close()));
   }
+}
+
+/** Counters of a VM that has been up for `sec` seconds: what it would have used at its average load. */
+function preload(d: SimDomain, sec: number): void {
+  const w = d.workload;
+  const avg = (w.base + w.peak) / 2;
+  const c = d.live;
+  if (!c) return;
+  d.cpuTimeNs = Math.round(sec * avg * c.vcpus * 0.6 * 1e9);
+  const io = 0.15 + 0.85 * avg;
+  const nd = d.diskIo.length;
+  d.diskIo.forEach((x, k) => {
+    const share = nd === 1 ? 1 : k === 0 ? 0.6 : 0.4 / (nd - 1);
+    x.rdBytes = Math.round(sec * w.diskRdBps * io * share);
+    x.wrBytes = Math.round(sec * w.diskWrBps * io * share);
+    x.rdReqs = Math.floor(x.rdBytes / 65536);
+    x.wrReqs = Math.floor(x.wrBytes / 16384);
+  });
+  d.nicIo.forEach((x) => {
+    x.rxBytes = Math.round((sec * w.netRxBps * io) / d.nicIo.length);
+    x.txBytes = Math.round((sec * w.netTxBps * io) / d.nicIo.length);
+    x.rxPkts = Math.floor(x.rxBytes / 900);
+    x.txPkts = Math.floor(x.txBytes / 900);
+  });
 }
 
 export function createSimCluster(o: SimClusterOptions): SimCluster {

@@ -40,6 +40,8 @@ export class SimHost {
   private readonly sample = emptySample();
   readonly cpu = { userNs: 0, kernelNs: 0, idleNs: 0, iowaitNs: 0 };
   usedCores = 0;
+  /** Cores taken by the host itself for migrations in progress (QEMU's migration threads, the copy). */
+  overheadCores = 0;
 
   constructor(readonly spec: HostSpec, startMs: number, readonly stepMs = 1000) {
     this.t = startMs;
@@ -128,7 +130,7 @@ export class SimHost {
       d.rxBps = s.netRxBps;
       d.txBps = s.netTxBps;
     }
-    shareCpu(demand, weight, n, this.spec.cores, alloc, this.done, total);
+    shareCpu(demand, weight, n, Math.max(0, this.spec.cores - this.overheadCores), alloc, this.done, total);
     let used = 0;
     for (let i = 0; i < n; i++) {
       const d = doms[i] as SimDomain;
@@ -190,7 +192,7 @@ export class SimHost {
       }
     }
     const cores = this.spec.cores;
-    const used = Math.min(cores, this.usedCores + 0.05 * cores);
+    const used = Math.min(cores, this.usedCores + this.overheadCores + 0.05 * cores);
     this.cpu.userNs += used * 0.85 * ns;
     this.cpu.kernelNs += used * 0.13 * ns;
     this.cpu.iowaitNs += used * 0.02 * ns;

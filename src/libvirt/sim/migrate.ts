@@ -8,6 +8,16 @@ import { MigrationJob } from './migration.js';
 import { noNetwork } from './network.js';
 
 const MiB = 1024 * 1024;
+/** CPU a migration costs on each end while it runs (sending, receiving). */
+const SRC_OVERHEAD = 0.6;
+const DEST_OVERHEAD = 0.4;
+
+function overhead(src: SimHypervisor, dest: SimHypervisor, sign: 1 | -1): void {
+  src.host.overheadCores = Math.max(0, src.host.overheadCores + sign * SRC_OVERHEAD);
+  dest.host.overheadCores = Math.max(0, dest.host.overheadCores + sign * DEST_OVERHEAD);
+  src.host.invalidate();
+  dest.host.invalidate();
+}
 
 interface Flight {
   dest: SimHypervisor;
@@ -69,6 +79,8 @@ export function start(src: SimHypervisor, name: string, destUri: string, opts: M
   const pausedForCopy = opts.live === false && d.state === 'running';
   flights.set(job, { dest, needKiB: live.memKiB, lastT: now, pausedForCopy });
   dest.incomingKiB += live.memKiB;
+  dest.sync();
+  overhead(src, dest, 1);
   d.job = job;
   if (pausedForCopy) {
     d.state = 'paused';
@@ -104,6 +116,7 @@ function finish(src: SimHypervisor, d: SimDomain, job: MigrationJob, f: Flight, 
   if (!live) return;
   dest.incomingKiB -= f.needKiB;
   dest.sync();
+  overhead(src, dest, -1);
   src.emit('job-completed', d, { stats: stats.raw });
   const old = dest.host.byName.get(live.name);
   if (old) dest.host.remove(old);
@@ -150,6 +163,8 @@ export function cancel(src: SimHypervisor, d: SimDomain, why: string): void {
   d.lastJob = job.stats();
   d.throttle = 0;
   if (f) {
+    f.dest.sync();
+    overhead(src, f.dest, -1);
     f.dest.incomingKiB -= f.needKiB;
     if (f.pausedForCopy && d.state === 'paused') {
       d.state = 'running';

@@ -154,7 +154,8 @@ export class MigrationJob {
     const bw = i.bandwidthBps;
     const memRemaining = Math.max(0, Math.round(this.memRemaining));
     const diskRemaining = Math.max(0, Math.round(i.diskBytes - this.diskProcessed));
-    const memTotal = Math.round(this.memProcessed + memRemaining);
+    // As QEMU reports it: the guest's RAM size; data sent can exceed it when pages are re-sent.
+    const memTotal = i.memBytes;
     const dataProcessed = Math.round(this.memProcessed + this.diskProcessed);
     const dataRemaining = memRemaining + diskRemaining;
     const drain = bw - this.dirtyRateBps;
@@ -165,7 +166,7 @@ export class MigrationJob {
       type,
       operation: 'migration-out',
       timeElapsedMs: Math.round(this.elapsedMs),
-      dataTotal: dataProcessed + dataRemaining,
+      dataTotal: memTotal + i.diskBytes,
       dataProcessed,
       dataRemaining,
       memTotal,

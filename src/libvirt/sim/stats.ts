@@ -155,8 +155,8 @@ export function buildStats(d: SimDomain, host: SimHost, nowSec: number, sizer: D
     rec.vcpu = { current: c.vcpus, maximum: c.maxVcpus, timesNs: [] };
     return rec;
   }
-  const cpu = d.cpuTimeNs;
-  rec.cpu = { timeNs: cpu, userNs: cpu * 0.82, systemNs: cpu * 0.12 };
+  const cpu = Math.round(d.cpuTimeNs);
+  rec.cpu = { timeNs: cpu, userNs: Math.round(cpu * 0.82), systemNs: Math.round(cpu * 0.12) };
   const rss = host.rssKiB(d);
   const used = Math.min(c.memKiB, c.maxMemKiB * d.memFrac);
   const unused = Math.max(0, c.memKiB - used);
@@ -166,7 +166,7 @@ export function buildStats(d: SimDomain, host: SimHost, nowSec: number, sizer: D
   const w = d.vcpuWeights;
   let wsum = 0;
   for (let i = 0; i < n; i++) wsum += w[i] ?? 1;
-  for (let i = 0; i < n; i++) times[i] = (cpu * 0.94 * (w[i] ?? 1)) / wsum;
+  for (let i = 0; i < n; i++) times[i] = Math.round((cpu * 0.94 * (w[i] ?? 1)) / wsum);
   rec.vcpu = { current: n, maximum: c.maxVcpus, timesNs: times };
   const nics = c.nics;
   const net: NonNullable<DomainStats['net']> = new Array(nics.length);

@@ -73,12 +73,6 @@ export class SimStorage {
     return path === undefined ? undefined : this.byPath.get(path);
   }
 
-  /** A VM's image grows a little as it writes (thin qcow2), never beyond its capacity. */
-  grow(path: string, bytes: number): void {
-    const v = this.byPath.get(path);
-    if (v && v.format === 'qcow2') v.allocation = Math.min(v.capacity, v.allocation + bytes);
-  }
-
   listPools(): StoragePoolInfo[] {
     return [...this.pools.values()].map((p) => ({ ...p.info }));
   }
