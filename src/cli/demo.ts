@@ -5,7 +5,7 @@
  */
 import { boolOpt, parseCommandArgs, stringOpt } from './args.js';
 import { UsageError } from '../common/errors.js';
-import { createSimCluster } from '../libvirt/sim/index.js';
+import { createSimCluster, ManualClock } from '../libvirt/sim/index.js';
 import { startAgent, type RunningAgent } from '../agent/index.js';
 import { openDirectLink } from '../tui/transport/index.js';
 import { runDashboard } from '../tui/views/app.js';
@@ -31,11 +31,14 @@ export async function run(args: string[]): Promise<number> {
   const timeScale = Number(stringOpt(p, 'time-scale') ?? '1');
   if (!(timeScale > 0)) throw new UsageError('vem demo: --time-scale must be a positive number');
   // Frozen: a fixed seed and metrics read once, so screen captures are stable (test fixtures).
+  // The simulated clock then stands still at a fixed date, so every figure is the same on every run.
   const frozen = process.env['VEM_DEMO_FROZEN'] === '1';
-  const sim = createSimCluster({ nodes, vmsPerNode: Math.ceil(vms / nodes), seed, timeScale });
+  const sim = createSimCluster({ nodes, vmsPerNode: Math.ceil(vms / nodes), seed, ...(frozen ? { clock: new ManualClock() } : { timeScale }) });
   const agents: RunningAgent[] = [];
   try {
     for (const hv of sim.hypervisors) agents.push(await startAgent({ hypervisor: hv, listen: '127.0.0.1:0', pollMs: refreshMs }));
+    // Two collections before the first screen, so it starts with every VM and a rate.
+    if (frozen) for (const a of agents) for (let i = 0; i < 2; i++) await a.collectNow();
     const names = sim.hypervisors.map((hv) => hv.uri.replace(/^sim:\/\//, ''));
     if (boolOpt(p, 'no-tui')) {
       agents.forEach((a, i) => process.stdout.write(`${names[i]} ${a.url}\n`));

@@ -85,7 +85,7 @@ export class NodePoller {
       this.needList = false;
       const [list, ns] = await Promise.all([
         this.link.call('vm.list'),
-        metrics ? this.link.call('node.stats', this.nodeCursor ?? 0) : Promise.resolve(null),
+        metrics ? this.link.call('node.stats', this.nodeCursor ?? 0, ...(this.o.frozen ? [1] : [])) : Promise.resolve(null),
       ]);
       this.store.setVmList(name, decodeVmList(list), metrics);
       if (ns !== null) {
@@ -106,6 +106,7 @@ export class NodePoller {
 
   /** One VM's kept history (for its charts when its detail view opens). */
   async backfill(vm: string): Promise<void> {
+    if (this.o.frozen) return; // the kept history grows with time: not for stable captures
     try {
       const page = decodeVmStats({ cursor: null, vms: { [vm]: await this.link.call('vm.stats', vm, 0, HISTORY_POINTS) } });
       this.store.backfillVm(`${this.link.name}/${vm}`, page.samples);

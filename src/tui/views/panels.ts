@@ -1,5 +1,5 @@
 /** Pure renderers for the detail charts, the wall mode, and the dialogs' bodies. */
-import type { ClusterTotals, NodeRecord, VmRecord } from '../store/model.js';
+import { isActive, type ClusterTotals, type NodeRecord, type VmRecord } from '../store/model.js';
 import type { Migration, Task } from '../commands/index.js';
 import type { EvacuationStep, Fit } from '../commands/plan.js';
 import { fmtBytes, fmtDuration, fmtKiB, fmtPct, fmtRate, fmtUsedTotal, pct } from '../format/units.js';
@@ -71,7 +71,7 @@ export function nodeDetailLines(n: NodeRecord, vms: VmRecord[], width: number, h
   );
   const top = vms
     .slice()
-    .sort((a, b) => (b.cpuPct ?? -1) - (a.cpuPct ?? -1))
+    .sort((a, b) => (b.cpuPct ?? -1) - (a.cpuPct ?? -1) || a.name.localeCompare(b.name, 'en', { numeric: true }))
     .slice(0, Math.max(0, height - head.length - charts.length - 2))
     .map((vm) => escapeTags(cell(`  ${cell(vm.name, 20)} ${cell(vm.state, 9)} CPU ${cell(fmtPct(vm.cpuPct), 5, 'right')}  mem ${cell(fmtKiB(vm.memKiB), 6, 'right')}`, width)));
   return [...head, ...charts, theme.head('busiest VMs'), ...top, theme.dim('Esc back  E evacuate')].slice(0, height);
@@ -80,7 +80,7 @@ export function nodeDetailLines(n: NodeRecord, vms: VmRecord[], width: number, h
 /** Wall mode: a tile per node and the busiest VMs, sized to the screen, no keys needed. */
 export function wallLines(t: ClusterTotals, nodes: NodeRecord[], vms: VmRecord[], width: number, height: number, theme: Theme, glyphs: Glyphs, clock: string): string[] {
   const out: string[] = [];
-  out.push(theme.head(escapeTags(cell(`ve-manager wall  ${clock}  nodes ${t.nodesUp}/${t.nodes}  VMs ${t.running}/${t.vms}  CPU ${fmtPct(t.cpuPct)}  mem ${fmtUsedTotal(t.memUsedKiB, t.memTotalKiB)}${t.simulated ? '  SIMULATED' : ''}`, width))));
+  out.push(theme.head(escapeTags(cell(`ve-manager wall  ${clock ? `${clock}  ` : ''}nodes ${t.nodesUp}/${t.nodes}  VMs ${t.running}/${t.vms}  CPU ${fmtPct(t.cpuPct)}  mem ${fmtUsedTotal(t.memUsedKiB, t.memTotalKiB)}${t.simulated ? '  SIMULATED' : ''}`, width))));
   out.push(escapeTags(`cluster CPU ${bar(t.cpuPct / 100, Math.max(10, Math.floor(width / 2) - 14), glyphs)}  mem ${bar(pct(t.memUsedKiB, t.memTotalKiB) / 100, Math.max(10, Math.floor(width / 2) - 14), glyphs)}`).slice(0, width * 3));
   const tileW = 38;
   const perRow = Math.max(1, Math.floor((width + 1) / (tileW + 1)));
@@ -103,8 +103,8 @@ export function wallLines(t: ClusterTotals, nodes: NodeRecord[], vms: VmRecord[]
   if (left > 1) {
     out.push(theme.head('busiest VMs'));
     const top = vms
-      .filter((v) => v.cpuPct !== undefined)
-      .sort((a, b) => (b.cpuPct ?? 0) - (a.cpuPct ?? 0))
+      .filter((v) => v.cpuPct !== undefined && isActive(v.state))
+      .sort((a, b) => (b.cpuPct ?? 0) - (a.cpuPct ?? 0) || a.name.localeCompare(b.name, 'en', { numeric: true }))
       .slice(0, left - 1);
     const colW = 40;
     const per = Math.max(1, Math.floor(width / colW));

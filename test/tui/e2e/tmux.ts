@@ -57,6 +57,19 @@ export class Tmux {
     throw new Error(`timed out waiting for ${what}; screen was:\n${screen}\nstderr:\n${this.stderr()}`);
   }
 
+  /** Waits for `test`, then until two captures 250 ms apart agree (the terminal finished drawing). */
+  async waitStable(test: RegExp | ((screen: string) => boolean), timeoutMs = 15_000): Promise<string> {
+    let prev = await this.waitFor(test, timeoutMs);
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      const cur = this.capture();
+      if (cur === prev) return cur;
+      prev = cur;
+    }
+    return prev;
+  }
+
   stderr(): string {
     try {
       return readFileSync(join(this.dir, 'stderr'), 'utf8');

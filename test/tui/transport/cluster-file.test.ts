@@ -17,6 +17,7 @@ nodes:
   - name: n3
     url: https://10.0.0.13:8731
     token-file: /etc/vem/n3.token
+    ca-file: /etc/vem/n3-ca.pem
 `;
 
 test('a good cluster file gives every field', () => {
@@ -31,6 +32,7 @@ test('a good cluster file gives every field', () => {
   assert.deepEqual(c.nodes[1]?.agent, { kind: 'unix', path: '/run/vem/agent.sock' });
   assert.equal(c.nodes[2]?.url, 'https://10.0.0.13:8731');
   assert.equal(c.nodes[2]?.tokenFile, '/etc/vem/n3.token');
+  assert.equal(c.nodes[2]?.caFile, '/etc/vem/n3-ca.pem');
 });
 
 function errOf(text: string): string {

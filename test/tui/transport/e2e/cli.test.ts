@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { guestDomainXml, requireLab, startLab, type Lab, type LabNode, type LabSshd } from '../../../lab/index.js';
@@ -140,6 +140,19 @@ describe('vem vnc and vem call through SSH links', { skip: skip ?? false }, () =
     const f = await vem(['call', 'n1', 'vm.xml', 'vncguest'], env);
     assert.equal(f.code, 1);
     assert.match(f.stderr, /vm\.xml: fault/);
+    // An unknown host key: refused with its fingerprint and the line to add.
+    const kh = join(h.ssh, 'known_hosts');
+    const saved = readFileSync(kh, 'utf8');
+    writeFileSync(kh, '');
+    try {
+      const k = await vem(['call', 'n2', 'vm.list'], env);
+      assert.equal(k.code, 1);
+      assert.match(k.stderr, /host key of .* is not in .*known_hosts: ssh-ed25519 SHA256:[A-Za-z0-9+/]{43}/);
+      assert.ok(k.stderr.includes(n2.sshd.knownHostsLine), 'the hint holds the known_hosts line to add');
+      assert.equal(readFileSync(kh, 'utf8'), '', 'vem call trusts nothing by itself');
+    } finally {
+      writeFileSync(kh, saved);
+    }
     const u = await vem(['call', 'n9', 'vm.list'], env);
     assert.equal(u.code, 2);
     assert.match(u.stderr, /no node 'n9' in .*cluster\.yaml/);

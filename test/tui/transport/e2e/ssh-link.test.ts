@@ -182,7 +182,7 @@ describe('SSH links to real sshd and real agents', { skip: skip ?? false }, () =
     for (const n of expected1) assert.ok(screen.includes(`"${n}"`), `vm.list output names ${n}`);
   });
 
-  test('ProxyJump from ~/.ssh/config: through n1 sshd to n2 agent', async () => {
+  test('ProxyJump from ~/.ssh/config: through n1 sshd to n2 agent, and a three-hop chain', async () => {
     writeFileSync(join(h.ssh, 'config'), [
       'Host jump',
       `  HostName ${n1.sshd.host}`,
@@ -195,6 +195,13 @@ describe('SSH links to real sshd and real agents', { skip: skip ?? false }, () =
       '  User root',
       `  IdentityFile ${n2.sshd.userKeyPath}`,
       '  ProxyJump jump',
+      // Three hops with two sshds: n1, then n2 through n1, then n1 again through n2.
+      'Host round',
+      `  HostName ${n1.sshd.host}`,
+      `  Port ${n1.sshd.port}`,
+      '  User root',
+      `  IdentityFile ${n1.sshd.userKeyPath}`,
+      '  ProxyJump jump,far',
       '',
     ].join('\n'));
     try {
@@ -205,6 +212,12 @@ describe('SSH links to real sshd and real agents', { skip: skip ?? false }, () =
       assert.ok(holdsConnectionTo(descendantsOf(n1.sshd.pid), n2.sshd.host, n2.sshd.port), "n1's sshd carries the connection to n2's sshd");
       assert.ok(!holdsConnectionTo([process.pid], n2.sshd.host, n2.sshd.port), 'this process does not connect to n2 directly');
       await link.close();
+
+      const round = track(openLink({ name: 'round', ssh: 'round', agent: { kind: 'unix', path: agent1Sock }, labels: [] }, { ...FAST, agentSocket: null }));
+      assert.deepEqual((round as SshLink).hops().map((hop) => hop.host), [n1.sshd.host, n2.sshd.host, n1.sshd.host]);
+      assert.deepEqual(names(await round.call('vm.list')), expected1);
+      assert.ok(holdsConnectionTo(descendantsOf(n2.sshd.pid), n1.sshd.host, n1.sshd.port), "n2's sshd carries the last hop back to n1");
+      await round.close();
     } finally {
       writeFileSync(join(h.ssh, 'config'), '');
     }
