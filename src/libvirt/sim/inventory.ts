@@ -39,9 +39,9 @@ const TOTAL_WEIGHT = ROLES.reduce((s, r) => s + r.weight, 0);
 
 const HARDWARE = [
   { cpuModel: 'Intel Xeon Silver 4314', sockets: 2, coresPerSocket: 16, threads: 2, mhz: 2400, memGiB: 256, linkMiBs: 1100 },
-  { cpuModel: 'Intel Xeon Gold 6342', sockets: 2, coresPerSocket: 24, threads: 2, mhz: 2800, memGiB: 384, linkMiBs: 2300 },
-  { cpuModel: 'AMD EPYC 7543P', sockets: 1, coresPerSocket: 32, threads: 2, mhz: 2800, memGiB: 256, linkMiBs: 2300 },
-  { cpuModel: 'AMD EPYC 7313P', sockets: 1, coresPerSocket: 16, threads: 2, mhz: 3000, memGiB: 128, linkMiBs: 1100 },
+  { cpuModel: 'Intel Xeon Gold 6342', sockets: 2, coresPerSocket: 24, threads: 2, mhz: 2800, memGiB: 384, linkMiBs: 1100 },
+  { cpuModel: 'AMD EPYC 7543P', sockets: 1, coresPerSocket: 32, threads: 2, mhz: 2800, memGiB: 256, linkMiBs: 1100 },
+  { cpuModel: 'AMD EPYC 7313P', sockets: 1, coresPerSocket: 16, threads: 2, mhz: 3000, memGiB: 128, linkMiBs: 117 },
   { cpuModel: 'Intel Xeon E5-2640 v4', sockets: 2, coresPerSocket: 10, threads: 2, mhz: 2400, memGiB: 128, linkMiBs: 117 },
 ];
 
