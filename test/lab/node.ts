@@ -1,7 +1,8 @@
 // One lab node: a private mount+UTS namespace whose libvirt folders are bind-mounted
 // from the node's own folder, with virtlogd and a libvirtd listening on the node's
 // unix socket and on qemu+tcp://IP/system. Everything in that namespace is ours.
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { cacheRoot } from './guest-image.js';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { isAlive, killAndWait, logTail, mountNamespaceOf, mountsShow, processesInNamespace, readPidFile, run, spawnDaemon, waitFor } from './procs.js';
@@ -72,6 +73,39 @@ function isQemu(pid: number): boolean {
   }
 }
 
+// libvirtd probes QEMU (about 4.5 s) on a node's first QEMU call and caches the answer;
+// nodes share it through the lab cache. libvirt itself re-probes when QEMU, libvirt or
+// the kernel changed, so a stale copy costs only the probe.
+function sharedCapabilitiesDir(): string {
+  return join(cacheRoot(), 'qemu-capabilities');
+}
+
+function seedQemuCapabilities(nodeDir: string): void {
+  try {
+    const files = readdirSync(sharedCapabilitiesDir()).filter((f) => f.endsWith('.xml'));
+    if (files.length === 0) return;
+    mkdirSync(nodeDir, { recursive: true });
+    for (const f of files) copyFileSync(join(sharedCapabilitiesDir(), f), join(nodeDir, f));
+  } catch {
+    // no shared copy yet
+  }
+}
+
+function keepQemuCapabilities(nodeDir: string): void {
+  try {
+    const files = readdirSync(nodeDir).filter((f) => f.endsWith('.xml'));
+    if (files.length === 0) return;
+    mkdirSync(sharedCapabilitiesDir(), { recursive: true });
+    for (const f of files) {
+      const tmp = join(sharedCapabilitiesDir(), `.${f}.${process.pid}`);
+      copyFileSync(join(nodeDir, f), tmp);
+      renameSync(tmp, join(sharedCapabilitiesDir(), f));
+    }
+  } catch {
+    // best effort: the next lab probes again
+  }
+}
+
 /** A piece of the node's folder path that only this node's bind mounts show (the lab folder is unique). */
 export function nodeMarker(dir: string): string {
   return `${dir.split('/').filter(Boolean).slice(-3).join('/')}/`;
@@ -107,6 +141,7 @@ export class LabNodeProcess {
     for (const [sub] of PRIVATE_DIRS) mkdirSync(join(dir, sub), { recursive: true });
     for (const [, target] of PRIVATE_DIRS) mkdirSync(target, { recursive: true }); // mount points only
     mkdirSync(join(dir, 'lib', 'qemu'), { recursive: true });
+    seedQemuCapabilities(join(dir, 'cache', 'qemu', 'capabilities'));
     const hostUuid = randomUUID();
     writeFileSync(join(dir, 'etc', 'libvirtd.conf'), libvirtdConf(ip, hostUuid));
     writeFileSync(join(dir, 'etc', 'qemu.conf'), qemuConf(ip, o));
@@ -178,6 +213,7 @@ export class LabNodeProcess {
     if (this.owns(holderPid)) await killAndWait([holderPid], 5_000);
     const left = this.livePids();
     if (left.length > 0) await killAndWait(left, 2_000);
+    keepQemuCapabilities(join(this.state.dir, 'cache', 'qemu', 'capabilities'));
   }
 
   /** Whether a PID is a process of this node (in its namespace, with its mounts). */
