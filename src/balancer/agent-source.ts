@@ -82,7 +82,7 @@ export function agentSource(links: readonly AgentCaller[], o: AgentSourceOptions
       let cpuHistory: number[] = [];
       if (running) {
         const s = struct(await l.call('vm.stats', r.name, 0), 'vm.stats');
-        cpuHistory = bucketize(numArr(s.t), numArr(s.cpuPct).map((x) => (x / 100) * cores), now, periodMs, o.samples);
+        cpuHistory = bucketize(numArr(s.t), numArr(s.cpuPct).map((x) => Math.min(Math.max(1, n(r.vcpus, 1)), (x / 100) * cores)), now, periodMs, o.samples);
       }
       vms.push({ name: r.name, node: l.name, vcpus: Math.max(1, n(r.vcpus, 1)), memMiB: n(r.memKiB, n(r.maxMemKiB)) / 1024, cpuHistory, running });
     }
