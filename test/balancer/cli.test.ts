@@ -1,0 +1,69 @@
+// `vem balance simulate|generate` as a user runs them: the real CLI in a child process.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli.js');
+const PLANETLAB = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'traces', 'planetlab-3days-300vms.csv.gz');
+
+function vem(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: 120_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('vem balance (CLI)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vem-balance-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('generate writes a trace; simulate --json prints one JSON object as its last line', async () => {
+    const trace = join(dir, 'mix.csv');
+    const g = await vem('balance', 'generate', '--kind', 'mix', '--vms', '30', '--steps', '60', '--seed', '3', '--out', trace);
+    assert.equal(g.code, 0, g.stderr);
+    const r = await vem('balance', 'simulate', '--trace', trace, '--hosts', '4', '--host-cores', '8', '--host-mem-gib', '32', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const lastLine = r.stdout.trim().split('\n').at(-1) as string;
+    const j = JSON.parse(lastLine) as { trace: string; vms: number; hosts: number; policies: Record<string, Record<string, number>> };
+    assert.equal(j.vms, 30);
+    assert.equal(j.hosts, 4);
+    assert.deepEqual(Object.keys(j.policies), ['static', 'drs', 'sandpiper', 'ovirt', 'ours']);
+    for (const m of Object.values(j.policies)) {
+      for (const k of ['sla_violation', 'unmet_cpu', 'cv', 'migrations', 'gb_moved', 'plan_ms_p99']) assert.equal(typeof m[k], 'number', k);
+    }
+    assert.equal(j.policies.static?.migrations, 0);
+  });
+
+  it('without --json: a table; --policy picks policies; a hosts file works; .gz traces are read', async () => {
+    const hosts = join(dir, 'hosts.csv');
+    writeFileSync(hosts, 'name,cores,mem_gib\nbig,8,64\nsmall,4,32\n' + Array.from({ length: 10 }, (_, i) => `n${i},4,40`).join('\n') + '\n');
+    const r = await vem('balance', 'simulate', '--trace', PLANETLAB, '--hosts-file', hosts, '--policy', 'static,ours');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /300 VMs, 12 nodes, 864 samples every 300 s/);
+    assert.match(r.stdout, /^policy\s+sla_violation\s+unmet_cpu\s+cv\s+migrations\s+gb_moved\s+plan_ms_p99$/m);
+    assert.match(r.stdout, /^static\s/m);
+    assert.match(r.stdout, /^ours\s/m);
+    assert.doesNotMatch(r.stdout, /^drs\s/m);
+  });
+
+  it('a malformed trace is refused with the line named; bad flags exit 2', async () => {
+    const bad = join(dir, 'bad.csv');
+    writeFileSync(bad, 'time,vm,cpu,mem\n0,a,1,512\n60,a,lots,512\n');
+    const r = await vem('balance', 'simulate', '--trace', bad, '--hosts', '2', '--host-cores', '4', '--host-mem-gib', '8');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /bad\.csv line 3: cpu 'lots' is not a number/);
+    const u = await vem('balance', 'simulate', '--trace', bad, '--hosts', '2');
+    assert.equal(u.code, 2);
+    assert.match(u.stderr, /hosts are needed/);
+    const p = await vem('balance', 'simulate', '--trace', bad, '--hosts', '2', '--host-cores', '4', '--host-mem-gib', '8', '--policy', 'magic');
+    assert.equal(p.code, 2);
+    assert.match(p.stderr, /unknown policy 'magic'/);
+    const s = await vem('balance', 'frobnicate');
+    assert.equal(s.code, 2);
+  });
+});
