@@ -102,6 +102,7 @@ async function compare(label: string, client: LibvirtClient, virsh: WarmVirsh): 
 }
 
 async function main(): Promise<void> {
+  const rssAtStart = process.memoryUsage().rss / (1024 * 1024);
   const why = requireLab(undefined, ['libvirt', 'qemu', 'guest']);
   if (why) {
     console.error(`bench:libvirt cannot run: ${why}`);
@@ -136,13 +137,13 @@ async function main(): Promise<void> {
       for (let i = 0; i < GUESTS; i++) {
         await q.createDomain(guestDomainXml({ name: `bench-g${i + 1}`, kernel: image.kernel, initrd: image.initrd, memoryMiB: 192 }));
       }
-      await new Promise((r) => setTimeout(r, 3000)); // let them boot a little (stats exist from the start)
+      await new Promise((r) => setTimeout(r, 8000)); // let them finish booting, so both sides poll settled guests
       const qv = new WarmVirsh(node.qemuUnixUri);
       virshes.push(qv);
       guests = await compare(`QEMU/TCG, ${GUESTS} running guests`, q, qv);
     }
     const rssMb = process.memoryUsage().rss / (1024 * 1024);
-    console.log(`client RSS ${rssMb.toFixed(1)} MB; rounds ${ROUNDS}`);
+    console.log(`process RSS ${rssMb.toFixed(1)} MB (${rssAtStart.toFixed(1)} MB before the lab and client); rounds ${ROUNDS}`);
     if (guests) console.log(`guests: ours ${guests.ours.toFixed(2)} ms, virsh ${guests.virsh.toFixed(2)} ms, ratio ${(guests.ours / guests.virsh).toFixed(3)}`);
     console.log(JSON.stringify({
       bench: 'libvirt',
