@@ -4,6 +4,8 @@ import { appendFileSync, mkdirSync, readFileSync, existsSync, statSync } from 'n
 import { dirname } from 'node:path';
 
 export interface KnownHostEntry {
+  /** The file it came from, for messages ('' when parsed from text). */
+  file: string;
   line: number;
   marker?: 'revoked' | 'cert-authority';
   /** Plain comma-separated patterns, or a hashed `|1|salt|hash` name. */
@@ -15,15 +17,15 @@ export interface KnownHostEntry {
 export type HostKeyVerdict =
   | { kind: 'known' }
   | { kind: 'unknown'; otherTypes: string[] }
-  | { kind: 'changed'; line: number; knownType: string }
-  | { kind: 'revoked'; line: number };
+  | { kind: 'changed'; file: string; line: number; knownType: string }
+  | { kind: 'revoked'; file: string; line: number };
 
 /** The name OpenSSH looks up: `host` on port 22, `[host]:port` otherwise. */
 export function hostPattern(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;
 }
 
-export function parseKnownHosts(text: string): KnownHostEntry[] {
+export function parseKnownHosts(text: string, file = ''): KnownHostEntry[] {
   const out: KnownHostEntry[] = [];
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();
@@ -38,7 +40,7 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
     }
     const [hosts, keyType, keyBase64] = f;
     if (!hosts || !keyType || !keyBase64) return;
-    out.push({ line: i + 1, ...(marker ? { marker } : {}), hosts, keyType, keyBase64 });
+    out.push({ file, line: i + 1, ...(marker ? { marker } : {}), hosts, keyType, keyBase64 });
   });
   return out;
 }
@@ -84,11 +86,11 @@ export function checkHostKey(entries: KnownHostEntry[], host: string, port: numb
   const b64 = blob.toString('base64');
   const mine = entries.filter((e) => e.marker !== 'cert-authority' && hostsFieldMatches(e.hosts, name));
   const revoked = entries.find((e) => e.marker === 'revoked' && e.keyBase64 === b64);
-  if (revoked) return { kind: 'revoked', line: revoked.line };
+  if (revoked) return { kind: 'revoked', file: revoked.file, line: revoked.line };
   const plain = mine.filter((e) => e.marker === undefined);
   if (plain.some((e) => e.keyType === type && e.keyBase64 === b64)) return { kind: 'known' };
   const sameType = plain.find((e) => e.keyType === type);
-  if (sameType) return { kind: 'changed', line: sameType.line, knownType: sameType.keyType };
+  if (sameType) return { kind: 'changed', file: sameType.file, line: sameType.line, knownType: sameType.keyType };
   return { kind: 'unknown', otherTypes: [...new Set(plain.map((e) => e.keyType))] };
 }
 
@@ -110,7 +112,7 @@ export function knownHostsLine(host: string, port: number, blob: Buffer): string
 
 export function readKnownHosts(path: string): KnownHostEntry[] {
   try {
-    return parseKnownHosts(readFileSync(path, 'utf8'));
+    return parseKnownHosts(readFileSync(path, 'utf8'), path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;

@@ -21,6 +21,11 @@ export interface SshHop {
   serverAliveInterval?: number;
   serverAliveCountMax?: number;
   connectTimeout?: number;
+  /** UserKnownHostsFile (expanded); read in order, the first one is where trusted keys go. */
+  userKnownHostsFiles: string[];
+  globalKnownHostsFiles: string[];
+  /** StrictHostKeyChecking as written (lower case): only 'accept-new' changes what vem does. */
+  strictHostKeyChecking?: string;
 }
 
 export interface ResolveEnv {
@@ -85,8 +90,13 @@ export function resolveSshChain(spec: string, config: SSHConfig, env: ResolveEnv
     const v = first(c[k]);
     return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
   };
+  const files = (k: string): string[] => all(c[k]).flatMap((v) => v.split(/\s+/)).filter((v) => v !== '' && v.toLowerCase() !== 'none').map((f) => expandTokens(f, tok));
+  const userKh = files('userknownhostsfile');
+  const globalKh = files('globalknownhostsfile');
   const hop: SshHop = {
     alias: spec,
+    userKnownHostsFiles: userKh.length > 0 ? userKh : [join(env.home, '.ssh', 'known_hosts'), join(env.home, '.ssh', 'known_hosts2')],
+    globalKnownHostsFiles: globalKh.length > 0 ? globalKh : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
     host,
     port,
     user,
@@ -98,6 +108,8 @@ export function resolveSshChain(spec: string, config: SSHConfig, env: ResolveEnv
   if (sai !== undefined) hop.serverAliveInterval = sai;
   const sacm = num('serveralivecountmax');
   if (sacm !== undefined) hop.serverAliveCountMax = sacm;
+  const shk = first(c['stricthostkeychecking']);
+  if (shk !== undefined) hop.strictHostKeyChecking = shk.toLowerCase();
   const ct = num('connecttimeout');
   if (ct !== undefined) hop.connectTimeout = ct;
 

@@ -3,13 +3,14 @@ import ssh2 from 'ssh2';
 import type { Client as SshClient, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import type { Duplex } from 'node:stream';
 import { VemError } from '../../common/errors.js';
-import { checkHostKey, fingerprintSha256, hostPattern, keyTypeOfBlob, knownHostsLine, preferredHostKeyAlgorithms, readKnownHosts } from './known-hosts.js';
+import { appendKnownHost, checkHostKey, fingerprintSha256, hostPattern, keyTypeOfBlob, knownHostsLine, preferredHostKeyAlgorithms, readKnownHosts } from './known-hosts.js';
 import { makeAuthHandler, type AskPassphrase } from './ssh-auth.js';
 import type { SshHop } from './ssh-config.js';
 import type { PendingHostKey } from './types.js';
 
 export interface ConnectOptions {
-  knownHostsPath: string;
+  /** Overrides the hops' UserKnownHostsFile (tests, or a front end with its own file). */
+  knownHostsPath?: string;
   agentSocket?: string;
   askPassphrase?: AskPassphrase;
   keepaliveMs: number;
@@ -42,7 +43,9 @@ const SUPPORTED_HOST_KEY_ALGOS: string[] = ['ssh-ed25519', 'ecdsa-sha2-nistp256'
 function connectOne(hop: SshHop, o: ConnectOptions, sock: Duplex | undefined): Promise<SshClient> {
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
-    const entries = readKnownHosts(o.knownHostsPath);
+    const userFiles = o.knownHostsPath !== undefined ? [o.knownHostsPath] : hop.userKnownHostsFiles;
+    const trustFile = userFiles[0] ?? '~/.ssh/known_hosts';
+    const entries = [...userFiles, ...hop.globalKnownHostsFiles].flatMap((f) => readKnownHosts(f));
     let verdict: SshConnectError | undefined;
     const notes: string[] = [];
     const where = `${hop.user}@${hostPattern(hop.host, hop.port)}`;
@@ -59,23 +62,28 @@ function connectOne(hop: SshHop, o: ConnectOptions, sock: Duplex | undefined): P
         const fp = fingerprintSha256(key);
         const type = keyTypeOfBlob(key);
         if (v.kind === 'known') return true;
+        if (v.kind === 'unknown' && hop.strictHostKeyChecking === 'accept-new') {
+          // The admin's ssh config says: remember new hosts on first contact (changed keys are still refused).
+          appendKnownHost(trustFile, knownHostsLine(hop.host, hop.port, key));
+          return true;
+        }
         if (v.kind === 'unknown') {
           const other = v.otherTypes.length > 0 ? ` (known_hosts has only ${v.otherTypes.join(', ')} keys for it)` : '';
           verdict = new SshConnectError(
             'hostkey-unknown',
-            `host key of ${hostPattern(hop.host, hop.port)} is not in ${o.knownHostsPath}${other}: ${type} ${fp}`,
-            { hostPattern: hostPattern(hop.host, hop.port), keyType: type, fingerprint: fp, knownHostsLine: knownHostsLine(hop.host, hop.port, key) },
+            `host key of ${hostPattern(hop.host, hop.port)} is not in ${trustFile}${other}: ${type} ${fp}`,
+            { hostPattern: hostPattern(hop.host, hop.port), keyType: type, fingerprint: fp, knownHostsLine: knownHostsLine(hop.host, hop.port, key), knownHostsFile: trustFile },
             'check the fingerprint with the node admin, then trust it',
           );
         } else if (v.kind === 'changed') {
           verdict = new SshConnectError(
             'hostkey-refused',
-            `HOST KEY CHANGED for ${hostPattern(hop.host, hop.port)}: it now shows ${type} ${fp}, not the key on line ${v.line} of ${o.knownHostsPath}. Someone could be intercepting the connection; it was refused.`,
+            `HOST KEY CHANGED for ${hostPattern(hop.host, hop.port)}: it now shows ${type} ${fp}, not the key on line ${v.line} of ${v.file}. Someone could be intercepting the connection; it was refused.`,
             undefined,
-            `if the node was reinstalled, remove line ${v.line} of ${o.knownHostsPath} (ssh-keygen -R '${hostPattern(hop.host, hop.port)}')`,
+            `if the node was reinstalled, remove line ${v.line} of ${v.file} (ssh-keygen -R '${hostPattern(hop.host, hop.port)}')`,
           );
         } else {
-          verdict = new SshConnectError('hostkey-refused', `host key of ${hostPattern(hop.host, hop.port)} (${type} ${fp}) is marked @revoked on line ${v.line} of ${o.knownHostsPath}; refused`);
+          verdict = new SshConnectError('hostkey-refused', `host key of ${hostPattern(hop.host, hop.port)} (${type} ${fp}) is marked @revoked on line ${v.line} of ${v.file}; refused`);
         }
         return false;
       },

@@ -50,7 +50,7 @@ export class SshLink implements NodeLink {
   private readonly forwards = new Set<LocalForward>();
   private readonly o: Required<Pick<SshLinkOptions, 'keepaliveMs' | 'keepaliveCountMax' | 'readyTimeoutMs' | 'callTimeoutMs' | 'maxChannels'>> & SshLinkOptions;
   private readonly home: string;
-  private readonly knownHostsPath: string;
+  private readonly knownHostsPath?: string;
   private readonly token?: string;
   private readonly fileProblem?: string;
 
@@ -62,7 +62,7 @@ export class SshLink implements NodeLink {
     this.st = new LinkStateKeeper(node.name);
     this.o = { keepaliveMs: 15_000, keepaliveCountMax: 3, readyTimeoutMs: 20_000, callTimeoutMs: 30_000, maxChannels: 16, ...opts };
     this.home = opts.home ?? homedir();
-    this.knownHostsPath = opts.knownHostsPath ?? join(this.home, '.ssh', 'known_hosts');
+    this.knownHostsPath = opts.knownHostsPath;
     const files = readNodeFiles(node);
     this.token = opts.token ?? files.token;
     this.fileProblem = files.problem;
@@ -178,7 +178,7 @@ export class SshLink implements NodeLink {
   async trustHostKey(): Promise<void> {
     const p = this.pendingHostKey;
     if (!p) throw new VemError(`node ${this.name}: no host key waiting to be trusted`);
-    appendKnownHost(this.knownHostsPath, p.knownHostsLine);
+    appendKnownHost(p.knownHostsFile, p.knownHostsLine);
     this.pendingHostKey = undefined;
     this.reconnect();
   }

@@ -15,6 +15,8 @@ export interface PendingHostKey {
   fingerprint: string;
   /** The whole known_hosts line that trusting appends. */
   knownHostsLine: string;
+  /** The file trusting appends to (the first UserKnownHostsFile). */
+  knownHostsFile: string;
 }
 
 export interface NodeLink {

@@ -40,7 +40,7 @@ test('plain entries: port 22 name, [host]:port name, patterns and negation', () 
 test('hashed entries match only their own name', () => {
   const entries = parseKnownHosts(`${hashed('[127.0.0.2]:2200')} ssh-ed25519 ${keyA.toString('base64')}\n`);
   assert.deepEqual(checkHostKey(entries, '127.0.0.2', 2200, keyA), { kind: 'known' });
-  assert.deepEqual(checkHostKey(entries, '127.0.0.2', 2200, keyB), { kind: 'changed', line: 1, knownType: 'ssh-ed25519' });
+  assert.deepEqual(checkHostKey(entries, '127.0.0.2', 2200, keyB), { kind: 'changed', file: '', line: 1, knownType: 'ssh-ed25519' });
   assert.equal(checkHostKey(entries, '127.0.0.2', 22, keyA).kind, 'unknown');
 });
 
@@ -60,7 +60,7 @@ test('markers: @revoked refuses, @cert-authority never vouches for a plain key, 
     'garbage',
   ].join('\n'));
   assert.equal(entries.length, 2);
-  assert.deepEqual(checkHostKey(entries, 'h', 22, keyB), { kind: 'revoked', line: 1 });
+  assert.deepEqual(checkHostKey(entries, 'h', 22, keyB), { kind: 'revoked', file: '', line: 1 });
   assert.equal(checkHostKey(entries, 'h', 22, keyA).kind, 'unknown');
 });
 

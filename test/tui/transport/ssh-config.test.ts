@@ -31,6 +31,10 @@ Host loop
   ProxyJump loop
 Host pc
   ProxyCommand nc %h %p
+Host kh
+  UserKnownHostsFile ~/.ssh/kh_a %d/.ssh/kh_b
+  GlobalKnownHostsFile none
+  StrictHostKeyChecking accept-new
 `);
 
 test('an alias takes HostName, User, Port, IdentityFile and its jump host', () => {
@@ -84,4 +88,15 @@ test('backoff doubles up to a ceiling with bounded jitter', () => {
   const o = { minMs: 500, maxMs: 8000, jitter: () => 0 };
   assert.deepEqual([0, 1, 2, 3, 4, 5, 9].map((a) => backoffDelay(a, o)), [500, 1000, 2000, 4000, 8000, 8000, 8000]);
   assert.equal(backoffDelay(2, { ...o, jitter: () => 1 }), 1600);
+});
+
+test('known_hosts files and StrictHostKeyChecking come from the config, with ssh\'s defaults', () => {
+  const [d] = resolveSshChain('n1', cfg, env).slice(-1);
+  assert.deepEqual(d?.userKnownHostsFiles, ['/home/ann/.ssh/known_hosts', '/home/ann/.ssh/known_hosts2']);
+  assert.deepEqual(d?.globalKnownHostsFiles, ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']);
+  assert.equal(d?.strictHostKeyChecking, undefined);
+  const [k] = resolveSshChain('kh', cfg, env);
+  assert.deepEqual(k?.userKnownHostsFiles, ['/home/ann/.ssh/kh_a', '/home/ann/.ssh/kh_b']);
+  assert.deepEqual(k?.globalKnownHostsFiles, ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']);
+  assert.equal(k?.strictHostKeyChecking, 'accept-new');
 });

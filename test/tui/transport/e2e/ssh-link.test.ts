@@ -247,8 +247,23 @@ describe('SSH links to real sshd and real agents', { skip: skip ?? false }, () =
       assert.deepEqual(names(await unknown.call('vm.list')), expected1);
       assert.ok(readFileSync(kh, 'utf8').includes(n1.sshd.knownHostsLine), 'the trusted key was appended in known_hosts form');
       await unknown.close();
+
+      // StrictHostKeyChecking accept-new in ~/.ssh/config, with its own UserKnownHostsFile: learnt on first contact.
+      const own = join(h.ssh, 'learnt_hosts');
+      writeFileSync(join(h.ssh, 'config'), `Host learn\n  HostName ${n1.sshd.host}\n  Port ${n1.sshd.port}\n  User root\n  IdentityFile ${n1.sshd.userKeyPath}\n  UserKnownHostsFile ${own}\n  StrictHostKeyChecking accept-new\n`);
+      const learn = track(openLink({ ...node1(), name: 'learn', ssh: 'learn', identity: undefined }, { ...FAST, agentSocket: null }));
+      assert.deepEqual(names(await learn.call('vm.list')), expected1);
+      assert.equal(readFileSync(own, 'utf8'), `${n1.sshd.knownHostsLine}\n`);
+      await learn.close();
+      // ...but a changed key is still refused under accept-new.
+      writeKnownHosts(own, [`${n1name} ${n2type} ${n2key}`]);
+      const changed = track(openLink({ ...node1(), name: 'learn2', ssh: 'learn', identity: undefined }, { ...FAST, agentSocket: null }));
+      assert.equal(await waitState(changed, ['hostkey-refused', 'up'], 15_000), 'hostkey-refused');
+      assert.ok((changed.detail ?? '').includes(`line 1 of ${own}`));
+      await changed.close();
     } finally {
       writeFileSync(kh, good);
+      writeFileSync(join(h.ssh, 'config'), '');
     }
   });
 
