@@ -136,3 +136,27 @@ test('workload kinds stay within 0..1 and differ in shape', () => {
     assert.equal(utilAt(p, 1_700_000_123.5), utilAt(p, 1_700_000_123.5));
   }
 });
+
+test('with hotspots, the small node runs out of CPU at times while the default cluster is unchanged', async () => {
+  const plain = createSimCluster({ nodes: 5, vmsPerNode: 10, seed: 1, clock: new ManualClock() });
+  const again = createSimCluster({ nodes: 5, vmsPerNode: 10, seed: 1, clock: new ManualClock(), hotspots: false });
+  assert.deepEqual(await again.hypervisors[2]!.hostInfo(), await plain.hypervisors[2]!.hostInfo());
+  const clock = new ManualClock();
+  const hot = createSimCluster({ nodes: 5, vmsPerNode: 10, seed: 1, clock, hotspots: true });
+  const hv = hot.hypervisors[2]!;
+  const cores = (await hv.hostInfo()).node.cpus;
+  assert.ok(cores < (await plain.hypervisors[2]!.hostInfo()).node.cpus);
+  assert.deepEqual((await hv.listDomains()).map((d) => d.name), (await plain.hypervisors[2]!.listDomains()).map((d) => d.name));
+  let saturated = 0;
+  let prev = byName(await hv.allDomainStats());
+  for (let i = 0; i < 60; i++) {
+    clock.advance(10_000);
+    const now = byName(await hv.allDomainStats());
+    let used = 0;
+    for (const [name, s] of now) used += ((s.cpu?.timeNs ?? 0) - (prev.get(name)?.cpu?.timeNs ?? 0)) / 10e9;
+    if (used > cores * 0.99) saturated++;
+    prev = now;
+  }
+  assert.ok(saturated > 0, 'demand exceeded the cores at least once in 10 minutes');
+  await Promise.all([plain.close(), again.close(), hot.close()]);
+});

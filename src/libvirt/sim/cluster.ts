@@ -3,7 +3,7 @@ import { cloneConfig, type SimDomain } from './domain.js';
 import { ManualClock, scaledClock, type SimClock } from './clock.js';
 import type { GuestPolicy } from './guest.js';
 import { LifecycleDetail, SimHypervisor, type SimPeers } from './hypervisor.js';
-import { planCluster } from './inventory.js';
+import { isHotspotSlot, planCluster } from './inventory.js';
 import { Reason } from './domain.js';
 
 export interface SimClusterOptions {
@@ -20,6 +20,12 @@ export interface SimClusterOptions {
   stepMs?: number;
   /** Real ms between progress steps of timed work (migrations, shutdowns) with a real clock. */
   pumpMs?: number;
+  /**
+   * Make node 3 of every 5 a hotspot: a small box (12 CPUs) whose VMs run busy,
+   * so demand exceeds its cores at times (level-1 shares and level-2 migrations
+   * have something to do). Off by default: the default cluster stays as it is.
+   */
+  hotspots?: boolean;
 }
 
 export class SimCluster {
@@ -41,7 +47,8 @@ export class SimCluster {
     const policy = o.guestPolicy ?? { readOnly: false };
     const peers: SimPeers = { get: (n) => this.byNode.get(n), kick: () => this.kick(), guestPolicy: policy };
     const now = this.clock.now();
-    planCluster(o.nodes, vmsPerNode, seed).forEach((plan, i) => {
+    planCluster(o.nodes, vmsPerNode, seed, { hotspots: o.hotspots === true }).forEach((plan, i) => {
+      const hot = o.hotspots === true && isHotspotSlot(i);
       const hv = new SimHypervisor(plan.name, plan.spec, this.clock, (seed * 7919 + i * 104729) >>> 0, peers, o.stepMs ?? 1000);
       let need = 0;
       for (const vm of plan.vms) for (const v of vm.volumes) if (v.pool === 'default') need += v.allocation;
@@ -53,6 +60,7 @@ export class SimCluster {
         for (const v of vm.volumes) hv.storage.put(v.pool, { name: v.name, key: v.path, path: v.path, type: v.pool === 'fast-ssd' ? 'block' : 'file', capacity: v.capacity, allocation: v.allocation, format: v.format });
         const d = hv.addDomain(vm.config, true, vm.kind, vm.io);
         d.autostart = vm.autostart;
+        if (hot) Object.assign(d.workload, { base: Math.max(d.workload.base, 0.2), peak: Math.max(d.workload.peak, 0.85) });
         if (vm.state !== 'shutoff') {
           // Up for a while already: uptime from minutes to weeks.
           hv.boot(d, cloneConfig(vm.config), Reason.runningBooted, now - (60_000 + (d.workload.seed % 1_800_000_000)));

@@ -66,14 +66,23 @@ export function nodeName(i: number, total: number): string {
   return `node-${String(i + 1).padStart(Math.max(2, String(total).length), '0')}`;
 }
 
-export function planCluster(nodes: number, vmsPerNode: number, seed: number): PlannedNode[] {
+/** The small box of a hot node (opt-in `hotspots`): few cores for its VMs, so demand exceeds capacity. */
+const HOT_HARDWARE = { cpuModel: 'Intel Xeon E-2236', sockets: 1, coresPerSocket: 6, threads: 2, mhz: 3400, memGiB: 64, linkMiBs: 117 };
+
+/** Node 3 of every 5 is the older, smaller box; with `hotspots` it is a hot one (see HOT_HARDWARE). */
+export function isHotspotSlot(nodeIndex: number): boolean {
+  return nodeIndex % 5 === 2;
+}
+
+export function planCluster(nodes: number, vmsPerNode: number, seed: number, o: { hotspots?: boolean } = {}): PlannedNode[] {
   const rng = new Rng(seed);
   const counters = new Map<string, number>();
   const out: PlannedNode[] = [];
   for (let n = 0; n < nodes; n++) {
     const name = nodeName(n, nodes);
     // Node 2 of every 5 is an older, smaller box: a natural hotspot for the balancer.
-    const hw = n % 5 === 2 ? HARDWARE[4] : rng.pick(HARDWARE.slice(0, 4));
+    const hot = o.hotspots === true && isHotspotSlot(n);
+    const hw = hot ? HOT_HARDWARE : isHotspotSlot(n) ? HARDWARE[4] : rng.pick(HARDWARE.slice(0, 4));
     if (!hw) throw new Error('no hardware model');
     const vms: PlannedVm[] = [];
     for (let v = 0; v < vmsPerNode; v++) vms.push(planVm(rng, counters, v, vmsPerNode));
@@ -82,7 +91,7 @@ export function planCluster(nodes: number, vmsPerNode: number, seed: number): Pl
     let cpus = hw.sockets * hw.coresPerSocket * hw.threads;
     // Keep vCPU overcommit below about 3:1 and memory commitment below 80 %.
     let sockets = hw.sockets;
-    while (vcpus > cpus * 3) {
+    while (!hot && vcpus > cpus * 3) {
       sockets += 1;
       cpus = sockets * hw.coresPerSocket * hw.threads;
     }
