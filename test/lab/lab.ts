@@ -1,7 +1,7 @@
 // startLab(): N private libvirt nodes (and optionally an sshd each) on the lab's own
 // 127.77.<slot>.<n> addresses, all inside one fresh folder. stop() ends every process
 // it started, by PID; the nodes' mounts vanish with their namespaces.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabNodeProcess, type NodeState } from './node.js';
 import { createSshd, type LabSshd } from './sshd.js';
@@ -80,9 +80,34 @@ function labNode(p: LabNodeProcess, sshd: LabSshd | undefined): LabNode {
   };
 }
 
+const PRUNE_AFTER_MS = 24 * 3600_000;
+
+/** Lab folders are kept after stop() for their logs; those of labs long gone are removed. */
+function pruneOldLabs(parent: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(parent).filter((e) => e.startsWith('vem-lab-'));
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const dir = join(parent, e);
+    try {
+      const st = statSync(join(dir, 'lab.json'));
+      if (Date.now() - st.mtimeMs < PRUNE_AFTER_MS) continue;
+      const nodes = readLabDir(dir);
+      if (nodes.some((n) => new LabNodeProcess(n).livePids().length > 0)) continue;
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // not a lab folder, or in use: leave it
+    }
+  }
+}
+
 function freshDir(name: string): string {
   const parent = process.env['VEM_LAB_DIR'] ?? '/tmp';
   mkdirSync(parent, { recursive: true });
+  pruneOldLabs(parent);
   return mkdtempSync(join(parent, `vem-lab-${name.replace(/[^A-Za-z0-9_-]/g, '_')}-`));
 }
 
@@ -106,11 +131,25 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     for (const p of procs) p.killNow();
     releaseSlot(slot, dir);
   };
-  if (opts.keepAfterExit !== true) process.on('exit', onExit);
+  // Ctrl-C or the test runner's SIGTERM: clean up, then die of the same signal as before.
+  const onSignal = (sig: NodeJS.Signals): void => {
+    detach();
+    onExit();
+    process.kill(process.pid, sig);
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const detach = (): void => {
+    process.removeListener('exit', onExit);
+    for (const sig of signals) process.removeListener(sig, onSignal);
+  };
+  if (opts.keepAfterExit !== true) {
+    process.on('exit', onExit);
+    for (const sig of signals) process.once(sig, onSignal);
+  }
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    process.removeListener('exit', onExit);
+    detach();
     await Promise.all(sshds.map((s) => s.stop().catch(() => undefined)));
     await Promise.all(procs.map((p) => p.stop()));
     releaseSlot(slot, dir);
