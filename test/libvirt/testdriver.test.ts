@@ -67,6 +67,10 @@ describe('libvirt client vs virsh on the test driver', { skip: skip ?? false }, 
       assert.equal(`${ours.memKiB} KiB`, t['Used memory']);
       assert.equal(ours.persistent ? 'yes' : 'no', t['Persistent']);
       assert.equal(ours.autostart ? 'enable' : 'disable', t['Autostart']);
+      assert.deepEqual(await big.domainByUuid(ours.uuid), { name: ours.name, uuid: ours.uuid, id: ours.id });
+      const st = await big.domainState(name);
+      assert.equal(st.state, ours.state);
+      assert.equal(VIRSH_STATE[st.state], (await node.virsh(bigUri, 'domstate', name)).trim());
     }
   });
 

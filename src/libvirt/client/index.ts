@@ -168,6 +168,10 @@ export class LibvirtClient extends EventEmitter implements Hypervisor {
   async listDomains(opts?: ListDomainsOptions): Promise<DomainRef[]> {
     return (await dom.listAll(this.rpcConn, opts)).map(dom.toRef);
   }
+  /** Lookup by UUID (extra): the domain's current name, uuid and id. */
+  async domainByUuid(uuid: string): Promise<DomainRef> {
+    return dom.toRef(await dom.lookupByUuid(this.rpcConn, uuid));
+  }
   domainInfo(name: string): Promise<DomainInfo> {
     return this.withDomain(name, (d) => dom.info(this.rpcConn, d));
   }
