@@ -9,6 +9,7 @@ import { VemError } from '../../common/errors.js';
 import type { SimDomain } from './domain.js';
 import { baseProcesses, baseServices, roleOf, roleProcesses, SYSTEM_ACCOUNTS, type ProcTemplate } from './guest-data.js';
 import { hashNoise, hashString } from './rng.js';
+import { guestFilesystems, guestInterfaces } from './guest-system.js';
 
 export interface GuestPolicy {
   /** Refuse every action (the real guest agent's default). */
@@ -254,35 +255,12 @@ export class SimGuest {
 
   filesystems(): Array<Sim<GuestFilesystem>> {
     this.available();
-    const c = this.dom.current;
-    const GiB = 1024 ** 3;
-    const h = hashString(c.uuid);
-    const fsType = this.dom.os.family === 'rhel' ? 'xfs' : 'ext4';
-    const fs = (device: string, mountPoint: string, type: string, total: number, usedShare: number): Sim<GuestFilesystem> => {
-      const used = Math.round(total * usedShare);
-      return { simulated: true, device, mountPoint, fsType: type, readOnly: false, totalBytes: total, freeBytes: total - used, availableBytes: Math.round((total - used) * 0.95), usedBytes: used, files: Math.round(total / 16384), filesFree: Math.round((total - used) / 16384) };
-    };
-    const disks = c.disks.filter((k) => k.device === 'disk');
-    const root = disks[0];
-    const rootSize = (root?.capacity ?? 20 * GiB) - GiB;
-    const out = [fs(`/dev/${root?.target ?? 'vda'}1`, '/', fsType, rootSize, 0.25 + 0.4 * ((h % 100) / 100)), fs(`/dev/${root?.target ?? 'vda'}2`, '/boot', fsType, GiB, 0.18)];
-    disks.slice(1).forEach((k, i) => out.push(fs(`/dev/${k.target}`, this.role === 'db' && i === 0 ? '/var/lib/postgresql' : `/data${i || ''}`, 'xfs', k.capacity ?? 100 * GiB, 0.55)));
-    return out;
+    return guestFilesystems(this.dom, this.role).map((f) => ({ simulated: true as const, ...f }));
   }
 
   interfaces(): Array<Sim<GuestInterface>> {
     this.available();
-    const d = this.dom;
-    const c = d.current;
-    const out: Array<Sim<GuestInterface>> = [{ simulated: true, name: 'lo', mac: '00:00:00:00:00:00', mtu: 65536, state: 'unknown', rxBytes: 0, txBytes: 0, addresses: [{ family: 'IPv4', address: '127.0.0.1', netmask: '255.0.0.0', cidr: '127.0.0.1/8' }, { family: 'IPv6', address: '::1', netmask: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', cidr: '::1/128' }] }];
-    c.nics.forEach((n, i) => {
-      const host = 10 + (hashString(`${c.uuid}/${i}`) % 240);
-      const v4 = n.source === 'backend' ? `10.20.0.${host}` : n.source === 'default' ? `192.168.122.${host}` : `172.16.${i}.${host}`;
-      const ll = macToLinkLocal(n.mac);
-      const io = d.nicIo[i];
-      out.push({ simulated: true, name: `enp${i + 1}s0`, mac: n.mac, mtu: 1500, state: 'up', rxBytes: Math.floor(io?.rxBytes ?? 0), txBytes: Math.floor(io?.txBytes ?? 0), addresses: [{ family: 'IPv4', address: v4, netmask: '255.255.255.0', cidr: `${v4}/24` }, { family: 'IPv6', address: ll, netmask: 'ffff:ffff:ffff:ffff::', cidr: `${ll}/64` }] });
-    });
-    return out;
+    return guestInterfaces(this.dom).map((i) => ({ simulated: true as const, ...i }));
   }
 
   policy(): Sim<{ allow: string[]; protectedUsers: string[]; source: string; actions: string[] }> {
@@ -435,11 +413,4 @@ function hashInto(a: Account, password: string): void {
 
 function round2(x: number): number {
   return Math.round(x * 100) / 100;
-}
-
-function macToLinkLocal(mac: string): string {
-  const b = mac.split(':').map((x) => parseInt(x, 16));
-  const h = (i: number): number => b[i] ?? 0;
-  const w = (x: number, y: number): string => ((x << 8) | y).toString(16);
-  return `fe80::${w(h(0) ^ 2, h(1))}:${w(h(2), 0xff)}:${w(0xfe, h(3))}:${w(h(4), h(5))}`;
 }

@@ -5,6 +5,7 @@ import { cloneConfig, Reason, SimDomain } from './domain.js';
 import { failed, From, invalid, invalidArg, jobLocked, noDomain, notRunning, outOfMemory } from './errors.js';
 import { LifecycleDetail, type SimHypervisor } from './hypervisor.js';
 import { MigrationJob } from './migration.js';
+import type { SimNode } from './node.js';
 import { noNetwork } from './network.js';
 
 const MiB = 1024 * 1024;
@@ -12,7 +13,7 @@ const MiB = 1024 * 1024;
 const SRC_OVERHEAD = 0.6;
 const DEST_OVERHEAD = 0.4;
 
-function overhead(src: SimHypervisor, dest: SimHypervisor, sign: 1 | -1): void {
+function overhead(src: SimNode, dest: SimNode, sign: 1 | -1): void {
   src.host.overheadCores = Math.max(0, src.host.overheadCores + sign * SRC_OVERHEAD);
   dest.host.overheadCores = Math.max(0, dest.host.overheadCores + sign * DEST_OVERHEAD);
   src.host.invalidate();
@@ -93,7 +94,7 @@ export function start(src: SimHypervisor, name: string, destUri: string, opts: M
 }
 
 /** Moves a migration on to `now`: pages dirtied follow the CPU the guest actually gets. */
-export function step(src: SimHypervisor, d: SimDomain, now: number): void {
+export function step(src: SimNode, d: SimDomain, now: number): void {
   const job = d.job;
   const f = job ? flights.get(job) : undefined;
   if (!job || !f) return;
@@ -108,7 +109,7 @@ export function step(src: SimHypervisor, d: SimDomain, now: number): void {
   if (job.phase === 'done') finish(src, d, job, f, now);
 }
 
-function finish(src: SimHypervisor, d: SimDomain, job: MigrationJob, f: Flight, now: number): void {
+function finish(src: SimNode, d: SimDomain, job: MigrationJob, f: Flight, now: number): void {
   const { dest } = f;
   const opts = job.input.opts;
   const stats = job.stats();
@@ -154,7 +155,7 @@ function finish(src: SimHypervisor, d: SimDomain, job: MigrationJob, f: Flight, 
 }
 
 /** Aborts a migration: the VM goes on running on the source. */
-export function cancel(src: SimHypervisor, d: SimDomain, why: string): void {
+export function cancel(src: SimNode, d: SimDomain, why: string): void {
   const job = d.job;
   if (!job) return;
   const f = flights.get(job);
