@@ -4,6 +4,11 @@
 // plan moves VMs off it, apply migrates them through vm.migrate + job.get, and
 // the target agent then lists them. Also: evacuation, and unreachable nodes.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { startAgent, type RunningAgent } from '../../src/agent/index.js';
 import { agentSource, bucketize } from '../../src/balancer/agent-source.js';
@@ -66,6 +71,26 @@ describe('vem balance plan/apply through real agents (simulated hypervisors)', {
     assert.ok(s.nodes.every((n) => n.reachable && n.cores >= 1 && n.memMiB > 0 && n.cpuHistory.length >= 3));
     const hotNode = s.nodes.find((n) => n.name === sim.hypervisors[hotIdx]?.node);
     assert.ok(hotNode && hotNode.cpuHistory.at(-1)! > 0.8, `hot node at ${hotNode?.cpuHistory.join(',')}`);
+  });
+
+  it('`vem balance plan --cluster F --json` recommends moves off the hot node (cluster file with url: nodes)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vem-balance-plan-'));
+    try {
+      const file = join(dir, 'cluster.yaml');
+      writeFileSync(file, 'nodes:\n' + sim.hypervisors.map((h, i) => `  - name: ${h.node}\n    url: ${agents[i]?.url}\n`).join(''));
+      const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli.js');
+      const dest = sim.hypervisors.flatMap((h) => ['--dest-uri', `${h.node}=sim://${h.node}`]);
+      const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [cli, 'balance', 'plan', '--cluster', file, '--period', '0.2', '--json', ...dest], { timeout: 60_000 }, (err, stdout, stderr) =>
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+      });
+      assert.equal(out.code, 0, out.stderr);
+      const j = JSON.parse(out.stdout.trim().split('\n').at(-1) as string) as { nodes: number; moves: Array<{ vm: string; from: string; to: string }> };
+      assert.equal(j.nodes, 3);
+      assert.ok(j.moves.length > 0 && j.moves.every((m) => m.from === sim.hypervisors[hotIdx]?.node), out.stdout);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('plan moves VMs off the hot node; apply migrates them and the target agent lists them', async () => {
