@@ -17,7 +17,7 @@ PACKAGES=(
   openssh-server openssh-client                                # sshd per lab node, ssh client
   tmux                                                         # drives the TUI in e2e tests
   cpio gzip kmod busybox-static                                # guest initramfs
-  util-linux procps iproute2                                   # unshare, nsenter, ps, ss
+  util-linux mount procps iproute2                             # unshare, nsenter, mount, ps, ss
   python3                                                      # a foreign XML-RPC peer in tests
   ca-certificates
 )
