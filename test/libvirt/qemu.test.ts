@@ -87,6 +87,20 @@ describe('libvirt client vs virsh on QEMU/TCG guests', { skip: skip ?? false, ti
     sh.send('\r');
   });
 
+  it('host info, capabilities and node memory/CPU statistics of a QEMU node agree with virsh', async () => {
+    const h = await c1.hostInfo();
+    assert.equal(h.driver, 'QEMU');
+    assert.equal(h.uri, 'qemu:///system');
+    assert.equal(h.hostname, (await n1.virsh(n1.qemuUnixUri, 'hostname')).trim());
+    assert.match(h.hypervisorVersion, /^\d+\.\d+\.\d+$/);
+    assert.match(await c1.capabilities(), /<arch>x86_64<\/arch>/);
+    const ns = await c1.nodeStats();
+    const vm = parseKeyValues(await n1.virsh(n1.qemuUnixUri, 'nodememstats'));
+    assert.equal(`${ns.memory.totalKiB} KiB`, vm['total']);
+    assert.ok(ns.memory.freeKiB > 0 && ns.memory.freeKiB <= ns.memory.totalKiB);
+    assert.ok(ns.cpu.idleNs > 0 && ns.cpu.userNs > 0);
+  });
+
   it('a lifecycle event arrives within a second of an outside virsh suspend', async () => {
     const t0 = Date.now();
     await n1.virsh(n1.qemuUnixUri, 'suspend', 'g1');
