@@ -21,6 +21,9 @@ test('counters are cumulative and monotonic; rates follow the workload; raw fiel
     assert.ok(k in one.raw, `raw has ${k}`);
   }
   assert.equal(one.raw['cpu.time'], one.cpu?.timeNs);
+  const json = JSON.parse(JSON.stringify(one)) as DomainStats;
+  assert.equal(json.raw['net.0.rx.bytes'], one.net?.[0]?.rxBytes);
+  assert.equal(json.cpu?.timeNs, one.cpu?.timeNs);
   const rates: number[] = [];
   for (let step = 0; step < 20; step++) {
     clock.advance(3_000);
