@@ -11,6 +11,8 @@ import type { NodeSample, VmSample, WireVm } from './decode.js';
 export class ClusterStore {
   readonly nodes = new Map<string, NodeRecord>();
   readonly vms = new Map<string, VmRecord>();
+  /** Keys of each node's VMs, so one node's update does not walk the whole cluster. */
+  private readonly byNode = new Map<string, Set<string>>();
   /** VMs kept on screen while missing from their node's list (a migration holds them). */
   readonly pinned = new Set<string>();
   /** Incremented on every change; the UI compares it to what it last drew. */
@@ -93,7 +95,14 @@ export class ClusterStore {
         vcpus += w.vcpus;
       }
     }
-    for (const [key, vm] of this.vms) if (vm.node === node && !seen.has(key) && !this.pinned.has(key)) this.vms.delete(key);
+    const keys = this.byNode.get(node) ?? new Set<string>();
+    for (const key of keys) {
+      if (seen.has(key) || this.pinned.has(key)) continue;
+      this.vms.delete(key);
+      keys.delete(key);
+    }
+    for (const key of seen) keys.add(key);
+    this.byNode.set(node, keys);
     n.vmCount = list.length;
     n.running = running;
     n.vmMemKiB = mem;
@@ -172,7 +181,10 @@ export class ClusterStore {
 
   vmsOf(node: string): VmRecord[] {
     const out: VmRecord[] = [];
-    for (const vm of this.vms.values()) if (vm.node === node) out.push(vm);
+    for (const key of this.byNode.get(node) ?? []) {
+      const vm = this.vms.get(key);
+      if (vm) out.push(vm);
+    }
     return out;
   }
 }

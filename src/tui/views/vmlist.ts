@@ -12,12 +12,28 @@ export function matchesFilter(vm: VmRecord, filter: string): boolean {
   return f.split(/\s+/).every((w) => (w.startsWith('!') ? !hay.includes(w.slice(1)) : hay.includes(w)));
 }
 
+/** "web-2" < "web-10": digit runs padded, case folded; computed once per name. */
+const naturalCache = new Map<string, string>();
+export function naturalKey(s: string): string {
+  let k = naturalCache.get(s);
+  if (k === undefined) {
+    k = s.toLowerCase().replace(/\d+/g, (d) => d.padStart(12, '0'));
+    if (naturalCache.size > 100_000) naturalCache.clear();
+    naturalCache.set(s, k);
+  }
+  return k;
+}
+
+function cmpStr(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 function sortValue(vm: VmRecord, k: SortKey): number | string {
   switch (k) {
     case 'name':
-      return vm.name;
+      return naturalKey(vm.name);
     case 'node':
-      return vm.node;
+      return naturalKey(vm.node);
     case 'state':
       return vm.state;
     case 'vcpus':
@@ -35,17 +51,15 @@ function sortValue(vm: VmRecord, k: SortKey): number | string {
   }
 }
 
-const collator = new Intl.Collator('en', { numeric: true });
-
 /** Numbers sort biggest first by default (what an admin looks for), text A-Z; ties by node/name. */
 export function sortVms(vms: VmRecord[], k: SortKey, reverse: boolean): VmRecord[] {
   const numeric = !(k === 'name' || k === 'node' || k === 'state');
   return vms.sort((a, b) => {
     const va = sortValue(a, k);
     const vb = sortValue(b, k);
-    let c = typeof va === 'number' && typeof vb === 'number' ? vb - va : collator.compare(String(va), String(vb));
+    let c = typeof va === 'number' && typeof vb === 'number' ? vb - va : cmpStr(String(va), String(vb));
     if (!numeric && typeof va === 'number') c = -c;
-    if (c === 0) c = collator.compare(a.name, b.name) || collator.compare(a.node, b.node);
+    if (c === 0) c = cmpStr(naturalKey(a.name), naturalKey(b.name)) || cmpStr(naturalKey(a.node), naturalKey(b.node));
     return reverse ? -c : c;
   });
 }

@@ -73,6 +73,32 @@ test('a direct link with the right token is up and calls go through; a wrong tok
   await bad.close();
 });
 
+test('a console over a direct link (HTTP upgrade with the token)', async () => {
+  assert.ok(agent);
+  const hv = sim.hypervisors[0];
+  assert.ok(hv);
+  const vm = (await hv.listDomains({ active: true, inactive: false }))[0]?.name;
+  assert.ok(vm);
+  const link = openDirectLink('c1', agent.url, TOKEN);
+  const con = await link.openConsole(vm);
+  let seen = '';
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no echo: ${JSON.stringify(seen)}`)), 5000);
+    con.on('data', (d: Buffer) => {
+      seen += d.toString();
+      if (seen.includes('uname') && seen.includes(`root@${vm}:~# `)) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    con.write('uname\r');
+  });
+  con.destroy();
+  const bad = openDirectLink('c2', agent.url, 'wrong');
+  await assert.rejects(bad.openConsole(vm), /401/);
+  await Promise.all([link.close(), bad.close()]);
+});
+
 test('a direct link goes down with the agent and comes back up by itself', async () => {
   assert.ok(agent);
   const url = agent.url;

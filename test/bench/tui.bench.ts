@@ -1,0 +1,151 @@
+/**
+ * TUI benchmark: the real dashboard (`vem tui`) in tmux on simulated clusters of
+ * 2,000 VMs (50 nodes) and 10,000 VMs (200 nodes) at a 1 s refresh. The agents
+ * run in another process (`vem demo --no-tui`), so what is measured is the TUI
+ * process alone: CPU % over an idle window (refresh-driven work only), RSS, and
+ * keypress-to-repaint latency (from the key's arrival in the TUI to the end of
+ * the redraw it causes, traced by the TUI itself with VEM_TUI_TRACE). The peer,
+ * measured in the same run the same way, is the same dashboard on a 40-VM
+ * cluster: ratios say how the cost grows with the cluster.
+ * Last line: one JSON object.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Tmux } from '../tui/e2e/tmux.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const VEM = join(ROOT, 'dist/src/cli.js');
+const TICK = 100; // USER_HZ on Linux
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const IDLE_S = Number(process.env['VEM_BENCH_IDLE_S'] ?? 15);
+const KEYS = Number(process.env['VEM_BENCH_KEYS'] ?? 80);
+
+async function startAgents(nodes: number, vms: number): Promise<{ proc: ChildProcess; urls: Array<[string, string]> }> {
+  const proc = spawn(process.execPath, [VEM, 'demo', '--nodes', String(nodes), '--vms', String(vms), '--seed', '3', '--no-tui'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const urls: Array<[string, string]> = [];
+  let buf = '';
+  await new Promise<void>((resolveP, reject) => {
+    const timer = setTimeout(() => reject(new Error('agents did not start in 120 s')), 120_000);
+    proc.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        const m = /^(\S+) (http:\/\/127\.0\.0\.1:\d+\S*)$/.exec(line);
+        if (m) urls.push([m[1] ?? '', m[2] ?? '']);
+        if (/agents running/.test(line)) {
+          clearTimeout(timer);
+          resolveP();
+        }
+      }
+    });
+    proc.on('exit', (c) => reject(new Error(`vem demo --no-tui exited with ${c}`)));
+  });
+  return { proc, urls };
+}
+
+function cpuTicks(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return Number(rest[11]) + Number(rest[12]); // utime + stime
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** The node process under the tmux pane's shell. */
+async function tuiPid(tm: Tmux): Promise<number> {
+  const shell = Number(tm.tmux('display-message', '-p', '#{pane_pid}').trim());
+  for (let i = 0; i < 100; i++) {
+    const r = spawnSync('pgrep', ['-P', String(shell), '-f', 'cli.js tui'], { encoding: 'utf8' });
+    const pid = Number(r.stdout.trim().split('\n')[0]);
+    if (pid > 0) return pid;
+    await sleep(100);
+  }
+  throw new Error('TUI process not found');
+}
+
+function pctl(xs: number[], p: number): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+
+interface Result {
+  nodes: number;
+  vms: number;
+  cpu_pct: number;
+  rss_mb: number;
+  key_p50_ms: number;
+  key_p99_ms: number;
+  dropped_refreshes?: number;
+}
+
+async function measure(nodes: number, vms: number): Promise<Result> {
+  const dir = mkdtempSync(join(tmpdir(), 'vem-tui-bench-'));
+  const agents = await startAgents(nodes, vms);
+  const tm = (() => {
+    const cluster = join(dir, 'cluster.yaml');
+    writeFileSync(cluster, 'nodes:\n' + agents.urls.map(([n, u]) => `  - name: ${n}\n    url: ${u}\n`).join(''));
+    return new Tmux([process.execPath, VEM, 'tui', '--cluster', cluster], { width: 160, height: 48, cwd: ROOT, env: { VEM_TUI_TRACE: join(dir, 'trace') } });
+  })();
+  try {
+    await tm.waitFor(new RegExp(`VMs ${vms} of ${vms}`), 120_000, `all ${vms} VMs on screen`);
+    const pid = await tuiPid(tm);
+    await sleep(5000); // warm-up: first full history pages, JIT
+    const t0 = cpuTicks(pid);
+    const w0 = Date.now();
+    await sleep(IDLE_S * 1000);
+    const cpu = ((cpuTicks(pid) - t0) / TICK / ((Date.now() - w0) / 1000)) * 100;
+    const rss = rssMb(pid);
+    // Keys: move down and up the table, as an admin scrolls, ~7 keys per second.
+    writeFileSync(join(dir, 'trace'), '');
+    for (let i = 0; i < KEYS; i++) {
+      tm.keys(i % 20 < 10 ? 'j' : 'k');
+      await sleep(140);
+    }
+    await sleep(500);
+    const lat = readFileSync(join(dir, 'trace'), 'utf8').split('\n').filter(Boolean).map(Number);
+    if (lat.length < KEYS * 0.9) throw new Error(`only ${lat.length} of ${KEYS} keys traced`);
+    tm.keys('q');
+    await tm.waitExit(20_000);
+    return { nodes, vms, cpu_pct: round(cpu), rss_mb: round(rss), key_p50_ms: round(pctl(lat, 50)), key_p99_ms: round(pctl(lat, 99)) };
+  } finally {
+    tm.kill();
+    agents.proc.kill('SIGTERM');
+    await new Promise((r) => agents.proc.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function round(v: number): number {
+  return Math.round(v * 100) / 100;
+}
+
+const peer = await measure(4, 40);
+console.log(`peer   40 VMs /   4 nodes: cpu ${peer.cpu_pct}%  rss ${peer.rss_mb} MB  key p50 ${peer.key_p50_ms} ms  p99 ${peer.key_p99_ms} ms`);
+const r2k = await measure(50, 2000);
+console.log(`      2000 VMs /  50 nodes: cpu ${r2k.cpu_pct}%  rss ${r2k.rss_mb} MB  key p50 ${r2k.key_p50_ms} ms  p99 ${r2k.key_p99_ms} ms  (cpu x${round(r2k.cpu_pct / Math.max(0.01, peer.cpu_pct))} of the 40-VM peer)`);
+const r10k = await measure(200, 10_000);
+console.log(`     10000 VMs / 200 nodes: cpu ${r10k.cpu_pct}%  rss ${r10k.rss_mb} MB  key p50 ${r10k.key_p50_ms} ms  p99 ${r10k.key_p99_ms} ms  (cpu x${round(r10k.cpu_pct / Math.max(0.01, peer.cpu_pct))} of the peer)`);
+console.log('targets: 2,000 VMs cpu_pct < 5 and key_p99_ms < 50; 10,000 VMs cpu_pct < 25');
+console.log(
+  JSON.stringify({
+    bench: 'tui',
+    vms: 2000,
+    cpu_pct: r2k.cpu_pct,
+    key_p99_ms: r2k.key_p99_ms,
+    key_p50_ms: r2k.key_p50_ms,
+    rss_mb: r2k.rss_mb,
+    vms_10k_cpu_pct: r10k.cpu_pct,
+    vms_10k_key_p99_ms: r10k.key_p99_ms,
+    vms_10k_rss_mb: r10k.rss_mb,
+    peer_40vms_cpu_pct: peer.cpu_pct,
+    cpu_ratio_vs_peer: round(r2k.cpu_pct / Math.max(0.01, peer.cpu_pct)),
+  }),
+);
