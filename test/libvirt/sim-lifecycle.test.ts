@@ -241,3 +241,15 @@ test('a closed connection refuses calls with a typed error', async () => {
   assert.equal(hv.isAlive(), false);
   await assert.rejects(hv.listDomains(), /closed/);
 });
+
+test('the XML a VM shows can be sent back unchanged (the edit-in-$EDITOR round trip)', async () => {
+  const { c, hv } = cluster({ nodes: 1, vmsPerNode: 12 });
+  for (const d of await hv.listDomains()) {
+    const x = await hv.domainXml(d.name, { inactive: true });
+    const ref = await hv.defineDomain(x);
+    assert.equal(ref.uuid, d.uuid);
+    assert.equal(await hv.domainXml(d.name, { inactive: true }), x);
+    await hv.defineDomain(await hv.domainXml(d.name));
+  }
+  await c.close();
+});
