@@ -90,12 +90,12 @@ export function buildGuestRegistry(o: GuestMethodsOptions): MethodRegistry {
   read('guest.info', 'OS, kernel, hostname, uptime, load, CPUs and memory of the guest.', [['struct']], async () => fromJsonValue(await systemInfo(host, GUEST_AGENT_VERSION)));
   read(
     'guest.processes',
-    'Every process: pid, ppid, user, uid, state, cpuPercent (since the previous call, or over intervalMs), rssKiB, threads, nice, startTime, name, command. Optional struct {intervalMs}.',
+    'Every process: pid, ppid, user, uid, state, cpuPercent (since the previous call, or over intervalMs), rssKiB, threads, nice, startTime, name, command; plus count, cpuIntervalMs and sampleMs (time spent reading /proc). Optional struct {intervalMs}.',
     [['struct'], ['struct', 'struct']],
     async (p) => {
       const iv = optStruct(p[0])['intervalMs'];
       const r = await sampler.processes(typeof iv === 'number' ? { intervalMs: iv } : {});
-      return { count: r.processes.length, cpuIntervalMs: r.cpuIntervalMs, processes: r.processes as unknown as XmlRpcValue[] };
+      return { count: r.processes.length, cpuIntervalMs: r.cpuIntervalMs, sampleMs: r.sampleMs, processes: r.processes as unknown as XmlRpcValue[] };
     },
   );
   read('guest.users', 'Accounts {users: [{name, uid, gid, gecos, home, shell, groups, admin, adminVia, password, loggedIn, system}], groups: [{name, gid, members}]}.', [['struct']], async () =>

@@ -82,19 +82,22 @@ export class ProcessSampler {
     return { sample: { at, ticks, total: 0 }, rows };
   }
 
-  async processes(o: { intervalMs?: number } = {}): Promise<{ processes: ProcessRow[]; cpuIntervalMs: number }> {
+  async processes(o: { intervalMs?: number } = {}): Promise<{ processes: ProcessRow[]; cpuIntervalMs: number; sampleMs: number }> {
     const maxAge = 60_000;
     if (!this.last || Date.now() - this.last.at > maxAge || o.intervalMs !== undefined) {
       this.last = (await this.sample()).sample;
       await new Promise((r) => setTimeout(r, Math.min(Math.max(o.intervalMs ?? 200, 10), 5000)));
     }
     const prev = this.last;
+    const t0 = performance.now();
     const { sample, rows } = await this.sample();
+    const sampleMs = Math.round((performance.now() - t0) * 10) / 10;
     this.last = sample;
     const seconds = Math.max((sample.at - prev.at) / 1000, 0.001);
     const names = await uidNames(this.host);
     return {
       cpuIntervalMs: Math.round(seconds * 1000),
+      sampleMs,
       processes: rows.map((r) => {
         const now = sample.ticks.get(r.pid);
         const before = prev.ticks.get(r.pid);
