@@ -2,7 +2,7 @@
 import { cloneConfig, type SimDomain } from './domain.js';
 import { ManualClock, scaledClock, type SimClock } from './clock.js';
 import type { GuestPolicy } from './guest.js';
-import { LifecycleDetail, SimHypervisor, type SimPeers } from './hypervisor.js';
+import { SimHypervisor, type SimPeers } from './hypervisor.js';
 import { isHotspotSlot, planCluster } from './inventory.js';
 import { Reason } from './domain.js';
 
@@ -76,7 +76,6 @@ export class SimCluster {
       this.byNode.set(plan.name, hv);
     });
     if (this.clock.onAdvance) this.unsubscribe = this.clock.onAdvance(() => this.pump());
-    void LifecycleDetail;
   }
 
   /** The node's hypervisor by node name (node-01) or uri (sim://node-01). */

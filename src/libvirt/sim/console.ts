@@ -7,7 +7,7 @@ import { Duplex } from 'node:stream';
 import type { SimDomain } from './domain.js';
 import type { SimGuest } from './guest.js';
 
-export function openSimConsole(d: SimDomain, guest: SimGuest, node: string, now: () => number, _t0: number): Duplex {
+export function openSimConsole(d: SimDomain, guest: SimGuest, node: string, now: () => number): Duplex {
   let line = '';
   let esc = 0;
   const name = d.current.name;

@@ -102,7 +102,7 @@ export class SimHypervisor extends SimNode implements Hypervisor {
   }
 
   async defineDomain(xml: string): Promise<DomainRef> {
-    const now = this.sync();
+    this.sync();
     const p = parseDomainXml(xml, () => this.newMac());
     const byName = this.host.byName.get(p.name);
     const byUuid = p.uuid === undefined ? undefined : this.host.domains.find((d) => d.config.uuid === p.uuid);
@@ -115,7 +115,6 @@ export class SimHypervisor extends SimNode implements Hypervisor {
       this.lifecycle(byName, 'defined', LifecycleDetail.defined.updated);
       return { name: p.name, uuid: byName.config.uuid, id: byName.id };
     }
-    void now;
     const d = this.addDomain({ ...p, uuid: p.uuid ?? this.newUuid() }, true);
     this.lifecycle(d, 'defined', LifecycleDetail.defined.added);
     return { name: p.name, uuid: d.config.uuid, id: -1 };
@@ -367,13 +366,13 @@ export class SimHypervisor extends SimNode implements Hypervisor {
   }
 
   async openConsole(name: string, device?: string): Promise<Duplex> {
-    const now = this.sync();
+    this.sync();
     const d = this.dom(name);
     if (!d.active) throw notRunning();
     if (device !== undefined && device !== 'serial0' && device !== 'console0') throw failed(`cannot find character device ${device}`);
     // A second client takes the console over, as `virsh console --force` does.
     this.consoles.get(d)?.destroy();
-    const s = openSimConsole(d, this.guest(name), this.node, () => this.clock.now(), now);
+    const s = openSimConsole(d, this.guest(name), this.node, () => this.clock.now());
     this.consoles.set(d, s);
     s.once('close', () => {
       if (this.consoles.get(d) === s) this.consoles.delete(d);
