@@ -39,6 +39,11 @@ export class DomainCache {
     return this.dirty.size;
   }
 
+  /** True when nothing is queued or being fetched. */
+  get idle(): boolean {
+    return this.dirty.size === 0 && this.busy === 0;
+  }
+
   /** Starts refreshing dirty entries, at most `concurrency` at a time; returns at once. */
   pump(hv: Hypervisor): void {
     while (this.busy < this.concurrency && this.dirty.size > 0) {

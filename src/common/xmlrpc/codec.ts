@@ -4,7 +4,7 @@
  * client, exactly up to 2^53); <i4>/<int>/<i8> decode to number.
  */
 import { VemError } from '../errors.js';
-import { elementChildren, parseXml, textOf, XmlRpcParseError, type XmlElement } from './xml.js';
+import { XmlReader, XmlRpcParseError } from './xml.js';
 import { INT32_MAX, INT32_MIN, isStruct, type XmlRpcValue } from './value.js';
 
 export { XmlRpcParseError } from './xml.js';
@@ -45,7 +45,12 @@ export interface DecodeOptions {
 // eslint-disable-next-line no-control-regex
 const INVALID_XML_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 
+// One scan decides whether a string needs any work at all (most do not).
+// eslint-disable-next-line no-control-regex
+const NEEDS_WORK = /[&<>\r\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+
 function escapeText(s: string): string {
+  if (!NEEDS_WORK.test(s)) return s;
   if (INVALID_XML_CHARS.test(s)) {
     throw new XmlRpcEncodeError('a string holds control characters XML cannot carry; send it as base64');
   }
@@ -76,181 +81,273 @@ export function parseDateTime(s: string): Date {
   return new Date(ms);
 }
 
-function encodeValue(v: XmlRpcValue, out: string[], depth: number): void {
+// Built by string concatenation: V8 joins the pieces once, when the text is sent.
+function encodeValue(v: XmlRpcValue, depth: number): string {
   if (depth > 64) throw new XmlRpcEncodeError('value nested deeper than 64 levels');
-  if (v === null || v === undefined) {
-    out.push('<value><nil/></value>');
-  } else if (typeof v === 'string') {
-    out.push('<value><string>', escapeText(v), '</string></value>');
-  } else if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new XmlRpcEncodeError(`number ${v} cannot be sent over XML-RPC`);
-    if (Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX) out.push('<value><int>', String(v), '</int></value>');
-    else out.push('<value><double>', Number.isInteger(v) && Math.abs(v) < 1e21 ? v.toFixed(0) : String(v), '</double></value>');
-  } else if (typeof v === 'boolean') {
-    out.push('<value><boolean>', v ? '1' : '0', '</boolean></value>');
-  } else if (v instanceof Date) {
-    out.push('<value><dateTime.iso8601>', formatDateTime(v), '</dateTime.iso8601></value>');
-  } else if (Buffer.isBuffer(v)) {
-    out.push('<value><base64>', v.toString('base64'), '</base64></value>');
-  } else if (Array.isArray(v)) {
-    out.push('<value><array><data>');
-    for (const x of v) encodeValue(x, out, depth + 1);
-    out.push('</data></array></value>');
-  } else if (isStruct(v)) {
-    out.push('<value><struct>');
-    for (const [k, x] of Object.entries(v)) {
-      if (x === undefined) continue; // optional fields left unset are simply absent
-      out.push('<member><name>', escapeText(k), '</name>');
-      encodeValue(x, out, depth + 1);
-      out.push('</member>');
-    }
-    out.push('</struct></value>');
-  } else {
-    throw new XmlRpcEncodeError(`cannot encode a ${typeof v}`);
+  if (v === null || v === undefined) return '<value><nil/></value>';
+  switch (typeof v) {
+    case 'string':
+      return '<value><string>' + escapeText(v) + '</string></value>';
+    case 'number':
+      if (!Number.isFinite(v)) throw new XmlRpcEncodeError(`number ${v} cannot be sent over XML-RPC`);
+      if (Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX) return '<value><int>' + v + '</int></value>';
+      return '<value><double>' + (Number.isInteger(v) && Math.abs(v) < 1e21 ? v.toFixed(0) : String(v)) + '</double></value>';
+    case 'boolean':
+      return v ? '<value><boolean>1</boolean></value>' : '<value><boolean>0</boolean></value>';
+    case 'object':
+      break;
+    default:
+      throw new XmlRpcEncodeError(`cannot encode a ${typeof v}`);
   }
+  if (v instanceof Date) return '<value><dateTime.iso8601>' + formatDateTime(v) + '</dateTime.iso8601></value>';
+  if (Buffer.isBuffer(v)) return '<value><base64>' + v.toString('base64') + '</base64></value>';
+  if (Array.isArray(v)) {
+    let s = '<value><array><data>';
+    for (const x of v) s += encodeValue(x, depth + 1);
+    return s + '</data></array></value>';
+  }
+  if (isStruct(v)) {
+    let s = '<value><struct>';
+    for (const k in v) {
+      if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+      const x = v[k];
+      if (x === undefined) continue; // optional fields left unset are simply absent
+      s += '<member><name>' + escapeText(k) + '</name>' + encodeValue(x, depth + 1) + '</member>';
+    }
+    return s + '</struct></value>';
+  }
+  throw new XmlRpcEncodeError(`cannot encode a ${typeof v}`);
 }
 
 /** One value as its <value> element (used by tests and by multicall). */
 export function encodeValueXml(v: XmlRpcValue): string {
-  const out: string[] = [];
-  encodeValue(v, out, 0);
-  return out.join('');
+  return encodeValue(v, 0);
 }
 
 export function encodeCall(method: string, params: XmlRpcValue[]): string {
-  const out = ['<?xml version="1.0"?>\n<methodCall><methodName>', escapeText(method), '</methodName><params>'];
-  for (const p of params) {
-    out.push('<param>');
-    encodeValue(p, out, 0);
-    out.push('</param>');
-  }
-  out.push('</params></methodCall>\n');
-  return out.join('');
+  let s = '<?xml version="1.0"?>\n<methodCall><methodName>' + escapeText(method) + '</methodName><params>';
+  for (const p of params) s += '<param>' + encodeValue(p, 0) + '</param>';
+  return s + '</params></methodCall>\n';
 }
 
 export function encodeResponse(value: XmlRpcValue): string {
-  const out = ['<?xml version="1.0"?>\n<methodResponse><params><param>'];
-  encodeValue(value, out, 0);
-  out.push('</param></params></methodResponse>\n');
-  return out.join('');
+  return '<?xml version="1.0"?>\n<methodResponse><params><param>' + encodeValue(value, 0) + '</param></params></methodResponse>\n';
 }
 
 export function encodeFault(code: number, message: string): string {
-  const out = ['<?xml version="1.0"?>\n<methodResponse><fault>'];
   // Control characters in a message (e.g. from libvirt) must not make the fault itself unsendable.
   // eslint-disable-next-line no-control-regex
-  encodeValue({ faultCode: code, faultString: message.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '?') }, out, 0);
-  out.push('</fault></methodResponse>\n');
-  return out.join('');
+  const v = encodeValue({ faultCode: code, faultString: message.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '?') }, 0);
+  return '<?xml version="1.0"?>\n<methodResponse><fault>' + v + '</fault></methodResponse>\n';
 }
 
-function decodeValue(el: XmlElement): XmlRpcValue {
-  if (el.name !== 'value') throw new XmlRpcParseError(`expected <value>, found <${el.name}>`);
-  const kids = el.children.filter((c): c is XmlElement => typeof c !== 'string');
-  if (kids.length === 0) return textOf(el); // <value>text</value> is a string
-  const typed = elementChildren(el);
-  if (typed.length !== 1) throw new XmlRpcParseError('<value> must hold exactly one typed element');
-  const t = typed[0] as XmlElement;
-  switch (t.name) {
+function scalar(r: XmlReader, name: string, empty: boolean): string {
+  return empty ? '' : r.textContent(name);
+}
+
+/** Reads one typed element (the child of <value>). */
+function readTyped(r: XmlReader): XmlRpcValue {
+  const { name, empty } = r.open();
+  switch (name) {
     case 'string':
-      return textOf(t);
+      return scalar(r, name, empty);
     case 'int':
     case 'i4':
     case 'i8':
     case 'ex:i8': {
-      const s = textOf(t).trim();
-      if (!/^[+-]?\d{1,20}$/.test(s)) throw new XmlRpcParseError(`bad <${t.name}> value '${s.slice(0, 40)}'`);
+      const s = scalar(r, name, empty).trim();
+      if (!/^[+-]?\d{1,20}$/.test(s)) throw new XmlRpcParseError(`bad <${name}> value '${s.slice(0, 40)}'`);
       return Number(s);
     }
     case 'boolean': {
-      const s = textOf(t).trim();
+      const s = scalar(r, name, empty).trim();
       if (s === '1' || s === 'true') return true;
       if (s === '0' || s === 'false') return false;
       throw new XmlRpcParseError(`bad <boolean> value '${s.slice(0, 40)}'`);
     }
     case 'double': {
-      const s = textOf(t).trim();
+      const s = scalar(r, name, empty).trim();
       if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) throw new XmlRpcParseError(`bad <double> value '${s.slice(0, 40)}'`);
       return Number(s);
     }
     case 'dateTime.iso8601':
-      return parseDateTime(textOf(t));
+      return parseDateTime(scalar(r, name, empty));
     case 'base64': {
-      const s = textOf(t).replace(/\s+/g, '');
+      const s = scalar(r, name, empty).replace(/\s+/g, '');
       if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s)) throw new XmlRpcParseError('bad <base64> value');
       return Buffer.from(s, 'base64');
     }
     case 'nil':
     case 'ex:nil':
+      if (!empty) {
+        r.between(name);
+        r.close(name);
+      }
       return null;
     case 'array': {
-      const data = elementChildren(t);
-      if (data.length !== 1 || (data[0] as XmlElement).name !== 'data') throw new XmlRpcParseError('<array> must hold one <data>');
-      return elementChildren(data[0] as XmlElement).map(decodeValue);
+      if (empty) throw new XmlRpcParseError('<array> must hold one <data>');
+      r.between('array');
+      const d = r.open();
+      if (d.name !== 'data') throw new XmlRpcParseError('<array> must hold one <data>');
+      const out: XmlRpcValue[] = [];
+      if (!d.empty) {
+        for (;;) {
+          r.between('data');
+          if (r.peekOpen() === undefined) break;
+          out.push(readValue(r));
+        }
+        r.close('data');
+      }
+      r.between('array');
+      if (r.peekOpen() !== undefined) throw new XmlRpcParseError('<array> must hold one <data>');
+      r.close('array');
+      return out;
     }
     case 'struct': {
-      const o: { [k: string]: XmlRpcValue } = Object.create(null) as { [k: string]: XmlRpcValue };
-      for (const m of elementChildren(t)) {
-        if (m.name !== 'member') throw new XmlRpcParseError(`expected <member> in <struct>, found <${m.name}>`);
-        const parts = elementChildren(m);
-        const name = parts.find((p) => p.name === 'name');
-        const value = parts.find((p) => p.name === 'value');
-        if (!name || !value || parts.length !== 2) throw new XmlRpcParseError('<member> must hold one <name> and one <value>');
-        o[textOf(name)] = decodeValue(value);
+      const o: { [k: string]: XmlRpcValue } = {};
+      if (empty) return o;
+      for (;;) {
+        r.between('struct');
+        const m = r.peekOpen();
+        if (m === undefined) break;
+        if (m !== 'member') throw new XmlRpcParseError(`expected <member> in <struct>, found <${m}>`);
+        const me = r.open();
+        let key: string | undefined;
+        let value: XmlRpcValue | undefined;
+        let seenValue = false;
+        if (!me.empty) {
+          for (;;) {
+            r.between('member');
+            const part = r.peekOpen();
+            if (part === undefined) break;
+            if (part === 'name' && key === undefined) {
+              const ne = r.open();
+              key = ne.empty ? '' : r.textContent('name');
+            } else if (part === 'value' && !seenValue) {
+              value = readValue(r);
+              seenValue = true;
+            } else throw new XmlRpcParseError('<member> must hold one <name> and one <value>');
+          }
+          r.close('member');
+        }
+        if (key === undefined || !seenValue) throw new XmlRpcParseError('<member> must hold one <name> and one <value>');
+        // a member called __proto__ stays data, never the object's prototype
+        if (key === '__proto__') Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+        else o[key] = value as XmlRpcValue;
       }
-      // A plain object again, so callers can use it like any other (the null prototype only guarded __proto__ keys).
-      return Object.assign({}, o);
+      r.close('struct');
+      return o;
     }
     default:
-      throw new XmlRpcParseError(`unknown value type <${t.name}>`);
+      throw new XmlRpcParseError(`unknown value type <${name}>`);
   }
 }
 
-function parseDoc(xml: string, opts: DecodeOptions): XmlElement {
-  const max = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+/** Reads <value>...</value>: text alone is a string, else one typed element. */
+function readValue(r: XmlReader): XmlRpcValue {
+  const { name, empty } = r.open();
+  if (name !== 'value') throw new XmlRpcParseError(`expected <value>, found <${name}>`);
+  if (empty) return '';
+  const text = r.text_();
+  if (r.peekOpen() === undefined) {
+    r.close('value');
+    return text;
+  }
+  if (text.trim() !== '') throw new XmlRpcParseError('<value> must hold text or exactly one typed element');
+  const v = readTyped(r);
+  r.between('value');
+  if (r.peekOpen() !== undefined) throw new XmlRpcParseError('<value> must hold exactly one typed element');
+  r.close('value');
+  return v;
+}
+
+function openRoot(xml: string, opts: DecodeOptions, defaultMax: number, want: string): { r: XmlReader; empty: boolean } {
+  const max = opts.maxBytes ?? defaultMax;
   if (xml.length > max) throw new XmlRpcParseError(`document larger than ${max} bytes`);
-  return parseXml(xml, { maxDepth: opts.maxDepth ?? 64 });
+  const r = new XmlReader(xml, opts.maxDepth ?? 64);
+  r.skipMisc();
+  if (r.atEnd() || r.peekOpen() === undefined) r.fail('expected the root element');
+  const root = r.open();
+  if (root.name !== want) throw new XmlRpcParseError(`expected <${want}>, found <${root.name}>`);
+  return { r, empty: root.empty };
+}
+
+function closeRoot(r: XmlReader, name: string): void {
+  r.close(name);
+  r.skipMisc();
+  if (!r.atEnd()) r.fail('content after the root element');
+}
+
+/** Reads <params><param><value/></param>...</params> (just opened: not yet). */
+function readParams(r: XmlReader): XmlRpcValue[] {
+  const p = r.open();
+  const out: XmlRpcValue[] = [];
+  if (p.empty) return out;
+  for (;;) {
+    r.between('params');
+    const n = r.peekOpen();
+    if (n === undefined) break;
+    if (n !== 'param') throw new XmlRpcParseError(`expected <param>, found <${n}>`);
+    const pe = r.open();
+    if (pe.empty) throw new XmlRpcParseError('<param> must hold one <value>');
+    r.between('param');
+    if (r.peekOpen() !== 'value') throw new XmlRpcParseError('<param> must hold one <value>');
+    out.push(readValue(r));
+    r.between('param');
+    r.close('param');
+  }
+  r.close('params');
+  return out;
 }
 
 export function decodeCall(xml: string, opts: DecodeOptions = {}): { method: string; params: XmlRpcValue[] } {
-  const root = parseDoc(xml, opts);
-  if (root.name !== 'methodCall') throw new XmlRpcParseError(`expected <methodCall>, found <${root.name}>`);
-  const parts = elementChildren(root);
-  const nameEl = parts.find((p) => p.name === 'methodName');
-  if (!nameEl) throw new XmlRpcParseError('<methodCall> has no <methodName>');
-  const method = textOf(nameEl).trim();
-  if (!/^[A-Za-z0-9_.:/-]{1,200}$/.test(method)) throw new XmlRpcParseError('bad method name');
-  const paramsEl = parts.find((p) => p.name === 'params');
-  const params: XmlRpcValue[] = [];
-  if (paramsEl) {
-    for (const p of elementChildren(paramsEl)) {
-      if (p.name !== 'param') throw new XmlRpcParseError(`expected <param>, found <${p.name}>`);
-      const v = elementChildren(p);
-      if (v.length !== 1) throw new XmlRpcParseError('<param> must hold one <value>');
-      params.push(decodeValue(v[0] as XmlElement));
+  const { r, empty } = openRoot(xml, opts, DEFAULT_MAX_BYTES, 'methodCall');
+  let method: string | undefined;
+  let params: XmlRpcValue[] = [];
+  if (!empty) {
+    for (;;) {
+      r.between('methodCall');
+      const n = r.peekOpen();
+      if (n === undefined) break;
+      if (n === 'methodName' && method === undefined) {
+        const e = r.open();
+        method = e.empty ? '' : r.textContent('methodName').trim();
+      } else if (n === 'params') {
+        params = readParams(r);
+      } else throw new XmlRpcParseError(`unexpected <${n}> in <methodCall>`);
     }
   }
+  if (!empty) closeRoot(r, 'methodCall');
+  if (method === undefined) throw new XmlRpcParseError('<methodCall> has no <methodName>');
+  if (!/^[A-Za-z0-9_.:/-]{1,200}$/.test(method)) throw new XmlRpcParseError('bad method name');
   return { method, params };
 }
 
 /** Decodes a response; a <fault> becomes a thrown XmlRpcFault. */
 export function decodeResponse(xml: string, opts: DecodeOptions = {}): XmlRpcValue {
-  const root = parseDoc(xml, { maxBytes: opts.maxBytes ?? 256 * 1024 * 1024, maxDepth: opts.maxDepth });
-  if (root.name !== 'methodResponse') throw new XmlRpcParseError(`expected <methodResponse>, found <${root.name}>`);
-  const parts = elementChildren(root);
-  const first = parts[0];
-  if (parts.length !== 1 || !first) throw new XmlRpcParseError('<methodResponse> must hold <params> or <fault>');
-  if (first.name === 'fault') {
-    const v = elementChildren(first)[0];
-    if (!v) throw new XmlRpcParseError('<fault> without a value');
-    const f = decodeValue(v);
-    if (!isStruct(f)) throw new XmlRpcParseError('<fault> value is not a struct');
-    throw new XmlRpcFault(typeof f.faultCode === 'number' ? f.faultCode : 0, typeof f.faultString === 'string' ? f.faultString : 'fault');
+  const { r, empty } = openRoot(xml, opts, 256 * 1024 * 1024, 'methodResponse');
+  if (empty) throw new XmlRpcParseError('<methodResponse> must hold <params> or <fault>');
+  r.between('methodResponse');
+  const kind = r.peekOpen();
+  let result: XmlRpcValue = null;
+  let fault: XmlRpcValue | undefined;
+  if (kind === 'params') {
+    const ps = readParams(r);
+    result = ps.length > 0 ? (ps[0] as XmlRpcValue) : null;
+  } else if (kind === 'fault') {
+    r.open();
+    r.between('fault');
+    if (r.peekOpen() !== 'value') throw new XmlRpcParseError('<fault> without a value');
+    fault = readValue(r);
+    r.between('fault');
+    r.close('fault');
+  } else throw new XmlRpcParseError('<methodResponse> must hold <params> or <fault>');
+  r.between('methodResponse');
+  if (r.peekOpen() !== undefined) throw new XmlRpcParseError('<methodResponse> must hold one <params> or <fault>');
+  closeRoot(r, 'methodResponse');
+  if (fault !== undefined) {
+    if (!isStruct(fault)) throw new XmlRpcParseError('<fault> value is not a struct');
+    throw new XmlRpcFault(typeof fault.faultCode === 'number' ? fault.faultCode : 0, typeof fault.faultString === 'string' ? fault.faultString : 'fault');
   }
-  if (first.name !== 'params') throw new XmlRpcParseError(`unexpected <${first.name}> in <methodResponse>`);
-  const param = elementChildren(first)[0];
-  if (!param) return null;
-  const v = elementChildren(param)[0];
-  if (!v) throw new XmlRpcParseError('<param> without a value');
-  return decodeValue(v);
+  return result;
 }

@@ -1,0 +1,156 @@
+/**
+ * npm run bench:agent — the node agent against a real libvirtd (test driver,
+ * 1,000 domains, 500 running, in a lab node):
+ *  1. per-poll collection cost: the agent's whole poll (bulk stats NOWAIT + node
+ *     stats + rates into history) against the bare client's bulk-stats call on the
+ *     same daemon, alternated, medians -> collect_ratio;
+ *  2. the agent in its own process with a full hour of history for the running VMs,
+ *     collecting at 1 Hz: CPU % and RSS from /proc;
+ *  3. 16 concurrent callers of vm.list and node.stats (the last minute) over HTTP:
+ *     calls/s, p50/p99.
+ * Last line: {"bench":"agent","collect_ratio":..,"vm_list_p99_ms":..,"calls_per_s":..,"cpu_pct":..,"rss_mb":..}
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { requireLab, startLab, writeTestNodeXml } from '../lab/index.js';
+import { connectLibvirt } from '../../src/libvirt/client/index.js';
+import { startAgent } from '../../src/agent/index.js';
+import { XmlRpcClient } from '../../src/common/xmlrpc/index.js';
+
+const DOMAINS = Number(process.env['BENCH_DOMAINS'] ?? 1000);
+const RUNNING = Number(process.env['BENCH_RUNNING'] ?? 500);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 40);
+const CPU_SECONDS = Number(process.env['BENCH_CPU_SECONDS'] ?? 20);
+const LOAD_SECONDS = Number(process.env['BENCH_LOAD_SECONDS'] ?? 8);
+const CALLERS = 16;
+
+function median(a: number[]): number {
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+}
+function pct(a: number[], p: number): number {
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+function log(msg: string): void {
+  process.stdout.write(`${msg}\n`);
+}
+
+function procCpuTicks(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return Number(rest[11]) + Number(rest[12]); // utime + stime (fields 14, 15)
+}
+function procRssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? NaN) / 1024;
+}
+
+async function collectRatio(uri: string): Promise<{ ratio: number; bareMs: number; agentMs: number }> {
+  const bare = await connectLibvirt(uri, { timeoutMs: 30_000 });
+  const agent = await startAgent({ hypervisor: () => connectLibvirt(uri, { timeoutMs: 30_000 }), listen: '127.0.0.1:0', pollMs: 3_600_000, plugins: false });
+  try {
+    while (!agent.core.domains.idle) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 3; i++) {
+      await bare.allDomainStats({ nowait: true });
+      await agent.collectNow();
+    }
+    const b: number[] = [];
+    const a: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      let t0 = performance.now();
+      await bare.allDomainStats({ nowait: true });
+      b.push(performance.now() - t0);
+      t0 = performance.now();
+      await agent.collectNow();
+      a.push(performance.now() - t0);
+    }
+    return { ratio: median(a) / median(b), bareMs: median(b), agentMs: median(a) };
+  } finally {
+    await agent.close();
+    await bare.close();
+  }
+}
+
+async function main(): Promise<number> {
+  const skip = requireLab(undefined, ['libvirt']);
+  if (skip) {
+    log(`agent bench: ${skip}`);
+    return 1;
+  }
+  const lab = await startLab({ nodes: 1, name: 'bench-agent' });
+  try {
+    const node = lab.nodes[0];
+    if (!node) throw new Error('no lab node');
+    const xml = join(lab.dir, 'bench-1000.xml');
+    writeTestNodeXml(xml, { domains: DOMAINS, running: RUNNING });
+    const uri = node.testUri(xml);
+    log(`agent bench: test driver with ${DOMAINS} domains (${RUNNING} running) on ${node.name}`);
+
+    const c = await collectRatio(uri);
+    log(`collect: bare allDomainStats ${r2(c.bareMs)} ms, agent poll ${r2(c.agentMs)} ms (medians of ${ROUNDS}) -> ratio ${r2(c.ratio)}`);
+
+    const here = dirname(fileURLToPath(import.meta.url));
+    const child = spawn(process.execPath, [join(here, 'agent-child.js'), JSON.stringify({ uri, pollMs: 1000, historySeconds: 3600, fill: true })], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const first = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout }).once('line', resolve);
+        child.once('exit', (code) => reject(new Error(`agent child exited (${code})`)));
+      });
+      const info = JSON.parse(first) as { url: string; pid: number; fillMs: number; historyBytes: number; vms: number; vmsWithHistory: number; samplesPerVm: number };
+      log(`agent process ${info.pid}: ${info.vms} VMs, ${info.vmsWithHistory} with ${info.samplesPerVm} samples of history (${r2(info.historyBytes / 1048576)} MiB of rings, filled in ${Math.round(info.fillMs)} ms)`);
+
+      const ticks0 = procCpuTicks(info.pid);
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, CPU_SECONDS * 1000));
+      const cpuPct = (((procCpuTicks(info.pid) - ticks0) / 100) / ((performance.now() - t0) / 1000)) * 100;
+      const rssMb = procRssMb(info.pid);
+      log(`idle collecting at 1 Hz for ${CPU_SECONDS} s: CPU ${r2(cpuPct)} % of one core, RSS ${r2(rssMb)} MB`);
+
+      const client = new XmlRpcClient({ url: info.url, timeoutMs: 60_000 });
+      const lat: Record<'vm.list' | 'node.stats', number[]> = { 'vm.list': [], 'node.stats': [] };
+      const cursor = ((await client.call('node.stats', 0, 1)) as { cursor: number }).cursor;
+      const end = performance.now() + LOAD_SECONDS * 1000;
+      let calls = 0;
+      const tl = performance.now();
+      await Promise.all(
+        Array.from({ length: CALLERS }, async (_, i) => {
+          let k = i;
+          while (performance.now() < end) {
+            const m = k++ % 2 === 0 ? 'vm.list' : 'node.stats';
+            const s = performance.now();
+            if (m === 'vm.list') await client.call('vm.list');
+            else await client.call('node.stats', Math.max(0, cursor - 60));
+            lat[m].push(performance.now() - s);
+            calls++;
+          }
+        }),
+      );
+      const callsPerS = calls / ((performance.now() - tl) / 1000);
+      client.close();
+      log(`${CALLERS} callers for ${LOAD_SECONDS} s: ${Math.round(callsPerS)} calls/s; vm.list (${info.vms} VMs) p50 ${r2(pct(lat['vm.list'], 50))} ms p99 ${r2(pct(lat['vm.list'], 99))} ms; node.stats (last minute) p50 ${r2(pct(lat['node.stats'], 50))} ms p99 ${r2(pct(lat['node.stats'], 99))} ms`);
+      log(`targets: collect_ratio <= 1.2, rss_mb < 150, cpu_pct < 5`);
+      log(JSON.stringify({ bench: 'agent', collect_ratio: r2(c.ratio), vm_list_p99_ms: r2(pct(lat['vm.list'], 99)), calls_per_s: Math.round(callsPerS), cpu_pct: r2(cpuPct), rss_mb: r2(rssMb) }));
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    return 0;
+  } finally {
+    await lab.stop();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`agent bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);
