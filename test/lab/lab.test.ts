@@ -2,7 +2,8 @@
 // node files and a libvirtd outage and restart, all on real daemons.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, existsSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, existsSync, readdirSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -56,6 +57,30 @@ async function withEnvAsync<T>(vars: Record<string, string>, fn: () => Promise<T
     }
   }
 }
+
+test('a machine without libvirtd: requireLab and the lab CLI say so in one line, and start nothing', () => {
+  const bin = mkdtempSync(join(tmpdir(), 'vem-nolibvirtd-'));
+  try {
+    // Every tool the lab wants, except libvirtd.
+    for (const name of ['virtlogd', 'virsh', 'unshare', 'nsenter', 'mount', 'qemu-system-x86_64', 'node', 'getent', 'sh']) {
+      const real = spawnSync('sh', ['-c', `PATH=$PATH:/usr/sbin:/sbin command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
+      assert.ok(real, `${name} on this machine`);
+      symlinkSync(real, join(bin, name));
+    }
+    assert.throws(() => withEnv({ CI: 'true', VEM_LAB_PATH: bin }, () => requireLab(undefined, ['libvirt', 'qemu'])),
+      { name: 'MissingPrerequisiteError', message: 'missing prerequisite: libvirtd (install with .ci/install-deps.sh)' });
+    const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
+    const labDirs = (): string[] => readdirSync(tmpdir()).filter((e) => e.startsWith('vem-lab-nolibvirtd-'));
+    const before = labDirs();
+    const r = spawnSync(process.execPath, [cli, 'up', '1', '--name', 'nolibvirtd'], { encoding: 'utf8', env: { ...process.env, CI: 'true', VEM_LAB_PATH: bin }, timeout: 30_000 });
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, 'lab: missing prerequisite: libvirtd (install with .ci/install-deps.sh)\n');
+    assert.deepEqual(labDirs(), before, 'no lab folder made');
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
+  }
+});
 
 test('slots: atomic, distinct addresses, a dead owner\'s slot is reclaimed after its leftovers are handled', async () => {
   const root = mkdtempSync(join(tmpdir(), 'vem-slots-test-'));

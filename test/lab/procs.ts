@@ -5,6 +5,9 @@ import { closeSync, openSync, readFileSync, readdirSync, readlinkSync } from 'no
 
 /** Our environment with the sbin folders on PATH (daemons live there; a plain user PATH lacks them). */
 export function labEnv(): NodeJS.ProcessEnv {
+  // VEM_LAB_PATH replaces the search path outright: tests use it to show what a machine without libvirtd says.
+  const only = process.env['VEM_LAB_PATH'];
+  if (only !== undefined) return { ...process.env, PATH: only };
   const path = process.env['PATH'] ?? '/usr/bin:/bin';
   const extra = ['/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin'].filter((d) => !path.split(':').includes(d));
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: [path, ...extra].join(':') };
