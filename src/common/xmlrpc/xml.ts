@@ -19,7 +19,7 @@ export function decodeEntities(s: string, at = 0): string {
     if (!m.endsWith(';')) throw new XmlRpcParseError(`malformed XML at offset ${at + off}: "&" must start an entity like &amp;`);
     const named = PREDEFINED[body];
     if (named !== undefined) return named;
-    let code = NaN;
+    let code: number;
     if (/^#[0-9]{1,8}$/.test(body)) code = Number(body.slice(1));
     else if (/^#x[0-9A-Fa-f]{1,6}$/.test(body)) code = parseInt(body.slice(2), 16);
     else throw new XmlRpcParseError(`malformed XML at offset ${at + off}: unknown entity &${body}; (entities are not expanded)`);
