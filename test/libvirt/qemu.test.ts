@@ -235,7 +235,10 @@ describe('libvirt client vs virsh on QEMU/TCG guests', { skip: skip ?? false, ti
     if (done2.downtimeMs !== undefined) assert.equal(vj['Total downtime'], `${done2.downtimeMs} ms`);
     if (done2.timeElapsedMs !== undefined) assert.equal(vj['Time elapsed'], `${done2.timeElapsedMs} ms`);
 
-    const completedEvent = events.find((e) => e.kind === 'job-completed' && e.domain.name === 'g1');
+    // the event is sent by the daemons on their own schedule: give it a few seconds
+    const isCompleted = (e: DomainEvent): boolean => e.kind === 'job-completed' && e.domain.name === 'g1';
+    for (const t1 = Date.now(); !events.some(isCompleted) && Date.now() - t1 < 10_000; ) await new Promise((r) => setTimeout(r, 50));
+    const completedEvent = events.find(isCompleted);
     assert.ok(completedEvent?.stats, 'no job-completed event for the migration');
 
     const sh2 = consoleShell(await c2.openConsole('g1', undefined, { force: true }));
