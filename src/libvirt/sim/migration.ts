@@ -136,7 +136,7 @@ export class MigrationJob {
       this.phase = 'stopcopy';
       this.iterLeft = remaining;
       this.dirtied = 0;
-      this.downtimeMs = Math.max(1, downMs + 20);
+      this.downtimeMs = Math.max(1, Math.round(downMs + 20));
       this.stopLeftMs = downMs;
       return;
     }
