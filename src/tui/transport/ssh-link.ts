@@ -141,21 +141,23 @@ export class SshLink implements NodeLink {
       this.attempt = 0;
       this.pendingHostKey = undefined;
       this.rpc = new StreamAgent(() => this.openAgentStream(), this.o.maxChannels);
-      chain.client.on('close', () => this.lost(chain));
+      let why: string | undefined;
+      for (const c of chain.clients) c.on('error', (e: Error) => (why = e.message));
+      chain.client.on('close', () => this.lost(chain, why));
       this.st.set('up');
     } finally {
       this.connecting = false;
     }
   }
 
-  private lost(chain: SshChain): void {
+  private lost(chain: SshChain, why?: string): void {
     if (this.chain !== chain) return;
     this.chain = undefined;
     this.rpc?.destroy();
     this.rpc = undefined;
     chain.end();
     if (this.closed) return;
-    this.st.set('down', 'SSH connection lost');
+    this.st.set('down', `SSH connection lost${why ? ` (${why})` : ''}`);
     this.schedule(false);
   }
 

@@ -279,6 +279,19 @@ describe('SSH links to real sshd and real agents', { skip: skip ?? false }, () =
     assert.equal(await waitState(link, ['up'], 15_000), 'up');
     assert.deepEqual(names(await link.call('vm.list')), expected1);
     assert.deepEqual([states[0], states[states.length - 1]], ['down', 'up']);
+
+    // A silent outage (the session process frozen, no FIN): keepalives notice, and the link comes back.
+    const sessions = descendantsOf(n1.sshd.pid);
+    assert.ok(sessions.length > 0);
+    for (const p of sessions) process.kill(p, 'SIGSTOP');
+    try {
+      assert.equal(await waitState(link, ['down'], 15_000), 'down');
+      assert.match(link.detail ?? '', /SSH connection lost \(Keepalive timeout\)/);
+    } finally {
+      for (const p of sessions) process.kill(p, 'SIGCONT');
+    }
+    assert.equal(await waitState(link, ['up'], 15_000), 'up');
+    assert.deepEqual(names(await link.call('vm.list')), expected1);
     await link.close();
   });
 });
