@@ -149,10 +149,14 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    detach();
-    await Promise.all(sshds.map((s) => s.stop().catch(() => undefined)));
-    await Promise.all(procs.map((p) => p.stop()));
-    releaseSlot(slot, dir);
+    try {
+      await Promise.all(sshds.map((s) => s.stop().catch(() => undefined)));
+      await Promise.all(procs.map((p) => p.stop()));
+      releaseSlot(slot, dir);
+    } finally {
+      // Only now: a process that dies in the middle of stop() still ends what is left.
+      detach();
+    }
   };
   try {
     for (let i = 0; i < opts.nodes; i++) {
