@@ -78,11 +78,16 @@ describe('level 1 on real libvirt (TCG guests, balloon, cgroups)', { skip: skip 
 
   it('the guest burning CPU gets its shares raised above the idle one (virsh schedinfo)', async () => {
     const before1 = field(await virsh('schedinfo', 'burner'), 'cpu_shares');
-    await rpc.call('balancer.level1.enable', { pressureFree: 0 });
+    // A small idle claim (floorShare) so the contrast shows even when other work on this machine slows the burner.
+    await rpc.call('balancer.level1.enable', { pressureFree: 0, floorShare: 0.1 });
+    let seen = '';
     const shares = await until('shares to move', 60_000, async () => {
       const b = field(await virsh('schedinfo', 'burner'), 'cpu_shares');
       const i = field(await virsh('schedinfo', 'idler'), 'cpu_shares');
+      seen = `burner ${b}, idler ${i}, status ${JSON.stringify(await rpc.call('balancer.level1.status'))}`;
       return b > before1 && b > 1.5 * i ? { b, i } : undefined;
+    }).catch((e: unknown) => {
+      throw new Error(`${String(e)}; last seen: ${seen}`);
     });
     assert.ok(shares.b > before1, `burner shares ${shares.b}, were ${before1}`);
     const st = await rpc.call('balancer.level1.status');
