@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Client as SshClient } from 'ssh2';
 import { VemError } from '../../common/errors.js';
+import { XmlRpcHttpError } from '../../common/xmlrpc/client.js';
+import { XmlRpcFault } from '../../common/xmlrpc/codec.js';
 import type { XmlRpcValue } from '../../common/xmlrpc/value.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { callOver, StreamAgent, upgradeConsole } from './http-over.js';
@@ -138,16 +140,39 @@ export class SshLink implements NodeLink {
         return;
       }
       this.chain = chain;
-      this.attempt = 0;
       this.pendingHostKey = undefined;
       this.rpc = new StreamAgent(() => this.openAgentStream(), this.o.maxChannels);
       let why: string | undefined;
       for (const c of chain.clients) c.on('error', (e: Error) => (why = e.message));
       chain.client.on('close', () => this.lost(chain, why));
-      this.st.set('up');
     } finally {
       this.connecting = false;
     }
+    await this.probeAgent(this.chain);
+  }
+
+  /** SSH alone is not the node: the link is up once the agent behind it answers. */
+  private async probeAgent(chain: SshChain | undefined): Promise<void> {
+    const rpc = this.rpc;
+    if (!chain || this.chain !== chain || !rpc || this.closed) return;
+    try {
+      await callOver(rpc, 'system.listMethods', [], { token: this.token, timeoutMs: this.o.readyTimeoutMs });
+    } catch (e) {
+      if (this.chain !== chain || this.closed) return;
+      if (e instanceof XmlRpcHttpError && (e.status === 401 || e.status === 403)) {
+        this.st.set('auth-failed', `node ${this.name}: the agent refused the token (HTTP ${e.status})`);
+        this.schedule(true);
+        return;
+      }
+      if (!(e instanceof XmlRpcFault)) {
+        this.st.set('down', `SSH is up but ${(e as Error).message}`);
+        this.schedule(false);
+        return;
+      }
+    }
+    if (this.chain !== chain || this.closed) return;
+    this.attempt = 0;
+    this.st.set('up');
   }
 
   private lost(chain: SshChain, why?: string): void {
@@ -166,7 +191,8 @@ export class SshLink implements NodeLink {
     clearTimeout(this.timer);
     const b = this.o.backoff ?? { minMs: 1000, maxMs: 30_000 };
     const delay = slow ? b.maxMs : backoffDelay(this.attempt++, b);
-    this.timer = setTimeout(() => void this.connect(), delay);
+    // With SSH still up only the agent is asked again; otherwise a whole new connection.
+    this.timer = setTimeout(() => void (this.chain ? this.probeAgent(this.chain) : this.connect()), delay);
     this.timer.unref();
   }
 
@@ -174,7 +200,7 @@ export class SshLink implements NodeLink {
     if (this.closed) return;
     clearTimeout(this.timer);
     this.attempt = 0;
-    void this.connect();
+    void (this.chain ? this.probeAgent(this.chain) : this.connect());
   }
 
   async trustHostKey(): Promise<void> {
@@ -187,7 +213,7 @@ export class SshLink implements NodeLink {
 
   private client(): SshClient {
     const c = this.chain?.client;
-    if (!c || this.st.state !== 'up') throw new LinkDownError(this.name, this.st.state, this.st.detail);
+    if (!c) throw new LinkDownError(this.name, this.st.state, this.st.detail);
     return c;
   }
 

@@ -118,6 +118,24 @@ describe('SSH links to real sshd and real agents', { skip: skip ?? false }, () =
     await link.close();
   });
 
+  test('SSH up but no agent behind it: the node is down with that reason, and up once the agent starts', async () => {
+    const sock = join(lab.dir, 'agent-late.sock');
+    const link = track(openLink({ ...node1(), agent: { kind: 'unix', path: sock } }, { ...FAST, agentSocket: null }));
+    assert.equal(await waitState(link, ['down', 'up'], 15_000), 'down');
+    assert.match(link.detail ?? '', /SSH is up but node n1: the agent at unix:.*agent-late\.sock is not reachable through SSH/);
+    await assert.rejects(link.call('vm.list'), LinkDownError);
+    const hv1 = sim.hypervisors[0];
+    assert.ok(hv1);
+    const late = await startAgent({ hypervisor: hv1, socket: sock });
+    try {
+      assert.equal(await waitState(link, ['up'], 15_000), 'up');
+      assert.deepEqual(names(await link.call('vm.list')), expected1);
+    } finally {
+      await link.close();
+      await late.close();
+    }
+  });
+
   test('key auth by a real ssh-agent; an agent without the key gives auth-failed', async () => {
     const sa = await startSshAgent(lab.dir);
     const empty = await startSshAgent(lab.dir);
