@@ -3,7 +3,7 @@
  * signals, statfs, interfaces), so reports and actions stay testable.
  */
 import { spawn } from 'node:child_process';
-import { promises as fsp, constants as fsc, readFileSync, statSync } from 'node:fs';
+import { promises as fsp, constants as fsc, closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { networkInterfaces, hostname, release, type NetworkInterfaceInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -28,6 +28,11 @@ export interface GuestHost {
   /** Synchronous reads, for /proc: hundreds of tiny files read faster in one tight loop than through the thread pool. */
   readTextSync(path: string): string;
   readBufferSync(path: string): Buffer;
+  /**
+   * A procfs file in as few system calls as possible (open, read, close; no fstat, no
+   * read to EOF): in a TCG guest every system call is dear. Text up to 64 KiB.
+   */
+  readProcSync(path: string): string;
   /** Owner uid of a path (for /proc/PID: the process's effective uid, as ps reads it). */
   ownerUidSync(path: string): number;
   /** Names in a directory, [] when it does not exist. */
@@ -49,6 +54,8 @@ export interface GuestHost {
   ownPid(): number;
 }
 
+const procBuf = Buffer.alloc(64 * 1024);
+
 const SEARCH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 /** The real machine. `root` prefixes every file path (tests point it at a fixture tree; commands are not rerooted). */
@@ -61,6 +68,21 @@ export function realHost(root = '/'): GuestHost {
     readTextSync: (p) => readFileSync(at(p), 'utf8'),
     readBufferSync: (p) => readFileSync(at(p)),
     ownerUidSync: (p) => statSync(at(p)).uid,
+    readProcSync(p) {
+      const fd = openSync(at(p), 'r');
+      try {
+        let n = 0;
+        for (;;) {
+          const r = readSync(fd, procBuf, n, procBuf.length - n, null);
+          n += r;
+          // procfs hands a small file over in one read: a short read is the end.
+          if (r === 0 || n < procBuf.length) break;
+        }
+        return procBuf.toString('utf8', 0, n);
+      } finally {
+        closeSync(fd);
+      }
+    },
     async listDir(p) {
       try {
         return await fsp.readdir(at(p));

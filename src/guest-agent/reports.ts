@@ -59,9 +59,9 @@ export class ProcessSampler {
     for (const p of pids) {
       try {
         // stat + cmdline + the folder's owner: /proc/PID/status (a much longer text) is not needed.
-        const st = parsePidStat(this.host.readTextSync(`/proc/${p}/stat`));
+        const st = parsePidStat(this.host.readProcSync(`/proc/${p}/stat`));
         const uid = this.host.ownerUidSync(`/proc/${p}`);
-        const argv = parseCmdline(this.host.readBufferSync(`/proc/${p}/cmdline`));
+        const argv = parseCmdline(this.host.readProcSync(`/proc/${p}/cmdline`));
         ticks.set(st.pid, { ticks: st.utime + st.stime, start: st.startTicks });
         rows.push({
           pid: st.pid,

@@ -29,6 +29,7 @@ function sandboxHost(root: string): GuestHost {
     readText: (p) => (p.startsWith('/proc/') ? real.readText(p) : rooted.readText(p)),
     readTextSync: (p) => (p.startsWith('/proc/') ? real.readTextSync(p) : rooted.readTextSync(p)),
     readBufferSync: (p) => (p.startsWith('/proc/') ? real.readBufferSync(p) : rooted.readBufferSync(p)),
+    readProcSync: (p) => (p.startsWith('/proc/') ? real.readProcSync(p) : rooted.readProcSync(p)),
     ownerUidSync: (p) => (p.startsWith('/proc/') ? real.ownerUidSync(p) : rooted.ownerUidSync(p)),
     which: async (c) => (c === 'mkpasswd' ? 'mkpasswd' : null),
     exec: (c, a, o) => (c === 'mkpasswd' ? real.exec('busybox', ['mkpasswd', ...a], o) : Promise.resolve({ code: 127, stdout: '', stderr: `${c}: not in the sandbox` })),
