@@ -6,7 +6,8 @@
  */
 import type { DomainStats, Hypervisor, NodeStats } from '../libvirt/hypervisor.js';
 import { NODE_FIELDS, SampleRing, TickClock, VM_FIELDS, type NodeField, type VmField } from './history.js';
-import { isActive, nodeSample, vmCounters, vmSample, type VmCounters } from './rates.js';
+import { isActive, nodeSample, vmCountersInto, vmSample, type VmCounters } from './rates.js';
+import type { Sample } from './history.js';
 
 export interface VmEntry {
   name: string;
@@ -41,6 +42,9 @@ export class Collector {
   /** Total ms spent in collect() (for the bench's per-poll cost). */
   totalCollectMs = 0;
   private readonly forgetAfter: number;
+  // Scratch objects reused every poll: a steady 1 Hz poll of 1,000 VMs makes no per-VM garbage.
+  private readonly scratch: VmCounters = { atMs: 0, cpuNs: 0, rdBytes: 0, wrBytes: 0, rxBytes: 0, txBytes: 0 };
+  private readonly sampleOut = {} as Sample<VmField>;
 
   constructor(readonly o: CollectorOptions) {
     this.capacity = Math.max(2, Math.ceil((o.historySeconds * 1000) / o.pollMs));
@@ -87,9 +91,10 @@ export class Collector {
       e.lastTick = tick;
       const active = isActive(s);
       if (active) running++;
-      const c = vmCounters(s, at);
-      const sample = vmSample(e.counters, c, s, this.hostCpus);
-      e.counters = c;
+      const c = vmCountersInto(this.scratch, s, at);
+      const sample = vmSample(e.counters, c, s, this.hostCpus, this.sampleOut);
+      if (e.counters) Object.assign(e.counters, c);
+      else e.counters = { ...c };
       if (sample && (active || e.ring)) {
         e.ring ??= new SampleRing(VM_FIELDS, this.capacity);
         e.ring.push(tick, sample);

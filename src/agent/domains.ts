@@ -18,6 +18,8 @@ export class DomainCache {
   private readonly dirty = new Set<string>();
   private busy = 0;
   refreshes = 0;
+  /** Bumped whenever an entry changes (answers built from the cache can be reused until then). */
+  version = 0;
 
   constructor(private readonly concurrency = 2) {}
 
@@ -31,6 +33,7 @@ export class DomainCache {
   }
 
   remove(name: string): void {
+    this.version++;
     this.entries.delete(name);
     this.dirty.delete(name);
   }
@@ -64,12 +67,14 @@ export class DomainCache {
       const [info, xml] = await Promise.all([hv.domainInfo(name), hv.domainXml(name)]);
       const d: DomainDetails = { info, summary: summarizeDomainXml(xml), refreshedAt: Date.now() };
       this.entries.set(name, d);
+      this.version++;
       return d;
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       // The VM may be gone (undefined or migrated away): forget it.
       if (/not found|no domain|NO_DOMAIN/i.test(msg) || (e as { code?: number }).code === 42) this.entries.delete(name);
       else this.entries.set(name, { ...this.entries.get(name), error: msg });
+      this.version++;
       return undefined;
     }
   }

@@ -148,6 +148,12 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       maxBodyBytes: o.maxBodyBytes,
       headersTimeoutMs: o.headersTimeoutMs,
       requestTimeoutMs: o.requestTimeoutMs,
+      // vm.list and node.stats change only when a collection lands (or the VM cache changes):
+      // concurrent callers within one period share one encoded answer.
+      cacheKey: (method, params) => {
+        if (method !== 'vm.list' && method !== 'node.stats') return undefined;
+        return `${method}|${collector.tick}|${domains.version}|${link.status().up}|${JSON.stringify(params)}`;
+      },
       routes: {
         request: (req, res) => {
           if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') return false;

@@ -13,19 +13,34 @@ export interface VmCounters {
 }
 
 export function vmCounters(s: DomainStats, atMs: number): VmCounters {
+  return vmCountersInto({ atMs: 0, cpuNs: 0, rdBytes: 0, wrBytes: 0, rxBytes: 0, txBytes: 0 }, s, atMs);
+}
+
+/** Fills `out` in place (the collector reuses one object per VM: no garbage per poll). */
+export function vmCountersInto(out: VmCounters, s: DomainStats, atMs: number): VmCounters {
   let rd = 0;
   let wr = 0;
   let rx = 0;
   let tx = 0;
-  for (const b of s.block ?? []) {
-    rd += b.rdBytes;
-    wr += b.wrBytes;
+  if (s.block) {
+    for (const b of s.block) {
+      rd += b.rdBytes;
+      wr += b.wrBytes;
+    }
   }
-  for (const n of s.net ?? []) {
-    rx += n.rxBytes;
-    tx += n.txBytes;
+  if (s.net) {
+    for (const n of s.net) {
+      rx += n.rxBytes;
+      tx += n.txBytes;
+    }
   }
-  return { atMs, cpuNs: s.cpu?.timeNs ?? 0, rdBytes: rd, wrBytes: wr, rxBytes: rx, txBytes: tx };
+  out.atMs = atMs;
+  out.cpuNs = s.cpu?.timeNs ?? 0;
+  out.rdBytes = rd;
+  out.wrBytes = wr;
+  out.rxBytes = rx;
+  out.txBytes = tx;
+  return out;
 }
 
 /** Memory in use inside the VM: from the balloon driver when it reports, else the QEMU process RSS, else the balloon size. */
@@ -47,24 +62,24 @@ function perSec(cur: number, prev: number, sec: number): number {
   return d > 0 ? d / sec : 0; // a counter that went back (VM restarted) counts as no traffic for this tick
 }
 
-/** One VM sample from two polls; undefined for the first poll of a VM (no rate yet). */
-export function vmSample(prev: VmCounters | undefined, cur: VmCounters, s: DomainStats, hostCpus: number): Sample<VmField> | undefined {
+/** One VM sample from two polls, written into `out`; undefined for the first poll of a VM (no rate yet). */
+export function vmSample(prev: VmCounters | undefined, cur: VmCounters, s: DomainStats, hostCpus: number, out?: Sample<VmField>): Sample<VmField> | undefined {
   if (!prev) return undefined;
   const sec = (cur.atMs - prev.atMs) / 1000;
   if (!(sec > 0)) return undefined;
   const active = isActive(s);
   const cpuNsPerSec = active ? perSec(cur.cpuNs, prev.cpuNs, sec) : 0;
   const vcpus = s.vcpu?.current ?? 1;
-  return {
-    cpuPct: (cpuNsPerSec / 1e9 / Math.max(1, hostCpus)) * 100,
-    vcpuPct: (cpuNsPerSec / 1e9 / Math.max(1, vcpus)) * 100,
-    memUsedKiB: active ? memUsedKiB(s) : 0,
-    memKiB: active ? (s.balloon?.currentKiB ?? 0) : 0,
-    diskRdBps: active ? perSec(cur.rdBytes, prev.rdBytes, sec) : 0,
-    diskWrBps: active ? perSec(cur.wrBytes, prev.wrBytes, sec) : 0,
-    netRxBps: active ? perSec(cur.rxBytes, prev.rxBytes, sec) : 0,
-    netTxBps: active ? perSec(cur.txBytes, prev.txBytes, sec) : 0,
-  };
+  const o = out ?? ({} as Sample<VmField>);
+  o.cpuPct = (cpuNsPerSec / 1e9 / Math.max(1, hostCpus)) * 100;
+  o.vcpuPct = (cpuNsPerSec / 1e9 / Math.max(1, vcpus)) * 100;
+  o.memUsedKiB = active ? memUsedKiB(s) : 0;
+  o.memKiB = active ? (s.balloon?.currentKiB ?? 0) : 0;
+  o.diskRdBps = active ? perSec(cur.rdBytes, prev.rdBytes, sec) : 0;
+  o.diskWrBps = active ? perSec(cur.wrBytes, prev.wrBytes, sec) : 0;
+  o.netRxBps = active ? perSec(cur.rxBytes, prev.rxBytes, sec) : 0;
+  o.netTxBps = active ? perSec(cur.txBytes, prev.txBytes, sec) : 0;
+  return o;
 }
 
 /** The node's own sample: host CPU busy and iowait %, memory in use. */

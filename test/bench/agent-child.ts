@@ -25,7 +25,9 @@ async function main(): Promise<void> {
   }
   let rings = 0;
   for (const e of core.collector.vms.values()) if (e.ring) rings++;
-  process.stdout.write(JSON.stringify({ url: agent.url, pid: process.pid, fillMs, historyBytes: core.collector.historyBytes(), vms: core.collector.vms.size, vmsWithHistory: rings, samplesPerVm: core.collector.capacity }) + '\n');
+  const mem = process.memoryUsage();
+  const mb = (b: number): number => Math.round(b / 1048576);
+  process.stdout.write(JSON.stringify({ url: agent.url, pid: process.pid, fillMs, heapUsedMb: mb(mem.heapUsed), heapTotalMb: mb(mem.heapTotal), arrayBuffersMb: mb(mem.arrayBuffers), rssMb: mb(mem.rss), historyBytes: core.collector.historyBytes(), vms: core.collector.vms.size, vmsWithHistory: rings, samplesPerVm: core.collector.capacity }) + '\n');
   await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
   await agent.close();
 }

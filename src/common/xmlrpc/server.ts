@@ -40,6 +40,11 @@ export interface XmlRpcServerOptions {
   /** Idle keep-alive connections are closed after this. */
   idleTimeoutMs?: number;
   routes?: ServerRoutes;
+  /**
+   * For reads whose answer only changes at known moments (e.g. once per collection): a key
+   * for this call, or undefined. Calls with the same key get the same encoded answer.
+   */
+  cacheKey?(method: string, params: import('./value.js').XmlRpcValue[]): string | undefined;
 }
 
 export interface RunningXmlRpcServer {
@@ -141,6 +146,7 @@ export async function startXmlRpcServer(o: XmlRpcServerOptions): Promise<Running
     req.on('error', () => req.destroy());
   };
 
+  const cache = new Map<string, string>();
   const answer = async (body: string, caller: string): Promise<string> => {
     let call;
     try {
@@ -148,9 +154,19 @@ export async function startXmlRpcServer(o: XmlRpcServerOptions): Promise<Running
     } catch (e) {
       return encodeFault(FaultCode.PARSE_ERROR, (e as Error).message);
     }
+    const key = o.cacheKey?.(call.method, call.params);
+    if (key !== undefined) {
+      const hit = cache.get(key);
+      if (hit !== undefined) return hit;
+    }
     try {
       const v = await o.registry.dispatch(call.method, call.params, { caller, readOnly: o.readOnly === true });
-      return encodeResponse(v);
+      const xml = encodeResponse(v);
+      if (key !== undefined) {
+        if (cache.size >= 64) cache.clear();
+        cache.set(key, xml);
+      }
+      return xml;
     } catch (e) {
       if (e instanceof XmlRpcEncodeError) return encodeFault(FaultCode.INTERNAL_ERROR, `result cannot be encoded: ${e.message}`);
       const f = toFault(e);
