@@ -125,7 +125,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   registerNodeMethods(registry, core);
   registerVmMethods(registry, core);
   registerResourceMethods(registry, core);
-  if (o.plugins !== false) plugins = await loadPlugins(registry, core);
+  if (o.plugins !== false) plugins = loadPlugins(registry, core);
 
   const audit = o.auditLog ? new AuditLog(o.auditLog) : undefined;
   registry.onCall = (rec) => {

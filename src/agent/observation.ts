@@ -1,7 +1,7 @@
 /**
  * What the level-1 balancer sees after each collection: the node and each
- * active VM's latest figures. WIRE-IN POINT: shape to be matched to
- * Level1Observation in src/balancer once it lands.
+ * active VM's latest figures (src/agent/level1.ts turns it into its own
+ * Level1Observation; cpuPct is % of the whole node).
  */
 import type { AgentCore } from './core.js';
 

@@ -37,7 +37,7 @@ test('read-only agent: reads answer, changes and consoles are refused', async (t
   assert.match(reply, /^HTTP\/1.1 403/);
 });
 
-test('a change made through the agent wakes a waiting events.poll at once; guest.* methods are wired in', async (t) => {
+test('a change made through the agent wakes a waiting events.poll at once; guest.* and balancer.level1.* are wired in', async (t) => {
   const sim = createSimCluster({ nodes: 1, vmsPerNode: 2, seed: 9 });
   const a = await startAgent({ hypervisor: sim.hypervisors[0] as NonNullable<(typeof sim.hypervisors)[0]>, listen: '127.0.0.1:0', pollMs: 200 });
   const c = new XmlRpcClient({ url: a.url });
@@ -48,6 +48,9 @@ test('a change made through the agent wakes a waiting events.poll at once; guest
   });
   const names = (await c.call('system.listMethods')) as string[];
   assert.ok(names.some((n) => n.startsWith('guest.')), 'guest relay registered');
+  assert.ok(names.includes('balancer.level1.status'), 'level-1 balancer registered');
+  const l1 = (await c.call('balancer.level1.status')) as { ticks: number; enabled: boolean };
+  assert.equal(l1.enabled, false, 'level 1 is off until enabled');
   const vm = ((await c.call('vm.list')) as Array<{ name: string }>)[0]?.name as string;
   const cursor = ((await c.call('events.poll', 0, 0)) as { cursor: number }).cursor;
   const waiting = c.call('events.poll', cursor, 20_000) as Promise<{ events: Array<{ kind: string; vm: string }> }>;

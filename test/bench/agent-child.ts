@@ -8,7 +8,7 @@ import { startAgent } from '../../src/agent/index.js';
 
 async function main(): Promise<void> {
   const o = JSON.parse(process.argv[2] ?? '{}') as { uri: string; pollMs: number; historySeconds: number; fill: boolean };
-  const agent = await startAgent({ hypervisor: () => connectLibvirt(o.uri, { timeoutMs: 30_000 }), listen: '127.0.0.1:0', pollMs: o.pollMs, historySeconds: o.historySeconds, plugins: false });
+  const agent = await startAgent({ hypervisor: () => connectLibvirt(o.uri, { timeoutMs: 30_000 }), listen: '127.0.0.1:0', pollMs: o.pollMs, historySeconds: o.historySeconds });
   const core = agent.core;
   while (!core.domains.idle) await new Promise((r) => setTimeout(r, 100));
   let fillMs = 0;

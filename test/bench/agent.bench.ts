@@ -56,7 +56,7 @@ function procRssMb(pid: number): number {
 
 async function collectRatio(uri: string): Promise<{ ratio: number; bareMs: number; statsOnlyMs: number; agentMs: number }> {
   const bare = await connectLibvirt(uri, { timeoutMs: 30_000 });
-  const agent = await startAgent({ hypervisor: () => connectLibvirt(uri, { timeoutMs: 30_000 }), listen: '127.0.0.1:0', pollMs: 3_600_000, plugins: false });
+  const agent = await startAgent({ hypervisor: () => connectLibvirt(uri, { timeoutMs: 30_000 }), listen: '127.0.0.1:0', pollMs: 3_600_000 });
   try {
     while (!agent.core.domains.idle) await new Promise((r) => setTimeout(r, 100));
     for (let i = 0; i < 3; i++) {
