@@ -110,7 +110,7 @@ async function measure(nodes: number, vms: number): Promise<Result> {
       await sleep(140);
     }
     await sleep(500);
-    const lat = readFileSync(join(dir, 'trace'), 'utf8').split('\n').filter(Boolean).map(Number);
+    const lat = readFileSync(join(dir, 'trace'), 'utf8').split('\n').filter(Boolean).map((l) => Number(l.split(' ')[0]));
     if (lat.length < KEYS * 0.9) throw new Error(`only ${lat.length} of ${KEYS} keys traced`);
     tm.keys('q');
     await tm.waitExit(20_000);

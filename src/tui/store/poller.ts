@@ -17,6 +17,14 @@ export interface PollerOptions {
   longPollMs?: number;
   /** Stop collecting metrics after the first complete refresh (deterministic screenshots). */
   frozen?: boolean;
+  /**
+   * Whether this node's VMs are needed at the full rate now (on screen, sorted by
+   * a metric, wall mode). Otherwise its VM list refreshes every `listEvery` ticks;
+   * node figures always come every tick.
+   */
+  watched?: () => boolean;
+  /** Whether the node's own row or charts are on screen; otherwise node.stats every `listEvery` ticks (the cursor still brings every sample). */
+  nodeWatched?: () => boolean;
 }
 
 function message(e: unknown): string {
@@ -35,10 +43,10 @@ export class NodePoller {
   private completed = 0;
   /** Refreshes skipped because the previous one was still running (for the bench and the status view). */
   dropped = 0;
-  readonly o: Required<PollerOptions>;
+  readonly o: Required<Omit<PollerOptions, 'watched' | 'nodeWatched'>> & Pick<PollerOptions, 'watched' | 'nodeWatched'>;
 
   constructor(readonly link: Link, readonly store: ClusterStore, o: PollerOptions = {}) {
-    this.o = { refreshMs: 1000, infoEvery: 30, listEvery: 5, longPollMs: 20000, frozen: false, ...o };
+    this.o = { refreshMs: 1000, infoEvery: 30, listEvery: 10, longPollMs: 20000, frozen: false, ...o };
     store.addNode(link.name, link.state);
     link.on('state', (s, detail) => {
       store.setLink(link.name, s, detail);
@@ -81,13 +89,18 @@ export class NodePoller {
       // vm.list is served from the agent's last collection (no libvirt call) and
       // carries every VM's latest figures, so one call per tick feeds the table and
       // the sparklines; vm.stats is only read for one VM's full history (backfill).
-      const metrics = !(this.o.frozen && this.completed > 0);
+      const metrics = !(this.o.frozen && this.completed > 0) && (this.completed === 0 || (this.o.nodeWatched?.() ?? true) || this.ticks % this.o.listEvery === 0);
+      const full = this.needList || this.ticks % this.o.listEvery === 0;
+      const watched = this.o.watched?.() ?? true;
       this.needList = false;
+      // Every tick for a watched node: its running VMs (stopped ones have no figures that move);
+      // the whole list on events, after commands, and every few ticks.
+      const listCall = full ? this.link.call('vm.list') : watched ? this.link.call('vm.list', { active: true, inactive: false }) : Promise.resolve(null);
       const [list, ns] = await Promise.all([
-        this.link.call('vm.list'),
+        listCall,
         metrics ? this.link.call('node.stats', this.nodeCursor ?? 0, ...(this.o.frozen ? [1] : [])) : Promise.resolve(null),
       ]);
-      this.store.setVmList(name, decodeVmList(list), metrics);
+      if (list !== null && !this.store.setVmList(name, decodeVmList(list), !(this.o.frozen && this.completed > 0), !full)) this.needList = true;
       if (ns !== null) {
         const page = decodeNodeStats(ns);
         this.nodeCursor = page.cursor;

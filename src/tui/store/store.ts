@@ -59,13 +59,17 @@ export class ClusterStore {
     this.changed();
   }
 
-  /** Replace one node's VM list: new VMs appear, gone ones (undefined, migrated away) disappear. */
-  setVmList(node: string, list: WireVm[], withSamples = true): void {
+  /**
+   * Replace one node's VM list: new VMs appear, gone ones (undefined, migrated
+   * away) disappear. With `partial` (only the running VMs were asked for) nothing
+   * is removed; returns false when the partial list misses a VM that was running
+   * (it stopped or left: the caller should fetch the whole list).
+   */
+  setVmList(node: string, list: WireVm[], withSamples = true, partial = false): boolean {
     const n = this.addNode(node, 'up');
+    const keys = this.byNode.get(node) ?? new Set<string>();
+    this.byNode.set(node, keys);
     const seen = new Set<string>();
-    let running = 0;
-    let mem = 0;
-    let vcpus = 0;
     for (const w of list) {
       const key = `${node}/${w.name}`;
       seen.add(key);
@@ -74,6 +78,7 @@ export class ClusterStore {
         vm = newVm(node, w.name);
         this.vms.set(key, vm);
       }
+      keys.add(key);
       vm.uuid = w.uuid;
       if (vm.state !== w.state && !isActive(w.state)) {
         vm.cpuPct = undefined;
@@ -89,25 +94,33 @@ export class ClusterStore {
         this.pushVmSample(vm, isActive(w.state) ? w.sample : { name: w.name, t: w.sample.t, cpuPct: 0 });
         if (!isActive(w.state)) vm.memPct = undefined;
       }
-      if (isActive(w.state)) {
-        running++;
-        mem += w.memKiB;
-        vcpus += w.vcpus;
-      }
     }
-    const keys = this.byNode.get(node) ?? new Set<string>();
+    let complete = true;
     for (const key of keys) {
       if (seen.has(key) || this.pinned.has(key)) continue;
+      if (partial) {
+        if (isActive(this.vms.get(key)?.state ?? '')) complete = false;
+        continue;
+      }
       this.vms.delete(key);
       keys.delete(key);
     }
-    for (const key of seen) keys.add(key);
-    this.byNode.set(node, keys);
-    n.vmCount = list.length;
+    let running = 0;
+    let mem = 0;
+    let vcpus = 0;
+    for (const key of keys) {
+      const vm = this.vms.get(key);
+      if (!vm || !isActive(vm.state)) continue;
+      running++;
+      mem += vm.memKiB;
+      vcpus += vm.vcpus;
+    }
+    n.vmCount = keys.size;
     n.running = running;
     n.vmMemKiB = mem;
     n.vmVcpus = vcpus;
     this.changed();
+    return complete;
   }
 
   addNodeSamples(node: string, samples: NodeSample[]): void {

@@ -88,7 +88,7 @@ export class Dashboard {
     if (o.wall) this.view = 'wall';
     for (const l of o.links) {
       this.links.set(l.name, l);
-      this.pollers.set(l.name, new NodePoller(l, this.store, { refreshMs: o.refreshMs ?? 1000, frozen: this.frozen }));
+      this.pollers.set(l.name, new NodePoller(l, this.store, { refreshMs: o.refreshMs ?? 1000, frozen: this.frozen, watched: () => this.watches(l.name), nodeWatched: () => this.watchesNode(l.name) }));
     }
     this.cmd = new CommandCenter({ store: this.store, link: (n) => this.links.get(n), invalidate: (n) => this.pollers.get(n)?.invalidate() });
     this.screen = blessed.screen({
@@ -141,6 +141,29 @@ export class Dashboard {
     this.done?.(code);
   }
 
+  /** Nodes whose VMs are in the table's visible window (set at each draw). */
+  private visibleNodes = new Set<string>();
+
+  /**
+   * Whether a node's VMs must refresh every tick: they are on screen, the table is
+   * sorted by a metric (any node's VM may move into view), or the view shows the
+   * whole cluster (wall) or that node.
+   */
+  watches(node: string): boolean {
+    if (this.view === 'wall' || this.view === 'tasks') return true;
+    if (this.sortKey !== 'name' && this.sortKey !== 'node' && this.sortKey !== 'state' && this.sortKey !== 'vcpus' && this.sortKey !== 'memory') return true;
+    if (this.view === 'node') return this.selectedNode()?.name === node;
+    if (this.view === 'vm') return this.selectedVm()?.node === node;
+    return this.visibleNodes.size === 0 || this.visibleNodes.has(node);
+  }
+
+  private visibleNodeRows = new Set<string>();
+
+  watchesNode(node: string): boolean {
+    if (this.view === 'wall' || this.view === 'node') return true;
+    return this.visibleNodeRows.size === 0 || this.visibleNodeRows.has(node) || this.selectedVm()?.node === node;
+  }
+
   markDirty(): void {
     this.dirty = true;
   }
@@ -154,7 +177,7 @@ export class Dashboard {
     }
     if (this.done === undefined) return;
     const t1 = performance.now();
-    this.draw();
+    this.draw(true);
     // Trace line: whole key handling, then the redraw part of it (ms).
     if (this.traceFile) appendFileSync(this.traceFile, `${(performance.now() - t0).toFixed(3)} ${(performance.now() - t1).toFixed(3)} ${this.lastRenderMs.toFixed(3)}\n`);
   }
@@ -180,11 +203,15 @@ export class Dashboard {
   }
 
   private rowsKey = '';
+  private rowsVersion = 0;
 
   /** Filter and sort again only when the data, the filter or the sort changed (not on every key). */
-  refreshRows(): void {
-    const key = `${this.store.version}\0${this.filter}\0${this.sortKey}\0${this.reverse}`;
+  refreshRows(withData = true): void {
+    // A key only re-sorts when it changed the filter or the order; new data waits for the tick.
+    const version = withData || this.rowsKey === '' ? this.store.version : this.rowsVersion;
+    const key = `${version}\0${this.filter}\0${this.sortKey}\0${this.reverse}`;
     if (key === this.rowsKey) return;
+    this.rowsVersion = version;
     this.rowsKey = key;
     this.nodeRows = [...this.store.nodes.values()].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
     this.rows = selectRows(this.store.vms.values(), this.filter, this.sortKey, this.reverse);
@@ -243,13 +270,13 @@ export class Dashboard {
     if (b.hidden) b.show();
   }
 
-  draw(): void {
+  draw(fromKey = false): void {
     if (this.done === undefined && this.timer === undefined) return;
-    this.dirty = false;
+    if (!fromKey) this.dirty = false;
     const W = this.screen.width as number;
     const H = this.screen.height as number;
     const b = this.boxes;
-    this.refreshRows();
+    this.refreshRows(!fromKey);
     const t = totals(this.store.nodes.values());
     const clock = this.frozen ? '' : new Date().toISOString().slice(11, 19);
     const all = Object.values(b);
@@ -294,6 +321,7 @@ export class Dashboard {
     const nodeSel = Math.max(0, this.nodeRows.findIndex((n) => n.name === this.selNode));
     const nl = nodeLines({ rows: this.nodeRows, selected: nodeSel, top: this.nodeTop, focused: this.focus === 'nodes' }, W, nodesH, this.theme, this.glyphs);
     this.nodeTop = nl.top;
+    this.visibleNodeRows = new Set(this.nodeRows.slice(nl.top, nl.top + nodesH - 1).map((n) => n.name));
     this.place(b.nodes, 1, 0, W, nodesH, nl.lines);
     const side = W >= 140 ? Math.min(64, Math.floor(W * 0.36)) : 0;
     const tableW = side > 0 ? W - side - 1 : W;
@@ -305,6 +333,7 @@ export class Dashboard {
     const vmSel = Math.max(0, this.rows.findIndex((r) => r.key === this.selVm));
     const vl = vmLines({ rows: this.rows, selected: vmSel, top: this.vmTop, focused: this.focus === 'vms', marks: this.marks }, tableW, vmH, this.theme, this.glyphs, this.cmd.migrations);
     this.vmTop = vl.top;
+    this.visibleNodes = new Set(this.rows.slice(vl.top, vl.top + vmH).map((r) => r.node));
     this.place(b.vms, vmTop + 1, 0, tableW, vmH, vl.lines);
     const vm = this.selectedVm();
     if (side > 0 && vm) this.place(b.side, vmTop, tableW + 1, side, vmH + 1, vmDetailLines(vm, this.store.nodes.get(vm.node), this.cmd.migrations.get(vm.key), side, vmH + 1, this.theme, this.glyphs).slice(0, -1));
