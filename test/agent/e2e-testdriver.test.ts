@@ -177,6 +177,7 @@ test('agent on a real libvirtd (test driver): every method over HTTP and unix so
     headersTimeoutMs: 2000,
     minBackoffMs: 200,
     maxBackoffMs: 1000,
+    callTimeoutMs: 2000,
     plugins: false,
   });
   held.agent = a;
@@ -290,6 +291,18 @@ test('agent on a real libvirtd (test driver): every method over HTTP and unix so
     else assert.ok(Math.abs((cpuSec ?? -1) - row.cpuTimeNs / 1e9) < 1e-6, `cpu time ${cpuSec} vs ${row.cpuTimeNs / 1e9}`);
     assert.equal(promValue(f, 'libvirt_domain_info_maximum_memory_bytes', { domain: 'vm-0001' }), (row as unknown as { maxMemKiB: number }).maxMemKiB * 1024);
     assert.equal(f['libvirt_domain_info_meta']?.samples.length, agreed.list.length, 'one domain per VM in vm.list');
+  });
+
+  await t.test('a hung libvirtd (SIGSTOP) makes calls time out with a fault; the agent answers and recovers', async () => {
+    const pid = n.libvirtdPid();
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await assert.rejects(client.call('vm.info', 'vm-0001'), (e: unknown) => e instanceof XmlRpcFault && (e.code === 1002 || e.code === 1001) && /no answer|not reachable/.test(e.message));
+      assert.ok(((await client.call('node.info')) as { agent: { version: string } }).agent.version, 'the agent itself still answers');
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await waitFor('vm.info to work again', async () => ((await client.call('vm.info', 'vm-0001')) as { name: string }).name === 'vm-0001', 30_000, 300);
   });
 
   await t.test('libvirtd killed under the agent: outage reported, the agent answers, recovery without restart', async () => {
