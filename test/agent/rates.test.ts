@@ -94,3 +94,21 @@ test('a VM that stays shut off gets no history ring', () => {
   c.ingest([stats(0, 0, 0, 'shutoff')], node(1, 1), 1000);
   assert.equal(c.vms.get('vm1')?.ring, undefined);
 });
+
+test('a poll that comes due while the last one still runs is dropped, not queued', async () => {
+  // A hypervisor stand-in whose bulk-stats call answers only when told to (pure collector logic).
+  let release: (() => void) | undefined;
+  const hv = {
+    allDomainStats: () => new Promise<DomainStats[]>((resolve) => (release = () => resolve([stats(1e9, 0, 0)]))),
+    nodeStats: async () => node(1, 1),
+  } as unknown as import('../../src/libvirt/hypervisor.js').Hypervisor;
+  const c = new Collector({ pollMs: 1000, historySeconds: 10 });
+  const first = c.collect(hv);
+  assert.equal(await c.collect(hv), false);
+  assert.equal(await c.collect(hv), false);
+  assert.equal(c.dropped, 2);
+  release?.();
+  assert.equal(await first, true);
+  assert.equal(c.collections, 1);
+  assert.equal(c.running, false);
+});

@@ -66,7 +66,8 @@ export function registerVmMethods(r: MethodRegistry, core: AgentCore): void {
     help:
       'Every VM on this node with its latest figures from the last collection: name, uuid, state, reason, vcpus, maxVcpus, memKiB, maxMemKiB, memUsedKiB, cpuTimeNs, ' +
       'cpuPct, vcpuPct, diskRdBps, diskWrBps, netRxBps, netTxBps, seenAt (ms since the epoch), and when known id, persistent, autostart. ' +
-      'Optional struct {active: bool, inactive: bool} filters by state. No libvirt call: served from the collector.',
+      'Optional struct {active: bool, inactive: bool} filters by state. No libvirt call: served from the collector (while libvirt is down: the last collected figures; seenAt tells their age). ' +
+      'Numbers beyond 32 bits (cpuTimeNs, byte counts) travel as <double>, exact up to 2^53.',
     signature: withOptional('array', []),
     handler: (p) => {
       const o = opts(p, 0);
