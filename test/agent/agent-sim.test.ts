@@ -85,3 +85,32 @@ test('TLS with a token on loopback; non-loopback refused without them', async (t
   await assert.rejects(untrusted.call('node.info'), /certificate/i);
   untrusted.close();
 });
+
+test('an agent started while libvirtd is absent comes up, says libvirt is down, and keeps retrying', async (t) => {
+  const { connectLibvirt } = await import('../../src/libvirt/client/index.js');
+  const dir = mkdtempSync(join(tmpdir(), 'vem-agent-nolv-'));
+  let attempts = 0;
+  const a = await startAgent({
+    hypervisor: () => {
+      attempts++;
+      return connectLibvirt(`qemu+unix:///system?socket=${join(dir, 'no-such-libvirt-sock')}`, { timeoutMs: 2000 });
+    },
+    listen: '127.0.0.1:0',
+    minBackoffMs: 50,
+    maxBackoffMs: 100,
+    plugins: false,
+  });
+  const c = new XmlRpcClient({ url: a.url });
+  t.after(async () => {
+    c.close();
+    await a.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const info = (await c.call('node.info')) as { libvirt: { up: boolean; reason: string } };
+  assert.equal(info.libvirt.up, false);
+  assert.ok(info.libvirt.reason.length > 0);
+  await assert.rejects(c.call('vm.info', 'x'), (e: unknown) => e instanceof XmlRpcFault && e.code === 1001);
+  assert.deepEqual(await c.call('vm.list'), []);
+  await new Promise((r) => setTimeout(r, 400));
+  assert.ok(attempts >= 2, `reconnect attempts: ${attempts}`);
+});
