@@ -2,7 +2,7 @@
 // the virtio modules loaded at boot, /dev/virtio-ports/<name> links, a shell on ttyS0,
 // plus caller files and start-up lines (the guest agent). Cached by a hash of its inputs.
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { run } from './procs.js';
 import { findBinary } from './prereq.js';
@@ -229,6 +229,36 @@ function fileDigest(h: ReturnType<typeof createHash>, p: string): void {
   h.update(`${p}\0${st.size}\0${st.mtimeMs}\0`);
 }
 
+const PRUNE_IMAGES_AFTER_MS = 3 * 24 * 3600_000;
+
+function touch(p: string): void {
+  try {
+    const now = new Date();
+    utimesSync(p, now, now);
+  } catch {
+    // best effort
+  }
+}
+
+/** Each distinct set of inputs (say, every change of the guest agent) makes a ~45 MB image: drop unused ones. */
+function pruneImages(): void {
+  const root = join(cacheRoot(), 'images');
+  let entries: string[];
+  try {
+    entries = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const dir = join(root, e);
+    try {
+      if (Date.now() - statSync(dir).mtimeMs > PRUNE_IMAGES_AFTER_MS) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // raced with another lab: fine
+    }
+  }
+}
+
 /** Builds the guest image (or returns the cached one with the same inputs). */
 export async function buildGuestImage(o: GuestImageOptions = {}): Promise<GuestImage> {
   for (const b of ['cpio', 'gzip', 'apt-get', 'dpkg-deb', 'ldd']) {
@@ -250,7 +280,11 @@ export async function buildGuestImage(o: GuestImageOptions = {}): Promise<GuestI
   const dir = join(cacheRoot(), 'images', hash);
   const kernel = join(dir, 'vmlinuz');
   const initrd = join(dir, 'initrd.img');
-  if (existsSync(initrd) && existsSync(kernel)) return { kernel, initrd, hash };
+  if (existsSync(initrd) && existsSync(kernel)) {
+    touch(dir);
+    return { kernel, initrd, hash };
+  }
+  pruneImages();
   mkdirSync(dir, { recursive: true });
   if (!existsSync(kernel)) {
     copyFileSync(k.vmlinuz, `${kernel}.${process.pid}`);
