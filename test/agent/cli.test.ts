@@ -1,0 +1,59 @@
+// `vem agent` as a process: serves a simulated node, refuses bad flags (exit 2) and
+// unsafe listen addresses, writes its audit log, and exits 0 on SIGTERM.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { pythonCalls } from '../common/xmlrpc-peer.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli.js');
+
+test('vem agent: bad flags exit 2, non-loopback without TLS exits 1', () => {
+  const bad = spawnSync(process.execPath, [CLI, 'agent', '--frobnicate'], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown option '--frobnicate'/);
+  const half = spawnSync(process.execPath, [CLI, 'agent', '--tls-cert', 'x.pem', '--sim'], { encoding: 'utf8' });
+  assert.equal(half.status, 2);
+  assert.match(half.stderr, /--tls-cert and --tls-key go together/);
+  const open = spawnSync(process.execPath, [CLI, 'agent', '--sim', '--listen', '0.0.0.0:0', '--audit-log', join(tmpdir(), 'vem-unused-audit.jsonl')], { encoding: 'utf8' });
+  assert.equal(open.status, 1);
+  assert.match(open.stderr, /refusing to listen on non-loopback address 0\.0\.0\.0 without TLS and a token/);
+});
+
+test('vem agent --sim on a unix socket with a token file: python calls it, changes are audited, SIGTERM ends it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vem-agent-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const tokenFile = join(dir, 'token');
+  const token = 'cli-test-token-0123456789abcdef';
+  writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+  const sock = join(dir, 'run', 'agent.sock');
+  const audit = join(dir, 'audit.jsonl');
+  const p = spawn(process.execPath, [CLI, 'agent', '--sim', '--sim-vms', '3', '--socket', sock, '--token-file', tokenFile, '--audit-log', audit, '--poll-ms', '200'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => p.once('exit', (code) => resolve(code)));
+  t.after(() => {
+    if (p.exitCode === null) p.kill('SIGKILL');
+  });
+  for (let i = 0; i < 100 && !err.includes('serving'); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.match(err, /serving unix:.*SIMULATED/);
+  const r = await pythonCalls(`unix:${sock}`, token, [
+    ['node.info', []],
+    ['vm.list', []],
+  ]);
+  assert.equal((r[0]?.ok as { simulated: boolean }).simulated, true);
+  const vm = (r[1]?.ok as Array<{ name: string }>)[0]?.name as string;
+  const r2 = await pythonCalls(`unix:${sock}`, token, [['vm.suspend', [vm]]]);
+  assert.equal(r2[0]?.ok, true);
+  const denied = await pythonCalls(`unix:${sock}`, 'wrong-token', [['node.info', []]]);
+  assert.equal(denied[0]?.http, 401);
+  p.kill('SIGTERM');
+  assert.equal(await exited, 0);
+  const lines = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { method: string; args: unknown[]; caller: string });
+  assert.deepEqual(lines.map((l) => l.method), ['vm.suspend']);
+  assert.deepEqual(lines[0]?.args, [vm]);
+  assert.equal(lines[0]?.caller, `unix:${sock}`);
+});
