@@ -87,10 +87,16 @@ export class Collector {
         e = { name: s.name, last: s, lastTick: tick };
         this.vms.set(s.name, e);
       }
-      e.last = s;
       e.lastTick = tick;
       const active = isActive(s);
       if (active) running++;
+      if (active && s.cpu === undefined && e.last.cpu !== undefined) {
+        // NOWAIT gave only what it could without waiting (a migration holds the VM's job lock):
+        // keep the last full record and counters so the next full poll yields no false spike.
+        e.last = { ...e.last, state: s.state ?? e.last.state };
+        continue;
+      }
+      e.last = s;
       const c = vmCountersInto(this.scratch, s, at);
       const sample = vmSample(e.counters, c, s, this.hostCpus, this.sampleOut);
       if (e.counters) Object.assign(e.counters, c);

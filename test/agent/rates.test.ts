@@ -112,3 +112,16 @@ test('a poll that comes due while the last one still runs is dropped, not queued
   assert.equal(c.collections, 1);
   assert.equal(c.running, false);
 });
+
+test('a partial NOWAIT record (VM busy migrating) keeps the last full figures and makes no spike', () => {
+  const c = new Collector({ pollMs: 1000, historySeconds: 10 });
+  c.hostCpus = 4;
+  c.ingest([stats(0, 0, 0)], node(0, 0), 0);
+  c.ingest([stats(1e9, 0, 0)], node(1, 1), 1000);
+  const partial: DomainStats = { name: 'vm1', uuid: 'u-1', state: { state: 'running', reason: 1 }, raw: {} };
+  c.ingest([partial], node(2, 2), 2000);
+  c.ingest([stats(3e9, 0, 0)], node(3, 3), 3000);
+  const e = c.vms.get('vm1');
+  assert.deepEqual(e?.ring?.columnsAfter(0).cols.cpuPct, [25, 25], '2 s of CPU over 2 s on 4 CPUs, no spike');
+  assert.equal(e?.last.cpu?.timeNs, 3e9);
+});
