@@ -17,25 +17,27 @@ export const commands: Command[] = [
   {
     name: 'demo',
     summary: 'a local SIMULATED cluster with the dashboard on it, no set-up needed',
-    usage: 'vem demo [--nodes N] [--vms N] [--no-tui]',
+    usage: 'vem demo [--nodes N] [--vms N] [--seed N] [--wall] [--refresh MS] [--time-scale X] [--no-tui]',
     load: () => import('./demo.js'),
   },
   {
     name: 'agent',
     summary: 'the node agent: XML-RPC over libvirt on loopback or a unix socket',
-    usage: 'vem agent [--uri URI] [--listen 127.0.0.1:PORT | --socket PATH] [--token-file F] [--tls-cert F --tls-key F]',
+    usage:
+      'vem agent [--uri URI | --sim [--sim-vms N]] [--listen 127.0.0.1:PORT | --socket PATH] [--token-file F]\n' +
+      '          [--tls-cert F --tls-key F] [--read-only] [--audit-log F] [--poll-ms MS] [--history SECONDS]',
     load: () => import('./agent.js'),
   },
   {
     name: 'guest-agent',
     summary: 'the in-guest agent over a virtio-serial port (or loopback HTTP for development)',
-    usage: 'vem guest-agent [--port /dev/virtio-ports/NAME | --listen 127.0.0.1:PORT]',
+    usage: 'vem guest-agent [--port DEV | --channel NAME] [--listen 127.0.0.1:PORT] [--policy FILE] [--log FILE]',
     load: () => import('./guest-agent.js'),
   },
   {
     name: 'call',
     summary: 'one XML-RPC call to an agent, result as JSON',
-    usage: 'vem call (--agent URL | NODE) METHOD [ARG ...]',
+    usage: 'vem call (--agent URL [--token-file F] | NODE [--cluster FILE]) METHOD [ARG ...]',
     load: () => import('./call.js'),
   },
   {
@@ -47,7 +49,11 @@ export const commands: Command[] = [
   {
     name: 'balance',
     summary: 'level-2 load balancing: plan, apply, or simulate on a trace',
-    usage: 'vem balance plan|apply|simulate ...',
+    usage:
+      'vem balance simulate --trace F (--hosts N --host-cores C --host-mem-gib M | --hosts-file F) [--policy NAME,...] [--json]\n' +
+      '       vem balance plan [--cluster FILE] [--evacuate NODE,...] [--maintenance NODE,...] [--json]\n' +
+      '       vem balance apply [--cluster FILE] [--evacuate NODE,...] [--maintenance NODE,...] [--only VM,...] [--yes] [--auto --every S]\n' +
+      '       vem balance generate --kind diurnal|bursty|ramp|onoff|mix --vms N --steps N [--period S] [--seed N] --out F',
     load: () => import('./balance.js'),
   },
 ];
