@@ -193,7 +193,7 @@ function readTyped(r: XmlReader): XmlRpcValue {
       if (!d.empty) {
         for (;;) {
           r.between('data');
-          if (r.peekOpen() === undefined) break;
+          if (r.atClose() || r.atEnd()) break;
           out.push(readValue(r));
         }
         r.close('data');
@@ -208,18 +208,17 @@ function readTyped(r: XmlReader): XmlRpcValue {
       if (empty) return o;
       for (;;) {
         r.between('struct');
-        const m = r.peekOpen();
-        if (m === undefined) break;
-        if (m !== 'member') throw new XmlRpcParseError(`expected <member> in <struct>, found <${m}>`);
+        if (r.atClose() || r.atEnd()) break;
         const me = r.open();
+        if (me.name !== 'member') throw new XmlRpcParseError(`expected <member> in <struct>, found <${me.name}>`);
         let key: string | undefined;
         let value: XmlRpcValue | undefined;
         let seenValue = false;
         if (!me.empty) {
           for (;;) {
             r.between('member');
+            if (r.atClose() || r.atEnd()) break;
             const part = r.peekOpen();
-            if (part === undefined) break;
             if (part === 'name' && key === undefined) {
               const ne = r.open();
               key = ne.empty ? '' : r.textContent('name');

@@ -161,6 +161,15 @@ export class XmlReader {
    */
   text_(): string {
     const t = this.text;
+    const lt0 = t.indexOf('<', this.i);
+    // fast path: plain text up to a tag that is not CDATA, a comment or a PI
+    if (lt0 >= 0 && t.charCodeAt(lt0 + 1) !== 0x21 && t.charCodeAt(lt0 + 1) !== 0x3f) {
+      const raw = t.slice(this.i, lt0);
+      if (raw.includes(']]>')) this.fail('"]]>" in text');
+      const at = this.i;
+      this.i = lt0;
+      return decodeEntities(raw, at);
+    }
     let out = '';
     for (;;) {
       const lt = t.indexOf('<', this.i);
@@ -205,8 +214,21 @@ export class XmlReader {
 
   /** Skips whitespace-only text and comments between elements; other text is an error. */
   between(parent: string): void {
+    const t = this.text;
+    let j = this.i;
+    while (j < this.n && isSpace(t.charCodeAt(j))) j++;
+    // fast path: the next thing is a tag (what our own encoder always sends)
+    if (t.charCodeAt(j) === 0x3c && t.charCodeAt(j + 1) !== 0x21 && t.charCodeAt(j + 1) !== 0x3f) {
+      this.i = j;
+      return;
+    }
     const at = this.i;
     const s = this.text_();
     if (s.trim() !== '') this.fail(`unexpected text in <${parent}>`, at);
+  }
+
+  /** After between(): whether an end tag comes next (the parent's content is over). */
+  atClose(): boolean {
+    return this.text.charCodeAt(this.i) === 0x3c && this.text.charCodeAt(this.i + 1) === 0x2f;
   }
 }
