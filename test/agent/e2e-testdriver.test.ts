@@ -110,6 +110,8 @@ function checkScript(r: Map<string, PeerResult>, methods: string[]): void {
   assert.equal(info.libvirt.up, true);
   assert.equal(info.simulated, false);
   assert.equal(info.node.cpus, 64);
+  const cap = (info as unknown as { capacity: { vmsTotal: number; vmsRunning: number; vcpusAllocated: number; memTotalKiB: number } }).capacity;
+  assert.ok(cap.vmsTotal >= 24 && cap.vmsRunning >= 10 && cap.vcpusAllocated >= cap.vmsRunning && cap.memTotalKiB > 0, JSON.stringify(cap));
   const ns = ok(r, 'node.stats') as { t: number[]; cpuPct: unknown[]; cursor: number };
   assert.ok(ns.t.length >= 2 && ns.cpuPct.length === ns.t.length && ns.cursor > 0);
   const list = ok(r, 'vm.list') as Array<{ name: string; state: string }>;

@@ -14,7 +14,8 @@ export function registerNodeMethods(r: MethodRegistry, core: AgentCore): void {
     name: 'node.info',
     help:
       'This node: hostname, uri, driver (QEMU, Test, Xen, LXC, Simulated...), hypervisorVersion, libvirtVersion, simulated, node {model, memoryKiB, cpus, mhz, numaNodes, sockets, cores, threads}, ' +
-      'libvirt {up, since, reason, attempts, nextRetryAt} (the agent stays up while libvirtd is away and reconnects with backoff), and agent {version, startedAt, pollMs, historySeconds, readOnly, ' +
+      'libvirt {up, since, reason, attempts, nextRetryAt} (the agent stays up while libvirtd is away and reconnects with backoff), ' +
+      'capacity {vmsTotal, vmsRunning, vcpusAllocated, memAllocatedKiB, memTotalKiB, memFreeKiB, cpuPct} from the last collection, and agent {version, startedAt, pollMs, historySeconds, readOnly, ' +
       'collections, dropped, errors, lastCollectMs, vms, historyBytes}. Host facts are the last ones seen while libvirt is down. ' +
       'Fault codes: libvirt\'s own error code (e.g. 42 no such domain), 1001 libvirt unreachable, 1002 libvirt call timed out, 1003 not found, 1004 bad argument, -32601/-32602 unknown method/bad arguments.',
     signature: [['struct']],
@@ -49,6 +50,26 @@ export function registerNodeMethods(r: MethodRegistry, core: AgentCore): void {
         },
       };
       if (c.lastError !== undefined) (v.agent as XmlRpcStruct).lastError = c.lastError;
+      // What the node holds and what is committed to VMs (level-2 placement reads this).
+      let running = 0;
+      let vcpus = 0;
+      let memKiB = 0;
+      for (const e of c.vms.values()) {
+        if (e.lastTick < c.tick - 3) continue;
+        const st = e.last.state?.state;
+        if (st === 'shutoff' || st === 'crashed' || st === 'nostate' || st === undefined) continue;
+        running++;
+        vcpus += e.last.vcpu?.current ?? core.domains.entries.get(e.name)?.info?.vcpus ?? 0;
+        memKiB += e.last.balloon?.currentKiB ?? core.domains.entries.get(e.name)?.info?.memKiB ?? 0;
+      }
+      const cap: XmlRpcStruct = { vmsTotal: c.vms.size, vmsRunning: running, vcpusAllocated: vcpus, memAllocatedKiB: memKiB };
+      if (c.lastNode) {
+        cap.memTotalKiB = c.lastNode.memory.totalKiB;
+        cap.memFreeKiB = c.lastNode.memory.freeKiB;
+      }
+      const ns = c.node.latest();
+      if (ns) cap.cpuPct = Math.round(ns.cpuPct * 100) / 100;
+      v.capacity = cap;
       if (core.host) Object.assign(v, fromJsonValue(core.host) as XmlRpcStruct);
       return v;
     },
