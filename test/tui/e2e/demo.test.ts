@@ -105,6 +105,60 @@ test('vem demo: overview, filter, a VM operation, a migration to completion, and
     assert.match(tm.capture(), new RegExp(`migrated ${target} to ${to}`));
   });
 
+  await t.test('marks by pattern act on VMs across nodes with one confirmation and per-VM results', async () => {
+    tm.keys('/', 'C-u', 'Enter');
+    await tm.waitFor(/VMs 24 of 24/, 5000, 'the filter cleared');
+    tm.keys(':');
+    tm.type('sort name');
+    tm.keys('Enter');
+    const sorted = await tm.waitFor(/sort name/, 3000);
+    if (/sort name \(reversed\)/.test(sorted)) {
+      tm.keys('S');
+      await tm.waitFor((x) => /sort name/.test(x) && !/reversed/.test(x), 3000, 'A-Z order');
+    }
+    // Mark every running VM of the biggest group (web-*, api-*, ...).
+    tm.keys('/');
+    tm.type('running');
+    tm.keys('Enter');
+    const all = tableRows(await tm.waitStable(/filter "running"/, 3000));
+    const counts = new Map<string, number>();
+    for (const r of all) counts.set(r.name.split('-')[0] ?? '', (counts.get(r.name.split('-')[0] ?? '') ?? 0) + 1);
+    const prefix = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
+    tm.keys('/', 'C-u');
+    tm.type(`${prefix} running`);
+    tm.keys('Enter');
+    const s = await tm.waitFor(new RegExp(`filter "${prefix} running"`), 3000);
+    const group = tableRows(s);
+    assert.ok(group.length >= 2, `want several ${prefix} VMs, got ${group.length}`);
+    assert.ok(new Set(group.map((r) => r.node)).size >= 2, `the ${prefix} VMs should span nodes`);
+    tm.keys('*');
+    tm.type(`${prefix}-*`);
+    tm.keys('Enter');
+    await tm.waitFor(new RegExp(`marked ${group.length}`), 3000, 'the marks');
+    tm.keys('r');
+    const ask = await tm.waitFor(/Reboot \d+ VMs:/, 3000, 'one confirmation for all');
+    assert.match(ask, new RegExp(`Reboot ${group.length} VMs:`));
+    tm.keys('y');
+    await tm.waitFor(new RegExp(`reboot: ${group.length} VMs ok`), 15_000, 'every VM done');
+    tm.keys('t');
+    const tasks = await tm.waitFor(/Recent actions/, 3000);
+    for (const r of group) assert.match(tasks, new RegExp(`${r.node}/${r.name}\\s+ok`), `a result line for ${r.name}`);
+    assert.match(tasks, new RegExp(`reboot: ${group.length} ok, 0 failed`));
+    tm.keys('t');
+    await tm.waitFor(/NAME\s+NODE\s+STATE/, 3000);
+    tm.keys('x');
+    await tm.waitFor(/marks cleared/, 3000);
+    // Evacuation shows its plan first and does nothing until confirmed.
+    tm.keys('Tab');
+    await new Promise((r) => setTimeout(r, 300));
+    tm.keys('E');
+    const plan = await tm.waitFor(/Evacuate node-0\d: \d+ of \d+ VMs can move/, 3000, 'the evacuation preview');
+    assert.match(plan, /-> node-0\d \((live|offline)\)/);
+    tm.keys('n');
+    await tm.waitFor((x) => !/Evacuate node/.test(x), 3000, 'the preview closed');
+    tm.keys('Tab');
+  });
+
   await t.test('help lists the keys; q quits with exit code 0 and the terminal restored', async () => {
     tm.keys('?');
     await tm.waitFor(/Everywhere[\s\S]*VM table/, 3000, 'the help screen');
