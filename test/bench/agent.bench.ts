@@ -24,7 +24,7 @@ import { encodeCall, XmlRpcClient } from '../../src/common/xmlrpc/index.js';
 
 const DOMAINS = Number(process.env['BENCH_DOMAINS'] ?? 1000);
 const RUNNING = Number(process.env['BENCH_RUNNING'] ?? 500);
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 40);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 60);
 const CPU_SECONDS = Number(process.env['BENCH_CPU_SECONDS'] ?? 20);
 const LOAD_SECONDS = Number(process.env['BENCH_LOAD_SECONDS'] ?? 8);
 const CALLERS = 16;
@@ -66,16 +66,30 @@ async function collectRatio(uri: string): Promise<{ ratio: number; bareMs: numbe
     const b: number[] = [];
     const s: number[] = [];
     const a: number[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      let t0 = performance.now();
+    const barePoll = async (): Promise<void> => {
+      const t0 = performance.now();
       await Promise.all([bare.allDomainStats({ nowait: true }), bare.nodeStats()]);
       b.push(performance.now() - t0);
-      t0 = performance.now();
-      await bare.allDomainStats({ nowait: true });
-      s.push(performance.now() - t0);
-      t0 = performance.now();
+    };
+    const agentPoll = async (): Promise<void> => {
+      const t0 = performance.now();
       await agent.collectNow();
       a.push(performance.now() - t0);
+    };
+    // Alternate which goes first, so neither side always follows the other.
+    for (let i = 0; i < ROUNDS; i++) {
+      if (i % 2 === 0) {
+        await barePoll();
+        await agentPoll();
+      } else {
+        await agentPoll();
+        await barePoll();
+      }
+    }
+    for (let i = 0; i < 20; i++) {
+      const t0 = performance.now();
+      await bare.allDomainStats({ nowait: true });
+      s.push(performance.now() - t0);
     }
     return { ratio: median(a) / median(b), bareMs: median(b), statsOnlyMs: median(s), agentMs: median(a) };
   } finally {
