@@ -73,9 +73,10 @@ function vmState(vm: VmRecord, mig: Migration | undefined): string {
   return vm.state;
 }
 
-function vmColumns(glyphs: Glyphs, marks: ReadonlySet<string> | undefined, migs: ReadonlyMap<string, Migration>, sparkW: number): Column<VmRecord>[] {
+function vmColumns(glyphs: Glyphs, marks: ReadonlySet<string> | undefined, migs: ReadonlyMap<string, Migration>, sparkW: number, selected: string): Column<VmRecord>[] {
   return [
-    { id: 'mark', title: ' ', min: 1, get: (vm) => (marks?.has(vm.key) ? '*' : ' ') },
+    // '>' marks the cursor row too, so it shows without colour or reverse video (captures, screen readers).
+    { id: 'mark', title: ' ', min: 1, get: (vm) => (marks?.has(vm.key) ? '*' : vm.key === selected ? '>' : ' ') },
     { id: 'name', title: 'NAME', min: 12, max: 28, get: (vm) => vm.name },
     { id: 'node', title: 'NODE', min: 7, max: 14, get: (vm) => vm.node },
     { id: 'state', title: 'STATE', min: 8, max: 14, get: (vm) => vmState(vm, migs.get(vm.key)) },
@@ -99,7 +100,8 @@ export function vmLines(
   migs: ReadonlyMap<string, Migration>,
 ): { lines: string[]; top: number } {
   const sparkW = Math.max(8, Math.min(30, width - 100));
-  const l = layoutColumns(vmColumns(glyphs, v.marks, migs, sparkW), width);
+  const selKey = v.focused ? v.rows[v.selected]?.key ?? '' : '';
+  const l = layoutColumns(vmColumns(glyphs, v.marks, migs, sparkW, selKey), width);
   const rowsH = Math.max(0, height - 1);
   const top = visibleWindow(v.rows.length, rowsH, v.selected, v.top);
   const lines = [theme.head(escapeTags(renderHeader(l)))];

@@ -1,0 +1,100 @@
+// The command layer's bookkeeping with a scripted link (pure logic: per-VM
+// progress and results, bounded concurrency, migration follow-up). The real
+// agent behind it is exercised by the end-to-end tests.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { CommandCenter } from '../../src/tui/commands/index.js';
+import { ClusterStore } from '../../src/tui/store/store.js';
+import type { Link, XmlRpcValue } from '../../src/tui/store/link.js';
+import { makeTheme } from '../../src/tui/views/theme.js';
+
+function scripted(name: string, answer: (method: string, params: XmlRpcValue[]) => Promise<XmlRpcValue>): Link & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    name,
+    state: 'up',
+    calls,
+    on() {},
+    call(method, ...params) {
+      calls.push(`${method}(${params.map((p) => JSON.stringify(p)).join(',')})`);
+      return answer(method, params);
+    },
+    openConsole: async () => new PassThrough(),
+    close: async () => {},
+  };
+}
+
+function setup(links: Array<Link>): { store: ClusterStore; cmd: CommandCenter; invalidated: string[] } {
+  const store = new ClusterStore();
+  const invalidated: string[] = [];
+  for (const l of links) {
+    store.setVmList(l.name, [
+      { name: `${l.name}-a`, uuid: '', state: 'running', vcpus: 1, memKiB: 1024, maxMemKiB: 1024 },
+      { name: `${l.name}-b`, uuid: '', state: 'running', vcpus: 1, memKiB: 1024, maxMemKiB: 1024 },
+    ]);
+  }
+  const cmd = new CommandCenter({ store, link: (n) => links.find((l) => l.name === n), invalidate: (n) => invalidated.push(n) });
+  return { store, cmd, invalidated };
+}
+
+test('a bulk action across nodes reports every VM, failures by name, and refreshes each node', async () => {
+  let inFlight = 0;
+  let peak = 0;
+  const answer = async (m: string, p: XmlRpcValue[]): Promise<XmlRpcValue> => {
+    inFlight++;
+    peak = Math.max(peak, inFlight);
+    await new Promise((r) => setTimeout(r, 5));
+    inFlight--;
+    if (p[0] === 'n2-b') throw new Error('domain is not running');
+    return true;
+  };
+  const n1 = scripted('n1', answer);
+  const n2 = scripted('n2', answer);
+  const { store, cmd, invalidated } = setup([n1, n2]);
+  const task = await cmd.vmOp('suspend', [...store.vms.values()]);
+  assert.deepEqual(n1.calls.sort(), ['vm.suspend("n1-a")', 'vm.suspend("n1-b")']);
+  assert.deepEqual(task.items.map((i) => [i.vm, i.state]), [['n1/n1-a', 'ok'], ['n1/n1-b', 'ok'], ['n2/n2-a', 'ok'], ['n2/n2-b', 'failed']]);
+  assert.equal(task.items[3]?.message, 'domain is not running');
+  assert.equal(task.done, true);
+  assert.equal(cmd.statusIsError, true);
+  assert.match(cmd.status, /suspend: 3 ok, 1 failed \(n2\/n2-b: domain is not running\)/);
+  assert.equal(store.vms.get('n1/n1-a')?.state, 'paused', 'optimistic state after success');
+  assert.equal(store.vms.get('n2/n2-b')?.state, 'running', 'no change after a failure');
+  assert.deepEqual([...new Set(invalidated)].sort(), ['n1', 'n2']);
+  assert.ok(peak > 1 && peak <= 8, `concurrency ${peak}`);
+});
+
+test('a migration is followed with job.get until it ends, keeping the last figures', async () => {
+  let polls = 0;
+  const n1 = scripted('n1', async (m): Promise<XmlRpcValue> => {
+    if (m === 'vm.migrate') return 'job-7';
+    if (m === 'job.get') {
+      polls++;
+      return polls < 2 ? { id: 'job-7', status: 'running', progress: { memTotal: 100, memRemaining: 60, memIteration: 2, memDirtyRate: 5, memBps: 50, expectedDowntimeMs: 30 } } : { id: 'job-7', status: 'completed' };
+    }
+    return true;
+  });
+  const n2 = scripted('n2', async () => true);
+  const { store, cmd } = setup([n1, n2]);
+  store.setHost('n2', { hostname: 'n2', uri: 'qemu+tcp://127.0.0.3/system', driver: 'QEMU', hypervisorVersion: '', simulated: false, cpus: 4, memoryKiB: 1 << 24, libvirtUp: true });
+  const vm = store.vms.get('n1/n1-a');
+  assert.ok(vm);
+  const m = await cmd.migrate(vm, 'n2', true);
+  assert.equal(n1.calls[0], 'vm.migrate("n1-a","qemu+tcp://127.0.0.3/system",{"live":true})');
+  assert.ok(store.pinned.has('n1/n1-a'), 'kept on screen while it moves');
+  while (!m.finished) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(m.job.state, 'completed');
+  assert.equal(m.job.memIteration, 2, 'figures from the last running poll survive completion');
+  assert.equal(m.job.downtimeMs, 30);
+  assert.equal(store.pinned.has('n1/n1-a'), false);
+  assert.match(cmd.status, /migrated n1-a to n2/);
+});
+
+test('the monochrome theme (NO_COLOR) uses no colour tags; the colour theme does', () => {
+  const mono = makeTheme(true);
+  const colour = makeTheme(false);
+  for (const f of ['ok', 'warn', 'bad', 'dim', 'head', 'sim', 'sel'] as const) assert.doesNotMatch(mono[f]('x'), /-fg|-bg/);
+  assert.match(colour.ok('x'), /green-fg/);
+  assert.equal(mono.sel('x'), '{inverse}x{/inverse}');
+});
