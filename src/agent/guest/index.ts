@@ -143,6 +143,7 @@ export function registerGuestMethods(registry: MethodRegistry, hv: Hypervisor, o
       help: `${m.help} The first argument is the VM name.`,
       signature: m.signature.map(([ret, ...rest]) => [ret ?? 'struct', 'string', ...rest]),
       mutates: m.mutates,
+      redact: (params) => redactGuestArgs(m.name, params),
       handler: async (params) => {
         const [vm, ...rest] = params;
         if (typeof vm !== 'string' || vm === '') throw new XmlRpcFault(-32602, `${m.name}: the first argument must be a VM name`);

@@ -19,6 +19,8 @@ export interface MethodSpec {
   signature: string[][];
   /** Changes something: refused in read-only mode and written to the audit log. */
   mutates?: boolean;
+  /** The arguments as logs may record them (secrets such as passwords replaced); default: as given. */
+  redact?(params: XmlRpcValue[]): XmlRpcValue[];
   handler(params: XmlRpcValue[], ctx: CallContext): Promise<XmlRpcValue> | XmlRpcValue;
 }
 
@@ -46,6 +48,11 @@ export function toFault(e: unknown): XmlRpcFault {
 
 function describeArgs(params: XmlRpcValue[]): string {
   return params.length === 0 ? 'no arguments' : `(${params.map(typeOf).join(', ')})`;
+}
+
+/** What the onCall hook (audit log) sees of a call's arguments. */
+function logged(spec: MethodSpec | undefined, params: XmlRpcValue[]): XmlRpcValue[] {
+  return spec?.redact ? spec.redact(params) : params;
 }
 
 export class MethodRegistry {
@@ -131,11 +138,11 @@ export class MethodRegistry {
       this.checkParams(spec, params);
       if (spec.mutates && ctx.readOnly) throw new XmlRpcFault(FaultCode.SYSTEM_ERROR, `${method} changes state and this agent is read-only`);
       const result = await spec.handler(params, ctx);
-      if (method !== 'system.multicall') this.onCall?.({ method, params, ctx, ok: true, result, ms: performance.now() - t0 });
+      if (method !== 'system.multicall') this.onCall?.({ method, params: logged(spec, params), ctx, ok: true, result, ms: performance.now() - t0 });
       return result;
     } catch (e) {
       const f = toFault(e);
-      if (method !== 'system.multicall') this.onCall?.({ method, params, ctx, ok: false, fault: { code: f.code, message: f.message }, ms: performance.now() - t0 });
+      if (method !== 'system.multicall') this.onCall?.({ method, params: logged(spec, params), ctx, ok: false, fault: { code: f.code, message: f.message }, ms: performance.now() - t0 });
       throw f;
     }
   }
