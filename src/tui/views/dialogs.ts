@@ -36,7 +36,7 @@ export function dialogLines(d: Dashboard, dlg: Dialog, width: number, height: nu
       if (dlg.error) out.push(t.bad(escapeTags(dlg.error)));
       else if (dlg.list === null) out.push('loading...');
       else if (dlg.list.length === 0) out.push('no snapshots');
-      else dlg.list.forEach((s, i) => out.push(i === dlg.sel ? t.sel(escapeTags(` ${s} `)) : escapeTags(` ${s}`)));
+      else dlg.list.forEach((s, i) => out.push(i === dlg.sel ? t.sel(escapeTags(`>${s} `)) : escapeTags(` ${s}`)));
       out.push('', 'c create   r revert to selected   x delete selected   Esc close');
       return out;
     }

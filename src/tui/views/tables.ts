@@ -55,8 +55,8 @@ export function nodeLines(v: TableView<NodeRecord>, width: number, height: numbe
   for (let i = top; i < Math.min(v.rows.length, top + rowsH); i++) {
     const n = v.rows[i];
     if (!n) continue;
-    let text = escapeTags(' ' + renderRow(l, n));
     const sel = v.focused && i === v.selected;
+    let text = escapeTags((sel ? '>' : ' ') + renderRow(l, n));
     if (sel) text = theme.sel(text);
     else {
       text = text.replace(/SIMULATED/, theme.sim('SIMULATED'));
