@@ -19,6 +19,8 @@ PACKAGES=(
   cpio gzip kmod busybox-static                                # guest initramfs
   util-linux mount procps iproute2                             # unshare, nsenter, mount, ps, ss
   python3                                                      # a foreign XML-RPC peer in tests
+  python3-prometheus-client                                    # a stock Prometheus text-format parser for /metrics
+  openssl                                                      # TLS test certificates
   ca-certificates
 )
 
