@@ -57,15 +57,17 @@ export class Tmux {
     throw new Error(`timed out waiting for ${what}; screen was:\n${screen}\nstderr:\n${this.stderr()}`);
   }
 
-  /** Waits for `test`, then until two captures 250 ms apart agree (the terminal finished drawing). */
+  /** Waits for `test`, then until three captures 250 ms apart agree (the terminal finished drawing). */
   async waitStable(test: RegExp | ((screen: string) => boolean), timeoutMs = 15_000): Promise<string> {
     let prev = await this.waitFor(test, timeoutMs);
+    let same = 0;
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 250));
       const cur = this.capture();
-      if (cur === prev) return cur;
+      same = cur === prev ? same + 1 : 0;
       prev = cur;
+      if (same >= 2 && (typeof test === 'function' ? test(cur) : test.test(cur))) return cur;
     }
     return prev;
   }
