@@ -117,6 +117,14 @@ export class Dashboard {
       console: mk({ hidden: true, border: { type: 'line' } }),
       dialog: mk({ hidden: true, border: { type: 'line' } }),
     };
+    // A link that changes state says so in the status line too (the node list may be scrolled or narrow).
+    for (const l of o.links) {
+      l.on('state', (s, detail) => {
+        if (s === 'up') {
+          if (this.cmd.statusIsError && this.cmd.status.startsWith(`node ${l.name} `)) this.cmd.say(`node ${l.name} up`);
+        } else if (s !== 'connecting') this.cmd.say(`node ${l.name} ${s}${detail ? `: ${detail}` : ''}`, true);
+      });
+    }
     this.store.onChange(() => (this.dirty = true));
     this.cmd.onChange(() => (this.dirty = true));
     this.screen.on('keypress', (ch: string | undefined, key: KeyEvent | undefined) => this.onKey(ch, key));

@@ -33,11 +33,11 @@ export interface TableView<R> {
 
 function nodeColumns(glyphs: Glyphs): Column<NodeRecord>[] {
   return [
-    { id: 'name', title: 'NODE', min: 8, max: 18, get: (n) => n.name },
-    { id: 'link', title: 'LINK', min: 10, max: 12, get: (n) => (n.error && n.link === 'up' ? 'up (err)' : n.link) },
-    { id: 'hv', title: 'HYPERVISOR', min: 10, max: 16, get: hypervisorLabel },
+    { id: 'name', title: 'NODE', min: 8, max: 16, get: (n) => n.name },
+    { id: 'link', title: 'LINK', min: 10, max: 10, get: (n) => (n.error && n.link === 'up' ? 'up (err)' : n.link) },
+    { id: 'hv', title: 'HYPERVISOR', min: 10, max: 14, get: hypervisorLabel },
     { id: 'cpu', title: 'CPU', min: 5, align: 'right', get: (n) => fmtPct(n.cpuPct) },
-    { id: 'cpuh', title: 'CPU-HIST', min: 8, max: 30, drop: 2, get: (n, w) => sparkline(n.cpuHist.values(w), w, 100, glyphs) },
+    { id: 'cpuh', title: 'CPU-HIST', min: 8, max: 20, drop: 2, get: (n, w) => sparkline(n.cpuHist.values(w), w, 100, glyphs) },
     { id: 'mem', title: 'MEMORY', min: 10, max: 12, align: 'right', get: (n) => fmtUsedTotal(n.memUsedKiB, n.memTotalKiB) },
     { id: 'memp', title: 'MEM%', min: 5, align: 'right', drop: 3, get: (n) => (n.memUsedKiB !== undefined && n.memTotalKiB ? fmtPct(pct(n.memUsedKiB, n.memTotalKiB)) : '-') },
     { id: 'cpus', title: 'CPUS', min: 4, align: 'right', drop: 4, get: (n) => (n.host ? String(n.host.cpus) : '-') },

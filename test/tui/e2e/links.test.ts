@@ -1,0 +1,53 @@
+/**
+ * End-to-end: `vem tui` on two real agents (over simulated hypervisors) through
+ * direct links. When one agent goes away its node shows "down" and the rest of
+ * the dashboard keeps working; when it is back on the same address the node
+ * comes back up by itself.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { createSimCluster } from '../../../src/libvirt/sim/index.js';
+import { startAgent, type RunningAgent } from '../../../src/agent/index.js';
+import { haveTmux, tableRows, Tmux } from './tmux.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+const VEM = resolve(ROOT, 'dist/src/cli.js');
+
+test('a node whose agent stops shows down, the others keep going, and it comes back by itself', { skip: haveTmux() ? undefined : process.env['CI'] === 'true' ? undefined : 'tmux is not installed', timeout: 90_000 }, async (t) => {
+  const sim = createSimCluster({ nodes: 2, vmsPerNode: 3, seed: 5 });
+  const dir = mkdtempSync(join(tmpdir(), 'vem-tui-links-'));
+  const agents: RunningAgent[] = [];
+  t.after(async () => {
+    await Promise.allSettled(agents.map((a) => a.close()));
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  for (const hv of sim.hypervisors) agents.push(await startAgent({ hypervisor: hv, listen: '127.0.0.1:0' }));
+  const names = sim.hypervisors.map((hv) => hv.uri.replace('sim://', ''));
+  const cluster = join(dir, 'cluster.yaml');
+  writeFileSync(cluster, 'nodes:\n' + agents.map((a, i) => `  - name: ${names[i]}\n    url: ${a.url}\n`).join(''));
+
+  const tm = new Tmux([process.execPath, VEM, 'tui', '--cluster', cluster], { width: 120, height: 30, cwd: ROOT });
+  t.after(() => tm.kill());
+  const [n1, n2] = names;
+  await tm.waitFor((x) => new RegExp(`${n1}\\s+up`).test(x) && new RegExp(`${n2}\\s+up`).test(x) && /VMs 6 of 6/.test(x), 20_000, 'both nodes up');
+
+  const second = agents[1];
+  assert.ok(second);
+  const port = new URL(second.url).port;
+  await second.close();
+  agents.pop();
+  const down = await tm.waitFor(new RegExp(`${n2}\\s+down`), 15_000, `${n2} down`);
+  assert.match(down, new RegExp(`${n1}\\s+up`), 'the other node stays up');
+  assert.match(down, /ECONNREFUSED|refused|closed/i, 'the reason is shown');
+  assert.ok(tableRows(down).some((r) => r.node === n1));
+
+  agents.push(await startAgent({ hypervisor: sim.hypervisors[1] ?? sim.hypervisors[0]!, listen: `127.0.0.1:${port}` }));
+  await tm.waitFor(new RegExp(`${n2}\\s+up`), 45_000, `${n2} up again`);
+  tm.keys('q');
+  assert.equal(await tm.waitExit(15_000), 0);
+});
