@@ -18,11 +18,11 @@ export interface PollerOptions {
   /** Stop collecting metrics after the first complete refresh (deterministic screenshots). */
   frozen?: boolean;
   /**
-   * Whether this node's VMs are needed at the full rate now (on screen, sorted by
-   * a metric, wall mode). Otherwise its VM list refreshes every `listEvery` ticks;
-   * node figures always come every tick.
+   * Every how many ticks this node's VM figures are needed now: 1 when they are on
+   * screen, a few when they only feed a ranking (sorted by a metric, wall mode),
+   * `listEvery` otherwise (default 1).
    */
-  watched?: () => boolean;
+  watched?: () => number;
   /** Whether the node's own row or charts are on screen; otherwise node.stats every `listEvery` ticks (the cursor still brings every sample). */
   nodeWatched?: () => boolean;
 }
@@ -91,7 +91,8 @@ export class NodePoller {
       // the sparklines; vm.stats is only read for one VM's full history (backfill).
       const metrics = !(this.o.frozen && this.completed > 0) && (this.completed === 0 || (this.o.nodeWatched?.() ?? true) || this.ticks % this.o.listEvery === 0);
       const full = this.needList || this.ticks % this.o.listEvery === 0;
-      const watched = this.o.watched?.() ?? true;
+      const period = Math.max(1, this.o.watched?.() ?? 1);
+      const watched = this.ticks % period === 0;
       this.needList = false;
       // Every tick for a watched node: its running VMs (stopped ones have no figures that move);
       // the whole list on events, after commands, and every few ticks.

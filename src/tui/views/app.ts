@@ -153,16 +153,18 @@ export class Dashboard {
   private visibleNodes = new Set<string>();
 
   /**
-   * Whether a node's VMs must refresh every tick: they are on screen, the table is
-   * sorted by a metric (any node's VM may move into view), or the view shows the
-   * whole cluster (wall) or that node.
+   * Every how many ticks a node's VMs refresh: each tick when they are on screen
+   * (or the view is about that node), every 2 when they only feed a ranking (the
+   * table sorted by a metric, wall mode's busiest VMs), every 10 otherwise (their
+   * rows are off screen; events still bring state changes at once).
    */
-  watches(node: string): boolean {
-    if (this.view === 'wall' || this.view === 'tasks') return true;
-    if (this.sortKey !== 'name' && this.sortKey !== 'node' && this.sortKey !== 'state' && this.sortKey !== 'vcpus' && this.sortKey !== 'memory') return true;
-    if (this.view === 'node') return this.selectedNode()?.name === node;
-    if (this.view === 'vm') return this.selectedVm()?.node === node;
-    return this.visibleNodes.size === 0 || this.visibleNodes.has(node);
+  watches(node: string): number {
+    if (this.view === 'node') return this.selectedNode()?.name === node ? 1 : 10;
+    if (this.view === 'vm') return this.selectedVm()?.node === node ? 1 : 10;
+    if (this.view === 'overview' && (this.visibleNodes.size === 0 || this.visibleNodes.has(node))) return 1;
+    if (this.view === 'wall' || this.view === 'tasks') return 2;
+    if (this.sortKey !== 'name' && this.sortKey !== 'node' && this.sortKey !== 'state' && this.sortKey !== 'vcpus' && this.sortKey !== 'memory') return 2;
+    return 10;
   }
 
   private visibleNodeRows = new Set<string>();
