@@ -80,7 +80,8 @@ export function nodeDetailLines(n: NodeRecord, vms: VmRecord[], width: number, h
 /** Wall mode: a tile per node and the busiest VMs, sized to the screen, no keys needed. */
 export function wallLines(t: ClusterTotals, nodes: NodeRecord[], vms: VmRecord[], width: number, height: number, theme: Theme, glyphs: Glyphs, clock: string): string[] {
   const out: string[] = [];
-  out.push(theme.head(escapeTags(cell(`ve-manager wall  ${clock ? `${clock}  ` : ''}nodes ${t.nodesUp}/${t.nodes}  VMs ${t.running}/${t.vms}  CPU ${fmtPct(t.cpuPct)}  mem ${fmtUsedTotal(t.memUsedKiB, t.memTotalKiB)}${t.simulated ? '  SIMULATED' : ''}`, width))));
+  // SIMULATED first, so a narrow wall still says it.
+  out.push(theme.head(escapeTags(cell(`ve-manager wall${t.simulated ? '  SIMULATED' : ''}  nodes ${t.nodesUp}/${t.nodes}  VMs ${t.running}/${t.vms}  CPU ${fmtPct(t.cpuPct)}  mem ${fmtUsedTotal(t.memUsedKiB, t.memTotalKiB)}${clock ? `  ${clock}` : ''}`, width))));
   out.push(escapeTags(`cluster CPU ${bar(t.cpuPct / 100, Math.max(10, Math.floor(width / 2) - 14), glyphs)}  mem ${bar(pct(t.memUsedKiB, t.memTotalKiB) / 100, Math.max(10, Math.floor(width / 2) - 14), glyphs)}`).slice(0, width * 3));
   const tileW = 38;
   const perRow = Math.max(1, Math.floor((width + 1) / (tileW + 1)));
