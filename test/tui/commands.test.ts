@@ -91,6 +91,19 @@ test('a migration is followed with job.get until it ends, keeping the last figur
   assert.match(cmd.status, /migrated n1-a to n2/);
 });
 
+test('migration target URI: a network URI as reported, a local one turned into tcp to the host', () => {
+  const { store, cmd } = setup([]);
+  const host = (uri: string, hostname = 'h2') => ({ hostname, uri, driver: 'QEMU', hypervisorVersion: '', simulated: false, cpus: 4, memoryKiB: 1, libvirtUp: true });
+  store.setHost('a', host('sim://a'));
+  store.setHost('b', host('qemu:///system'));
+  store.setHost('c', host('qemu+unix:///system?socket=/run/x/libvirt-sock', 'n3'));
+  store.setHost('d', host('qemu+tcp://10.0.0.4/system'));
+  assert.equal(cmd.destUri('a'), 'sim://a');
+  assert.equal(cmd.destUri('b'), 'qemu+tcp://h2/system');
+  assert.equal(cmd.destUri('c'), 'qemu+tcp://n3/system');
+  assert.equal(cmd.destUri('d'), 'qemu+tcp://10.0.0.4/system');
+});
+
 test('the monochrome theme (NO_COLOR) uses no colour tags; the colour theme does', () => {
   const mono = makeTheme(true);
   const colour = makeTheme(false);

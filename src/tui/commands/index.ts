@@ -171,10 +171,17 @@ export class CommandCenter {
     return list.map((s) => (typeof s === 'string' ? s : isObj(s) && typeof s['name'] === 'string' ? s['name'] : '')).filter((s) => s !== '');
   }
 
-  /** The libvirt URI the source node's libvirtd migrates to. */
+  /**
+   * The libvirt URI the source node's libvirtd migrates to: the target's own URI
+   * as its agent reports it; a local one (qemu:///system, a unix socket) means
+   * nothing on another host, so it becomes driver+tcp://<target hostname>/system.
+   */
   destUri(node: string): string {
     const n = this.host.store.nodes.get(node);
-    return n?.host?.uri || `sim://${node}`;
+    const uri = n?.host?.uri || `sim://${node}`;
+    const local = /^([a-z]+)(\+unix)?:\/\/\/(system|session)/.exec(uri);
+    if (local && n?.host?.hostname) return `${local[1]}+tcp://${n.host.hostname}/${local[3]}`;
+    return uri;
   }
 
   /** Start a migration as an agent job and follow it with job.get until it ends. */
