@@ -106,6 +106,8 @@ export class Tmux {
   kill(): void {
     spawnSync('tmux', ['-L', this.socket, 'kill-server']);
     rmSync(this.dir, { recursive: true, force: true });
+    // tmux leaves its socket file behind; it is ours, so tidy it.
+    rmSync(join(process.env['TMUX_TMPDIR'] ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, this.socket), { force: true });
   }
 }
 
