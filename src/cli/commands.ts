@@ -11,7 +11,7 @@ export const commands: Command[] = [
   {
     name: 'tui',
     summary: 'the dashboard over the nodes in the cluster file (default command)',
-    usage: 'vem [tui] [--cluster FILE]',
+    usage: 'vem [tui] [--cluster FILE] [--wall] [--refresh MS]',
     load: () => import('./tui.js'),
   },
   {
