@@ -1,0 +1,281 @@
+/**
+ * Commands of the management screens: they read storage, networks and guest
+ * data into the ManageStore and send the admin's actions to the node's agent.
+ * Results and errors go to the status line; nothing blocks the UI.
+ */
+import type { Link, XmlRpcValue } from '../store/link.js';
+import type { ManageStore, NodeStorage, GuestSection } from '../store/manage.js';
+import type { VmRecord } from '../store/model.js';
+import { domainDevices, volumeUsers, networkUsers, type DomainDevices } from '../store/manage-xml.js';
+import {
+  decodeFilesystems,
+  decodeGuestInfo,
+  decodeGuestStatus,
+  decodeInterfaces,
+  decodeNetworks,
+  decodePools,
+  decodeProcesses,
+  decodeServices,
+  decodeSessions,
+  decodeUsers,
+  decodeVolumes,
+} from '../store/manage-decode.js';
+import { volumeXml } from './manage-validate.js';
+
+export interface ManageHost {
+  link(node: string): Link | undefined;
+  /** The VMs the dashboard knows on a node (their names, for domain XML). */
+  vmNames(node: string): string[];
+  say(text: string, isError?: boolean): void;
+  /** Ask the node's poller for its VM list now. */
+  invalidate(node: string): void;
+}
+
+export function errText(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.replace(/\s+/g, ' ').slice(0, 300);
+}
+
+/** A refusal by the guest's own policy (fault 403), as opposed to a failure. */
+export function isPolicyRefusal(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 403 || /refused by the guest's policy/i.test(errText(e));
+}
+
+async function pool<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  return out;
+}
+
+export class ManageCommands {
+  constructor(
+    readonly host: ManageHost,
+    readonly store: ManageStore,
+  ) {}
+
+  call(node: string, method: string, ...params: XmlRpcValue[]): Promise<XmlRpcValue> {
+    const l = this.host.link(node);
+    if (!l) return Promise.reject(new Error(`no link to node ${node}`));
+    return l.call(method, ...params);
+  }
+
+  /** Every VM's disks and NICs on a node, from its domain XML (8 at a time). */
+  async loadDevices(node: string): Promise<Map<string, DomainDevices>> {
+    const names = this.host.vmNames(node);
+    const pairs = await pool(names, 8, async (vm) => {
+      try {
+        const xml = await this.call(node, 'vm.xml', vm);
+        return [vm, domainDevices(typeof xml === 'string' ? xml : '')] as [string, DomainDevices];
+      } catch {
+        return [vm, { disks: [], nics: [] }] as [string, DomainDevices]; // gone meanwhile (migrated, undefined)
+      }
+    });
+    const m = new Map<string, DomainDevices>(pairs);
+    this.store.devices.set(node, m);
+    return m;
+  }
+
+  async loadStorage(node: string): Promise<void> {
+    const l = this.store.loaded(this.store.storage, node);
+    l.loading = true;
+    this.store.changed();
+    try {
+      const [pools, devices] = await Promise.all([this.call(node, 'storage.pools').then(decodePools), this.loadDevices(node)]);
+      const data: NodeStorage = { pools, volumes: new Map(), volumeErrors: new Map(), users: new Map() };
+      await pool(pools, 4, async (p) => {
+        if (p.state !== 'running') return data.volumeErrors.set(p.name, `pool is ${p.state}`);
+        try {
+          const vols = decodeVolumes(await this.call(node, 'storage.volumes', p.name));
+          data.volumes.set(p.name, vols);
+          data.users.set(p.name, volumeUsers(p.name, vols, devices));
+        } catch (e) {
+          data.volumeErrors.set(p.name, errText(e));
+        }
+      });
+      l.data = data;
+      l.error = undefined;
+      l.at = Date.now();
+    } catch (e) {
+      l.error = errText(e);
+    } finally {
+      l.loading = false;
+      this.store.changed();
+    }
+  }
+
+  async loadNetworks(node: string): Promise<void> {
+    const l = this.store.loaded(this.store.networks, node);
+    l.loading = true;
+    this.store.changed();
+    try {
+      const [nets, devices] = await Promise.all([this.call(node, 'network.list').then(decodeNetworks), this.loadDevices(node)]);
+      l.data = { networks: nets, users: networkUsers(nets.map((n) => n.name), devices, new Map(nets.map((n) => [n.name, n.bridge]))) };
+      l.error = undefined;
+      l.at = Date.now();
+    } catch (e) {
+      l.error = errText(e);
+    } finally {
+      l.loading = false;
+      this.store.changed();
+    }
+  }
+
+  private async act(label: string, fn: () => Promise<unknown>, after?: () => Promise<void>): Promise<boolean> {
+    this.host.say(`${label}...`);
+    try {
+      await fn();
+      this.host.say(`${label}: ok`);
+      if (after) await after();
+      return true;
+    } catch (e) {
+      this.host.say(`${label} failed: ${errText(e)}`, true);
+      return false;
+    }
+  }
+
+  createVolume(node: string, poolName: string, name: string, bytes: number, format: string): Promise<boolean> {
+    return this.act(`create volume ${name} in ${poolName} on ${node}`, () => this.call(node, 'storage.createVolume', poolName, volumeXml(name, bytes, format)), () => this.loadStorage(node));
+  }
+
+  /** The VMs using a volume as last read; refused unless forced when there are any. */
+  volumeUsersOf(node: string, poolName: string, vol: string): string[] {
+    return this.store.storage.get(node)?.data?.users.get(poolName)?.get(vol) ?? [];
+  }
+
+  async deleteVolume(node: string, poolName: string, vol: string, force: boolean): Promise<boolean> {
+    const users = this.volumeUsersOf(node, poolName, vol);
+    if (users.length > 0 && !force) {
+      this.host.say(`volume ${vol} is used by ${users.join(', ')}: not deleted (F forces, after a confirmation)`, true);
+      return false;
+    }
+    return this.act(`delete volume ${vol} from ${poolName} on ${node}`, () => this.call(node, 'storage.deleteVolume', poolName, vol), () => this.loadStorage(node));
+  }
+
+  refreshPool(node: string, poolName: string): Promise<boolean> {
+    return this.act(`refresh pool ${poolName} on ${node}`, () => this.call(node, 'storage.refresh', poolName), () => this.loadStorage(node));
+  }
+
+  networkStart(node: string, net: string): Promise<boolean> {
+    return this.act(`start network ${net} on ${node}`, () => this.call(node, 'network.start', net), () => this.loadNetworks(node));
+  }
+
+  networkStop(node: string, net: string): Promise<boolean> {
+    return this.act(`stop network ${net} on ${node}`, () => this.call(node, 'network.stop', net), () => this.loadNetworks(node));
+  }
+
+  networkAutostart(node: string, net: string, on: boolean): Promise<boolean> {
+    return this.act(`autostart ${on ? 'on' : 'off'} for network ${net} on ${node}`, () => this.call(node, 'network.setAutostart', net, on), () => this.loadNetworks(node));
+  }
+
+  /** Read the guest's data: which agent answers, then every section (each may fail alone). */
+  async loadGuest(vm: VmRecord, sections: GuestSection[]): Promise<void> {
+    const g = this.store.guest(vm.key);
+    if (g.loading) return;
+    g.loading = true;
+    this.store.changed();
+    try {
+      g.status = decodeGuestStatus(await this.call(vm.node, 'guest.status', vm.name));
+    } catch (e) {
+      g.status = { agent: 'none', detail: errText(e), simulated: false };
+    }
+    if (g.status.agent === 'none') {
+      g.loading = false;
+      g.at = Date.now();
+      this.store.changed();
+      return;
+    }
+    const read: Record<GuestSection, () => Promise<void>> = {
+      processes: async () => {
+        g.processes = decodeProcesses(await this.call(vm.node, 'guest.processes', vm.name));
+      },
+      users: async () => {
+        const u = decodeUsers(await this.call(vm.node, 'guest.users', vm.name));
+        g.users = u.users;
+        g.groups = u.groups;
+      },
+      sessions: async () => {
+        g.sessions = decodeSessions(await this.call(vm.node, 'guest.sessions', vm.name));
+      },
+      services: async () => {
+        const s = decodeServices(await this.call(vm.node, 'guest.services', vm.name));
+        g.init = s.init;
+        g.services = s.services;
+      },
+      info: async () => {
+        g.info = decodeGuestInfo(await this.call(vm.node, 'guest.info', vm.name));
+      },
+      filesystems: async () => {
+        g.filesystems = decodeFilesystems(await this.call(vm.node, 'guest.filesystems', vm.name));
+      },
+      interfaces: async () => {
+        g.interfaces = decodeInterfaces(await this.call(vm.node, 'guest.interfaces', vm.name));
+      },
+    };
+    await Promise.all(
+      sections.map(async (s) => {
+        try {
+          await read[s]();
+          delete g.errors[s];
+        } catch (e) {
+          g.errors[s] = errText(e);
+        }
+      }),
+    );
+    g.loading = false;
+    g.at = Date.now();
+    this.store.changed();
+  }
+
+  private async guestAct(vm: VmRecord, label: string, fn: () => Promise<unknown>, reload: GuestSection[]): Promise<boolean> {
+    const g = this.store.guest(vm.key);
+    g.refused = undefined;
+    this.host.say(`${label}...`);
+    try {
+      await fn();
+      this.host.say(`${label}: ok`);
+      await this.loadGuest(vm, reload);
+      return true;
+    } catch (e) {
+      if (isPolicyRefusal(e)) {
+        g.refused = errText(e);
+        this.store.changed();
+        this.host.say(`${label}: ${errText(e)}`, true);
+      } else this.host.say(`${label} failed: ${errText(e)}`, true);
+      return false;
+    }
+  }
+
+  guestSignal(vm: VmRecord, pid: number, signal: string): Promise<boolean> {
+    return this.guestAct(vm, `signal ${signal} to pid ${pid} in ${vm.name}`, () => this.call(vm.node, 'guest.signal', vm.name, pid, signal), ['processes']);
+  }
+
+  serviceAction(vm: VmRecord, service: string, action: string): Promise<boolean> {
+    return this.guestAct(vm, `${action} ${service} in ${vm.name}`, () => this.call(vm.node, 'guest.serviceAction', vm.name, service, action), ['services']);
+  }
+
+  /** The persistent definition, the one an edit replaces. */
+  async domainXml(vm: VmRecord): Promise<string> {
+    const x = await this.call(vm.node, 'vm.xml', vm.name, { inactive: true });
+    return typeof x === 'string' ? x : '';
+  }
+
+  /** Send edited XML; on refusal the error is returned (libvirt's words) and nothing changed. */
+  async redefine(vm: VmRecord, xml: string): Promise<{ ok: true; appliesAtNextBoot: boolean } | { ok: false; error: string }> {
+    try {
+      const r = await this.call(vm.node, 'vm.redefine', vm.name, xml);
+      this.host.invalidate(vm.node);
+      const next = typeof r === 'object' && r !== null && !Array.isArray(r) && !(r instanceof Date) && !Buffer.isBuffer(r) && r['appliesAtNextBoot'] === true;
+      return { ok: true, appliesAtNextBoot: next };
+    } catch (e) {
+      return { ok: false, error: errText(e) };
+    }
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * Guest browser of one VM: processes (sortable, filterable, a signal after a
+ * confirmation), users and who is logged in, services with actions, and OS,
+ * uptime, filesystems and addresses. Refreshed while shown. Says plainly when
+ * the guest has no agent, when qemu-guest-agent answered (less data), when the
+ * data is simulated, and when the guest's policy refused an action.
+ */
+import type { Column } from '../format/text.js';
+import { cell, escapeTags } from '../format/text.js';
+import { fmtBytes, fmtDuration, fmtKiB, fmtPct, pct } from '../format/units.js';
+import type { GuestData, GuestSection } from '../store/manage.js';
+import type { ProcessRow, ServiceRow, UserRow } from '../store/manage-decode.js';
+import type { VmRecord } from '../store/model.js';
+import { parseSignal } from '../commands/manage-validate.js';
+import { PROC_SORTS, selectProcesses, type ProcSort } from './guest-table.js';
+import { ago, tableLines, titleLine } from './common.js';
+import { moveSel, type Screen, type ScreenHost } from './types.js';
+
+export const GUEST_TABS = ['processes', 'users', 'services', 'system'] as const;
+export type GuestTab = (typeof GUEST_TABS)[number];
+
+const SECTIONS: Record<GuestTab, GuestSection[]> = {
+  processes: ['processes'],
+  users: ['users', 'sessions'],
+  services: ['services'],
+  system: ['info', 'filesystems', 'interfaces'],
+};
+
+const procCols: Column<ProcessRow>[] = [
+  { id: 'pid', title: 'PID', min: 7, align: 'right', get: (p) => String(p.pid) },
+  { id: 'user', title: 'USER', min: 8, max: 12, get: (p) => p.user },
+  { id: 'state', title: 'S', min: 1, drop: 2, get: (p) => p.state },
+  { id: 'cpu', title: 'CPU%', min: 5, align: 'right', get: (p) => fmtPct(p.cpuPct) },
+  { id: 'rss', title: 'RSS', min: 6, align: 'right', get: (p) => fmtKiB(p.rssKiB) },
+  { id: 'cmd', title: 'COMMAND', min: 10, max: 200, get: (p) => p.command },
+];
+
+function userCols(): Column<UserRow>[] {
+  return [
+    { id: 'name', title: 'USER', min: 10, max: 16, get: (u) => u.name },
+    { id: 'uid', title: 'UID', min: 6, align: 'right', get: (u) => String(u.uid) },
+    { id: 'admin', title: 'ADMIN', min: 5, get: (u) => (u.admin ? 'yes' : '-') },
+    { id: 'login', title: 'LOGGED IN', min: 9, get: (u) => (u.loggedIn ? 'yes' : '-') },
+    { id: 'pw', title: 'PASSWORD', min: 8, drop: 2, get: (u) => u.password || '-' },
+    { id: 'groups', title: 'GROUPS', min: 6, max: 40, drop: 1, get: (u) => u.groups.join(',') },
+    { id: 'shell', title: 'SHELL', min: 0, max: 20, drop: 3, get: (u) => u.shell },
+  ];
+}
+
+const svcCols: Column<ServiceRow>[] = [
+  { id: 'name', title: 'SERVICE', min: 14, max: 28, get: (s) => s.name },
+  { id: 'state', title: 'STATE', min: 8, get: (s) => s.state },
+  { id: 'enabled', title: 'ENABLED', min: 8, get: (s) => s.enabled },
+  { id: 'desc', title: 'DESCRIPTION', min: 0, max: 60, drop: 1, get: (s) => s.description },
+];
+
+const SVC_KEYS: Record<string, string> = { u: 'start', d: 'stop', r: 'restart', e: 'enable', E: 'disable' };
+
+/** The agent line at the top: who answered and what that means for the data. */
+export function agentLine(g: GuestData): { text: string; level: 'ok' | 'warn' | 'bad' } {
+  const s = g.status;
+  if (!s) return { text: 'asking the guest...', level: 'ok' };
+  switch (s.agent) {
+    case 'none':
+      return { text: `no guest agent answers in this VM${s.detail ? `: ${s.detail}` : ''} (run vem guest-agent, or qemu-guest-agent for less data)`, level: 'bad' };
+    case 'qemu-guest-agent':
+      return { text: 'answered by qemu-guest-agent: less data (no processes, services or actions; users from who is logged in)', level: 'warn' };
+    case 'simulated':
+      return { text: 'SIMULATED guest data (demo): processes, users and services of a simulated guest', level: 'ok' };
+    default:
+      return { text: `answered by ${s.agent}`, level: 'ok' };
+  }
+}
+
+export class GuestScreen implements Screen {
+  readonly id = 'guest';
+  tab: GuestTab = 'processes';
+  sort: ProcSort = 'cpu';
+  reverse = false;
+  filter = '';
+  private sel: Record<GuestTab, number> = { processes: 0, users: 0, services: 0, system: 0 };
+  private top: Record<GuestTab, number> = { processes: 0, users: 0, services: 0, system: 0 };
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly h: ScreenHost,
+    readonly vm: VmRecord,
+    private readonly refreshMs = 3000,
+  ) {}
+
+  show(): void {
+    void this.h.cmds.loadGuest(this.vm, Object.values(SECTIONS).flat());
+    this.timer = setInterval(() => void this.h.cmds.loadGuest(this.vm, SECTIONS[this.tab]), this.refreshMs);
+    this.timer.unref();
+  }
+
+  hide(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private data(): GuestData {
+    return this.h.manage.guest(this.vm.key);
+  }
+
+  processes(): ProcessRow[] {
+    return selectProcesses(this.data().processes ?? [], this.filter, this.sort, this.reverse);
+  }
+
+  private users(): UserRow[] {
+    return (this.data().users ?? []).slice().sort((a, b) => Number(a.system) - Number(b.system) || a.uid - b.uid);
+  }
+
+  private services(): ServiceRow[] {
+    return this.data().services ?? [];
+  }
+
+  private count(): number {
+    return this.tab === 'processes' ? this.processes().length : this.tab === 'users' ? this.users().length : this.tab === 'services' ? this.services().length : 0;
+  }
+
+  lines(width: number, height: number): string[] {
+    const t = this.h.theme;
+    const g = this.data();
+    const sim = g.status?.agent === 'simulated' || g.status?.simulated === true;
+    const out = [titleLine(t, `Guest of ${this.vm.name} on ${this.vm.node}  (${g.loading ? 'reading...' : `read ${ago(g.at)}`})`, width, sim)];
+    const a = agentLine(g);
+    const al = escapeTags(cell(`agent: ${a.text}`, width));
+    out.push(a.level === 'bad' ? t.bad(al) : a.level === 'warn' ? t.warn(al) : al);
+    if (g.refused) out.push(t.bad(escapeTags(cell(`REFUSED: ${g.refused}`, width))));
+    out.push(escapeTags(GUEST_TABS.map((x, i) => (x === this.tab ? `[${i + 1} ${x}]` : ` ${i + 1} ${x} `)).join(' ')));
+    if (g.status?.agent === 'none') {
+      while (out.length < height - 1) out.push('');
+      return [...out.slice(0, height - 1), t.dim('Esc back')];
+    }
+    const body = height - out.length - 1;
+    const errOf = (s: GuestSection): string | undefined => g.errors[s];
+    const errLine = (s: GuestSection): string[] => {
+      const e = errOf(s);
+      return e ? [t.warn(escapeTags(cell(`${s}: not available (${e})`, width)))] : [];
+    };
+    let hint: string;
+    if (this.tab === 'processes') {
+      const rows = this.processes();
+      out.push(escapeTags(cell(`${rows.length} of ${(g.processes ?? []).length} processes  sort ${this.sort}${this.reverse ? ' (reversed)' : ''}${this.filter ? `  filter "${this.filter}"` : ''}`, width)));
+      out.push(...errLine('processes'));
+      const tl = tableLines(procCols, rows, this.sel.processes, this.top.processes, true, width, body - 1 - errLine('processes').length, t);
+      this.top.processes = tl.top;
+      out.push(...tl.lines);
+      hint = 'x signal  s sort  S reverse  / filter  1-4 tabs  Esc back';
+    } else if (this.tab === 'users') {
+      const users = this.users();
+      const sess = g.sessions ?? [];
+      out.push(...errLine('users'));
+      const tableH = Math.max(3, body - Math.min(sess.length, 5) - 3 - errLine('users').length);
+      const tl = tableLines(userCols(), users, this.sel.users, this.top.users, true, width, tableH, t);
+      this.top.users = tl.top;
+      out.push(...tl.lines);
+      out.push(t.head(`logged in (${sess.length})`), ...errLine('sessions'));
+      for (const s of sess.slice(0, 5)) out.push(escapeTags(cell(`  ${cell(s.user, 12)} ${cell(s.line, 8)} ${cell(s.host || 'local', 20)} since ${s.loginTime}`, width)));
+      hint = '1-4 tabs  Esc back';
+    } else if (this.tab === 'services') {
+      out.push(escapeTags(`init: ${g.init || '?'}`), ...errLine('services'));
+      const tl = tableLines(svcCols, this.services(), this.sel.services, this.top.services, true, width, body - 1 - errLine('services').length, t);
+      this.top.services = tl.top;
+      out.push(...tl.lines);
+      hint = 'u start  d stop  r restart  e enable  E disable (each asks first)  1-4 tabs  Esc back';
+    } else {
+      const i = g.info;
+      out.push(...errLine('info'));
+      if (i) {
+        out.push(escapeTags(cell(`OS ${i.os || '?'}  kernel ${i.kernel || '?'}  hostname ${i.hostname || '?'}`, width)));
+        out.push(escapeTags(cell(`uptime ${i.uptimeSec !== undefined ? fmtDuration(i.uptimeSec * 1000) : '-'}  load ${i.load ?? '-'}  CPUs ${i.cpus ?? '-'}  memory ${fmtKiB(i.memTotalKiB)} (${fmtKiB(i.memAvailableKiB)} available)`, width)));
+      }
+      out.push('', t.head('filesystems'), ...errLine('filesystems'));
+      for (const f of g.filesystems ?? []) out.push(escapeTags(cell(`  ${cell(f.mountPoint, 16)} ${cell(f.device, 14)} ${cell(f.fsType, 6)} ${cell(fmtBytes(f.usedBytes), 6, 'right')} of ${cell(fmtBytes(f.totalBytes), 6, 'right')} ${f.totalBytes ? fmtPct(pct(f.usedBytes ?? 0, f.totalBytes)) : ''}`, width)));
+      out.push('', t.head('addresses'), ...errLine('interfaces'));
+      for (const n of g.interfaces ?? []) out.push(escapeTags(cell(`  ${cell(n.name, 10)} ${cell(n.state, 7)} ${cell(n.mac, 17)} ${n.addresses.join(' ')}`, width)));
+      hint = '1-4 tabs  Esc back';
+    }
+    while (out.length < height - 1) out.push('');
+    out.length = Math.min(out.length, height - 1);
+    out.push(t.dim(escapeTags(cell(hint, width))));
+    return out;
+  }
+
+  key(k: string): boolean {
+    const h = this.h;
+    const ti = ['1', '2', '3', '4'].indexOf(k);
+    if (ti >= 0 || k === 'tab') {
+      this.tab = ti >= 0 ? GUEST_TABS[ti] ?? 'processes' : GUEST_TABS[(GUEST_TABS.indexOf(this.tab) + 1) % GUEST_TABS.length] ?? 'processes';
+      void h.cmds.loadGuest(this.vm, SECTIONS[this.tab]);
+      return true;
+    }
+    const m = moveSel(this.sel[this.tab], this.count(), k);
+    if (m !== undefined) {
+      this.sel[this.tab] = m;
+      return true;
+    }
+    if (k === 'R') {
+      void h.cmds.loadGuest(this.vm, SECTIONS[this.tab]);
+      return true;
+    }
+    if (this.tab === 'processes') return this.processKey(k);
+    if (this.tab === 'services') {
+      const action = SVC_KEYS[k];
+      const s = this.services()[this.sel.services];
+      if (!action) return false;
+      if (!s) return true;
+      h.confirm([`${action} service ${s.name} in ${this.vm.name}? (now ${s.state}, ${s.enabled})`], () => void h.cmds.serviceAction(this.vm, s.name, action));
+      return true;
+    }
+    return false;
+  }
+
+  private processKey(k: string): boolean {
+    const h = this.h;
+    switch (k) {
+      case 's':
+        this.sort = PROC_SORTS[(PROC_SORTS.indexOf(this.sort) + 1) % PROC_SORTS.length] ?? 'cpu';
+        return true;
+      case 'S':
+        this.reverse = !this.reverse;
+        return true;
+      case '/':
+        h.prompt('filter processes: ', this.filter, (text) => {
+          this.filter = text;
+          this.sel.processes = 0;
+        });
+        return true;
+      case 'x':
+      case 'delete': {
+        const p = this.processes()[this.sel.processes];
+        if (!p) return true;
+        h.prompt(`signal to pid ${p.pid} (${p.name || p.command}) [TERM, KILL, HUP, INT, ...]: `, 'TERM', (text) => {
+          const sig = parseSignal(text);
+          if (!sig) return h.say(`signal: '${text}' is not one of TERM, KILL, HUP, INT, QUIT, USR1, USR2, STOP, CONT`, true);
+          h.confirm([`Send SIG${sig} to pid ${p.pid} in ${this.vm.name}?`, `${p.user}: ${p.command}`.slice(0, 80)], () => void h.cmds.guestSignal(this.vm, p.pid, sig));
+        });
+        return true;
+      }
+    }
+    return false;
+  }
+}

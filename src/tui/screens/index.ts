@@ -1,0 +1,116 @@
+/**
+ * The management screens as the dashboard sees them: one object that holds
+ * their store and commands, which screen is open, and opens them by the names
+ * the keymap and the `:` command line use.
+ */
+import type { Link } from '../store/link.js';
+import type { ClusterStore } from '../store/store.js';
+import type { VmRecord } from '../store/model.js';
+import type { Theme } from '../views/theme.js';
+import { ManageStore } from '../store/manage.js';
+import { ManageCommands } from '../commands/manage.js';
+import { StorageScreen } from './storage.js';
+import { NetworkScreen } from './networks.js';
+import { GuestScreen } from './guest.js';
+import { XmlEditScreen, type EditorRunner } from './xml-edit.js';
+import type { Screen, ScreenHost } from './types.js';
+
+export type { Screen, ScreenHost } from './types.js';
+
+/** What the dashboard lends the screens. */
+export interface ScreensDeps {
+  theme: () => Theme;
+  store: ClusterStore;
+  link(node: string): Link | undefined;
+  invalidate(node: string): void;
+  say(text: string, isError?: boolean): void;
+  confirm(lines: string[], yes: () => void): void;
+  prompt(prompt: string, initial: string, submit: (text: string) => void): void;
+  markDirty(): void;
+  runEditor: EditorRunner;
+  /** The VM and node the admin has selected, for screens opened without a name. */
+  selectedVm(): VmRecord | undefined;
+  selectedNode(): string | undefined;
+}
+
+export class ManageScreens {
+  readonly manage = new ManageStore();
+  readonly cmds: ManageCommands;
+  current: Screen | undefined;
+  private readonly host: ScreenHost;
+
+  constructor(private readonly deps: ScreensDeps) {
+    this.cmds = new ManageCommands(
+      { link: (n) => deps.link(n), vmNames: (n) => deps.store.vmsOf(n).map((v) => v.name), say: (t, e) => deps.say(t, e), invalidate: (n) => deps.invalidate(n) },
+      this.manage,
+    );
+    this.manage.onChange(() => deps.markDirty());
+    this.host = {
+      get theme() {
+        return deps.theme();
+      },
+      store: deps.store,
+      manage: this.manage,
+      cmds: this.cmds,
+      say: (t, e) => deps.say(t, e),
+      confirm: (l, y) => deps.confirm(l, y),
+      prompt: (p, i, s) => deps.prompt(p, i, s),
+      close: () => this.close(),
+      markDirty: () => deps.markDirty(),
+    };
+  }
+
+  open(s: Screen): void {
+    this.current?.hide();
+    this.current = s;
+    s.show();
+    this.deps.markDirty();
+  }
+
+  close(): void {
+    this.current?.hide();
+    this.current = undefined;
+    this.deps.markDirty();
+  }
+
+  private findVm(arg: string): VmRecord | undefined {
+    if (!arg) return this.deps.selectedVm();
+    const q = arg.toLowerCase();
+    const all = [...this.deps.store.vms.values()];
+    return all.find((v) => v.key.toLowerCase() === q || v.name.toLowerCase() === q) ?? all.find((v) => v.name.toLowerCase().includes(q));
+  }
+
+  private findNode(arg: string): string | undefined {
+    if (!arg) return this.deps.selectedNode() ?? this.deps.selectedVm()?.node;
+    const nodes = [...this.deps.store.nodes.keys()];
+    return nodes.find((n) => n === arg) ?? nodes.find((n) => n.includes(arg));
+  }
+
+  /** Open a screen by its command name; says why not when it cannot. Returns false for names it does not serve. */
+  openByName(name: string, arg = ''): boolean {
+    const say = this.deps.say;
+    switch (name) {
+      case 'storage':
+      case 'networks': {
+        const node = this.findNode(arg);
+        if (!node) {
+          say(arg ? `no node '${arg}'` : 'no node selected', true);
+          return true;
+        }
+        this.open(name === 'storage' ? new StorageScreen(this.host, node) : new NetworkScreen(this.host, node));
+        return true;
+      }
+      case 'guest':
+      case 'xml': {
+        const vm = this.findVm(arg);
+        if (!vm) {
+          say(arg ? `no VM matches '${arg}'` : 'no VM selected', true);
+          return true;
+        }
+        this.open(name === 'guest' ? new GuestScreen(this.host, vm) : new XmlEditScreen(this.host, vm, this.deps.runEditor));
+        return true;
+      }
+    }
+    return false;
+  }
+}

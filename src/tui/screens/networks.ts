@@ -1,0 +1,137 @@
+/**
+ * Network view of one node: virtual networks with state, autostart, bridge,
+ * address and DHCP range, and the VMs on each; start, stop (after a
+ * confirmation naming the VMs that lose their network), autostart.
+ */
+import type { Column } from '../format/text.js';
+import { cell, escapeTags } from '../format/text.js';
+import type { NetworkRow } from '../store/manage-decode.js';
+import { ago, isSimulated, stepNode, tableLines, titleLine } from './common.js';
+import { moveSel, type Screen, type ScreenHost } from './types.js';
+
+/** 255.255.255.0 -> 24 (undefined for a non-contiguous mask). */
+export function prefixLength(mask: string): number | undefined {
+  const parts = mask.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
+  const bits = parts.map((p) => p.toString(2).padStart(8, '0')).join('');
+  return /^1*0*$/.test(bits) ? bits.indexOf('0') < 0 ? 32 : bits.indexOf('0') : undefined;
+}
+
+export function addressText(n: NetworkRow): string {
+  if (!n.ipAddress) return '-';
+  const p = prefixLength(n.netmask);
+  return p === undefined ? `${n.ipAddress}${n.netmask ? ` mask ${n.netmask}` : ''}` : `${n.ipAddress}/${p}`;
+}
+
+function cols(users: (n: NetworkRow) => string[]): Column<NetworkRow>[] {
+  return [
+    { id: 'name', title: 'NETWORK', min: 10, max: 20, get: (n) => n.name },
+    { id: 'state', title: 'STATE', min: 8, get: (n) => (n.active ? 'active' : 'inactive') },
+    { id: 'auto', title: 'AUTOSTART', min: 9, get: (n) => (n.autostart ? 'yes' : 'no') },
+    { id: 'bridge', title: 'BRIDGE', min: 7, max: 12, get: (n) => n.bridge || '-' },
+    { id: 'addr', title: 'ADDRESS', min: 15, max: 20, get: addressText },
+    { id: 'dhcp', title: 'DHCP RANGE', min: 10, max: 34, drop: 2, get: (n) => (n.dhcpStart ? `${n.dhcpStart} - ${n.dhcpEnd}` : '-') },
+    { id: 'vms', title: 'VMS', min: 4, align: 'right', get: (n) => String(users(n).length) },
+  ];
+}
+
+export class NetworkScreen implements Screen {
+  readonly id = 'networks';
+  private sel = 0;
+  private top = 0;
+
+  constructor(
+    private readonly h: ScreenHost,
+    public node: string,
+  ) {}
+
+  show(): void {
+    void this.h.cmds.loadNetworks(this.node);
+  }
+
+  hide(): void {}
+
+  private rows(): NetworkRow[] {
+    return this.h.manage.networks.get(this.node)?.data?.networks ?? [];
+  }
+
+  private users(n: string): string[] {
+    return this.h.manage.networks.get(this.node)?.data?.users.get(n) ?? [];
+  }
+
+  lines(width: number, height: number): string[] {
+    const t = this.h.theme;
+    const l = this.h.manage.networks.get(this.node);
+    const out = [titleLine(t, `Networks on ${this.node}  (${l?.loading ? 'loading...' : `read ${ago(l?.at)}`})`, width, isSimulated(this.h.store, this.node))];
+    if (l?.error) out.push(t.bad(escapeTags(cell(`error: ${l.error}`, width))));
+    if (!l?.data) {
+      out.push('loading...');
+      return out;
+    }
+    const rows = this.rows();
+    const tableH = Math.min(rows.length + 1, Math.max(3, Math.floor((height - 4) / 2)));
+    const tl = tableLines(cols((n) => this.users(n.name)), rows, this.sel, this.top, true, width, tableH, t);
+    this.top = tl.top;
+    out.push(...tl.lines);
+    if (rows.length === 0) out.push(' no virtual networks on this node');
+    const cur = rows[Math.min(this.sel, rows.length - 1)];
+    if (cur) {
+      const users = this.users(cur.name);
+      out.push('');
+      out.push(t.head(escapeTags(cell(`VMs on ${cur.name} (${users.length})`, width))));
+      const per = Math.max(1, Math.floor(width / 24));
+      for (let i = 0; i < users.length && out.length < height - 1; i += per) {
+        out.push(escapeTags(users.slice(i, i + per).map((u) => cell(`  ${u}`, 24)).join('')));
+      }
+      if (users.length === 0) out.push('  none');
+    }
+    while (out.length < height - 1) out.push('');
+    out.length = Math.min(out.length, height - 1);
+    out.push(t.dim(escapeTags(cell('u start  d stop  a autostart on/off  R reload  [ ] node  Esc back', width))));
+    return out;
+  }
+
+  key(k: string): boolean {
+    const h = this.h;
+    const rows = this.rows();
+    const m = moveSel(this.sel, rows.length, k);
+    if (m !== undefined) {
+      this.sel = m;
+      return true;
+    }
+    const n = rows[Math.min(this.sel, rows.length - 1)];
+    switch (k) {
+      case '[':
+      case ']':
+        this.node = stepNode(h.store, this.node, k === ']' ? 1 : -1);
+        this.sel = 0;
+        this.show();
+        return true;
+      case 'R':
+        this.show();
+        return true;
+      case 'u':
+        if (!n) return true;
+        if (n.active) h.say(`network ${n.name} is already active`);
+        else void h.cmds.networkStart(this.node, n.name);
+        return true;
+      case 'd': {
+        if (!n) return true;
+        if (!n.active) {
+          h.say(`network ${n.name} is not active`);
+          return true;
+        }
+        const users = this.users(n.name);
+        h.confirm(
+          [`Stop network ${n.name} on ${this.node}?`, users.length > 0 ? `VMs on it lose their network: ${users.slice(0, 6).join(', ')}${users.length > 6 ? ` and ${users.length - 6} more` : ''}` : 'No VM uses it.'],
+          () => void h.cmds.networkStop(this.node, n.name),
+        );
+        return true;
+      }
+      case 'a':
+        if (n) void h.cmds.networkAutostart(this.node, n.name, !n.autostart);
+        return true;
+    }
+    return false;
+  }
+}

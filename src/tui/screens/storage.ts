@@ -1,0 +1,179 @@
+/**
+ * Storage view of one node: its pools (capacity, allocation, available, state)
+ * and the selected pool's volumes with the VMs that use them; create, delete
+ * (refused while in use unless forced after a confirmation), refresh.
+ */
+import type { Column } from '../format/text.js';
+import { cell, escapeTags } from '../format/text.js';
+import { fmtBytes, fmtPct, pct } from '../format/units.js';
+import type { PoolRow, VolumeRow } from '../store/manage-decode.js';
+import { validateVolume } from '../commands/manage-validate.js';
+import { ago, isSimulated, stepNode, tableLines, titleLine } from './common.js';
+import { moveSel, type Screen, type ScreenHost } from './types.js';
+
+const poolCols: Column<PoolRow>[] = [
+  { id: 'name', title: 'POOL', min: 10, max: 20, get: (p) => p.name },
+  { id: 'state', title: 'STATE', min: 8, get: (p) => p.state },
+  { id: 'type', title: 'TYPE', min: 7, drop: 2, get: (p) => p.type },
+  { id: 'cap', title: 'CAPACITY', min: 8, align: 'right', get: (p) => fmtBytes(p.capacity) },
+  { id: 'alloc', title: 'ALLOC', min: 7, align: 'right', get: (p) => fmtBytes(p.allocation) },
+  { id: 'avail', title: 'AVAILABLE', min: 9, align: 'right', get: (p) => fmtBytes(p.available) },
+  { id: 'use', title: 'USE%', min: 5, align: 'right', get: (p) => fmtPct(pct(p.allocation, p.capacity)) },
+  { id: 'auto', title: 'AUTOSTART', min: 9, drop: 3, get: (p) => (p.autostart ? 'yes' : 'no') },
+  { id: 'path', title: 'PATH', min: 0, max: 40, drop: 1, get: (p) => p.path },
+];
+
+function volCols(users: (v: VolumeRow) => string[]): Column<VolumeRow>[] {
+  return [
+    { id: 'name', title: 'VOLUME', min: 16, max: 40, get: (v) => v.name },
+    { id: 'cap', title: 'CAPACITY', min: 8, align: 'right', get: (v) => fmtBytes(v.capacity) },
+    { id: 'alloc', title: 'ALLOC', min: 7, align: 'right', get: (v) => fmtBytes(v.allocation) },
+    { id: 'fmt', title: 'FORMAT', min: 6, get: (v) => v.format },
+    { id: 'users', title: 'USED BY', min: 8, max: 60, get: (v) => users(v).join(', ') || '-' },
+  ];
+}
+
+export class StorageScreen implements Screen {
+  readonly id = 'storage';
+  private poolSel = 0;
+  private volSel = 0;
+  private poolTop = 0;
+  private volTop = 0;
+  private focus: 'pools' | 'volumes' = 'pools';
+
+  constructor(
+    private readonly h: ScreenHost,
+    public node: string,
+  ) {}
+
+  show(): void {
+    void this.h.cmds.loadStorage(this.node);
+  }
+
+  hide(): void {}
+
+  private pools(): PoolRow[] {
+    return this.h.manage.storage.get(this.node)?.data?.pools ?? [];
+  }
+
+  private pool(): PoolRow | undefined {
+    const p = this.pools();
+    return p[Math.min(this.poolSel, p.length - 1)];
+  }
+
+  private volumes(): VolumeRow[] {
+    const p = this.pool();
+    return p ? this.h.manage.storage.get(this.node)?.data?.volumes.get(p.name) ?? [] : [];
+  }
+
+  private volume(): VolumeRow | undefined {
+    const v = this.volumes();
+    return v[Math.min(this.volSel, v.length - 1)];
+  }
+
+  private users(vol: string): string[] {
+    const p = this.pool();
+    return p ? this.h.cmds.volumeUsersOf(this.node, p.name, vol) : [];
+  }
+
+  lines(width: number, height: number): string[] {
+    const t = this.h.theme;
+    const l = this.h.manage.storage.get(this.node);
+    const out = [titleLine(t, `Storage on ${this.node}  (${l?.loading ? 'loading...' : `read ${ago(l?.at)}`})`, width, isSimulated(this.h.store, this.node))];
+    if (l?.error) out.push(t.bad(escapeTags(cell(`error: ${l.error}`, width))));
+    const pools = this.pools();
+    if (!l?.data) {
+      out.push(l?.loading || !l ? 'loading...' : 'no data');
+      return out;
+    }
+    const poolH = Math.min(pools.length + 1, Math.max(3, Math.floor((height - 6) / 3)));
+    const pt = tableLines(poolCols, pools, this.poolSel, this.poolTop, this.focus === 'pools', width, poolH, t);
+    this.poolTop = pt.top;
+    out.push(...pt.lines);
+    if (pools.length === 0) out.push(' no storage pools on this node');
+    const p = this.pool();
+    const vols = this.volumes();
+    out.push('');
+    out.push(t.head(escapeTags(cell(p ? `Volumes in ${p.name} (${vols.length})` : 'Volumes', width))));
+    const err = p ? l.data.volumeErrors.get(p.name) : undefined;
+    if (err) out.push(t.bad(escapeTags(cell(err, width))));
+    const volH = Math.max(2, height - out.length - 1);
+    const vt = tableLines(volCols((v) => this.users(v.name)), vols, this.volSel, this.volTop, this.focus === 'volumes', width, volH, t);
+    this.volTop = vt.top;
+    out.push(...vt.lines);
+    if (vols.length === 0 && !err) out.push(' no volumes');
+    while (out.length < height - 1) out.push('');
+    out.length = Math.min(out.length, height - 1);
+    out.push(t.dim(escapeTags(cell('tab pools/volumes  c create  x delete  F force delete  R refresh pool  [ ] node  Esc back', width))));
+    return out;
+  }
+
+  key(k: string): boolean {
+    const h = this.h;
+    const count = this.focus === 'pools' ? this.pools().length : this.volumes().length;
+    const cur = this.focus === 'pools' ? this.poolSel : this.volSel;
+    const m = moveSel(cur, count, k);
+    if (m !== undefined) {
+      if (this.focus === 'pools') {
+        if (m !== this.poolSel) this.volSel = 0;
+        this.poolSel = m;
+      } else this.volSel = m;
+      return true;
+    }
+    const p = this.pool();
+    const v = this.volume();
+    switch (k) {
+      case 'tab':
+        this.focus = this.focus === 'pools' ? 'volumes' : 'pools';
+        return true;
+      case 'enter':
+        this.focus = 'volumes';
+        return true;
+      case '[':
+      case ']':
+        this.node = stepNode(h.store, this.node, k === ']' ? 1 : -1);
+        this.poolSel = this.volSel = 0;
+        this.show();
+        return true;
+      case 'R':
+        if (p) void h.cmds.refreshPool(this.node, p.name);
+        else void h.cmds.loadStorage(this.node);
+        return true;
+      case 'c': {
+        if (!p) {
+          h.say('no pool selected', true);
+          return true;
+        }
+        h.prompt(`new volume in ${p.name} (NAME SIZE [qcow2|raw]): `, '', (text) => {
+          const [name = '', size = '', format = 'qcow2'] = text.split(/\s+/);
+          const existing = this.volumes().map((x) => x.name);
+          const r = validateVolume({ name, size, format }, p, existing);
+          const first = r.errors[0];
+          if (first || r.bytes === undefined) return h.say(first ? r.errors.map((e) => e.message).join('; ') : 'size missing', true);
+          void h.cmds.createVolume(this.node, p.name, name, r.bytes, format);
+        });
+        return true;
+      }
+      case 'x':
+      case 'delete':
+      case 'F': {
+        if (!p || !v) {
+          h.say('no volume selected (tab moves to the volumes)', true);
+          return true;
+        }
+        const users = this.users(v.name);
+        if (users.length > 0 && k !== 'F') {
+          h.say(`volume ${v.name} is used by ${users.join(', ')}: not deleted (F forces, after a confirmation)`, true);
+          return true;
+        }
+        const lines =
+          users.length > 0
+            ? [`FORCE delete volume ${v.name} from pool ${p.name} on ${this.node}?`, `It is used by ${users.join(', ')}: their disk will be gone.`, 'Its data is lost.']
+            : [`Delete volume ${v.name} (${fmtBytes(v.capacity)}) from pool ${p.name} on ${this.node}?`, 'Its data is lost.'];
+        h.confirm(lines, () => void h.cmds.deleteVolume(this.node, p.name, v.name, users.length > 0));
+        return true;
+      }
+    }
+    return false;
+  }
+}

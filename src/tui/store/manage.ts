@@ -1,0 +1,88 @@
+/**
+ * The management screens' slice of the store: per node storage and networks,
+ * per VM guest data. Written by the manage commands, read by the screens; every
+ * change calls `onChange` so the dashboard redraws.
+ */
+import type { DomainDevices } from './manage-xml.js';
+import type { FilesystemRow, GroupRow, GuestAgentState, GuestSystem, InterfaceRow, NetworkRow, PoolRow, ProcessRow, ServiceRow, SessionRow, UserRow, VolumeRow } from './manage-decode.js';
+
+export interface Loaded<T> {
+  data?: T;
+  loading: boolean;
+  error?: string;
+  /** When the data was last read (ms). */
+  at?: number;
+}
+
+export interface NodeStorage {
+  pools: PoolRow[];
+  /** Volumes by pool name (a pool that failed to list has an error instead). */
+  volumes: Map<string, VolumeRow[]>;
+  volumeErrors: Map<string, string>;
+  /** pool -> volume name -> VMs using it. */
+  users: Map<string, Map<string, string[]>>;
+}
+
+export interface NodeNetworks {
+  networks: NetworkRow[];
+  /** network -> VMs with an interface on it. */
+  users: Map<string, string[]>;
+}
+
+export type GuestSection = 'processes' | 'users' | 'sessions' | 'services' | 'info' | 'filesystems' | 'interfaces';
+
+export interface GuestData {
+  status?: GuestAgentState;
+  processes?: ProcessRow[];
+  users?: UserRow[];
+  groups?: GroupRow[];
+  sessions?: SessionRow[];
+  init?: string;
+  services?: ServiceRow[];
+  info?: GuestSystem;
+  filesystems?: FilesystemRow[];
+  interfaces?: InterfaceRow[];
+  /** Why a section is empty (not offered by qemu-guest-agent, a fault). */
+  errors: Partial<Record<GuestSection, string>>;
+  /** The last action the guest's policy refused, shown until the next action. */
+  refused?: string;
+  loading: boolean;
+  at?: number;
+}
+
+export class ManageStore {
+  readonly storage = new Map<string, Loaded<NodeStorage>>();
+  readonly networks = new Map<string, Loaded<NodeNetworks>>();
+  readonly guests = new Map<string, GuestData>();
+  /** Each node's VMs' devices from their domain XML (who uses which volume and network). */
+  readonly devices = new Map<string, Map<string, DomainDevices>>();
+  version = 0;
+  private listeners: Array<() => void> = [];
+
+  onChange(cb: () => void): void {
+    this.listeners.push(cb);
+  }
+
+  changed(): void {
+    this.version++;
+    for (const cb of this.listeners) cb();
+  }
+
+  guest(vmKey: string): GuestData {
+    let g = this.guests.get(vmKey);
+    if (!g) {
+      g = { errors: {}, loading: false };
+      this.guests.set(vmKey, g);
+    }
+    return g;
+  }
+
+  loaded<T>(m: Map<string, Loaded<T>>, key: string): Loaded<T> {
+    let l = m.get(key);
+    if (!l) {
+      l = { loading: false };
+      m.set(key, l);
+    }
+    return l;
+  }
+}

@@ -1,0 +1,156 @@
+/** Pure logic of the management screens: XML usage, validation, process table, decoders. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { domainDevices, networkUsers, volumeUsers, xmlWellFormed } from '../../../src/tui/store/manage-xml.js';
+import { nameProblem, parseSignal, parseSize, validateVolume, volumeXml } from '../../../src/tui/commands/manage-validate.js';
+import { processMatches, selectProcesses } from '../../../src/tui/screens/guest-table.js';
+import { addressText, prefixLength } from '../../../src/tui/screens/networks.js';
+import { agentLine } from '../../../src/tui/screens/guest.js';
+import { decodeNetworks, decodePools, decodeProcesses, decodeUsers, type ProcessRow } from '../../../src/tui/store/manage-decode.js';
+import { isPolicyRefusal } from '../../../src/tui/commands/manage.js';
+
+const DOMAIN = `<domain type='kvm'>
+  <name>web-01</name>
+  <devices>
+    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/var/lib/libvirt/images/web-01.qcow2'/><target dev='vda' bus='virtio'/></disk>
+    <disk type='volume' device='disk'><source pool='fast' volume='data-1'/><target dev='vdb'/></disk>
+    <disk type='file' device='cdrom'><target dev='sda'/></disk>
+    <interface type='network'><mac address='52:54:00:aa:bb:cc'/><source network='default'/></interface>
+    <interface type='bridge'><source bridge='br-lan'/></interface>
+  </devices>
+</domain>`;
+
+test('domain XML: disks by path or pool/volume, an empty CD-ROM, NICs by network or bridge', () => {
+  const d = domainDevices(DOMAIN);
+  assert.deepEqual(
+    d.disks.map((x) => [x.device, x.target, x.path, x.pool, x.volume]),
+    [
+      ['disk', 'vda', '/var/lib/libvirt/images/web-01.qcow2', undefined, undefined],
+      ['disk', 'vdb', undefined, 'fast', 'data-1'],
+      ['cdrom', 'sda', undefined, undefined, undefined],
+    ],
+  );
+  assert.deepEqual(d.nics, [
+    { type: 'network', network: 'default', bridge: undefined, mac: '52:54:00:aa:bb:cc' },
+    { type: 'bridge', network: undefined, bridge: 'br-lan', mac: undefined },
+  ]);
+  assert.deepEqual(domainDevices('<not xml'), { disks: [], nics: [] });
+});
+
+test('volume in use: matched by path and by pool+volume name, not by name alone in another pool', () => {
+  const devices = new Map([
+    ['web-01', domainDevices(DOMAIN)],
+    ['db-01', domainDevices(DOMAIN.replace(/web-01/g, 'db-01').replace("volume='data-1'", "volume='data-2'"))],
+  ]);
+  const vols = [
+    { name: 'web-01.qcow2', path: '/var/lib/libvirt/images/web-01.qcow2' },
+    { name: 'db-01.qcow2', path: '/var/lib/libvirt/images/db-01.qcow2' },
+    { name: 'spare.qcow2', path: '/var/lib/libvirt/images/spare.qcow2' },
+  ];
+  const u = volumeUsers('default', vols, devices);
+  assert.deepEqual(u.get('web-01.qcow2'), ['web-01']);
+  assert.deepEqual(u.get('db-01.qcow2'), ['db-01']);
+  assert.deepEqual(u.get('spare.qcow2'), []);
+  const fast = volumeUsers('fast', [{ name: 'data-1', path: '/dev/fast/data-1' }, { name: 'data-2', path: '' }], devices);
+  assert.deepEqual(fast.get('data-1'), ['web-01']);
+  assert.deepEqual(fast.get('data-2'), ['db-01']);
+  assert.deepEqual(volumeUsers('other', [{ name: 'data-1', path: '' }], devices).get('data-1'), []);
+  const nets = networkUsers(['default', 'lan', 'isolated'], devices, new Map([['lan', 'br-lan']]));
+  assert.deepEqual(nets.get('default'), ['db-01', 'web-01']);
+  assert.deepEqual(nets.get('lan'), ['db-01', 'web-01']);
+  assert.deepEqual(nets.get('isolated'), []);
+});
+
+test('edited XML: broken XML is caught with its line before anything is sent', () => {
+  assert.deepEqual(xmlWellFormed(DOMAIN), { ok: true });
+  const bad = xmlWellFormed('<domain>\n  <name>x</name>\n  <devices>\n</domain>');
+  assert.equal(bad.ok, false);
+  if (!bad.ok) {
+    assert.equal(bad.line, 4);
+    assert.match(bad.message, /devices|domain/);
+  }
+  assert.equal(xmlWellFormed('  ').ok, false);
+});
+
+test('sizes, names and signals', () => {
+  assert.equal(parseSize('20G'), 20 * 1024 ** 3);
+  assert.equal(parseSize('512M'), 512 * 1024 ** 2);
+  assert.equal(parseSize('1.5t'), 1.5 * 1024 ** 4);
+  assert.equal(parseSize('20'), 20 * 1024 ** 3);
+  assert.equal(parseSize('-1G'), undefined);
+  assert.equal(parseSize('lots'), undefined);
+  assert.equal(parseSize('5X'), undefined);
+  assert.equal(nameProblem('disk-1.qcow2', 'volume name'), undefined);
+  assert.match(nameProblem('../etc', 'volume name') ?? '', /volume name '..\/etc' may only use/);
+  assert.match(nameProblem('', 'name') ?? '', /name is empty/);
+  assert.equal(parseSignal(''), 'TERM');
+  assert.equal(parseSignal('sigkill'), 'KILL');
+  assert.equal(parseSignal('hup'), 'HUP');
+  assert.equal(parseSignal('BOOM'), undefined);
+  assert.equal(volumeXml("a'b", 1024, 'raw'), "<volume><name>a&#39;b</name><capacity unit='bytes'>1024</capacity><target><format type='raw'/></target></volume>");
+});
+
+test('a new volume: each problem names its field; a valid one gives its size in bytes', () => {
+  const pool = { name: 'default', available: 10 * 1024 ** 3, state: 'running' };
+  const ok = validateVolume({ name: 'new.qcow2', size: '5G', format: 'qcow2' }, pool, ['web-01.qcow2']);
+  assert.deepEqual(ok, { errors: [], bytes: 5 * 1024 ** 3 });
+  const taken = validateVolume({ name: 'web-01.qcow2', size: '5G', format: 'qcow2' }, pool, ['web-01.qcow2']);
+  assert.deepEqual(taken.errors.map((e) => e.field), ['name']);
+  assert.match(taken.errors[0]?.message ?? '', /already has a volume 'web-01.qcow2'/);
+  const big = validateVolume({ name: 'x', size: '11G', format: 'raw' }, pool, []);
+  assert.deepEqual(big.errors.map((e) => e.field), ['size']);
+  assert.match(big.errors[0]?.message ?? '', /more than the 10G available in pool default/);
+  const all = validateVolume({ name: 'a b', size: 'huge', format: 'vmdk' }, { ...pool, state: 'inactive' }, []);
+  assert.deepEqual(all.errors.map((e) => e.field), ['name', 'size', 'format', 'pool']);
+});
+
+function proc(pid: number, user: string, cpuPct: number, rssKiB: number, command: string): ProcessRow {
+  return { pid, ppid: 1, user, state: 'S', cpuPct, rssKiB, name: command.split(' ')[0] ?? '', command };
+}
+
+test('process table: sorts by cpu, rss, pid, user, command (ties by pid), filters by words, reverses', () => {
+  const ps = [proc(10, 'root', 1, 500, 'sshd'), proc(20, 'www-data', 9, 100, 'nginx: worker'), proc(30, 'www-data', 9, 900, 'php-fpm'), proc(5, 'alice', 0, 50, 'bash')];
+  assert.deepEqual(selectProcesses(ps, '', 'cpu', false).map((p) => p.pid), [20, 30, 10, 5]);
+  assert.deepEqual(selectProcesses(ps, '', 'rss', false).map((p) => p.pid), [30, 10, 20, 5]);
+  assert.deepEqual(selectProcesses(ps, '', 'pid', false).map((p) => p.pid), [5, 10, 20, 30]);
+  assert.deepEqual(selectProcesses(ps, '', 'user', false).map((p) => p.pid), [5, 10, 20, 30]);
+  assert.deepEqual(selectProcesses(ps, '', 'command', false).map((p) => p.pid), [5, 20, 30, 10]);
+  assert.deepEqual(selectProcesses(ps, '', 'pid', true).map((p) => p.pid), [30, 20, 10, 5]);
+  assert.deepEqual(selectProcesses(ps, 'www', 'pid', false).map((p) => p.pid), [20, 30]);
+  assert.deepEqual(selectProcesses(ps, 'www !nginx', 'pid', false).map((p) => p.pid), [30]);
+  assert.equal(processMatches(ps[0] as ProcessRow, '10'), true);
+  assert.equal(ps.length, 4, 'the input is not changed');
+});
+
+test('network addresses and prefix lengths', () => {
+  assert.equal(prefixLength('255.255.255.0'), 24);
+  assert.equal(prefixLength('255.255.0.0'), 16);
+  assert.equal(prefixLength('255.255.255.255'), 32);
+  assert.equal(prefixLength('255.0.255.0'), undefined);
+  const [n] = decodeNetworks([{ name: 'default', active: true, bridge: 'virbr0', ipAddress: '192.168.122.1', netmask: '255.255.255.0', dhcpStart: '192.168.122.2', dhcpEnd: '192.168.122.254' }]);
+  assert.ok(n);
+  assert.equal(addressText(n), '192.168.122.1/24');
+  assert.equal(n.autostart, false);
+  assert.equal(addressText({ ...n, ipAddress: '' }), '-');
+});
+
+test('decoders tolerate missing fields and the qemu-guest-agent shapes', () => {
+  const [p] = decodePools([{ name: 'default', state: 'running', capacity: 100, allocation: 40, available: 60 }]);
+  assert.deepEqual(p, { name: 'default', state: 'running', type: '', path: '', capacity: 100, allocation: 40, available: 60, autostart: false });
+  const procs = decodeProcesses({ processes: [{ pid: 7, user: 'root', cpuPercent: 1.5, rssKiB: 10, command: '/sbin/x' }, 'junk'] });
+  assert.equal(procs.length, 1);
+  assert.equal(procs[0]?.cpuPct, 1.5);
+  const u = decodeUsers([{ name: 'alice', loggedIn: true }]);
+  assert.equal(u.users[0]?.name, 'alice');
+  assert.equal(u.users[0]?.loggedIn, true);
+  assert.deepEqual(u.groups, []);
+});
+
+test('agent line: none, qemu-guest-agent, simulated; policy refusals told apart from failures', () => {
+  assert.equal(agentLine({ errors: {}, loading: false, status: { agent: 'none', detail: 'no channel', simulated: false } }).level, 'bad');
+  assert.match(agentLine({ errors: {}, loading: false, status: { agent: 'qemu-guest-agent', detail: '', simulated: false } }).text, /less data/);
+  assert.match(agentLine({ errors: {}, loading: false, status: { agent: 'simulated', detail: '', simulated: true } }).text, /SIMULATED/);
+  assert.equal(isPolicyRefusal(Object.assign(new Error('nope'), { code: 403 })), true);
+  assert.equal(isPolicyRefusal(new Error("refused by the guest's policy: signal is not allowed")), true);
+  assert.equal(isPolicyRefusal(new Error('no process 455 in this guest')), false);
+});
