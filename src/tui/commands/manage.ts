@@ -21,6 +21,7 @@ import {
   decodeVolumes,
 } from '../store/manage-decode.js';
 import { volumeXml } from './manage-validate.js';
+import { domainXmlFor, type CreatePlan } from './manage-create.js';
 
 export interface ManageHost {
   link(node: string): Link | undefined;
@@ -275,6 +276,34 @@ export class ManageCommands {
       const next = typeof r === 'object' && r !== null && !Array.isArray(r) && !(r instanceof Date) && !Buffer.isBuffer(r) && r['appliesAtNextBoot'] === true;
       return { ok: true, appliesAtNextBoot: next };
     } catch (e) {
+      return { ok: false, error: errText(e) };
+    }
+  }
+
+  /**
+   * Create a VM from a checked plan: its new volume first, then the definition;
+   * a definition libvirt refuses takes the new volume away again. Starts it when asked.
+   */
+  async createVm(node: string, p: CreatePlan, domainType = 'kvm'): Promise<{ ok: true } | { ok: false; error: string }> {
+    this.host.say(`creating VM ${p.name} on ${node}...`);
+    let made: { pool: string; volume: string } | undefined;
+    try {
+      let path = p.disk?.path;
+      if (p.disk?.newBytes !== undefined) {
+        const v = decodeVolumes([await this.call(node, 'storage.createVolume', p.disk.pool, volumeXml(p.disk.volume, p.disk.newBytes, p.disk.format))])[0];
+        made = { pool: p.disk.pool, volume: p.disk.volume };
+        path = v?.path;
+      }
+      await this.call(node, 'vm.define', domainXmlFor(p, path, domainType));
+      made = undefined;
+      if (p.start) await this.call(node, 'vm.start', p.name);
+      this.host.invalidate(node);
+      this.host.say(`created VM ${p.name} on ${node}${p.start ? ' and started it' : ''}`);
+      return { ok: true };
+    } catch (e) {
+      if (made) await this.call(node, 'storage.deleteVolume', made.pool, made.volume).catch(() => undefined);
+      this.host.invalidate(node);
+      this.host.say(`create VM ${p.name} failed: ${errText(e)}`, true);
       return { ok: false, error: errText(e) };
     }
   }

@@ -12,6 +12,7 @@ import { ManageCommands } from '../commands/manage.js';
 import { StorageScreen } from './storage.js';
 import { NetworkScreen } from './networks.js';
 import { GuestScreen } from './guest.js';
+import { CreateScreen } from './create.js';
 import { XmlEditScreen, type EditorRunner } from './xml-edit.js';
 import type { Screen, ScreenHost } from './types.js';
 
@@ -98,6 +99,15 @@ export class ManageScreens {
           return true;
         }
         this.open(name === 'storage' ? new StorageScreen(this.host, node) : new NetworkScreen(this.host, node));
+        return true;
+      }
+      case 'create': {
+        const node = this.findNode('');
+        if (!node) {
+          say('no node selected', true);
+          return true;
+        }
+        this.open(new CreateScreen(this.host, node, arg));
         return true;
       }
       case 'guest':
