@@ -1,0 +1,227 @@
+/**
+ * The management screens against real agents (startAgent on the simulated
+ * hypervisor) through real direct links on 127.0.0.1: the screens draw what the
+ * agents answer, and their actions change what the agents report. Only the
+ * dashboard around them is replaced (its dialogs answer yes; the editor is a function).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, readFileSync } from 'node:fs';
+import { startAgent, type RunningAgent } from '../../../src/agent/index.js';
+import { createSimCluster, type SimCluster } from '../../../src/libvirt/sim/index.js';
+import { openDirectLink } from '../../../src/tui/transport/index.js';
+import { ClusterStore } from '../../../src/tui/store/store.js';
+import { NodePoller } from '../../../src/tui/store/poller.js';
+import type { Link } from '../../../src/tui/store/link.js';
+import { ManageScreens } from '../../../src/tui/screens/index.js';
+import { makeTheme } from '../../../src/tui/views/theme.js';
+import type { StorageScreen } from '../../../src/tui/screens/storage.js';
+import type { GuestScreen } from '../../../src/tui/screens/guest.js';
+import type { XmlEditScreen } from '../../../src/tui/screens/xml-edit.js';
+import type { CreateScreen } from '../../../src/tui/screens/create.js';
+
+let sim: SimCluster;
+const agents: RunningAgent[] = [];
+const links = new Map<string, Link>();
+const store = new ClusterStore();
+const pollers: NodePoller[] = [];
+const said: Array<{ text: string; err: boolean }> = [];
+let confirms: string[][] = [];
+let answer: string[] = [];
+let editorWrites: (file: string) => void = () => undefined;
+let screens: ManageScreens;
+
+async function until(cond: () => boolean, what: string, ms = 8000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last status: ${said.at(-1)?.text ?? ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function screenText(): string {
+  return screens.current?.lines(140, 45).join('\n').replace(/\{[a-z/-]+\}/g, '') ?? '';
+}
+
+before(async () => {
+  // The guest's policy refuses stopping services, so a refusal can be seen.
+  sim = createSimCluster({ nodes: 2, vmsPerNode: 3, seed: 5, guestPolicy: { readOnly: false, allow: (a) => a !== 'service.stop' } });
+  for (const hv of sim.hypervisors) {
+    const a = await startAgent({ hypervisor: hv, listen: '127.0.0.1:0', pollMs: 500 });
+    agents.push(a);
+    const name = hv.uri.replace('sim://', '');
+    const l = openDirectLink(name, a.url);
+    links.set(name, l);
+    const p = new NodePoller(l, store, { refreshMs: 500 });
+    pollers.push(p);
+    p.start();
+  }
+  await until(() => store.vms.size === 6, 'both nodes listed');
+  screens = new ManageScreens({
+    theme: () => makeTheme(true),
+    store,
+    link: (n) => links.get(n),
+    invalidate: (n) => void pollers.find((p) => p.link.name === n)?.invalidate(),
+    say: (text, err) => void said.push({ text, err: err ?? false }),
+    confirm: (lines, yes) => {
+      confirms.push(lines);
+      yes();
+    },
+    prompt: (_p, _initial, submit) => submit(answer.shift() ?? ''),
+    markDirty: () => undefined,
+    runEditor: async (file) => {
+      editorWrites(file);
+      return true;
+    },
+    selectedVm: () => [...store.vms.values()].find((v) => v.node === 'node-01' && v.state === 'running'),
+    selectedNode: () => 'node-01',
+  });
+});
+
+after(async () => {
+  screens?.close();
+  for (const p of pollers) p.stop();
+  await Promise.allSettled([...links.values()].map((l) => l.close()));
+  await Promise.allSettled(agents.map((a) => a.close()));
+  await sim.close();
+});
+
+test('storage view: pools with figures, volumes with the VM using each; in-use delete refused, forced after confirm; create', async () => {
+  assert.equal(screens.openByName('storage', 'node-01'), true);
+  await until(() => /Volumes in default/.test(screenText()), 'the storage view');
+  const text = screenText();
+  const pools = await links.get('node-01')?.call('storage.pools');
+  assert.ok(Array.isArray(pools) && pools.length > 0);
+  for (const p of pools as Array<{ name: string }>) assert.match(text, new RegExp(`^[> ] ?${p.name}\\s+running`, 'm'));
+  assert.match(text, /POOL\s+STATE\s+TYPE\s+CAPACITY\s+ALLOC\s+AVAILABLE\s+USE%/);
+  const vmsHere = store.vmsOf('node-01').map((v) => v.name);
+  // Each VM's disk is listed with that VM as its user.
+  for (const vm of vmsHere) assert.match(text, new RegExp(`${vm}\\.qcow2\\s+\\S+\\s+\\S+\\s+qcow2\\s+${vm}`), `${vm}'s disk and user`);
+  const s = screens.current as StorageScreen;
+  s.key('tab');
+  const victim = `${vmsHere[0]}.qcow2`;
+  // The cursor is on the first volume: x is refused (used), nothing is sent.
+  said.length = 0;
+  s.key('x');
+  assert.match(said.at(-1)?.text ?? '', new RegExp(`volume ${victim} is used by ${vmsHere[0]}: not deleted`));
+  const before = (await links.get('node-01')?.call('storage.volumes', 'default')) as Array<{ name: string }>;
+  assert.ok(before.some((v) => v.name === victim), 'still there');
+  // A new volume, then a plain delete of it (no user), then a forced delete of the used one.
+  answer = ['scratch.raw 2G raw'];
+  s.key('c');
+  await until(() => /scratch\.raw\s+2\.0G/.test(screenText()), 'the new volume');
+  answer = [`${victim} 1G qcow2`];
+  said.length = 0;
+  s.key('c');
+  assert.match(said.at(-1)?.text ?? '', /already has a volume/);
+  confirms = [];
+  s.key('F');
+  assert.match(confirms[0]?.join(' ') ?? '', new RegExp(`FORCE delete volume ${victim}.*used by ${vmsHere[0]}`));
+  await until(() => !new RegExp(`${victim}\\s`).test(screenText()), 'the forced delete');
+  screens.close();
+});
+
+test('network view: state, bridge, address, DHCP and VMs on each; stop after confirm, start, autostart', async () => {
+  screens.openByName('networks', 'node-01');
+  await until(() => /VMs on default/.test(screenText()), 'the network view');
+  const text = screenText();
+  assert.match(text, /default\s+active\s+yes\s+virbr0\s+192\.168\.122\.1\/24\s+192\.168\.122\.2 - 192\.168\.122\.254/);
+  const s = screens.current;
+  assert.ok(s);
+  confirms = [];
+  s.key('d');
+  assert.match(confirms[0]?.[0] ?? '', /Stop network default on node-01/);
+  await until(() => /default\s+inactive/.test(screenText()), 'default stopped');
+  s.key('a');
+  await until(() => /default\s+inactive\s+no/.test(screenText()), 'autostart off');
+  s.key('u');
+  await until(() => /default\s+active\s+no/.test(screenText()), 'default started again');
+  screens.close();
+});
+
+test('guest browser: processes, users, services, system; a signal removes the process; a policy refusal is shown', async () => {
+  screens.openByName('guest');
+  const g = screens.current as GuestScreen;
+  await until(() => /processes\s+sort cpu/.test(screenText()) && g.processes().length > 3, 'processes');
+  assert.match(screenText(), /SIMULATED guest data/);
+  g.key('s');
+  g.key('s');
+  const byPid = g.processes();
+  assert.deepEqual(byPid.map((p) => p.pid), byPid.map((p) => p.pid).sort((a, b) => a - b));
+  const victim = byPid.filter((p) => p.pid > 1 && p.ppid > 1).at(-1);
+  assert.ok(victim, 'a process to signal');
+  answer = [`pid:${victim.pid}`];
+  g.key('/');
+  assert.deepEqual(g.processes().map((p) => p.pid), []);
+  answer = [String(victim.pid)];
+  g.key('/');
+  assert.ok(g.processes().some((p) => p.pid === victim.pid));
+  g.key('g');
+  confirms = [];
+  answer = ['KILL'];
+  g.key('x');
+  assert.match(confirms[0]?.[0] ?? '', new RegExp(`Send SIGKILL to pid ${victim.pid}`));
+  await until(() => !(g.processes().some((p) => p.pid === victim.pid)), 'the process gone');
+  g.key('2');
+  await until(() => /USER\s+UID\s+ADMIN\s+LOGGED IN/.test(screenText()) && /root\s+0\s+yes/.test(screenText()), 'users');
+  g.key('3');
+  await until(() => /SERVICE\s+STATE\s+ENABLED/.test(screenText()), 'services');
+  g.key('d');
+  await until(() => /REFUSED: .*refused by the guest's policy/.test(screenText()), 'the refusal');
+  g.key('4');
+  await until(() => /filesystems/.test(screenText()) && /OS \S+/.test(screenText()) && /uptime \S+/.test(screenText()), 'system');
+  screens.close();
+});
+
+test('XML edit: libvirt refuses, its error is shown and the edited text kept; broken XML is not sent; a good edit saves', async () => {
+  screens.openByName('xml');
+  const x = screens.current as XmlEditScreen;
+  let mem = '';
+  editorWrites = (file) => {
+    const orig = readFileSync(file, 'utf8');
+    mem = /<memory unit='KiB'>(\d+)<\/memory>/.exec(orig)?.[1] ?? '';
+    writeFileSync(file, orig.replace(/<memory unit='KiB'>\d+<\/memory>/, "<memory unit='KiB'>lots</memory>"));
+  };
+  await until(() => x.state.kind === 'rejected', 'the refusal');
+  const text = screenText();
+  assert.match(text, /libvirt refused it: .*memory/);
+  assert.match(text, /your text is kept in/);
+  assert.match(readFileSync(x.file, 'utf8'), /<memory unit='KiB'>lots<\/memory>/);
+  editorWrites = (file) => writeFileSync(file, readFileSync(file, 'utf8').replace('</domain>', ''));
+  x.key('e');
+  await until(() => x.state.kind === 'rejected' && /broken XML/.test(screenText()), 'the local check');
+  assert.match(screenText(), /nothing was sent/);
+  editorWrites = (file) => writeFileSync(file, readFileSync(file, 'utf8').replace("<memory unit='KiB'>lots</memory>", `<memory unit='KiB'>${mem}</memory>`).replace('</description>', ' (edited)</description>').trimEnd() + '\n</domain>\n');
+  x.key('e');
+  await until(() => screens.current === undefined, 'saved and closed');
+  assert.match(said.at(-1)?.text ?? '', /XML of .* saved/);
+  assert.match(String(await links.get(x.vm.node)?.call('vm.xml', x.vm.name, { inactive: true })), /\(edited\)<\/description>/);
+});
+
+test('create VM: bad fields are named and nothing is sent; a good form defines the VM with its vCPUs and memory', async () => {
+  screens.openByName('create', 'fresh-1');
+  const c = screens.current as CreateScreen;
+  await until(() => c.facts() !== undefined, 'the node facts');
+  const taken = store.vmsOf('node-01')[0]?.name ?? '';
+  c.input.name = taken;
+  c.input.network = 'nowhere';
+  c.input.memoryMiB = String(10 * 1024 * 1024);
+  c.submit();
+  assert.deepEqual(c.errors.map((e) => e.field), ['name', 'memory', 'network']);
+  assert.match(screenText(), new RegExp(`! name: node-01 already has a VM '${taken}'`));
+  const names = ((await links.get('node-01')?.call('vm.list')) as Array<{ name: string }>).map((v) => v.name);
+  assert.ok(!names.includes('fresh-1'));
+  c.input.name = 'fresh-1';
+  c.input.network = 'default';
+  c.input.memoryMiB = '512';
+  c.input.vcpus = '2';
+  c.input.start = 'yes';
+  c.submit();
+  await until(() => screens.current === undefined, 'created');
+  const info = (await links.get('node-01')?.call('vm.info', 'fresh-1')) as { vcpus: number; maxMemKiB: number; state: string };
+  assert.equal(info.vcpus, 2);
+  assert.equal(info.maxMemKiB, 512 * 1024);
+  assert.equal(info.state, 'running');
+  const vols = (await links.get('node-01')?.call('storage.volumes', 'default')) as Array<{ name: string }>;
+  assert.ok(vols.some((v) => v.name === 'fresh-1.qcow2'));
+});
