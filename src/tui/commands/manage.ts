@@ -307,4 +307,30 @@ export class ManageCommands {
       return { ok: false, error: errText(e) };
     }
   }
+
+  /**
+   * Remove a stopped VM's definition (and its snapshots' metadata), then, when
+   * asked, the volumes it named; each volume's result is reported.
+   */
+  async deleteVm(vm: VmRecord, volumes: Array<{ pool: string; volume: string }>): Promise<boolean> {
+    this.host.say(`deleting VM ${vm.name} on ${vm.node}...`);
+    try {
+      await this.call(vm.node, 'vm.undefine', vm.name, { snapshots: true, nvram: true });
+    } catch (e) {
+      this.host.say(`delete VM ${vm.name} failed: ${errText(e)}`, true);
+      return false;
+    }
+    const failed: string[] = [];
+    for (const v of volumes) {
+      try {
+        await this.call(vm.node, 'storage.deleteVolume', v.pool, v.volume);
+      } catch (e) {
+        failed.push(`${v.pool}/${v.volume}: ${errText(e)}`);
+      }
+    }
+    this.host.invalidate(vm.node);
+    if (failed.length > 0) this.host.say(`deleted VM ${vm.name}; volumes not deleted: ${failed.join('; ')}`, true);
+    else this.host.say(`deleted VM ${vm.name}${volumes.length > 0 ? ` and ${volumes.map((v) => v.volume).join(', ')}` : ' (volumes kept)'}`);
+    return failed.length === 0;
+  }
 }

@@ -13,6 +13,7 @@ import { StorageScreen } from './storage.js';
 import { NetworkScreen } from './networks.js';
 import { GuestScreen } from './guest.js';
 import { CreateScreen } from './create.js';
+import { DeleteScreen } from './delete.js';
 import { XmlEditScreen, type EditorRunner } from './xml-edit.js';
 import type { Screen, ScreenHost } from './types.js';
 
@@ -111,13 +112,14 @@ export class ManageScreens {
         return true;
       }
       case 'guest':
-      case 'xml': {
+      case 'xml':
+      case 'delete': {
         const vm = this.findVm(arg);
         if (!vm) {
           say(arg ? `no VM matches '${arg}'` : 'no VM selected', true);
           return true;
         }
-        this.open(name === 'guest' ? new GuestScreen(this.host, vm) : new XmlEditScreen(this.host, vm, this.deps.runEditor));
+        this.open(name === 'guest' ? new GuestScreen(this.host, vm) : name === 'xml' ? new XmlEditScreen(this.host, vm, this.deps.runEditor) : new DeleteScreen(this.host, vm));
         return true;
       }
     }

@@ -19,6 +19,7 @@ import type { StorageScreen } from '../../../src/tui/screens/storage.js';
 import type { GuestScreen } from '../../../src/tui/screens/guest.js';
 import type { XmlEditScreen } from '../../../src/tui/screens/xml-edit.js';
 import type { CreateScreen } from '../../../src/tui/screens/create.js';
+import type { DeleteScreen } from '../../../src/tui/screens/delete.js';
 
 let sim: SimCluster;
 const agents: RunningAgent[] = [];
@@ -224,4 +225,38 @@ test('create VM: bad fields are named and nothing is sent; a good form defines t
   assert.equal(info.state, 'running');
   const vols = (await links.get('node-01')?.call('storage.volumes', 'default')) as Array<{ name: string }>;
   assert.ok(vols.some((v) => v.name === 'fresh-1.qcow2'));
+});
+
+test('delete VM: refused while running; with its volumes after a confirmation naming them; or keeping them', async () => {
+  const call = async (node: string, m: string, ...p: string[]): Promise<Array<{ name: string }>> => (await links.get(node)?.call(m, ...p)) as Array<{ name: string }>;
+  await until(() => store.vms.has('node-01/fresh-1'), 'fresh-1 in the table');
+  screens.openByName('delete', 'node-01/fresh-1');
+  const d = screens.current as DeleteScreen;
+  await until(() => (d.volumes() ?? []).length === 1, 'its volume');
+  said.length = 0;
+  confirms = [];
+  d.key('V');
+  assert.equal(confirms.length, 0, 'no confirmation for a running VM');
+  assert.match(said.at(-1)?.text ?? '', /fresh-1 is running: stop it/);
+  await links.get('node-01')?.call('vm.destroy', 'fresh-1');
+  await until(() => store.vms.get('node-01/fresh-1')?.state === 'shutoff', 'fresh-1 off');
+  d.key('V');
+  assert.match(confirms[0]?.join(' ') ?? '', /Delete VM fresh-1 on node-01 AND its volumes\? Volumes deleted: default\/fresh-1\.qcow2/);
+  await until(() => screens.current === undefined, 'deleted');
+  await assert.rejects(call('node-01', 'vm.info', 'fresh-1'), /fresh-1/);
+  assert.ok(!(await call('node-01', 'storage.volumes', 'default')).some((v) => v.name === 'fresh-1.qcow2'));
+  // Another stopped VM, deleted with its volumes kept.
+  const other = store.vmsOf('node-02')[0];
+  assert.ok(other);
+  await links.get('node-02')?.call('vm.destroy', other.name).catch(() => undefined);
+  await until(() => store.vms.get(other.key)?.state === 'shutoff', `${other.name} off`);
+  screens.openByName('delete', other.key);
+  const d2 = screens.current as DeleteScreen;
+  await until(() => d2.volumes() !== undefined, 'its volumes');
+  confirms = [];
+  d2.key('d');
+  assert.match(confirms[0]?.join(' ') ?? '', new RegExp(`Its volumes are kept: ${other.name}\\.qcow2`));
+  await until(() => screens.current === undefined, 'deleted');
+  await assert.rejects(call('node-02', 'vm.info', other.name), new RegExp(other.name));
+  assert.ok((await call('node-02', 'storage.volumes', 'default')).some((v) => v.name === `${other.name}.qcow2`));
 });
