@@ -333,4 +333,31 @@ export class ManageCommands {
     else this.host.say(`deleted VM ${vm.name}${volumes.length > 0 ? ` and ${volumes.map((v) => v.volume).join(', ')}` : ' (volumes kept)'}`);
     return failed.length === 0;
   }
+
+  /**
+   * Attach, detach or update a device: in the persistent definition, and live
+   * too when the VM runs. Returns false (with the error said) when refused.
+   */
+  device(vm: VmRecord, op: 'attachDevice' | 'detachDevice' | 'updateDevice', xml: string, label: string, running: boolean): Promise<boolean> {
+    return this.act(`${label} (${vm.name}${running ? ', live and persistent' : ''})`, async () => {
+      await this.call(vm.node, `vm.${op}`, vm.name, xml, { live: running, config: true });
+      this.host.invalidate(vm.node);
+    });
+  }
+
+  async loadVmDevices(vm: VmRecord): Promise<void> {
+    const l = this.store.loaded(this.store.vmDevices, vm.key);
+    l.loading = true;
+    this.store.changed();
+    try {
+      l.data = domainDevices(await this.domainXml(vm));
+      l.error = undefined;
+      l.at = Date.now();
+    } catch (e) {
+      l.error = errText(e);
+    } finally {
+      l.loading = false;
+      this.store.changed();
+    }
+  }
 }

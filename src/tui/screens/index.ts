@@ -14,6 +14,7 @@ import { NetworkScreen } from './networks.js';
 import { GuestScreen } from './guest.js';
 import { CreateScreen } from './create.js';
 import { DeleteScreen } from './delete.js';
+import { EditScreen } from './edit.js';
 import { XmlEditScreen, type EditorRunner } from './xml-edit.js';
 import type { Screen, ScreenHost } from './types.js';
 
@@ -113,13 +114,17 @@ export class ManageScreens {
       }
       case 'guest':
       case 'xml':
+      case 'edit':
       case 'delete': {
         const vm = this.findVm(arg);
         if (!vm) {
           say(arg ? `no VM matches '${arg}'` : 'no VM selected', true);
           return true;
         }
-        this.open(name === 'guest' ? new GuestScreen(this.host, vm) : name === 'xml' ? new XmlEditScreen(this.host, vm, this.deps.runEditor) : new DeleteScreen(this.host, vm));
+        if (name === 'guest') this.open(new GuestScreen(this.host, vm));
+        else if (name === 'xml') this.open(new XmlEditScreen(this.host, vm, this.deps.runEditor));
+        else if (name === 'edit') this.open(new EditScreen(this.host, vm, () => this.open(new XmlEditScreen(this.host, vm, this.deps.runEditor))));
+        else this.open(new DeleteScreen(this.host, vm));
         return true;
       }
     }

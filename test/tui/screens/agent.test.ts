@@ -20,6 +20,7 @@ import type { GuestScreen } from '../../../src/tui/screens/guest.js';
 import type { XmlEditScreen } from '../../../src/tui/screens/xml-edit.js';
 import type { CreateScreen } from '../../../src/tui/screens/create.js';
 import type { DeleteScreen } from '../../../src/tui/screens/delete.js';
+import type { EditScreen } from '../../../src/tui/screens/edit.js';
 
 let sim: SimCluster;
 const agents: RunningAgent[] = [];
@@ -259,4 +260,40 @@ test('delete VM: refused while running; with its volumes after a confirmation na
   await until(() => screens.current === undefined, 'deleted');
   await assert.rejects(call('node-02', 'vm.info', other.name), new RegExp(other.name));
   assert.ok((await call('node-02', 'storage.volumes', 'default')).some((v) => v.name === `${other.name}.qcow2`));
+});
+
+test('edit VM: attach a volume as the next disk and a NIC, move the NIC, detach both (live on a running VM)', async () => {
+  const vm = store.vmsOf('node-01').find((v) => v.state === 'running');
+  assert.ok(vm);
+  await links.get('node-01')?.call('storage.createVolume', 'default', "<volume><name>extra.qcow2</name><capacity unit='G'>1</capacity><target><format type='qcow2'/></target></volume>");
+  screens.openByName('edit', vm.key);
+  const e = screens.current as EditScreen;
+  await until(() => e.rows().length > 0 && screens.manage.storage.get('node-01')?.data !== undefined && screens.manage.networks.get('node-01')?.data !== undefined, 'its devices');
+  const info = async (): Promise<{ disks: Array<{ target: string; source?: string }>; interfaces: Array<{ mac: string; source?: string }> }> =>
+    ((await links.get('node-01')?.call('vm.info', vm.name)) as { xml: { disks: Array<{ target: string; source?: string }>; interfaces: Array<{ mac: string; source?: string }> } }).xml;
+  const before = await info();
+  answer = ['default/extra.qcow2'];
+  e.key('a');
+  await until(() => e.rows().some((r) => r.kind === 'disk' && r.d.path?.endsWith('/extra.qcow2') === true), 'the new disk listed');
+  const after = await info();
+  assert.equal(after.disks.length, before.disks.length + 1);
+  assert.ok(after.disks.some((d) => d.target === 'vdb' && d.source?.endsWith('/extra.qcow2')), 'extra.qcow2 is vdb in the live definition');
+  answer = ['backend'];
+  e.key('N');
+  await until(() => e.rows().some((r) => r.kind === 'nic' && r.n.network === 'backend'), 'the new NIC listed');
+  const nicRow = e.rows().findIndex((r) => r.kind === 'nic' && r.n.network === 'backend');
+  const mac = (e.rows()[nicRow] as { n: { mac?: string } }).n.mac ?? '';
+  for (let i = 0; i < nicRow; i++) e.key('down');
+  answer = ['default'];
+  e.key('n');
+  await until(() => e.rows().some((r) => r.kind === 'nic' && r.n.mac === mac && r.n.network === 'default'), 'the NIC moved');
+  e.key('x');
+  await until(() => !e.rows().some((r) => r.kind === 'nic' && r.n.mac === mac), 'the NIC gone');
+  const diskRow = e.rows().findIndex((r) => r.kind === 'disk' && r.d.target === 'vdb');
+  e.key('g');
+  for (let i = 0; i < diskRow; i++) e.key('down');
+  e.key('x');
+  await until(() => !e.rows().some((r) => r.kind === 'disk' && r.d.target === 'vdb'), 'the disk gone');
+  assert.equal((await info()).disks.length, before.disks.length);
+  screens.close();
 });

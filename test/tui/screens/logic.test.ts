@@ -8,6 +8,7 @@ import { addressText, prefixLength } from '../../../src/tui/screens/networks.js'
 import { agentLine } from '../../../src/tui/screens/guest.js';
 import { decodeNetworks, decodePools, decodeProcesses, decodeUsers, type ProcessRow } from '../../../src/tui/store/manage-decode.js';
 import { isPolicyRefusal } from '../../../src/tui/commands/manage.js';
+import { detachDiskXml, detachNicXml, diskXml, nextDiskTarget, nicXml } from '../../../src/tui/commands/manage-devices.js';
 
 const DOMAIN = `<domain type='kvm'>
   <name>web-01</name>
@@ -153,4 +154,17 @@ test('agent line: none, qemu-guest-agent, simulated; policy refusals told apart 
   assert.equal(isPolicyRefusal(Object.assign(new Error('nope'), { code: 403 })), true);
   assert.equal(isPolicyRefusal(new Error("refused by the guest's policy: signal is not allowed")), true);
   assert.equal(isPolicyRefusal(new Error('no process 455 in this guest')), false);
+});
+
+test('device XML: the next free disk target, disks and NICs that libvirt can match for detach and update', () => {
+  const d = domainDevices(DOMAIN);
+  assert.equal(nextDiskTarget(d.disks), 'vdc');
+  assert.equal(nextDiskTarget([]), 'vda');
+  const disk = domainDevices(`<domain><devices>${diskXml('/i/x.qcow2', 'qcow2', 'vdc')}${nicXml('lan', '52:54:00:00:00:01')}</devices></domain>`);
+  assert.deepEqual(disk.disks, [{ device: 'disk', target: 'vdc', path: '/i/x.qcow2', pool: undefined, volume: undefined }]);
+  assert.deepEqual(disk.nics, [{ type: 'network', network: 'lan', bridge: undefined, mac: '52:54:00:00:00:01' }]);
+  assert.match(diskXml('/i/a.iso', 'iso', 'sdb'), /type='raw'.*bus='sata'/);
+  assert.equal(detachDiskXml(d.disks[0] ?? assert.fail()), "<disk type='file' device='disk'><source file='/var/lib/libvirt/images/web-01.qcow2'/><target dev='vda'/></disk>");
+  assert.equal(detachNicXml(d.nics[1] ?? assert.fail()), "<interface type='bridge'><source bridge='br-lan'/></interface>");
+  assert.equal(xmlWellFormed(nicXml("a'b")).ok, true);
 });
