@@ -6,7 +6,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, readFileSync } from 'node:fs';
+import { writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { startAgent, type RunningAgent } from '../../../src/agent/index.js';
 import { createSimCluster, type SimCluster } from '../../../src/libvirt/sim/index.js';
 import { openDirectLink } from '../../../src/tui/transport/index.js';
@@ -198,6 +199,7 @@ test('XML edit: libvirt refuses, its error is shown and the edited text kept; br
   await until(() => screens.current === undefined, 'saved and closed');
   assert.match(said.at(-1)?.text ?? '', /XML of .* saved/);
   assert.match(String(await links.get(x.vm.node)?.call('vm.xml', x.vm.name, { inactive: true })), /\(edited\)<\/description>/);
+  rmSync(dirname(x.file), { recursive: true, force: true });
 });
 
 test('create VM: bad fields are named and nothing is sent; a good form defines the VM with its vCPUs and memory', async () => {
