@@ -360,4 +360,19 @@ export class ManageCommands {
       this.store.changed();
     }
   }
+
+  /** Change the persistent definition with `edit` (boot order) and send it back; a running VM takes it at its next start. */
+  async setBootOrder(vm: VmRecord, edit: (xml: string) => string, label: string): Promise<boolean> {
+    let xml: string;
+    try {
+      xml = edit(await this.domainXml(vm));
+    } catch (e) {
+      this.host.say(`boot order of ${vm.name}: ${errText(e)}`, true);
+      return false;
+    }
+    const r = await this.redefine(vm, xml);
+    if (r.ok) this.host.say(`boot order of ${vm.name}: ${label}${r.appliesAtNextBoot ? ' (from its next start)' : ''}`);
+    else this.host.say(`boot order of ${vm.name} refused: ${r.error}`, true);
+    return r.ok;
+  }
 }

@@ -2,12 +2,12 @@
  * Edit a VM's devices: its disks and NICs as its persistent definition has them;
  * attach a disk (an existing volume) or a NIC, detach the selected device (after
  * a confirmation), move a NIC to another network. Live too when the VM runs.
- * Boot order and anything else: X opens the XML in $EDITOR.
+ * b sets the boot order (persistent); anything else: X opens the XML in $EDITOR.
  */
 import { cell, escapeTags } from '../format/text.js';
 import { isActive, type VmRecord } from '../store/model.js';
 import type { DiskUse, NicUse } from '../store/manage-xml.js';
-import { detachDiskXml, detachNicXml, diskXml, nextDiskTarget, nicXml } from '../commands/manage-devices.js';
+import { detachDiskXml, detachNicXml, diskXml, nextDiskTarget, nicXml, parseBootOrder, withBootOrder } from '../commands/manage-devices.js';
 import { isSimulated, titleLine } from './common.js';
 import { moveSel, type Screen, type ScreenHost } from './types.js';
 
@@ -58,7 +58,7 @@ export class EditScreen implements Screen {
     });
     while (out.length < height - 1) out.push('');
     out.length = Math.min(out.length, height - 1);
-    out.push(t.dim(escapeTags(cell('a attach disk  N attach NIC  x detach  n NIC network  X XML (boot order, all else)  Esc back', width))));
+    out.push(t.dim(escapeTags(cell('a attach disk  N attach NIC  x detach  n NIC network  b boot order  X XML  Esc back', width))));
     return out;
   }
 
@@ -78,6 +78,13 @@ export class EditScreen implements Screen {
     switch (k) {
       case 'X':
         this.openXml();
+        return true;
+      case 'b':
+        h.prompt('boot order (hd, cdrom, network, fd; first is tried first): ', 'hd', (text) => {
+          const r = parseBootOrder(text);
+          if ('error' in r) return h.say(r.error, true);
+          void h.cmds.setBootOrder(this.vm, (xml) => withBootOrder(xml, r.order), r.order.join(','));
+        });
         return true;
       case 'a':
         h.prompt('attach volume (POOL/VOLUME): ', '', (text) => {

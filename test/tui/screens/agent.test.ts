@@ -297,5 +297,9 @@ test('edit VM: attach a volume as the next disk and a NIC, move the NIC, detach 
   e.key('x');
   await until(() => !e.rows().some((r) => r.kind === 'disk' && r.d.target === 'vdb'), 'the disk gone');
   assert.equal((await info()).disks.length, before.disks.length);
+  answer = ['cdrom,hd'];
+  e.key('b');
+  await until(() => /boot order of .*: cdrom,hd/.test(said.at(-1)?.text ?? ''), 'the boot order set');
+  assert.match(String(await links.get('node-01')?.call('vm.xml', vm.name, { inactive: true })), /<boot dev='cdrom'\/>\s*<boot dev='hd'\/>/);
   screens.close();
 });

@@ -8,7 +8,7 @@ import { addressText, prefixLength } from '../../../src/tui/screens/networks.js'
 import { agentLine } from '../../../src/tui/screens/guest.js';
 import { decodeNetworks, decodePools, decodeProcesses, decodeUsers, type ProcessRow } from '../../../src/tui/store/manage-decode.js';
 import { isPolicyRefusal } from '../../../src/tui/commands/manage.js';
-import { detachDiskXml, detachNicXml, diskXml, nextDiskTarget, nicXml } from '../../../src/tui/commands/manage-devices.js';
+import { bootOrderOf, detachDiskXml, detachNicXml, diskXml, nextDiskTarget, nicXml, parseBootOrder, withBootOrder } from '../../../src/tui/commands/manage-devices.js';
 
 const DOMAIN = `<domain type='kvm'>
   <name>web-01</name>
@@ -167,4 +167,17 @@ test('device XML: the next free disk target, disks and NICs that libvirt can mat
   assert.equal(detachDiskXml(d.disks[0] ?? assert.fail()), "<disk type='file' device='disk'><source file='/var/lib/libvirt/images/web-01.qcow2'/><target dev='vda'/></disk>");
   assert.equal(detachNicXml(d.nics[1] ?? assert.fail()), "<interface type='bridge'><source bridge='br-lan'/></interface>");
   assert.equal(xmlWellFormed(nicXml("a'b")).ok, true);
+});
+
+test('boot order: parsed with errors naming the entry; replaced inside <os> only, after <type>', () => {
+  assert.deepEqual(parseBootOrder('cdrom, hd'), { order: ['cdrom', 'hd'] });
+  assert.deepEqual(parseBootOrder('hd,usb'), { error: "boot order: 'usb' is not one of hd, cdrom, network, fd" });
+  assert.deepEqual(parseBootOrder('hd hd'), { error: 'boot order: a device is named twice' });
+  const xml = "<domain><name>a</name><os>\n    <type arch='x86_64'>hvm</type>\n    <boot dev='hd'/>\n  </os><devices><disk><boot order='1'/></disk></devices></domain>";
+  const out = withBootOrder(xml, ['cdrom', 'network', 'hd']);
+  assert.deepEqual(bootOrderOf(out), ['cdrom', 'network', 'hd']);
+  assert.equal(xmlWellFormed(out).ok, true);
+  assert.match(out, /<type arch='x86_64'>hvm<\/type>\n {4}<boot dev='cdrom'\/>/);
+  assert.match(out, /<disk><boot order='1'\/><\/disk>/);
+  assert.throws(() => withBootOrder('<domain/>', ['hd']), /no <os>/);
 });
