@@ -1,8 +1,7 @@
 /**
  * The one key registry: every key the dashboard answers, where it applies and
  * what it does. `?` renders this table; the app dispatches through it. Entries
- * marked `reserved` belong to the management screens (issue 9) and show
- * "not in this version" until those screens land.
+ * marked `reserved` (clone) show "not in this version" until they land.
  */
 
 export type Scope = 'global' | 'table' | 'nodes' | 'console' | 'dialog';
@@ -52,11 +51,11 @@ export const KEYS: readonly KeyBinding[] = [
   { keys: ['c'], scope: 'table', action: 'console', help: 'serial console in a pane (Ctrl-] returns)' },
   { keys: ['C'], scope: 'table', action: 'consoleFull', help: 'serial console full screen (Ctrl-] returns)' },
   { keys: ['C-]'], scope: 'console', action: 'consoleExit', help: 'leave the console, back to the dashboard' },
-  { keys: ['a'], scope: 'table', action: 'create', help: 'create a VM (management screens)', reserved: true },
+  { keys: ['a'], scope: 'table', action: 'create', help: 'create a VM on the selected node: a form checked before anything is sent' },
   { keys: ['K'], scope: 'table', action: 'clone', help: 'clone the VM (management screens)', reserved: true },
-  { keys: ['e'], scope: 'table', action: 'edit', help: 'edit disks, NICs, boot order (management screens)', reserved: true },
-  { keys: ['X'], scope: 'table', action: 'xml', help: "edit the VM's XML in $EDITOR (management screens)", reserved: true },
-  { keys: ['i'], scope: 'table', action: 'guest', help: 'guest browser: processes, users, services (management screens)', reserved: true },
+  { keys: ['e'], scope: 'table', action: 'edit', help: "edit the VM: attach/detach disks and NICs, a NIC's network, boot order" },
+  { keys: ['X'], scope: 'table', action: 'xml', help: "edit the VM's XML in $EDITOR; a refused edit keeps your text" },
+  { keys: ['i'], scope: 'table', action: 'guest', help: 'guest browser: processes, users, services, OS and filesystems' },
 ];
 
 export interface CommandSpec {
@@ -78,13 +77,14 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'tasks', args: '', help: 'recent actions with per-VM results' },
   { name: 'help', args: '', help: 'this help' },
   { name: 'quit', args: '', help: 'quit (also :q)' },
-  { name: 'create', args: '', help: 'create a VM', reserved: true },
+  { name: 'create', args: '[NAME]', help: 'create a VM on the selected node' },
   { name: 'clone', args: '', help: 'clone a stopped VM', reserved: true },
-  { name: 'edit', args: '', help: 'edit devices and boot order', reserved: true },
-  { name: 'xml', args: '', help: "edit the VM's XML", reserved: true },
-  { name: 'storage', args: '[NODE]', help: 'storage pools and volumes', reserved: true },
-  { name: 'networks', args: '[NODE]', help: 'virtual networks', reserved: true },
-  { name: 'guest', args: '[VM]', help: 'guest browser', reserved: true },
+  { name: 'edit', args: '[VM]', help: 'attach/detach disks and NICs, boot order' },
+  { name: 'xml', args: '[VM]', help: "edit the VM's XML in $EDITOR" },
+  { name: 'delete', args: '[VM]', help: 'delete a stopped VM, with or without its volumes' },
+  { name: 'storage', args: '[NODE]', help: 'storage pools and volumes' },
+  { name: 'networks', args: '[NODE]', help: 'virtual networks' },
+  { name: 'guest', args: '[VM]', help: 'guest browser' },
 ];
 
 /** The action bound to a key in a scope (falling back to global bindings). */

@@ -21,6 +21,7 @@ import { ConsoleSession } from './console.js';
 import { handleKey, type KeyEvent } from './keys.js';
 import { dialogLines, type Dialog } from './dialogs.js';
 import { helpLines } from '../keymap.js';
+import { ManageScreens } from '../screens/index.js';
 
 export interface DashboardOptions {
   links: Link[];
@@ -48,6 +49,8 @@ export class Dashboard {
   readonly pollers = new Map<string, NodePoller>();
   readonly links = new Map<string, Link>();
   readonly cmd: CommandCenter;
+  /** The management screens (storage, networks, guest, create, edit, XML, delete). */
+  readonly screens: ManageScreens;
   readonly screen: blessed.Widgets.Screen;
   theme: Theme;
   glyphs: Glyphs;
@@ -91,6 +94,19 @@ export class Dashboard {
       this.pollers.set(l.name, new NodePoller(l, this.store, { refreshMs: o.refreshMs ?? 1000, frozen: this.frozen, watched: () => this.watches(l.name), nodeWatched: () => this.watchesNode(l.name) }));
     }
     this.cmd = new CommandCenter({ store: this.store, link: (n) => this.links.get(n), invalidate: (n) => this.pollers.get(n)?.invalidate() });
+    this.screens = new ManageScreens({
+      theme: () => this.theme,
+      store: this.store,
+      link: (n) => this.links.get(n),
+      invalidate: (n) => this.pollers.get(n)?.invalidate(),
+      say: (t, e) => this.cmd.say(t, e),
+      confirm: (lines, yes) => (this.dialog = { kind: 'confirm', lines, yes }),
+      prompt: (prompt, buf, submit) => (this.input = { prompt, buf, submit }),
+      markDirty: () => (this.dirty = true),
+      runEditor: (file) => this.runEditor(file),
+      selectedVm: () => this.selectedVm(),
+      selectedNode: () => (this.focus === 'nodes' ? this.selectedNode()?.name : undefined),
+    });
     this.screen = blessed.screen({
       smartCSR: true,
       fullUnicode: true,
@@ -143,6 +159,7 @@ export class Dashboard {
 
   quit(code = 0): void {
     if (this.timer) clearInterval(this.timer);
+    this.screens.close();
     for (const p of this.pollers.values()) p.stop();
     this.console?.session.close();
     this.screen.destroy();
@@ -256,6 +273,15 @@ export class Dashboard {
     this.cmd.say('console closed');
   }
 
+  /** $EDITOR (else $VISUAL, else vi) on a file, with the terminal handed over until it exits. */
+  private runEditor(file: string): Promise<boolean> {
+    const env = this.o.env ?? process.env;
+    const editor = env['EDITOR'] || env['VISUAL'] || 'vi';
+    return new Promise((resolve) => {
+      this.screen.exec('/bin/sh', ['-c', `${editor} "$1"`, 'sh', file], { env: { ...process.env, ...env } }, (err: unknown, ok: unknown) => resolve(!err && ok === true));
+    });
+  }
+
   private consoleSize(full: boolean): { cols: number; rows: number } {
     const W = this.screen.width as number;
     const H = this.screen.height as number;
@@ -302,6 +328,7 @@ export class Dashboard {
     }
     b.full.hide();
     if (this.view === 'help') full(helpScreen(this, H - 2));
+    else if (this.screens.current) full(this.screens.current.lines(W, H - 2));
     else if (this.view === 'tasks') full(taskLines(this.cmd.tasks, H - 2, this.theme));
     else if (this.view === 'vm') {
       const vm = this.selectedVm();
@@ -316,6 +343,8 @@ export class Dashboard {
     this.place(b.status, H - 2, 0, W, 1, [this.cmd.statusIsError ? this.theme.bad(status) : status]);
     const hints = this.console
       ? 'console: keys go to the guest  Ctrl-] back to the dashboard'
+      : this.screens.current
+      ? '? help  : command  Esc back (this screen\'s keys: the line above)'
       : '? help  : command  / filter  enter details  m migrate  c console  u/d/D/r/p/P start/stop/off/reboot/pause/resume  space mark  w wall  q quit';
     const bottom = this.input ? escapeTags(cell(this.input.prompt + this.input.buf, W - 1)) + '{inverse} {/inverse}' : this.theme.dim(escapeTags(cell(hints, W)));
     this.place(b.bottom, H - 1, 0, W, 1, [bottom]);

@@ -41,6 +41,12 @@ export function handleKey(d: Dashboard, ch: string | undefined, key: KeyEvent): 
   if (d.input) return inputKey(d, k, ch);
   if (d.dialog) return dialogKey(d, d.dialog, k);
   if (k === 'C-c') return d.quit(0);
+  const screen = d.screens.current;
+  if (screen && d.view !== 'help') {
+    if (screen.key(k)) return;
+    if (k === 'escape' || k === 'q') return d.screens.close();
+    if (k !== ':' && k !== '?') return;
+  }
   if (d.view === 'wall') {
     if (k === 'escape' || k === 'w' || k === 'q') d.view = 'overview';
     return;
@@ -234,6 +240,12 @@ export function act(d: Dashboard, action: string, arg = ''): void {
       d.dialog = { kind: 'evacuate', node: node.name, steps: planEvacuation(node.name, [...d.store.nodes.values()], d.store.vmsOf(node.name)) };
       return;
     }
+    case 'create':
+    case 'edit':
+    case 'xml':
+    case 'guest':
+      d.screens.openByName(action);
+      return;
     case 'console':
     case 'consoleFull': {
       const target = arg ? d.rows.find((r) => r.name === arg || r.key === arg) : vm;
@@ -251,6 +263,8 @@ export function runCommand(d: Dashboard, text: string): void {
   const arg = rest.join(' ');
   const spec = findCommand(word);
   if (!spec) return d.cmd.say(`unknown command :${word} (? lists them)`, true);
+  if (!spec.reserved && d.screens.openByName(spec.name, arg)) return;
+  if (spec.name !== 'help') d.screens.close();
   if (spec.reserved) return d.cmd.say(`:${spec.name} (${viewSpec(spec.name)?.title ?? spec.help}): not in this version`, true);
   switch (spec.name) {
     case 'vm': {

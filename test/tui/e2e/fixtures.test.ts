@@ -84,7 +84,7 @@ for (const [w, h] of [
     tm.keys('w');
     await tm.waitFor(/NAME\s+NODE\s+STATE/, 3000);
 
-    // The command line jumps to a VM or a node; issue 9's names are taken but not built yet.
+    // The command line jumps to a VM or a node; :clone is taken but not built yet.
     tm.keys(':');
     tm.type('vm api-02');
     tm.keys('Enter');
@@ -100,9 +100,9 @@ for (const [w, h] of [
     await tm.waitFor(/NAME\s+NODE\s+STATE/, 3000);
     await settle();
     tm.keys(':');
-    tm.type('storage');
+    tm.type('clone');
     tm.keys('Enter');
-    await tm.waitFor(/:storage \(storage pools and volumes\): not in this version/, 3000, ':storage reserved');
+    await tm.waitFor(/:clone \(clone a VM\): not in this version/, 3000, ':clone reserved');
     tm.keys(':');
     tm.type('nosuch');
     tm.keys('Enter');
