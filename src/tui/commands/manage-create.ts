@@ -23,6 +23,8 @@ export interface CreateInput {
   kernel: string;
   initrd: string;
   start: string;
+  /** kvm (hardware) or qemu (TCG emulation: nodes without usable KVM, like nested test labs). */
+  type: string;
 }
 
 export interface NodeFacts {
@@ -45,10 +47,11 @@ export interface CreatePlan {
   kernel?: string;
   initrd?: string;
   start: boolean;
+  type: 'kvm' | 'qemu';
 }
 
 export function emptyCreate(): CreateInput {
-  return { name: '', vcpus: '1', memoryMiB: '1024', diskMode: 'new', diskPool: 'default', diskSize: '10G', diskVolume: '', network: 'default', bootMode: 'none', iso: '', kernel: '', initrd: '', start: 'no' };
+  return { name: '', vcpus: '1', memoryMiB: '1024', diskMode: 'new', diskPool: 'default', diskSize: '10G', diskVolume: '', network: 'default', bootMode: 'none', iso: '', kernel: '', initrd: '', start: 'no', type: 'kvm' };
 }
 
 function yes(s: string): boolean | undefined {
@@ -117,8 +120,10 @@ export function validateCreate(i: CreateInput, f: NodeFacts): { errors: FieldErr
   } else if (boot !== 'none' && boot !== '') err('boot', `boot: '${i.bootMode}' is not none, iso or kernel`);
   const start = yes(i.start);
   if (start === undefined) err('start', `start now: '${i.start}' is not yes or no`);
+  const type = i.type.trim().toLowerCase();
+  if (type !== 'kvm' && type !== 'qemu') err('type', `type: '${i.type}' is not kvm or qemu`);
   if (errors.length > 0) return { errors };
-  return { errors, plan: { name, vcpus, memKiB: mem * 1024, disk, network: net === '' || net === 'none' ? undefined : net, iso, kernel, initrd, start: start ?? false } };
+  return { errors, plan: { name, vcpus, memKiB: mem * 1024, disk, network: net === '' || net === 'none' ? undefined : net, iso, kernel, initrd, start: start ?? false, type: type === 'qemu' ? 'qemu' : 'kvm' } };
 }
 
 function esc(s: string): string {
@@ -126,7 +131,7 @@ function esc(s: string): string {
 }
 
 /** Domain XML for a plan; `diskPath` is the volume's path once it exists. */
-export function domainXmlFor(p: CreatePlan, diskPath: string | undefined, type = 'kvm'): string {
+export function domainXmlFor(p: CreatePlan, diskPath: string | undefined): string {
   const os = [`    <type arch='x86_64'>hvm</type>`];
   if (p.kernel) os.push(`    <kernel>${esc(p.kernel)}</kernel>`, `    <initrd>${esc(p.initrd ?? '')}</initrd>`, `    <cmdline>console=ttyS0</cmdline>`);
   else os.push(p.iso ? `    <boot dev='cdrom'/>\n    <boot dev='hd'/>` : `    <boot dev='hd'/>`);
@@ -136,7 +141,7 @@ export function domainXmlFor(p: CreatePlan, diskPath: string | undefined, type =
   if (p.network) dev.push(`    <interface type='network'>\n      <source network='${esc(p.network)}'/>\n      <model type='virtio'/>\n    </interface>`);
   dev.push(`    <serial type='pty'>\n      <target port='0'/>\n    </serial>`, `    <console type='pty'>\n      <target type='serial' port='0'/>\n    </console>`);
   return [
-    `<domain type='${esc(type)}'>`,
+    `<domain type='${p.type}'>`,
     `  <name>${esc(p.name)}</name>`,
     `  <memory unit='KiB'>${p.memKiB}</memory>`,
     `  <currentMemory unit='KiB'>${p.memKiB}</currentMemory>`,

@@ -284,7 +284,7 @@ export class ManageCommands {
    * Create a VM from a checked plan: its new volume first, then the definition;
    * a definition libvirt refuses takes the new volume away again. Starts it when asked.
    */
-  async createVm(node: string, p: CreatePlan, domainType = 'kvm'): Promise<{ ok: true } | { ok: false; error: string }> {
+  async createVm(node: string, p: CreatePlan): Promise<{ ok: true } | { ok: false; error: string }> {
     this.host.say(`creating VM ${p.name} on ${node}...`);
     let made: { pool: string; volume: string } | undefined;
     try {
@@ -294,7 +294,7 @@ export class ManageCommands {
         made = { pool: p.disk.pool, volume: p.disk.volume };
         path = v?.path;
       }
-      await this.call(node, 'vm.define', domainXmlFor(p, path, domainType));
+      await this.call(node, 'vm.define', domainXmlFor(p, path));
       made = undefined;
       if (p.start) await this.call(node, 'vm.start', p.name);
       this.host.invalidate(node);

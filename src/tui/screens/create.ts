@@ -34,6 +34,7 @@ const FIELDS: Field[] = [
   { key: 'kernel', label: 'kernel', errs: ['kernel'], hint: 'path on the node', shown: (i) => i.bootMode === 'kernel' },
   { key: 'initrd', label: 'initrd', errs: ['initrd'], hint: 'path on the node', shown: (i) => i.bootMode === 'kernel' },
   { key: 'start', label: 'start now', errs: ['start'], hint: 'yes | no' },
+  { key: 'type', label: 'type', errs: ['type'], hint: 'kvm | qemu (TCG, no KVM)' },
 ];
 
 export class CreateScreen implements Screen {

@@ -24,7 +24,7 @@ const facts: NodeFacts = {
 test('a valid form becomes a plan; its XML is well formed and names the disk, ISO and network', () => {
   const r = validateCreate({ ...emptyCreate(), name: 'app-1', vcpus: '2', memoryMiB: '2048', diskSize: '15G', network: 'backend', bootMode: 'iso', iso: 'iso/alpine.iso', start: 'yes' }, facts);
   assert.deepEqual(r.errors, []);
-  assert.deepEqual(r.plan, { name: 'app-1', vcpus: 2, memKiB: 2048 * 1024, disk: { pool: 'default', newBytes: 15 * G, volume: 'app-1.qcow2', format: 'qcow2' }, network: 'backend', iso: '/iso/alpine.iso', kernel: undefined, initrd: undefined, start: true });
+  assert.deepEqual(r.plan, { name: 'app-1', vcpus: 2, memKiB: 2048 * 1024, disk: { pool: 'default', newBytes: 15 * G, volume: 'app-1.qcow2', format: 'qcow2' }, network: 'backend', iso: '/iso/alpine.iso', kernel: undefined, initrd: undefined, start: true, type: 'kvm' });
   const xml = domainXmlFor(r.plan ?? assert.fail(), '/images/app-1.qcow2');
   assert.equal(xmlWellFormed(xml).ok, true);
   const d = domainDevices(xml);
@@ -32,6 +32,9 @@ test('a valid form becomes a plan; its XML is well formed and names the disk, IS
   assert.deepEqual(d.nics.map((n) => n.network), ['backend']);
   assert.match(xml, /<vcpu placement='static'>2<\/vcpu>/);
   assert.match(xml, /<memory unit='KiB'>2097152<\/memory>/);
+  assert.match(xml, /^<domain type='kvm'>/);
+  const tcg = validateCreate({ ...emptyCreate(), name: 'app-2', type: 'qemu' }, facts);
+  assert.match(domainXmlFor(tcg.plan ?? assert.fail(), '/images/app-2.qcow2'), /^<domain type='qemu'>/);
 });
 
 test('an existing volume, kernel boot and no network', () => {
@@ -48,9 +51,9 @@ test('every bad field is named and no plan is made: name taken/invalid, sizes be
   assert.equal(taken.plan, undefined);
   assert.deepEqual(taken.errors.map((e) => e.field), ['name']);
   assert.match(taken.errors[0]?.message ?? '', /node-01 already has a VM 'web-01'/);
-  const bad = validateCreate({ ...emptyCreate(), name: 'bad name!', vcpus: '16', memoryMiB: '8192', diskSize: '50G', network: 'nope', start: 'maybe' }, facts);
+  const bad = validateCreate({ ...emptyCreate(), name: 'bad name!', vcpus: '16', memoryMiB: '8192', diskSize: '50G', network: 'nope', start: 'maybe', type: 'xen' }, facts);
   assert.equal(bad.plan, undefined);
-  assert.deepEqual(bad.errors.map((e) => e.field), ['name', 'vcpus', 'memory', 'disk size', 'network', 'start']);
+  assert.deepEqual(bad.errors.map((e) => e.field), ['name', 'vcpus', 'memory', 'disk size', 'network', 'start', 'type']);
   assert.match(bad.errors[1]?.message ?? '', /16 is more than the 8 CPUs of node-01/);
   assert.match(bad.errors[2]?.message ?? '', /8192 MiB is more than the 4096 MiB node-01 has free/);
   assert.match(bad.errors[3]?.message ?? '', /50G is more than the 20G available in pool default/);
