@@ -254,8 +254,9 @@ export class ManageCommands {
     }
   }
 
+  /** `signal` without its SIG prefix (TERM); the guest agent is sent SIGTERM, the name it accepts. */
   guestSignal(vm: VmRecord, pid: number, signal: string): Promise<boolean> {
-    return this.guestAct(vm, `signal ${signal} to pid ${pid} in ${vm.name}`, () => this.call(vm.node, 'guest.signal', vm.name, pid, signal), ['processes']);
+    return this.guestAct(vm, `signal ${signal} to pid ${pid} in ${vm.name}`, () => this.call(vm.node, 'guest.signal', vm.name, pid, `SIG${signal}`), ['processes']);
   }
 
   serviceAction(vm: VmRecord, service: string, action: string): Promise<boolean> {
