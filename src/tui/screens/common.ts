@@ -41,3 +41,11 @@ export function ago(at: number | undefined, now = Date.now()): string {
   const s = Math.max(0, Math.round((now - at) / 1000));
   return s < 2 ? 'just now' : `${s}s ago`;
 }
+
+/** A screen's lines fitted to its height: padded or cut to height - 1, then the key-hint footer. */
+export function withFooter(out: string[], height: number, footer: string): string[] {
+  while (out.length < height - 1) out.push('');
+  out.length = Math.min(out.length, height - 1);
+  out.push(footer);
+  return out;
+}

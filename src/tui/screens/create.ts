@@ -8,7 +8,7 @@ import { cell, escapeTags } from '../format/text.js';
 import { freeForVmsKiB } from '../commands/plan.js';
 import { emptyCreate, validateCreate, type CreateInput, type NodeFacts } from '../commands/manage-create.js';
 import type { FieldError } from '../commands/manage-validate.js';
-import { isSimulated, stepNode, titleLine } from './common.js';
+import { isSimulated, stepNode, titleLine, withFooter } from './common.js';
 import { moveSel, type Screen, type ScreenHost } from './types.js';
 
 interface Field {
@@ -104,10 +104,7 @@ export class CreateScreen implements Screen {
     const btn = escapeTags(`${onCreate ? '>' : ' '} [ create ]`);
     out.push('', onCreate ? t.sel(btn) : btn);
     for (const e of this.errors.filter((x) => !FIELDS.some((fd) => fd.errs.includes(x.field)))) out.push(t.bad(escapeTags(cell(`  ! ${e.message}`, width))));
-    while (out.length < height - 1) out.push('');
-    out.length = Math.min(out.length, height - 1);
-    out.push(t.dim(escapeTags(cell('up/down field  enter edit (or create)  C create  [ ] node  Esc cancel', width))));
-    return out;
+    return withFooter(out, height, t.dim(escapeTags(cell('up/down field  enter edit (or create)  C create  [ ] node  Esc cancel', width))));
   }
 
   submit(): void {

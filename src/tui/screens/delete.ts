@@ -6,7 +6,7 @@
 import { cell, escapeTags } from '../format/text.js';
 import { fmtBytes } from '../format/units.js';
 import { isActive, type VmRecord } from '../store/model.js';
-import { isSimulated, titleLine } from './common.js';
+import { isSimulated, titleLine, withFooter } from './common.js';
 import type { Screen, ScreenHost } from './types.js';
 
 export interface OwnedVolume {
@@ -58,10 +58,7 @@ export class DeleteScreen implements Screen {
       for (const v of vols) out.push(escapeTags(cell(`  ${cell(v.volume, 32)} in ${cell(v.pool, 12)} ${cell(fmtBytes(v.capacity), 7, 'right')}${v.sharedWith.length > 0 ? `  also used by ${v.sharedWith.join(', ')}: kept` : ''}`, width)));
       if (vols.length === 0) out.push('  none found in this node\'s pools');
     }
-    while (out.length < height - 1) out.push('');
-    out.length = Math.min(out.length, height - 1);
-    out.push(t.dim(escapeTags(cell('d delete the VM, keep its volumes   V delete the VM and its volumes   Esc cancel', width))));
-    return out;
+    return withFooter(out, height, t.dim(escapeTags(cell('d delete the VM, keep its volumes   V delete the VM and its volumes   Esc cancel', width))));
   }
 
   key(k: string): boolean {

@@ -8,7 +8,7 @@ import { cell, escapeTags } from '../format/text.js';
 import { isActive, type VmRecord } from '../store/model.js';
 import type { DiskUse, NicUse } from '../store/manage-xml.js';
 import { detachDiskXml, detachNicXml, diskXml, nextDiskTarget, nicXml, parseBootOrder, withBootOrder } from '../commands/manage-devices.js';
-import { isSimulated, titleLine } from './common.js';
+import { isSimulated, titleLine, withFooter } from './common.js';
 import { moveSel, type Screen, type ScreenHost } from './types.js';
 
 type Row = { kind: 'disk'; d: DiskUse } | { kind: 'nic'; n: NicUse };
@@ -56,10 +56,7 @@ export class EditScreen implements Screen {
       const line = escapeTags(cell(`${i === this.sel ? '>' : ' '} ${text}`, width));
       out.push(i === this.sel ? t.sel(line) : line);
     });
-    while (out.length < height - 1) out.push('');
-    out.length = Math.min(out.length, height - 1);
-    out.push(t.dim(escapeTags(cell('a attach disk  N attach NIC  x detach  n NIC network  b boot order  X XML  Esc back', width))));
-    return out;
+    return withFooter(out, height, t.dim(escapeTags(cell('a attach disk  N attach NIC  x detach  n NIC network  b boot order  X XML  Esc back', width))));
   }
 
   key(k: string): boolean {

@@ -13,7 +13,7 @@ import type { ProcessRow, ServiceRow, UserRow } from '../store/manage-decode.js'
 import type { VmRecord } from '../store/model.js';
 import { parseSignal } from '../commands/manage-validate.js';
 import { PROC_SORTS, selectProcesses, type ProcSort } from './guest-table.js';
-import { ago, tableLines, titleLine } from './common.js';
+import { ago, tableLines, titleLine, withFooter } from './common.js';
 import { moveSel, type Screen, type ScreenHost } from './types.js';
 
 export const GUEST_TABS = ['processes', 'users', 'services', 'system'] as const;
@@ -130,8 +130,7 @@ export class GuestScreen implements Screen {
     if (g.refused) out.push(t.bad(escapeTags(cell(`REFUSED: ${g.refused}`, width))));
     out.push(escapeTags(GUEST_TABS.map((x, i) => (x === this.tab ? `[${i + 1} ${x}]` : ` ${i + 1} ${x} `)).join(' ')));
     if (g.status?.agent === 'none') {
-      while (out.length < height - 1) out.push('');
-      return [...out.slice(0, height - 1), t.dim('Esc back')];
+      return withFooter(out, height, t.dim('Esc back'));
     }
     const body = height - out.length - 1;
     const errOf = (s: GuestSection): string | undefined => g.errors[s];
@@ -178,10 +177,7 @@ export class GuestScreen implements Screen {
       for (const n of g.interfaces ?? []) out.push(escapeTags(cell(`  ${cell(n.name, 10)} ${cell(n.state, 7)} ${cell(n.mac, 17)} ${n.addresses.join(' ')}`, width)));
       hint = '1-4 tabs  Esc back';
     }
-    while (out.length < height - 1) out.push('');
-    out.length = Math.min(out.length, height - 1);
-    out.push(t.dim(escapeTags(cell(hint, width))));
-    return out;
+    return withFooter(out, height, t.dim(escapeTags(cell(hint, width))));
   }
 
   key(k: string): boolean {

@@ -6,7 +6,7 @@
 import type { Column } from '../format/text.js';
 import { cell, escapeTags } from '../format/text.js';
 import type { NetworkRow } from '../store/manage-decode.js';
-import { ago, isSimulated, stepNode, tableLines, titleLine } from './common.js';
+import { ago, isSimulated, stepNode, tableLines, titleLine, withFooter } from './common.js';
 import { moveSel, type Screen, type ScreenHost } from './types.js';
 
 /** 255.255.255.0 -> 24 (undefined for a non-contiguous mask). */
@@ -85,10 +85,7 @@ export class NetworkScreen implements Screen {
       }
       if (users.length === 0) out.push('  none');
     }
-    while (out.length < height - 1) out.push('');
-    out.length = Math.min(out.length, height - 1);
-    out.push(t.dim(escapeTags(cell('u start  d stop  a autostart on/off  R reload  [ ] node  Esc back', width))));
-    return out;
+    return withFooter(out, height, t.dim(escapeTags(cell('u start  d stop  a autostart on/off  R reload  [ ] node  Esc back', width))));
   }
 
   key(k: string): boolean {

@@ -8,7 +8,7 @@ import { cell, escapeTags } from '../format/text.js';
 import { fmtBytes, fmtPct, pct } from '../format/units.js';
 import type { PoolRow, VolumeRow } from '../store/manage-decode.js';
 import { validateVolume } from '../commands/manage-validate.js';
-import { ago, isSimulated, stepNode, tableLines, titleLine } from './common.js';
+import { ago, isSimulated, stepNode, tableLines, titleLine, withFooter } from './common.js';
 import { moveSel, type Screen, type ScreenHost } from './types.js';
 
 const poolCols: Column<PoolRow>[] = [
@@ -102,10 +102,7 @@ export class StorageScreen implements Screen {
     this.volTop = vt.top;
     out.push(...vt.lines);
     if (vols.length === 0 && !err) out.push(' no volumes');
-    while (out.length < height - 1) out.push('');
-    out.length = Math.min(out.length, height - 1);
-    out.push(t.dim(escapeTags(cell('tab pools/volumes  c create  x delete  F force delete  R refresh pool  [ ] node  Esc back', width))));
-    return out;
+    return withFooter(out, height, t.dim(escapeTags(cell('tab pools/volumes  c create  x delete  F force delete  R refresh pool  [ ] node  Esc back', width))));
   }
 
   key(k: string): boolean {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { cell, escapeTags } from '../format/text.js';
 import type { VmRecord } from '../store/model.js';
 import { xmlWellFormed } from '../store/manage-xml.js';
-import { isSimulated, titleLine } from './common.js';
+import { isSimulated, titleLine, withFooter } from './common.js';
 import type { Screen, ScreenHost } from './types.js';
 
 /** Runs the admin's editor on a file with the terminal handed over; resolves when it exits (true = status 0). */
@@ -114,10 +114,7 @@ export class XmlEditScreen implements Screen {
       this.top = Math.max(0, Math.min(this.top, text.length - room));
       text.slice(this.top, this.top + room).forEach((l, i) => out.push(escapeTags(cell(`${String(this.top + i + 1).padStart(4)} ${l}`, width))));
     }
-    while (out.length < height - 1) out.push('');
-    out.length = Math.min(out.length, height - 1);
-    out.push(t.dim(s.kind === 'rejected' ? 'e edit your text again  up/down scroll  Esc discard (the file stays)' : 'Esc back'));
-    return out;
+    return withFooter(out, height, t.dim(s.kind === 'rejected' ? 'e edit your text again  up/down scroll  Esc discard (the file stays)' : 'Esc back'));
   }
 
   key(k: string): boolean {
