@@ -146,6 +146,12 @@ export interface StoragePoolInfo {
   path?: string;
 }
 
+/** A volume by pool and name. */
+export interface VolumeRef {
+  pool: string;
+  volume: string;
+}
+
 export interface StorageVolumeInfo {
   name: string;
   key: string;
@@ -278,6 +284,11 @@ export interface Hypervisor {
   poolRefresh(pool: string): Promise<void>;
   listVolumes(pool: string): Promise<StorageVolumeInfo[]>;
   createVolume(pool: string, xml: string): Promise<StorageVolumeInfo>;
+  /**
+   * A new volume in `pool` from <volume> XML, its contents copied from an existing volume
+   * (virStorageVolCreateXMLFrom). Resolves when the copy is done, which takes as long as the data.
+   */
+  cloneVolume(pool: string, xml: string, from: VolumeRef): Promise<StorageVolumeInfo>;
   deleteVolume(pool: string, volume: string): Promise<void>;
 
   listNetworks(): Promise<NetworkInfo[]>;

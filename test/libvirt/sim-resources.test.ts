@@ -36,6 +36,12 @@ test('pools hold the VMs\' volumes and ISO images; volumes can be created and de
   await assert.rejects(hv.createVolume('default', '<volume><name>x</name></volume>'), isCode(ErrorCode.XML_ERROR));
   await assert.rejects(hv.createVolume('default', "<volume><name>big</name><capacity unit='T'>900</capacity><allocation unit='T'>900</allocation></volume>"), /Not enough space/);
   await assert.rejects(hv.createVolume('nopool', '<volume><name>x</name><capacity>1</capacity></volume>'), isCode(ErrorCode.NO_STORAGE_POOL));
+  const copy = await hv.cloneVolume('default', '<volume><name>copy.qcow2</name></volume>', { pool: 'default', volume: 'new.qcow2' });
+  assert.deepEqual([copy.capacity, copy.allocation, copy.format, copy.path], [vol.capacity, vol.allocation, 'qcow2', '/var/lib/libvirt/images/copy.qcow2']);
+  await assert.rejects(hv.cloneVolume('default', '<volume><name>copy.qcow2</name></volume>', { pool: 'default', volume: 'new.qcow2' }), /exists already/);
+  await assert.rejects(hv.cloneVolume('default', '<volume><name>c2</name></volume>', { pool: 'default', volume: 'gone.qcow2' }), isCode(ErrorCode.NO_STORAGE_VOL));
+  await assert.rejects(hv.cloneVolume('default', "<volume><name>c3</name><capacity unit='M'>1</capacity></volume>", { pool: 'default', volume: 'new.qcow2' }), isCode(ErrorCode.XML_ERROR));
+  await hv.deleteVolume('default', 'copy.qcow2');
   await hv.deleteVolume('default', 'new.qcow2');
   await assert.rejects(hv.deleteVolume('default', 'new.qcow2'), isCode(ErrorCode.NO_STORAGE_VOL));
   await hv.poolRefresh('default');

@@ -129,6 +129,12 @@ describe('libvirt client vs virsh on the test driver', { skip: skip ?? false }, 
     assert.equal(created.name, 'new.img');
     assert.equal(created.capacity, 64 * 1024 * 1024);
     assert.ok((await big.listVolumes('iso')).some((v) => v.name === 'new.img'));
+    // A clone copies the source's capacity when the XML leaves it out, and is a volume of its own.
+    const copy = await big.cloneVolume('iso', '<volume><name>copy.img</name></volume>', { pool: 'iso', volume: 'new.img' });
+    assert.equal(copy.capacity, created.capacity);
+    assert.match(await node.virsh(bigUri, 'vol-list', 'iso'), /copy\.img/);
+    await assert.rejects(big.cloneVolume('iso', '<volume><name>c2.img</name></volume>', { pool: 'iso', volume: 'no-such.img' }), /no storage vol/);
+    await big.deleteVolume('iso', 'copy.img');
     await big.deleteVolume('iso', 'new.img');
     assert.ok(!(await big.listVolumes('iso')).some((v) => v.name === 'new.img'));
   });

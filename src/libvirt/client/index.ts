@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type {
   AllStatsOptions, DomainEvent, DomainInfo, DomainRef, DomainStats, HostInfo, Hypervisor, JobStats, ListDomainsOptions,
-  MigrateOptions, NetworkInfo, NodeStats, SchedulerParams, Scope, SnapshotInfo, StoragePoolInfo, StorageVolumeInfo, Unsubscribe,
+  MigrateOptions, NetworkInfo, NodeStats, SchedulerParams, Scope, SnapshotInfo, StoragePoolInfo, StorageVolumeInfo, Unsubscribe, VolumeRef,
 } from '../hypervisor.js';
 import { ConnectionClosedError, ErrorCode, LibvirtError } from '../errors.js';
 import { Proc } from '../rpc/constants.js';
@@ -279,6 +279,11 @@ export class LibvirtClient extends EventEmitter implements Hypervisor {
   }
   async createVolume(pool: string, xml: string): Promise<StorageVolumeInfo> {
     const v = await storage.createVolume(this.rpcConn, await storage.lookupPool(this.rpcConn, pool), xml);
+    return storage.volumeInfo(this.rpcConn, v);
+  }
+  async cloneVolume(pool: string, xml: string, from: VolumeRef): Promise<StorageVolumeInfo> {
+    const [dest, src] = await Promise.all([storage.lookupPool(this.rpcConn, pool), storage.lookupPool(this.rpcConn, from.pool)]);
+    const v = await storage.cloneVolume(this.rpcConn, dest, xml, await storage.lookupVolume(this.rpcConn, src, from.volume));
     return storage.volumeInfo(this.rpcConn, v);
   }
   async deleteVolume(pool: string, volume: string): Promise<void> {

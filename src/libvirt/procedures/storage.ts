@@ -80,6 +80,11 @@ export function createVolume(rpc: RpcConnection, p: PoolHandle, xml: string): Pr
   return rpc.call(Proc.STORAGE_VOL_CREATE_XML, (w) => (writePool(w, p), w.string(xml), w.uint(0)), readVolume);
 }
 
+/** virStorageVolCreateXMLFrom: a new volume in `p` whose contents are copied from `from` (any pool of the node). */
+export function cloneVolume(rpc: RpcConnection, p: PoolHandle, xml: string, from: VolumeHandle): Promise<VolumeHandle> {
+  return rpc.call(Proc.STORAGE_VOL_CREATE_XML_FROM, (w) => (writePool(w, p), w.string(xml), writeVolume(w, from), w.uint(0)), readVolume);
+}
+
 export function lookupVolume(rpc: RpcConnection, p: PoolHandle, name: string): Promise<VolumeHandle> {
   return rpc.call(Proc.STORAGE_VOL_LOOKUP_BY_NAME, (w) => (writePool(w, p), w.string(name)), readVolume);
 }

@@ -6,7 +6,7 @@
 import type { Duplex } from 'node:stream';
 import type {
   AllStatsOptions, DomainEvent, DomainInfo, DomainRef, DomainStats, HostInfo, Hypervisor, JobStats, ListDomainsOptions,
-  MigrateOptions, NetworkInfo, NodeStats, SchedulerParams, Scope, SnapshotInfo, StoragePoolInfo, StorageVolumeInfo, Unsubscribe,
+  MigrateOptions, NetworkInfo, NodeStats, SchedulerParams, Scope, SnapshotInfo, StoragePoolInfo, StorageVolumeInfo, Unsubscribe, VolumeRef,
 } from '../hypervisor.js';
 import { cloneConfig, Reason, type DomainConfig } from './domain.js';
 import { domainXml, parseDomainXml } from './domain-xml.js';
@@ -306,6 +306,10 @@ export class SimHypervisor extends SimNode implements Hypervisor {
   async createVolume(pool: string, xml: string): Promise<StorageVolumeInfo> {
     this.sync();
     return this.storage.createVolume(pool, xml);
+  }
+  async cloneVolume(pool: string, xml: string, from: VolumeRef): Promise<StorageVolumeInfo> {
+    this.sync();
+    return this.storage.cloneVolume(pool, xml, from);
   }
   async deleteVolume(pool: string, volume: string): Promise<void> {
     this.sync();

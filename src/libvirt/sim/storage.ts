@@ -1,5 +1,5 @@
 /** Simulated storage pools and volumes of one node: a disk-image pool, an ISO pool, a fast LVM pool. */
-import type { StoragePoolInfo, StorageVolumeInfo } from '../hypervisor.js';
+import type { StoragePoolInfo, StorageVolumeInfo, VolumeRef } from '../hypervisor.js';
 import { ErrorCode, LibvirtError } from '../errors.js';
 import { attr, checkName, child, escapeXml as e, parseRoot, sizeBytes, text, xmlError } from './xml.js';
 
@@ -12,6 +12,10 @@ interface Pool {
 
 export function noPool(name: string): LibvirtError {
   return new LibvirtError(`Storage pool not found: no storage pool with matching name '${name}'`, ErrorCode.NO_STORAGE_POOL, 18);
+}
+
+export function noVolume(name: string): LibvirtError {
+  return new LibvirtError(`Storage volume not found: no storage vol with matching name '${name}'`, ErrorCode.NO_STORAGE_VOL, 18);
 }
 
 export class SimStorage {
@@ -115,10 +119,31 @@ export class SimStorage {
     return { ...this.put(poolName, { name, key: path, path, type: p.info.type === 'logical' ? 'block' : 'file', capacity, allocation: Math.min(allocation, capacity), format }) };
   }
 
+  /**
+   * As virStorageVolCreateXMLFrom: the new volume takes its name from the XML, its capacity from the
+   * XML or else the source, and the source's data (so its allocation). The source must exist first.
+   */
+  cloneVolume(poolName: string, xml: string, from: VolumeRef): StorageVolumeInfo {
+    const src = this.pool(from.pool).volumes.get(from.volume);
+    if (!src) throw noVolume(from.volume);
+    const p = this.pool(poolName);
+    const v = parseRoot(xml, 'volume', 'volume_definition');
+    const name = checkName(text(child(v, 'name')), 'volume');
+    const capacity = sizeBytes(child(v, 'capacity'), 'capacity', 'bytes') ?? src.capacity;
+    if (capacity < src.capacity) throw xmlError(`the new volume's capacity ${capacity} is smaller than the source's ${src.capacity}`);
+    const format = attr(child(child(v, 'target'), 'format'), 'type') ?? src.format ?? 'raw';
+    if (p.volumes.has(name)) throw new LibvirtError(`storage volume '${name}' exists already`, ErrorCode.OPERATION_FAILED, 18);
+    if (src.allocation > p.info.available) {
+      throw new LibvirtError(`operation failed: Not enough space in pool '${poolName}': need ${src.allocation} bytes, ${p.info.available} available`, ErrorCode.OPERATION_FAILED, 18);
+    }
+    const path = `${p.info.path}/${name}`;
+    return { ...this.put(poolName, { name, key: path, path, type: p.info.type === 'logical' ? 'block' : 'file', capacity, allocation: src.allocation, format }) };
+  }
+
   deleteVolume(poolName: string, name: string): void {
     const p = this.pool(poolName);
     const v = p.volumes.get(name);
-    if (!v) throw new LibvirtError(`Storage volume not found: no storage vol with matching name '${name}'`, ErrorCode.NO_STORAGE_VOL, 18);
+    if (!v) throw noVolume(name);
     p.volumes.delete(name);
     this.byPath.delete(v.path);
     this.recount(p);
