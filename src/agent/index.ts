@@ -17,6 +17,7 @@ import { renderMetrics } from './metrics.js';
 import { registerNodeMethods } from './methods/node.js';
 import { registerResourceMethods } from './methods/resources.js';
 import { registerVmMethods } from './methods/vm.js';
+import { registerCloneMethods } from './methods/clone.js';
 import { loadPlugins, type Plugins } from './plugins.js';
 
 export const DEFAULT_SOCKET = '/run/vem/agent.sock';
@@ -124,6 +125,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
 
   registerNodeMethods(registry, core);
   registerVmMethods(registry, core);
+  registerCloneMethods(registry, core);
   registerResourceMethods(registry, core);
   if (o.plugins !== false) plugins = loadPlugins(registry, core);
 

@@ -12,12 +12,23 @@ import type { EventLog } from './events.js';
 
 export type JobStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 
+/** A clone job's own state: the new VM and its volume copies. */
+export interface CloneState {
+  name: string;
+  volumes: Array<{ target: string; pool: string; from: string; to: string; bytes: number; done: boolean }>;
+  shared: string[];
+  macs: Array<{ from: string; to: string }>;
+  start: boolean;
+}
+
 export interface Job {
   id: string;
-  kind: 'migrate';
+  kind: 'migrate' | 'clone';
   vm: string;
+  /** Migration: the destination URI. Clone: the new VM's name. */
   dest: string;
-  options: MigrateOptions;
+  options: MigrateOptions | { start: boolean };
+  clone?: CloneState;
   status: JobStatus;
   reason?: string;
   startedAt: number;
@@ -41,8 +52,37 @@ export class JobManager {
     private readonly progressMs = 1000,
   ) {}
 
+  private newId(): string {
+    return `job-${Date.now().toString(36)}-${this.next++}`;
+  }
+
+  /**
+   * A job this manager does not run itself (a clone): `run` does the work and
+   * throws to fail; the job ends as cancelled when a cancel was asked for.
+   */
+  startTask(kind: 'clone', vm: string, dest: string, options: { start: boolean }, caller: string, init: Partial<Job>, run: (job: Job) => Promise<void>): Job {
+    const job: Job = { ...init, id: this.newId(), kind, vm, dest, options, status: 'running', startedAt: Date.now(), cancelRequested: false, caller };
+    this.jobs.set(job.id, job);
+    this.trim();
+    this.events.push('job', 'started', vm, { job: job.id, kind, dest });
+    run(job).then(
+      () => this.end(job, 'completed'),
+      (e: unknown) => this.end(job, job.cancelRequested ? 'cancelled' : 'failed', e instanceof Error ? e.message : String(e)),
+    );
+    return job;
+  }
+
+  private end(job: Job, status: JobStatus, reason?: string): void {
+    job.status = status;
+    if (reason !== undefined) job.reason = reason;
+    job.endedAt = Date.now();
+    const detail: XmlRpcStruct = { job: job.id, kind: job.kind, dest: job.dest, status };
+    if (reason !== undefined) detail.reason = reason;
+    this.events.push('job', status, job.vm, detail);
+  }
+
   startMigration(hv: Hypervisor, vm: string, dest: string, options: MigrateOptions, caller: string): Job {
-    const job: Job = { id: `job-${Date.now().toString(36)}-${this.next++}`, kind: 'migrate', vm, dest, options, status: 'running', startedAt: Date.now(), cancelRequested: false, caller };
+    const job: Job = { id: this.newId(), kind: 'migrate', vm, dest, options, status: 'running', startedAt: Date.now(), cancelRequested: false, caller };
     this.jobs.set(job.id, job);
     this.trim();
     this.events.push('job', 'started', vm, { job: job.id, kind: 'migrate', dest });
@@ -116,7 +156,8 @@ export class JobManager {
     const job = this.jobs.get(id);
     if (!job || job.status !== 'running') return job;
     job.cancelRequested = true;
-    await hv.abortJob(job.vm);
+    // A volume copy cannot be interrupted; the clone stops after the copy under way and rolls back.
+    if (job.kind === 'migrate') await hv.abortJob(job.vm);
     return job;
   }
 
@@ -156,6 +197,7 @@ export function jobToValue(j: Job): XmlRpcStruct {
   if (j.endedAt !== undefined) v.endedAt = j.endedAt;
   if (j.reason !== undefined) v.reason = j.reason;
   if (j.vmStateOnSource !== undefined) v.vmStateOnSource = j.vmStateOnSource;
+  if (j.clone) return { ...v, ...cloneToValue(j.clone) };
   const p = j.progress;
   if (p) {
     const prog: XmlRpcStruct = { type: p.type };
@@ -184,4 +226,26 @@ export function jobToValue(j: Job): XmlRpcStruct {
     v.progress = prog;
   }
   return v;
+}
+
+/** A clone job's volumes, and its progress as bytes copied (whole volumes: libvirt reports no progress inside one copy). */
+function cloneToValue(c: CloneState): XmlRpcStruct {
+  const total = c.volumes.reduce((a, v) => a + v.bytes, 0);
+  const done = c.volumes.reduce((a, v) => a + (v.done ? v.bytes : 0), 0);
+  return {
+    clone: {
+      name: c.name,
+      volumes: c.volumes.map((v) => ({ ...v })),
+      shared: c.shared,
+      macs: c.macs.map((m) => ({ ...m })),
+      start: c.start,
+    },
+    progress: {
+      type: 'clone',
+      dataTotal: total,
+      dataProcessed: done,
+      dataRemaining: total - done,
+      percent: total > 0 ? Math.round((done / total) * 1000) / 10 : c.volumes.every((v) => v.done) ? 100 : 0,
+    },
+  };
 }
