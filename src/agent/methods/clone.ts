@@ -10,7 +10,7 @@ import { badArg, opts, optBool, str, withOptional, type AgentCore } from '../cor
 function checkVmName(name: string): void {
   if (name === '' || name.length > 200) throw badArg('the new VM needs a name of 1 to 200 characters');
   if (name.includes('/')) throw badArg(`VM name '${name}' contains '/', which libvirt refuses`);
-  if (name !== name.trim() || name.startsWith('-') || /[\x00-\x1f]/.test(name)) throw badArg(`VM name '${name}' has leading/trailing spaces, a leading dash or control characters`);
+  if (name !== name.trim() || name.startsWith('-') || [...name].some((ch) => ch.charCodeAt(0) < 0x20)) throw badArg(`VM name '${name}' has leading/trailing spaces, a leading dash or control characters`);
 }
 
 interface PoolVolumes {
@@ -87,7 +87,7 @@ async function runClone(hv: Hypervisor, job: Job, plan: ClonePlan, xml: string, 
     if (start) await hv.start(plan.name);
   } catch (e) {
     // A clone that failed to start is still a good clone: keep it, and say so.
-    if (defined && start) throw new Error(`the clone ${plan.name} was made but did not start: ${e instanceof Error ? e.message : String(e)}`);
+    if (defined && start) throw new Error(`the clone ${plan.name} was made but did not start: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     for (const v of made.reverse()) await hv.deleteVolume(v.pool, v.volume).catch(() => undefined);
     throw e;
   }
