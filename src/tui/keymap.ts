@@ -1,7 +1,7 @@
 /**
  * The one key registry: every key the dashboard answers, where it applies and
  * what it does. `?` renders this table; the app dispatches through it. Entries
- * marked `reserved` (clone) show "not in this version" until they land.
+ * marked `reserved` (none at present) show "not in this version" until they land.
  */
 
 export type Scope = 'global' | 'table' | 'nodes' | 'console' | 'dialog';
@@ -52,7 +52,7 @@ export const KEYS: readonly KeyBinding[] = [
   { keys: ['C'], scope: 'table', action: 'consoleFull', help: 'serial console full screen (Ctrl-] returns)' },
   { keys: ['C-]'], scope: 'console', action: 'consoleExit', help: 'leave the console, back to the dashboard' },
   { keys: ['a'], scope: 'table', action: 'create', help: 'create a VM on the selected node: a form checked before anything is sent' },
-  { keys: ['K'], scope: 'table', action: 'clone', help: 'clone the VM (management screens)', reserved: true },
+  { keys: ['K'], scope: 'table', action: 'clone', help: 'clone a stopped VM: new name, copies of its volumes, new MACs' },
   { keys: ['e'], scope: 'table', action: 'edit', help: "edit the VM: attach/detach disks and NICs, a NIC's network, boot order" },
   { keys: ['X'], scope: 'table', action: 'xml', help: "edit the VM's XML in $EDITOR; a refused edit keeps your text" },
   { keys: ['i'], scope: 'table', action: 'guest', help: 'guest browser: processes, users, services, OS and filesystems' },
@@ -78,7 +78,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'help', args: '', help: 'this help' },
   { name: 'quit', args: '', help: 'quit (also :q)' },
   { name: 'create', args: '[NAME]', help: 'create a VM on the selected node' },
-  { name: 'clone', args: '', help: 'clone a stopped VM', reserved: true },
+  { name: 'clone', args: '[VM]', help: 'clone a stopped VM (new name, copies of its volumes, new MACs)' },
   { name: 'edit', args: '[VM]', help: 'attach/detach disks and NICs, boot order' },
   { name: 'xml', args: '[VM]', help: "edit the VM's XML in $EDITOR" },
   { name: 'delete', args: '[VM]', help: 'delete a stopped VM, with or without its volumes' },

@@ -14,6 +14,7 @@ import { NetworkScreen } from './networks.js';
 import { GuestScreen } from './guest.js';
 import { CreateScreen } from './create.js';
 import { DeleteScreen } from './delete.js';
+import { CloneScreen } from './clone.js';
 import { EditScreen } from './edit.js';
 import { XmlEditScreen, type EditorRunner } from './xml-edit.js';
 import type { Screen, ScreenHost } from './types.js';
@@ -115,6 +116,7 @@ export class ManageScreens {
       case 'guest':
       case 'xml':
       case 'edit':
+      case 'clone':
       case 'delete': {
         const vm = this.findVm(arg);
         if (!vm) {
@@ -124,6 +126,7 @@ export class ManageScreens {
         if (name === 'guest') this.open(new GuestScreen(this.host, vm));
         else if (name === 'xml') this.open(new XmlEditScreen(this.host, vm, this.deps.runEditor));
         else if (name === 'edit') this.open(new EditScreen(this.host, vm, () => this.open(new XmlEditScreen(this.host, vm, this.deps.runEditor))));
+        else if (name === 'clone') this.open(new CloneScreen(this.host, vm));
         else this.open(new DeleteScreen(this.host, vm));
         return true;
       }

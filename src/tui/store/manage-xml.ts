@@ -34,6 +34,10 @@ export interface DiskUse {
   path?: string;
   pool?: string;
   volume?: string;
+  /** libvirt's disk type: file, block, volume, network, ... */
+  type?: string;
+  /** Read-only or shareable: a clone shares it rather than copying it. */
+  shared?: boolean;
 }
 
 export interface NicUse {
@@ -64,6 +68,8 @@ export function domainDevices(xml: string): DomainDevices {
       path: attr(src, 'file') ?? attr(src, 'dev'),
       pool: attr(src, 'pool'),
       volume: attr(src, 'volume'),
+      type: attr(d, 'type') ?? 'file',
+      shared: d['readonly'] !== undefined || d['shareable'] !== undefined,
     };
   });
   const nics = list(devices?.['interface']).map((i) => {

@@ -50,7 +50,23 @@ export interface GuestData {
   at?: number;
 }
 
+/** A clone the dashboard started and follows (agent job vm.clone), by the source VM's key. */
+export interface CloneFollow {
+  node: string;
+  source: string;
+  name: string;
+  job: string;
+  state: 'running' | 'completed' | 'failed' | 'cancelled';
+  percent: number;
+  bytesDone: number;
+  bytesTotal: number;
+  volumes: Array<{ target: string; pool: string; to: string; done: boolean }>;
+  error?: string;
+  startedAt: number;
+}
+
 export class ManageStore {
+  readonly clones = new Map<string, CloneFollow>();
   readonly storage = new Map<string, Loaded<NodeStorage>>();
   readonly networks = new Map<string, Loaded<NodeNetworks>>();
   readonly guests = new Map<string, GuestData>();

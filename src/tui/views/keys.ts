@@ -241,6 +241,7 @@ export function act(d: Dashboard, action: string, arg = ''): void {
       return;
     }
     case 'create':
+    case 'clone':
     case 'edit':
     case 'xml':
     case 'guest':

@@ -1,7 +1,7 @@
 /**
- * The view registry: every screen the dashboard can show, by id. The management
- * screens (src/tui/screens) are built except clone, still reserved: its key and
- * `:` name say "not in this version" instead of doing something else.
+ * The view registry: every screen the dashboard can show, by id. An entry marked
+ * `reserved` (none at present) keeps its key and `:` name taken: they say
+ * "not in this version" instead of doing something else.
  */
 export type ViewId = 'overview' | 'vm' | 'node' | 'wall' | 'help' | 'tasks' | 'console' | 'create' | 'clone' | 'edit' | 'xml' | 'storage' | 'networks' | 'guest' | 'delete';
 
@@ -20,7 +20,7 @@ export const VIEWS: readonly ViewSpec[] = [
   { id: 'tasks', title: 'recent actions' },
   { id: 'console', title: 'serial console' },
   { id: 'create', title: 'create a VM' },
-  { id: 'clone', title: 'clone a VM', reserved: true },
+  { id: 'clone', title: 'clone a VM' },
   { id: 'edit', title: 'edit a VM' },
   { id: 'xml', title: "edit a VM's XML" },
   { id: 'storage', title: 'storage pools and volumes' },

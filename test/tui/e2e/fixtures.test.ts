@@ -84,7 +84,7 @@ for (const [w, h] of [
     tm.keys('w');
     await tm.waitFor(/NAME\s+NODE\s+STATE/, 3000);
 
-    // The command line jumps to a VM or a node; :clone is taken but not built yet.
+    // The command line jumps to a VM or a node, and opens a screen for a named VM.
     tm.keys(':');
     tm.type('vm api-02');
     tm.keys('Enter');
@@ -100,9 +100,12 @@ for (const [w, h] of [
     await tm.waitFor(/NAME\s+NODE\s+STATE/, 3000);
     await settle();
     tm.keys(':');
-    tm.type('clone');
+    tm.type('clone api-02');
     tm.keys('Enter');
-    await tm.waitFor(/:clone \(clone a VM\): not in this version/, 3000, ':clone reserved');
+    await tm.waitFor(/^Clone VM api-02 on node-\d+/m, 3000, ':clone api-02');
+    tm.keys('Escape');
+    await tm.waitFor(/NAME\s+NODE\s+STATE/, 3000);
+    await settle();
     tm.keys(':');
     tm.type('nosuch');
     tm.keys('Enter');

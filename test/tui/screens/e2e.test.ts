@@ -23,7 +23,7 @@ function skipReason(): string | undefined {
 
 const settle = (ms = 300): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-test('vem demo management screens: storage, networks, guest browser with a signal, refused and broken XML edits, create VM', { skip: skipReason(), timeout: 150_000 }, async (t) => {
+test('vem demo management screens: storage, networks, guest browser with a signal, refused and broken XML edits, create and clone VM', { skip: skipReason(), timeout: 150_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'vem-screens-e2e-'));
   // The editor: first makes the memory size a word (well-formed XML that libvirt refuses),
   // then, given that kept text again, drops the closing tag (broken XML, never sent).
@@ -169,6 +169,29 @@ test('vem demo management screens: storage, networks, guest browser with a signa
     assert.equal(row?.node, 'node-01');
     assert.equal(row?.state, 'shutoff');
     assert.match(row?.line ?? '', /made-in-tui\s+node-01\s+shutoff\s+2\s+1\.0G/);
+  });
+
+  await t.test('clone VM: a running VM is refused on screen; a stopped one is copied with its volume and shows in the table and the storage view', async () => {
+    await cmd(`clone ${vm.name}`);
+    await tm.waitFor(new RegExp(`Clone VM ${vm.name} on node-\\d+ \\(running\\)`), 5000, 'the clone screen');
+    await tm.waitFor(/Volumes copied \(1\)/, 10_000, 'the preview');
+    tm.keys('C');
+    const refused = await tm.waitFor(/not cloned:/, 5000, 'the refusal');
+    assert.match(refused, new RegExp(`! ${vm.name} is running: a clone is made from a stopped VM`));
+    await back();
+    await cmd('clone made-in-tui');
+    const form = await tm.waitFor(/Volumes copied \(1\)/, 10_000, 'the preview of made-in-tui');
+    assert.match(form, /new name\s+made-in-tui-clone/);
+    assert.match(form, /vda\s+default\/made-in-tui\.qcow2\s+-> made-in-tui-clone\.qcow2/);
+    assert.match(form, /NICs given new MACs: 1/);
+    tm.keys('C');
+    await tm.waitFor(/cloned made-in-tui as made-in-tui-clone on node-01: 1 volume copied/, 15_000, 'the clone made');
+    const s = await tm.waitFor((x) => tableRows(x).some((r) => r.name === 'made-in-tui-clone'), 10_000, 'the clone in the table');
+    assert.equal(tableRows(s).find((r) => r.name === 'made-in-tui-clone')?.state, 'shutoff');
+    assert.equal(tableRows(s).find((r) => r.name === 'made-in-tui')?.state, 'shutoff', 'the source is still there');
+    await cmd('storage node-01');
+    await tm.waitFor(/made-in-tui-clone\.qcow2\s+\S+\s+\S+\s+qcow2\s+made-in-tui-clone/, 10_000, 'the copy in the storage view, used by the clone');
+    await back();
   });
 
   tm.keys('q');

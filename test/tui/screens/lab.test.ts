@@ -18,6 +18,7 @@ import { makeTheme } from '../../../src/tui/views/theme.js';
 import type { CreateScreen } from '../../../src/tui/screens/create.js';
 import type { StorageScreen } from '../../../src/tui/screens/storage.js';
 import type { EditScreen } from '../../../src/tui/screens/edit.js';
+import type { CloneScreen } from '../../../src/tui/screens/clone.js';
 
 async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
@@ -27,7 +28,7 @@ async function until(cond: () => boolean, what: string, ms = 15_000): Promise<vo
   }
 }
 
-test('lab node: a VM created in the form, a volume created in the storage view and a disk attached in the editor are what virsh sees', { timeout: 180_000 }, async (t) => {
+test('lab node: a VM created in the form, a volume created in the storage view, a disk attached in the editor and a clone are what virsh sees', { timeout: 180_000 }, async (t) => {
   if (requireLab(t, ['libvirt', 'qemu']) !== null) return;
   const lab = await startLab({ nodes: 1, name: 'tui-screens' });
   const cleanup: Array<() => Promise<void> | void> = [];
@@ -101,4 +102,19 @@ test('lab node: a VM created in the form, a volume created in the storage view a
   e.key('a');
   await until(() => e.rows().some((r) => r.kind === 'disk' && r.d.target === 'vdb'), `the disk attached (${said.at(-1) ?? ''})`);
   assert.match(await n1.virsh(n1.qemuUri, 'domblklist', 'lab-vm1'), /vdb\s+\S*extra\.qcow2/);
+  screens.close();
+
+  // A clone from the clone screen: both disks copied under the clone's name, as virsh sees it.
+  screens.openByName('clone', 'n1/lab-vm1');
+  const k = screens.current as CloneScreen;
+  await until(() => k.preview()?.copies.length === 2, 'the clone preview');
+  assert.deepEqual(k.preview()?.copies.map((x) => [x.target, x.to]), [['vda', 'lab-vm1-clone.qcow2'], ['vdb', 'lab-vm1-clone-vdb.qcow2']]);
+  k.submit();
+  await until(() => screens.current === undefined, `the clone made (${said.at(-1) ?? ''})`, 60_000);
+  assert.match(said.at(-1) ?? '', /cloned lab-vm1 as lab-vm1-clone on n1: 2 volumes copied/);
+  assert.match(await n1.virsh(n1.qemuUri, 'list', '--all'), /lab-vm1-clone\s+shut off/);
+  const blk = await n1.virsh(n1.qemuUri, 'domblklist', 'lab-vm1-clone');
+  assert.match(blk, /vda\s+\S*\/lab-vm1-clone\.qcow2/);
+  assert.match(blk, /vdb\s+\S*\/lab-vm1-clone-vdb\.qcow2/);
+  assert.match(await n1.virsh(n1.qemuUri, 'dominfo', 'lab-vm1-clone'), /CPU\(s\):\s+2\b/);
 });

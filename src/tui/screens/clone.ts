@@ -1,0 +1,129 @@
+/**
+ * Clone a stopped VM: a new name and whether to start it, a preview of the
+ * volumes that will be copied (and under which names), the disks shared and
+ * the NICs that get new MACs; then the copy's progress until the agent's job
+ * ends. Problems are named by field and nothing is sent while there are any.
+ */
+import { cell, escapeTags } from '../format/text.js';
+import { fmtBytes } from '../format/units.js';
+import { cloneVm, emptyClone, previewClone, type CloneInput, type ClonePreview } from '../commands/manage-clone.js';
+import type { FieldError } from '../commands/manage-validate.js';
+import type { VmRecord } from '../store/model.js';
+import { isSimulated, titleLine, withFooter } from './common.js';
+import { moveSel, type Screen, type ScreenHost } from './types.js';
+
+const FIELDS: Array<{ key: keyof CloneInput; label: string; hint: string }> = [
+  { key: 'name', label: 'new name', hint: 'letters, digits, . _ + -' },
+  { key: 'start', label: 'start now', hint: 'yes | no' },
+];
+
+export class CloneScreen implements Screen {
+  readonly id = 'clone';
+  readonly input: CloneInput;
+  errors: FieldError[] = [];
+  private sel = 0;
+  private sending = false;
+
+  constructor(
+    private readonly h: ScreenHost,
+    readonly vm: VmRecord,
+  ) {
+    this.input = emptyClone(vm.name);
+  }
+
+  show(): void {
+    void this.h.cmds.loadStorage(this.vm.node);
+    void this.h.cmds.loadVmDevices(this.vm);
+  }
+
+  hide(): void {}
+
+  private current(): VmRecord {
+    return this.h.store.vms.get(this.vm.key) ?? this.vm;
+  }
+
+  /** The preview from the store; undefined while the VM's devices or the node's pools are being read. */
+  preview(): ClonePreview | undefined {
+    const devices = this.h.manage.vmDevices.get(this.vm.key)?.data;
+    const storage = this.h.manage.storage.get(this.vm.node)?.data;
+    if (!devices || !storage) return undefined;
+    return previewClone(this.current(), devices, storage, this.h.store.vmsOf(this.vm.node).map((v) => v.name), this.input);
+  }
+
+  lines(width: number, height: number): string[] {
+    const t = this.h.theme;
+    const vm = this.current();
+    const follow = this.h.manage.clones.get(vm.key);
+    const running = follow?.state === 'running';
+    const out = [titleLine(t, `Clone VM ${vm.name} on ${vm.node} (${vm.state})`, width, isSimulated(this.h.store, vm.node)), ''];
+    FIELDS.forEach((fd, i) => {
+      const on = i === this.sel;
+      const line = escapeTags(cell(`${on ? '>' : ' '} ${cell(fd.label, 12)} ${cell(this.input[fd.key], 34)} ${fd.hint}`, width));
+      out.push(on ? t.sel(line) : line);
+      for (const e of this.errors.filter((x) => x.field === fd.key)) out.push(t.bad(escapeTags(cell(`      ! ${e.message}`, width))));
+    });
+    const onBtn = this.sel === FIELDS.length;
+    const btn = escapeTags(`${onBtn ? '>' : ' '} [ clone ]${this.sending || running ? '  (cloning...)' : ''}`);
+    out.push('', onBtn ? t.sel(btn) : btn, '');
+    for (const e of this.errors.filter((x) => !FIELDS.some((f) => f.key === x.field))) out.push(t.bad(escapeTags(cell(`  ! ${e.message}`, width))));
+
+    const p = this.preview();
+    if (!p) out.push('reading the VM\'s disks and the node\'s pools...');
+    else {
+      out.push(t.head(escapeTags(cell(`Volumes copied (${p.copies.length}), into the pool each one is in`, width))));
+      for (const c of p.copies) out.push(escapeTags(cell(`  ${cell(c.target, 5)} ${cell(`${c.pool}/${c.from}`, 30)} -> ${cell(c.to, 30)} ${fmtBytes(c.bytes)}`, width)));
+      if (p.copies.length === 0) out.push('  none');
+      out.push(escapeTags(cell(`Shared with ${vm.name}: ${p.shared.join(', ') || 'none'}    NICs given new MACs: ${p.nics}`, width)));
+    }
+    if (follow && follow.name === this.input.name.trim()) {
+      out.push('', t.head(escapeTags(cell(`Clone ${follow.name}: ${follow.state}${follow.bytesTotal > 0 ? `, ${follow.percent}% (${fmtBytes(follow.bytesDone)} of ${fmtBytes(follow.bytesTotal)})` : ''}`, width))));
+      for (const v of follow.volumes) out.push(escapeTags(cell(`  ${v.done ? 'copied ' : 'copying'} ${v.target} -> ${v.pool}/${v.to}`, width)));
+      if (follow.error) out.push(t.bad(escapeTags(cell(`  ! ${follow.error}`, width))));
+    }
+    return withFooter(out, height, t.dim(escapeTags(cell('up/down field  enter edit (or clone)  C clone  Esc back (a running clone goes on)', width))));
+  }
+
+  submit(): void {
+    const h = this.h;
+    if (this.sending) return;
+    const p = this.preview();
+    if (!p) return h.say(`still reading ${this.vm.name}'s disks and ${this.vm.node}'s pools; try again in a moment`, true);
+    this.errors = p.errors;
+    if (!p.plan) {
+      h.say(`not cloned: ${p.errors.map((e) => e.message).join('; ')}`, true);
+      return;
+    }
+    this.sending = true;
+    void cloneVm(h.cmds, this.current(), p.plan).then((ok) => {
+      this.sending = false;
+      if (ok) h.close();
+      else h.markDirty();
+    });
+  }
+
+  key(k: string): boolean {
+    const m = moveSel(this.sel, FIELDS.length + 1, k);
+    if (m !== undefined) {
+      this.sel = m;
+      return true;
+    }
+    if (k === 'C') {
+      this.submit();
+      return true;
+    }
+    if (k === 'enter') {
+      const fd = FIELDS[this.sel];
+      if (!fd) {
+        this.submit();
+        return true;
+      }
+      this.h.prompt(`${fd.label} (${fd.hint}): `, this.input[fd.key], (text) => {
+        this.input[fd.key] = text;
+        this.errors = this.errors.filter((e) => e.field !== fd.key);
+        this.sel = Math.min(this.sel + 1, FIELDS.length);
+      });
+      return true;
+    }
+    return false;
+  }
+}
