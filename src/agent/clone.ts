@@ -17,6 +17,8 @@ export interface VolumeOnNode extends VolumeRef {
   format?: string;
   /** Bytes the copy will take in its pool (the source's allocation). */
   allocation: number;
+  /** The source's size as the guest sees it; the copy gets the same. */
+  capacity: number;
 }
 
 export interface CloneVolumePlan {

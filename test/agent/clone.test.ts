@@ -55,9 +55,9 @@ const XML = `<domain type='kvm'>
 `;
 
 const VOLS: Array<[string, VolumeOnNode]> = [
-  ['/var/lib/libvirt/images/web01.qcow2', { pool: 'default', volume: 'web01.qcow2', format: 'qcow2', allocation: 2_000_000 }],
-  ['/dev/fast/data.img', { pool: 'fast', volume: 'data.img', format: 'raw', allocation: 5_000_000 }],
-  ['/var/lib/libvirt/iso/debian.iso', { pool: 'iso', volume: 'debian.iso', format: 'iso', allocation: 600 }],
+  ['/var/lib/libvirt/images/web01.qcow2', { pool: 'default', volume: 'web01.qcow2', format: 'qcow2', allocation: 2_000_000, capacity: 9_000_000 }],
+  ['/dev/fast/data.img', { pool: 'fast', volume: 'data.img', format: 'raw', allocation: 5_000_000, capacity: 9_000_000 }],
+  ['/var/lib/libvirt/iso/debian.iso', { pool: 'iso', volume: 'debian.iso', format: 'iso', allocation: 600, capacity: 600 }],
 ];
 
 function node(extra: Partial<NodeView> = {}): NodeView {

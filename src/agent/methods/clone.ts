@@ -38,7 +38,7 @@ export async function prepareClone(core: AgentCore, vm: string, newName: string)
   const byRef = new Map<string, VolumeOnNode>();
   for (const p of pools) {
     for (const v of p.volumes) {
-      const o: VolumeOnNode = { pool: p.pool, volume: v.name, allocation: v.allocation, ...(v.format !== undefined ? { format: v.format } : {}) };
+      const o: VolumeOnNode = { pool: p.pool, volume: v.name, allocation: v.allocation, capacity: v.capacity, ...(v.format !== undefined ? { format: v.format } : {}) };
       byPath.set(v.path, o);
       byRef.set(`${p.pool}/${v.name}`, o);
     }
@@ -74,7 +74,9 @@ async function runClone(hv: Hypervisor, job: Job, plan: ClonePlan, xml: string, 
     for (const [i, v] of plan.volumes.entries()) {
       if (job.cancelRequested) throw new Error('cancelled before all volumes were copied; the copies made are removed');
       const fmt = v.from.format !== undefined ? `<target><format type='${v.from.format}'/></target>` : '';
-      const copy = await hv.cloneVolume(v.to.pool, `<volume><name>${escapeText(v.to.volume)}</name>${fmt}</volume>`, v.from);
+      // Capacity spelled out: some drivers (the test driver) do not take the source's.
+      const volXml = `<volume><name>${escapeText(v.to.volume)}</name><capacity unit='bytes'>${v.from.capacity}</capacity>${fmt}</volume>`;
+      const copy = await hv.cloneVolume(v.to.pool, volXml, v.from);
       made.push(v.to);
       paths.set(v.target, copy.path);
       const st = job.clone?.volumes[i];
