@@ -161,7 +161,7 @@ test('device XML: the next free disk target, disks and NICs that libvirt can mat
   assert.equal(nextDiskTarget(d.disks), 'vdc');
   assert.equal(nextDiskTarget([]), 'vda');
   const disk = domainDevices(`<domain><devices>${diskXml('/i/x.qcow2', 'qcow2', 'vdc')}${nicXml('lan', '52:54:00:00:00:01')}</devices></domain>`);
-  assert.deepEqual(disk.disks, [{ device: 'disk', target: 'vdc', path: '/i/x.qcow2', pool: undefined, volume: undefined }]);
+  assert.deepEqual(disk.disks, [{ device: 'disk', target: 'vdc', path: '/i/x.qcow2', pool: undefined, volume: undefined, type: 'file', shared: false }]);
   assert.deepEqual(disk.nics, [{ type: 'network', network: 'lan', bridge: undefined, mac: '52:54:00:00:00:01' }]);
   assert.match(diskXml('/i/a.iso', 'iso', 'sdb'), /type='raw'.*bus='sata'/);
   assert.equal(detachDiskXml(d.disks[0] ?? assert.fail()), "<disk type='file' device='disk'><source file='/var/lib/libvirt/images/web-01.qcow2'/><target dev='vda'/></disk>");
