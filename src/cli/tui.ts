@@ -3,6 +3,7 @@ import { boolOpt, parseCommandArgs, stringOpt } from './args.js';
 import { UsageError } from '../common/errors.js';
 import { loadClusterFile, openLink } from '../tui/transport/index.js';
 import { runDashboard } from '../tui/views/app.js';
+import { PassphraseBroker } from '../tui/views/passphrase.js';
 
 export async function run(args: string[]): Promise<number> {
   const p = parseCommandArgs('tui', args, { cluster: { type: 'string' }, wall: { type: 'boolean' }, refresh: { type: 'string' } }, false);
@@ -10,9 +11,11 @@ export async function run(args: string[]): Promise<number> {
   if (!Number.isFinite(refreshMs) || refreshMs < 100) throw new UsageError(`vem tui: --refresh must be a number of milliseconds >= 100`);
   const cluster = loadClusterFile(stringOpt(p, 'cluster'));
   if (cluster.nodes.length === 0) throw new UsageError(`vem tui: ${cluster.path} lists no nodes`);
-  const links = cluster.nodes.map((n) => openLink(n));
+  // Passphrases of encrypted keys are asked in the dashboard, which owns the terminal.
+  const passphrases = new PassphraseBroker();
+  const links = cluster.nodes.map((n) => openLink(n, { askPassphrase: passphrases.ask }));
   try {
-    return await runDashboard({ links, refreshMs, wall: boolOpt(p, 'wall') });
+    return await runDashboard({ links, refreshMs, wall: boolOpt(p, 'wall'), passphrases });
   } finally {
     await Promise.allSettled(links.map((l) => l.close()));
   }

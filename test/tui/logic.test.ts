@@ -82,5 +82,8 @@ test('keymap: no key bound twice in a scope, help lists every key and command, e
   assert.equal(findCommand('zzz'), undefined);
   assert.equal(actionFor('E', ['nodes', 'table', 'global'])?.action, 'evacuate');
   assert.equal(actionFor('E', ['table', 'global']), undefined);
+  assert.equal(actionFor('T', ['nodes', 'table', 'global'])?.action, 'trustHostKey');
+  assert.equal(actionFor('R', ['nodes', 'table', 'global'])?.action, 'reconnect');
+  assert.equal(findCommand('trust')?.name, 'trust');
   assert.equal(actionFor('?', ['table', 'global'])?.action, 'help');
 });

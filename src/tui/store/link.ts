@@ -17,4 +17,10 @@ export interface Link {
   call(method: string, ...params: XmlRpcValue[]): Promise<XmlRpcValue>;
   openConsole(vm: string): Promise<Duplex>;
   close(): Promise<void>;
+  /** Set while the state is 'hostkey-unknown': what the admin checks before trusting. */
+  readonly pendingHostKey?: { hostPattern: string; keyType: string; fingerprint: string; knownHostsFile: string };
+  /** Appends the pending host key to known_hosts and connects again. */
+  trustHostKey?(): Promise<void>;
+  /** Try now instead of waiting for the next backoff step. */
+  reconnect?(): void;
 }

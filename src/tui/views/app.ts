@@ -22,6 +22,7 @@ import { handleKey, type KeyEvent } from './keys.js';
 import { dialogLines, type Dialog } from './dialogs.js';
 import { helpLines } from '../keymap.js';
 import { ManageScreens } from '../screens/index.js';
+import type { PassphraseBroker } from './passphrase.js';
 
 export interface DashboardOptions {
   links: Link[];
@@ -32,6 +33,8 @@ export interface DashboardOptions {
   env?: NodeJS.ProcessEnv;
   input?: NodeJS.ReadableStream;
   output?: NodeJS.WritableStream;
+  /** Where the links' passphrase questions wait for the dashboard's input line. */
+  passphrases?: PassphraseBroker;
 }
 
 export type ViewMode = 'overview' | 'vm' | 'node' | 'wall' | 'help' | 'tasks';
@@ -40,6 +43,10 @@ export interface InputLine {
   prompt: string;
   buf: string;
   submit(text: string): void;
+  /** Typed text is not shown and not trimmed (a passphrase). */
+  secret?: boolean;
+  /** Esc: the question is dropped (a passphrase not given). */
+  cancel?(): void;
 }
 
 type Box = blessed.Widgets.BoxElement;
@@ -138,9 +145,28 @@ export class Dashboard {
       l.on('state', (s, detail) => {
         if (s === 'up') {
           if (this.cmd.statusIsError && this.cmd.status.startsWith(`node ${l.name} `)) this.cmd.say(`node ${l.name} up`);
-        } else if (s !== 'connecting') this.cmd.say(`node ${l.name} ${s}${detail ? `: ${detail}` : ''}`, true);
+        } else if (s !== 'connecting') {
+          // An unknown key: the fingerprint first, so a narrow status line still shows what to check.
+          const k = s === 'hostkey-unknown' ? l.pendingHostKey : undefined;
+          const why = k ? `new host key ${k.keyType} ${k.fingerprint}` : detail;
+          this.cmd.say(`node ${l.name} ${s}${why ? `: ${why}` : ''}${linkHint(s)}`, true);
+        }
       });
     }
+    // An encrypted key's passphrase is typed in the input line, hidden; Esc gives up on that key.
+    o.passphrases?.attach(
+      (path, attempt) =>
+        new Promise((resolve) => {
+          this.input = {
+            prompt: `passphrase for ${path}${attempt > 1 ? ` (wrong; try ${attempt} of 3)` : ''} (hidden, Esc skips): `,
+            buf: '',
+            secret: true,
+            submit: (t) => resolve(t),
+            cancel: () => resolve(undefined),
+          };
+          this.dirty = true;
+        }),
+    );
     this.store.onChange(() => (this.dirty = true));
     this.cmd.onChange(() => (this.dirty = true));
     this.screen.on('keypress', (ch: string | undefined, key: KeyEvent | undefined) => this.onKey(ch, key));
@@ -159,6 +185,8 @@ export class Dashboard {
 
   quit(code = 0): void {
     if (this.timer) clearInterval(this.timer);
+    this.input?.cancel?.();
+    this.o.passphrases?.close();
     this.screens.close();
     for (const p of this.pollers.values()) p.stop();
     this.console?.session.close();
@@ -346,7 +374,8 @@ export class Dashboard {
       : this.screens.current
       ? '? help  : command  Esc back (this screen\'s keys: the line above)'
       : '? help  : command  / filter  enter details  m migrate  c console  u/d/D/r/p/P start/stop/off/reboot/pause/resume  space mark  w wall  q quit';
-    const bottom = this.input ? escapeTags(cell(this.input.prompt + this.input.buf, W - 1)) + '{inverse} {/inverse}' : this.theme.dim(escapeTags(cell(hints, W)));
+    const typed = this.input?.secret ? '' : this.input?.buf ?? '';
+    const bottom = this.input ? escapeTags(cell(this.input.prompt + typed, W - 1)) + '{inverse} {/inverse}' : this.theme.dim(escapeTags(cell(hints, W)));
     this.place(b.bottom, H - 1, 0, W, 1, [bottom]);
     const r0 = performance.now();
     this.screen.render();
@@ -415,4 +444,11 @@ function helpScreen(d: Dashboard, height: number): string[] {
 
 export async function runDashboard(o: DashboardOptions): Promise<number> {
   return new Dashboard(o).run();
+}
+
+/** What the admin can do about a link state, from the dashboard. */
+export function linkHint(s: string): string {
+  if (s === 'hostkey-unknown') return '  (check it; :trust or T on the node list)';
+  if (s === 'auth-failed') return '  (fix the key or agent, then :reconnect or R on the node list)';
+  return '';
 }

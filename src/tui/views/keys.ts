@@ -67,10 +67,12 @@ export function handleKey(d: Dashboard, ch: string | undefined, key: KeyEvent): 
 function inputKey(d: Dashboard, k: string, ch: string | undefined): void {
   const inp = d.input;
   if (!inp) return;
-  if (k === 'escape') d.input = undefined;
-  else if (k === 'enter') {
+  if (k === 'escape') {
     d.input = undefined;
-    inp.submit(inp.buf.trim());
+    inp.cancel?.();
+  } else if (k === 'enter') {
+    d.input = undefined;
+    inp.submit(inp.secret ? inp.buf : inp.buf.trim());
   } else if (k === 'backspace') inp.buf = inp.buf.slice(0, -1);
   else if (k === 'C-u') inp.buf = '';
   else if (k === 'space') inp.buf += ' ';
@@ -234,6 +236,16 @@ export function act(d: Dashboard, action: string, arg = ''): void {
       d.dialog = running && !running.finished ? { kind: 'progress', vmKey: target.key } : { kind: 'migrate', vmKey: target.key, sel: 0, live: target.state === 'running' || target.state === 'paused' };
       return;
     }
+    case 'trustHostKey':
+      return trustHostKey(d, arg);
+    case 'reconnect': {
+      const name = arg || d.selectedNode()?.name;
+      const link = name ? d.links.get(name) : undefined;
+      if (!link || !name) return d.cmd.say(name ? `no node ${name}` : 'no node selected', true);
+      if (!link.reconnect) return d.cmd.say(`node ${name}: this link reconnects by itself`, true);
+      link.reconnect();
+      return d.cmd.say(`node ${name}: reconnecting now`);
+    }
     case 'evacuate': {
       const node = arg ? d.store.nodes.get(arg) : d.selectedNode();
       if (!node) return d.cmd.say(arg ? `no node ${arg}` : 'no node selected', true);
@@ -300,6 +312,10 @@ export function runCommand(d: Dashboard, text: string): void {
     }
     case 'evacuate':
       return act(d, 'evacuate', arg);
+    case 'trust':
+      return act(d, 'trustHostKey', arg);
+    case 'reconnect':
+      return act(d, 'reconnect', arg);
     case 'console':
       return act(d, 'console', arg);
     case 'filter':
@@ -321,4 +337,36 @@ export function runCommand(d: Dashboard, text: string): void {
     case 'quit':
       return d.quit(0);
   }
+}
+
+/**
+ * Trust a node's new SSH host key, as ssh's first-connection question does: the
+ * fingerprint is shown to check against the node (ssh-keygen -lf on its host key)
+ * before anything is written. A changed key (hostkey-refused) is never offered.
+ */
+function trustHostKey(d: Dashboard, arg: string): void {
+  const waiting = [...d.links.values()].filter((l) => l.pendingHostKey && l.trustHostKey);
+  const name = arg || d.selectedNode()?.name || (waiting.length === 1 ? waiting[0]?.name : undefined);
+  const link = name ? d.links.get(name) : undefined;
+  if (!link || !name) return d.cmd.say(name ? `no node ${name}` : 'no node selected', true);
+  const k = link.pendingHostKey;
+  if (link.state === 'hostkey-refused') return d.cmd.say(`node ${name}: its host key CHANGED; not offered for trust. ${link.detail ?? ''}`, true);
+  if (!k || !link.trustHostKey) return d.cmd.say(`node ${name} has no new host key to trust (link ${link.state})`, true);
+  const trust = link.trustHostKey.bind(link);
+  d.dialog = {
+    kind: 'confirm',
+    lines: [
+      `Trust the SSH host key of node ${name}?`,
+      `${k.hostPattern}  ${k.keyType}`,
+      `${k.fingerprint}`,
+      `Check it on the node first: ssh-keygen -lf /etc/ssh/ssh_host_${k.keyType.replace(/^ssh-|^ecdsa-sha2-nistp\d+$/, (m) => (m === 'ssh-' ? '' : 'ecdsa'))}_key.pub`,
+      `It is added to ${k.knownHostsFile}.`,
+    ],
+    yes: () => {
+      trust().then(
+        () => d.cmd.say(`node ${name}: host key trusted (${k.fingerprint}); connecting`),
+        (e: unknown) => d.cmd.say(`node ${name}: could not trust the key: ${e instanceof Error ? e.message : String(e)}`, true),
+      );
+    },
+  };
 }

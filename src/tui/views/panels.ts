@@ -59,6 +59,7 @@ export function nodeDetailLines(n: NodeRecord, vms: VmRecord[], width: number, h
     theme.head(escapeTags(cell(`node ${n.name}  ${hypervisorLabel(n)}  link ${n.link}${n.host ? `  host ${n.host.hostname}  ${n.host.cpus} CPUs  uri ${n.host.uri}` : ''}`, width))),
     escapeTags(cell(`CPU ${fmtPct(n.cpuPct)}  memory ${fmtUsedTotal(n.memUsedKiB, n.memTotalKiB)}  VMs ${n.running}/${n.vmCount} running, ${n.vmVcpus} vCPUs, ${fmtKiB(n.vmMemKiB)} assigned${n.error ? `  error: ${n.error}` : ''}`, width)),
   ];
+  if (n.link !== 'up' && n.linkDetail) head.push(theme.bad(escapeTags(cell(`link ${n.link}: ${n.linkDetail}`, width))));
   const chartH = Math.max(4, Math.floor((height - head.length) / 2));
   const charts = chartGrid(
     [
