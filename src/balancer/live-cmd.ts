@@ -36,12 +36,13 @@ function multi(p: Parsed, name: string): string[] {
   return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
 }
 
-/** Where each node's libvirt listens for migrations: --dest-uri NODE=URI, else qemu+ssh://<its ssh host>/system. */
+/** Where each node's libvirt listens for migrations: --dest-uri NODE=URI, else the cluster file's migrate-uri, else qemu+ssh://<its ssh host>/system. */
 export function destUris(nodes: readonly NodeConfig[], given: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const n of nodes) {
     const host = n.ssh ? parseSshSpec(n.ssh)?.host : undefined;
-    if (host) out.set(n.name, `qemu+ssh://${host}/system`);
+    if (n.migrateUri) out.set(n.name, n.migrateUri);
+    else if (host) out.set(n.name, `qemu+ssh://${host}/system`);
   }
   for (const g of given) {
     const m = /^([^=]+)=(.+)$/.exec(g);

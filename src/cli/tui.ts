@@ -2,6 +2,7 @@
 import { boolOpt, parseCommandArgs, stringOpt } from './args.js';
 import { UsageError } from '../common/errors.js';
 import { loadClusterFile, openLink } from '../tui/transport/index.js';
+import { parseSshSpec } from '../tui/transport/cluster-file.js';
 import { runDashboard } from '../tui/views/app.js';
 import { PassphraseBroker } from '../tui/views/passphrase.js';
 
@@ -15,7 +16,13 @@ export async function run(args: string[]): Promise<number> {
   const passphrases = new PassphraseBroker();
   const links = cluster.nodes.map((n) => openLink(n, { askPassphrase: passphrases.ask }));
   try {
-    return await runDashboard({ links, refreshMs, wall: boolOpt(p, 'wall'), passphrases });
+    const byName = new Map(cluster.nodes.map((n) => [n.name, n]));
+    const nodeConfig = (name: string): { migrateUri?: string; sshHost?: string } | undefined => {
+      const n = byName.get(name);
+      const sshHost = n?.ssh ? parseSshSpec(n.ssh)?.host : undefined;
+      return n ? { ...(n.migrateUri ? { migrateUri: n.migrateUri } : {}), ...(sshHost ? { sshHost } : {}) } : undefined;
+    };
+    return await runDashboard({ links, refreshMs, wall: boolOpt(p, 'wall'), passphrases, nodeConfig });
   } finally {
     await Promise.allSettled(links.map((l) => l.close()));
   }

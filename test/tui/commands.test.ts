@@ -91,8 +91,10 @@ test('a migration is followed with job.get until it ends, keeping the last figur
   assert.match(cmd.status, /migrated n1-a to n2/);
 });
 
-test('migration target URI: a network URI as reported, a local one turned into tcp to the host', () => {
-  const { store, cmd } = setup([]);
+test('migration target URI: the migrate-uri of the cluster file, else ssh to the SSH host of the node, else as reported, else tcp to the host', () => {
+  const { store } = setup([]);
+  const config: Record<string, { migrateUri?: string; sshHost?: string }> = { e: { migrateUri: 'qemu+tls://e.example/system', sshHost: 'e' }, f: { sshHost: '10.0.0.6' } };
+  const cmd = new CommandCenter({ store, link: () => undefined, invalidate: () => undefined, nodeConfig: (n) => config[n] });
   const host = (uri: string, hostname = 'h2') => ({ hostname, uri, driver: 'QEMU', hypervisorVersion: '', simulated: false, cpus: 4, memoryKiB: 1, libvirtUp: true });
   store.setHost('a', host('sim://a'));
   store.setHost('b', host('qemu:///system'));
@@ -102,6 +104,10 @@ test('migration target URI: a network URI as reported, a local one turned into t
   assert.equal(cmd.destUri('b'), 'qemu+tcp://h2/system');
   assert.equal(cmd.destUri('c'), 'qemu+tcp://n3/system');
   assert.equal(cmd.destUri('d'), 'qemu+tcp://10.0.0.4/system');
+  store.setHost('e', host('qemu:///system'));
+  store.setHost('f', host('xen:///system'));
+  assert.equal(cmd.destUri('e'), 'qemu+tls://e.example/system');
+  assert.equal(cmd.destUri('f'), 'xen+ssh://10.0.0.6/system');
 });
 
 test('the monochrome theme (NO_COLOR) uses no colour tags; the colour theme does', () => {

@@ -3,6 +3,7 @@
  * one becomes a task with per-VM progress and a result or error that the status
  * line shows; nothing here blocks the UI (all calls are promises).
  */
+import { migrationUri } from './migrate-uri.js';
 import type { Link, XmlRpcValue } from '../store/link.js';
 import type { ClusterStore } from '../store/store.js';
 import type { VmRecord } from '../store/model.js';
@@ -46,6 +47,8 @@ export interface CommandHost {
   /** Ask a node's poller to re-read its VM list now. */
   invalidate(node: string): void;
   now?: () => number;
+  /** What the cluster file says of a node: its migrate-uri and SSH host. */
+  nodeConfig?(node: string): { migrateUri?: string; sshHost?: string } | undefined;
 }
 
 function errText(e: unknown): string {
@@ -171,17 +174,17 @@ export class CommandCenter {
     return list.map((s) => (typeof s === 'string' ? s : isObj(s) && typeof s['name'] === 'string' ? s['name'] : '')).filter((s) => s !== '');
   }
 
-  /**
-   * The libvirt URI the source node's libvirtd migrates to: the target's own URI
-   * as its agent reports it; a local one (qemu:///system, a unix socket) means
-   * nothing on another host, so it becomes driver+tcp://<target hostname>/system.
-   */
+  /** The libvirt URI the source node's libvirtd migrates to (see migrationUri). */
   destUri(node: string): string {
     const n = this.host.store.nodes.get(node);
-    const uri = n?.host?.uri || `sim://${node}`;
-    const local = /^([a-z]+)(\+unix)?:\/\/\/(system|session)/.exec(uri);
-    if (local && n?.host?.hostname) return `${local[1]}+tcp://${n.host.hostname}/${local[3]}`;
-    return uri;
+    const c = this.host.nodeConfig?.(node);
+    return migrationUri({
+      node,
+      ...(c?.migrateUri ? { configured: c.migrateUri } : {}),
+      ...(c?.sshHost ? { sshHost: c.sshHost } : {}),
+      ...(n?.host?.uri ? { reported: n.host.uri } : {}),
+      ...(n?.host?.hostname ? { hostname: n.host.hostname } : {}),
+    });
   }
 
   /** Start a migration as an agent job and follow it with job.get until it ends. */

@@ -1,4 +1,5 @@
 /** The cluster file (~/.config/vem/cluster.yaml): which nodes exist and how to reach each one's agent. */
+import { migrateUriProblem } from '../commands/migrate-uri.js';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,7 +23,7 @@ export function expandHome(p: string): string {
 /** A cluster file problem: names the file, line and field so the admin can fix it in one go. */
 export class ClusterFileError extends VemError {}
 
-const NODE_KEYS = new Set(['name', 'ssh', 'identity', 'agent', 'labels', 'url', 'token-file', 'ca-file']);
+const NODE_KEYS = new Set(['name', 'ssh', 'identity', 'agent', 'labels', 'url', 'token-file', 'ca-file', 'migrate-uri']);
 const TOP_KEYS = new Set(['name', 'nodes']);
 
 /** `user@host[:port]`, `host[:port]`, `[v6]:port` or a bare alias; null when it cannot be any of them. */
@@ -144,6 +145,13 @@ export function parseClusterFile(text: string, fileName = 'cluster.yaml'): Clust
       const a = parseAgentAddress(scalarString(agentNode, `${where}.agent`, fail));
       if (!a) fail(agentNode, `${where}.agent`, 'expected unix:/path/to/agent.sock or 127.0.0.1:PORT (as seen on the node)');
       else node.agent = a;
+    }
+    const muNode = fields.get('migrate-uri');
+    if (muNode) {
+      const mu = scalarString(muNode, `${where}.migrate-uri`, fail);
+      const problem = migrateUriProblem(mu);
+      if (problem) fail(muNode, `${where}.migrate-uri`, problem);
+      node.migrateUri = mu;
     }
     const labelsNode = fields.get('labels');
     if (labelsNode) {

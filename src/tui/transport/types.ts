@@ -62,6 +62,8 @@ export interface NodeConfig {
   tokenFile?: string;
   /** PEM file of the CA that signed a direct agent's certificate (self-signed agents). */
   caFile?: string;
+  /** The libvirt URI other nodes' libvirtd migrate VMs to (qemu+ssh://host/system, qemu+tls://...). */
+  migrateUri?: string;
 }
 
 export interface ClusterConfig {

@@ -35,6 +35,8 @@ export interface DashboardOptions {
   output?: NodeJS.WritableStream;
   /** Where the links' passphrase questions wait for the dashboard's input line. */
   passphrases?: PassphraseBroker;
+  /** What the cluster file says of each node (migrate-uri, SSH host), for migrations. */
+  nodeConfig?(node: string): { migrateUri?: string; sshHost?: string } | undefined;
 }
 
 export type ViewMode = 'overview' | 'vm' | 'node' | 'wall' | 'help' | 'tasks';
@@ -100,7 +102,12 @@ export class Dashboard {
       this.links.set(l.name, l);
       this.pollers.set(l.name, new NodePoller(l, this.store, { refreshMs: o.refreshMs ?? 1000, frozen: this.frozen, watched: () => this.watches(l.name), nodeWatched: () => this.watchesNode(l.name) }));
     }
-    this.cmd = new CommandCenter({ store: this.store, link: (n) => this.links.get(n), invalidate: (n) => this.pollers.get(n)?.invalidate() });
+    this.cmd = new CommandCenter({
+      store: this.store,
+      link: (n) => this.links.get(n),
+      invalidate: (n) => this.pollers.get(n)?.invalidate(),
+      ...(o.nodeConfig ? { nodeConfig: o.nodeConfig } : {}),
+    });
     this.screens = new ManageScreens({
       theme: () => this.theme,
       store: this.store,

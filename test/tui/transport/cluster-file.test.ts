@@ -18,6 +18,7 @@ nodes:
     url: https://10.0.0.13:8731
     token-file: /etc/vem/n3.token
     ca-file: /etc/vem/n3-ca.pem
+    migrate-uri: qemu+tls://n3.example/system
 `;
 
 test('a good cluster file gives every field', () => {
@@ -33,6 +34,7 @@ test('a good cluster file gives every field', () => {
   assert.equal(c.nodes[2]?.url, 'https://10.0.0.13:8731');
   assert.equal(c.nodes[2]?.tokenFile, '/etc/vem/n3.token');
   assert.equal(c.nodes[2]?.caFile, '/etc/vem/n3-ca.pem');
+  assert.equal(c.nodes[2]?.migrateUri, 'qemu+tls://n3.example/system');
 });
 
 function errOf(text: string): string {
@@ -61,6 +63,7 @@ test('other mistakes name the field and line', () => {
   assert.match(errOf('nodes: 3\n'), /line 1: nodes: expected a list/);
   assert.match(errOf('nodes:\n  - name: a\n    url: ftp://x\n'), /line 3: nodes\[0\]\.url: expected an http/);
   assert.match(errOf('nodes:\n  - name: a\n    ssh: h\n    labels: rack1\n'), /line 4: nodes\[0\]\.labels: expected a list/);
+  assert.match(errOf('nodes:\n  - name: a\n    ssh: h\n    migrate-uri: qemu:///system\n'), /line 4: nodes\[0\]\.migrate-uri: 'qemu:\/\/\/system' is not a remote libvirt URI/);
 });
 
 test('a missing file says how to make one', () => {
