@@ -114,3 +114,29 @@ test('an agent started while libvirtd is absent comes up, says libvirt is down, 
   await new Promise((r) => setTimeout(r, 400));
   assert.ok(attempts >= 2, `reconnect attempts: ${attempts}`);
 });
+
+test('simulated guests answer guest.* only while running and only when made with an agent; otherwise a clear no-agent state', async (t) => {
+  const sim = createSimCluster({ nodes: 1, vmsPerNode: 2, seed: 4 });
+  const a = await startAgent({ hypervisor: sim.hypervisors[0] as NonNullable<(typeof sim.hypervisors)[0]>, listen: '127.0.0.1:0', pollMs: 200 });
+  const c = new XmlRpcClient({ url: a.url });
+  t.after(async () => {
+    c.close();
+    await a.close();
+    sim.close();
+  });
+  const bare = (name: string, channel: boolean): string =>
+    `<domain type='kvm'><name>${name}</name><memory unit='MiB'>256</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os><devices>${channel ? "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>" : ''}</devices></domain>`;
+  await c.call('vm.define', bare('no-agent', false));
+  await c.call('vm.start', 'no-agent');
+  await c.call('vm.define', bare('with-agent', true));
+  const none = (await c.call('guest.status', 'no-agent')) as { agent: string; detail: string; simulated: boolean };
+  assert.deepEqual([none.agent, none.simulated], ['none', true]);
+  assert.match(none.detail, /no guest agent in the simulated VM 'no-agent'/);
+  await assert.rejects(c.call('guest.processes', 'no-agent'), (e: unknown) => e instanceof XmlRpcFault && /no guest agent/.test(e.message));
+  const stopped = (await c.call('guest.status', 'with-agent')) as { agent: string; detail: string };
+  assert.equal(stopped.agent, 'none');
+  assert.match(stopped.detail, /is shutoff; its guest agent answers while it runs/);
+  await c.call('vm.start', 'with-agent');
+  assert.equal(((await c.call('guest.status', 'with-agent')) as { agent: string }).agent, 'simulated');
+  assert.ok(((await c.call('guest.processes', 'with-agent')) as { processes: unknown[] }).processes.length > 0);
+});

@@ -10,7 +10,7 @@ import { startAgent } from '../../src/agent/index.js';
 test('the audit log records guest password changes without the password', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'vem-audit-'));
   const auditLog = join(dir, 'audit.jsonl');
-  const sim = createSimCluster({ nodes: 1, vmsPerNode: 1, seed: 4 });
+  const sim = createSimCluster({ nodes: 1, vmsPerNode: 6, seed: 4 });
   const a = await startAgent({ hypervisor: sim.hypervisors[0] as NonNullable<(typeof sim.hypervisors)[0]>, listen: '127.0.0.1:0', pollMs: 200, auditLog });
   const c = new XmlRpcClient({ url: a.url });
   t.after(async () => {
@@ -19,7 +19,15 @@ test('the audit log records guest password changes without the password', async 
     sim.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const vm = ((await c.call('vm.list')) as Array<{ name: string }>)[0]?.name as string;
+  // A running VM whose simulated guest agent answers (some are made without one).
+  let vm = '';
+  for (const v of (await c.call('vm.list')) as Array<{ name: string }>) {
+    if (((await c.call('guest.status', v.name)) as { agent: string }).agent === 'simulated') {
+      vm = v.name;
+      break;
+    }
+  }
+  assert.ok(vm, 'a VM with a guest agent');
   const secret = 'S3cret-for-audit-test';
   await c.call('guest.userAdd', vm, 'alice', { password: secret });
   await c.call('guest.userSetPassword', vm, 'alice', secret);

@@ -58,6 +58,12 @@ interface SimGuestLike {
   [method: string]: unknown;
 }
 
+/** The simulator's reason its guest agent is silent (no agent in that VM, or the VM is not running). */
+function simGuestDown(hv: Hypervisor, vm: string): string | undefined {
+  const f = (hv as unknown as { guestAgentDown?: (vm: string) => string | undefined }).guestAgentDown;
+  return typeof f === 'function' ? f.call(hv, vm) : undefined;
+}
+
 function simGuestOf(hv: Hypervisor, vm: string): SimGuestLike | null {
   const g = (hv as unknown as { guest?: (vm: string) => unknown }).guest;
   if (typeof g !== 'function') return null;
@@ -126,6 +132,8 @@ export function registerGuestMethods(registry: MethodRegistry, hv: Hypervisor, o
   }
 
   async function simulated(vm: string, method: string, params: XmlRpcValue[]): Promise<XmlRpcValue> {
+    const down = simGuestDown(hv, vm);
+    if (down) throw new NoGuestAgentError(down);
     const g = simGuestOf(hv, vm);
     if (!g) throw new NoGuestAgentError(`no guest agent in simulated vm '${vm}'`);
     const short = method.slice('guest.'.length);
@@ -164,7 +172,11 @@ export function registerGuestMethods(registry: MethodRegistry, hv: Hypervisor, o
     signature: [['struct', 'string']],
     handler: async (params): Promise<XmlRpcValue> => {
       const vm = params[0] as string;
-      if (hv.simulated) return { vm, agent: simGuestOf(hv, vm) ? 'simulated' : 'none', simulated: true };
+      if (hv.simulated) {
+        const down = simGuestDown(hv, vm);
+        if (down) return { vm, agent: 'none', detail: down, code: NO_GUEST_AGENT, simulated: true };
+        return { vm, agent: simGuestOf(hv, vm) ? 'simulated' : 'none', simulated: true };
+      }
       try {
         const r = await viaChannel(vm, 'guest.ping', []);
         return { vm, agent: 'vem-guest-agent', detail: r, channel: channels.get(vm)?.path ?? '' };

@@ -393,6 +393,14 @@ export class SimHypervisor extends SimNode implements Hypervisor {
     return answerAgentCommand(command, d, this.guest(name), now);
   }
 
+  /** Why the simulated guest agent does not answer (a VM without one, or not running); undefined when it does. */
+  guestAgentDown(vmName: string): string | undefined {
+    const d = this.dom(vmName);
+    if (!d.current.guestAgent) return `no guest agent in the simulated VM '${vmName}' (it was made without one)`;
+    if (d.state !== 'running') return `the simulated VM '${vmName}' is ${d.state}; its guest agent answers while it runs`;
+    return undefined;
+  }
+
   /** Simulated guest data (processes, users, services...) for the agent's guest.* relay in demo mode. */
   guest(vmName: string): SimGuest {
     const d = this.dom(vmName);
