@@ -113,8 +113,10 @@ export function buildGuestRegistry(o: GuestMethodsOptions): MethodRegistry {
 
   write('guest.signal', `Sends a signal (${SIGNALS.join(', ')} or a number) to a process. Policy action: signal.`, [['struct', 'int', 'string'], ['struct', 'int', 'int']], async (p, ctx) => {
     const pid = p[0] as number;
-    const sig = p[1] as string | number;
-    if (typeof sig === 'string' && !(SIGNALS as readonly string[]).includes(sig)) throw new VemError(`unknown signal '${sig}'`, `one of ${SIGNALS.join(', ')}`);
+    const raw = p[1] as string | number;
+    // kill(1) takes TERM, SIGTERM and term alike; so do we.
+    const sig = typeof raw === 'string' ? `SIG${raw.toUpperCase().replace(/^SIG/, '')}` : raw;
+    if (typeof sig === 'string' && !(SIGNALS as readonly string[]).includes(sig)) throw new VemError(`unknown signal '${raw}'`, `one of ${SIGNALS.join(', ')}`);
     if (typeof sig === 'number' && (sig < 0 || sig > 64)) throw new VemError(`bad signal number ${sig}`);
     return act('signal', String(pid), { signal: sig }, ctx, async () => {
       if (pid <= 1 || pid === host.ownPid()) throw new VemError(`refusing to signal pid ${pid} (init, process groups and the agent itself are off limits)`);

@@ -132,8 +132,14 @@ test('signal: allowed by policy it ends a real process; pid 1 and unknown signal
     const r = await reg.dispatch('guest.signal', [child.pid ?? 0, 'SIGTERM'], ctx);
     assert.ok(isStruct(r) && r['sent'] === true);
     assert.equal(await exited, 'SIGTERM');
+    // The name as kill(1) takes it: without SIG, any case.
+    const second = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const exited2 = new Promise<NodeJS.Signals | null>((r) => second.once('exit', (_c, s) => r(s)));
+    await reg.dispatch('guest.signal', [second.pid ?? 0, 'hup'], ctx);
+    assert.equal(await exited2, 'SIGHUP');
     await assert.rejects(reg.dispatch('guest.signal', [1, 'SIGKILL'], ctx), /refusing to signal pid 1/);
-    await assert.rejects(reg.dispatch('guest.signal', [child.pid ?? 0, 'SIGBOGUS'], ctx), /unknown signal/);
+    await assert.rejects(reg.dispatch('guest.signal', [child.pid ?? 0, 'SIGBOGUS'], ctx), /unknown signal 'SIGBOGUS'/);
+    await assert.rejects(reg.dispatch('guest.signal', [child.pid ?? 0, 'BOGUS'], ctx), /unknown signal 'BOGUS'/);
     await assert.rejects(reg.dispatch('guest.signal', ['12', 'SIGTERM'], ctx), (e: unknown) => e instanceof XmlRpcFault && e.code === -32602);
   } finally {
     child.kill();
