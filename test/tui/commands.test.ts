@@ -117,3 +117,29 @@ test('the monochrome theme (NO_COLOR) uses no colour tags; the colour theme does
   assert.match(colour.ok('x'), /green-fg/);
   assert.equal(mono.sel('x'), '{inverse}x{/inverse}');
 });
+
+test('reads coalesce: calls during a read share one follow-up read, never more', async () => {
+  const { Coalescer } = await import('../../src/tui/commands/coalesce.js');
+  const c = new Coalescer();
+  let runs = 0;
+  const gates: Array<() => void> = [];
+  const read = (): Promise<void> => {
+    runs++;
+    return new Promise<void>((r) => gates.push(r));
+  };
+  const first = c.run('n1', read);
+  const second = c.run('n1', read);
+  const third = c.run('n1', read);
+  assert.equal(second, third, 'callers meanwhile share the follow-up');
+  assert.equal(runs, 1);
+  const other = c.run('n2', read);
+  assert.equal(runs, 2, 'another key reads at once');
+  gates.shift()?.();
+  await first;
+  await new Promise((r) => setImmediate(r));
+  assert.equal(runs, 3, 'one follow-up read');
+  gates.shift()?.();
+  gates.shift()?.();
+  await Promise.all([second, other]);
+  assert.equal(runs, 3);
+});

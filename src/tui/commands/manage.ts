@@ -21,6 +21,7 @@ import {
   decodeVolumes,
 } from '../store/manage-decode.js';
 import { volumeXml } from './manage-validate.js';
+import { Coalescer } from './coalesce.js';
 import { domainXmlFor, type CreatePlan } from './manage-create.js';
 
 export interface ManageHost {
@@ -68,9 +69,18 @@ export class ManageCommands {
     return l.call(method, ...params);
   }
 
-  /** Every VM's disks and NICs on a node, from its domain XML (8 at a time). */
-  async loadDevices(node: string): Promise<Map<string, DomainDevices>> {
+  private readonly reads = new Coalescer();
+
+  /**
+   * Every VM's disks and NICs on a node, from its domain XML (8 at a time).
+   * With `reuse`, the last read stands while the node's VM names are the same
+   * (the periodic refresh of the storage and network views: domain XML is the
+   * expensive part at thousands of VMs).
+   */
+  async loadDevices(node: string, reuse = false): Promise<Map<string, DomainDevices>> {
     const names = this.host.vmNames(node);
+    const known = this.store.devices.get(node);
+    if (reuse && known && known.size === names.length && names.every((n) => known.has(n))) return known;
     const pairs = await pool(names, 8, async (vm) => {
       try {
         const xml = await this.call(node, 'vm.xml', vm);
@@ -84,12 +94,17 @@ export class ManageCommands {
     return m;
   }
 
-  async loadStorage(node: string): Promise<void> {
+  /** The node's pools, their volumes and who uses each; `reuseDevices` keeps the last domain-XML read (see loadDevices). */
+  loadStorage(node: string, reuseDevices = false): Promise<void> {
+    return this.reads.run(`storage/${node}`, () => this.readStorage(node, reuseDevices));
+  }
+
+  private async readStorage(node: string, reuseDevices: boolean): Promise<void> {
     const l = this.store.loaded(this.store.storage, node);
     l.loading = true;
     this.store.changed();
     try {
-      const [pools, devices] = await Promise.all([this.call(node, 'storage.pools').then(decodePools), this.loadDevices(node)]);
+      const [pools, devices] = await Promise.all([this.call(node, 'storage.pools').then(decodePools), this.loadDevices(node, reuseDevices)]);
       const data: NodeStorage = { pools, volumes: new Map(), volumeErrors: new Map(), users: new Map() };
       await pool(pools, 4, async (p) => {
         if (p.state !== 'running') return data.volumeErrors.set(p.name, `pool is ${p.state}`);
@@ -112,12 +127,16 @@ export class ManageCommands {
     }
   }
 
-  async loadNetworks(node: string): Promise<void> {
+  loadNetworks(node: string, reuseDevices = false): Promise<void> {
+    return this.reads.run(`networks/${node}`, () => this.readNetworks(node, reuseDevices));
+  }
+
+  private async readNetworks(node: string, reuseDevices: boolean): Promise<void> {
     const l = this.store.loaded(this.store.networks, node);
     l.loading = true;
     this.store.changed();
     try {
-      const [nets, devices] = await Promise.all([this.call(node, 'network.list').then(decodeNetworks), this.loadDevices(node)]);
+      const [nets, devices] = await Promise.all([this.call(node, 'network.list').then(decodeNetworks), this.loadDevices(node, reuseDevices)]);
       l.data = { networks: nets, users: networkUsers(nets.map((n) => n.name), devices, new Map(nets.map((n) => [n.name, n.bridge]))) };
       l.error = undefined;
       l.at = Date.now();

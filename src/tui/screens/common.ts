@@ -49,3 +49,30 @@ export function withFooter(out: string[], height: number, footer: string): strin
   out.push(footer);
   return out;
 }
+
+/**
+ * Re-reads a view's data while it is shown: every `everyMs`, with the expensive
+ * part (every VM's domain XML) only every `fullEvery` ticks. Starting again
+ * (a node switch) replaces the timer.
+ */
+export class Refresher {
+  private timer: NodeJS.Timeout | undefined;
+  private ticks = 0;
+
+  constructor(
+    private readonly everyMs: number,
+    private readonly fullEvery = 6,
+  ) {}
+
+  start(read: (full: boolean) => void): void {
+    this.stop();
+    read(true);
+    this.timer = setInterval(() => read(++this.ticks % this.fullEvery === 0), this.everyMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

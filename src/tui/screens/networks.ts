@@ -6,7 +6,7 @@
 import type { Column } from '../format/text.js';
 import { cell, escapeTags } from '../format/text.js';
 import type { NetworkRow } from '../store/manage-decode.js';
-import { ago, isSimulated, stepNode, tableLines, titleLine, withFooter } from './common.js';
+import { ago, isSimulated, Refresher, stepNode, tableLines, titleLine, withFooter } from './common.js';
 import { moveSel, type Screen, type ScreenHost } from './types.js';
 
 /** 255.255.255.0 -> 24 (undefined for a non-contiguous mask). */
@@ -45,11 +45,16 @@ export class NetworkScreen implements Screen {
     public node: string,
   ) {}
 
+  /** Re-read while shown: pools/networks every 5 s, who uses what (domain XML) every 30 s or when VMs come and go. */
+  private readonly refresher = new Refresher(5000);
+
   show(): void {
-    void this.h.cmds.loadNetworks(this.node);
+    this.refresher.start((full) => void this.h.cmds.loadNetworks(this.node, !full));
   }
 
-  hide(): void {}
+  hide(): void {
+    this.refresher.stop();
+  }
 
   private rows(): NetworkRow[] {
     return this.h.manage.networks.get(this.node)?.data?.networks ?? [];

@@ -8,7 +8,7 @@ import { cell, escapeTags } from '../format/text.js';
 import { fmtBytes, fmtPct, pct } from '../format/units.js';
 import type { PoolRow, VolumeRow } from '../store/manage-decode.js';
 import { validateVolume } from '../commands/manage-validate.js';
-import { ago, isSimulated, stepNode, tableLines, titleLine, withFooter } from './common.js';
+import { ago, isSimulated, Refresher, stepNode, tableLines, titleLine, withFooter } from './common.js';
 import { moveSel, type Screen, type ScreenHost } from './types.js';
 
 const poolCols: Column<PoolRow>[] = [
@@ -46,11 +46,16 @@ export class StorageScreen implements Screen {
     public node: string,
   ) {}
 
+  /** Re-read while shown: pools/networks every 5 s, who uses what (domain XML) every 30 s or when VMs come and go. */
+  private readonly refresher = new Refresher(5000);
+
   show(): void {
-    void this.h.cmds.loadStorage(this.node);
+    this.refresher.start((full) => void this.h.cmds.loadStorage(this.node, !full));
   }
 
-  hide(): void {}
+  hide(): void {
+    this.refresher.stop();
+  }
 
   private pools(): PoolRow[] {
     return this.h.manage.storage.get(this.node)?.data?.pools ?? [];

@@ -42,6 +42,22 @@ async function until(cond: () => boolean, what: string, ms = 8000): Promise<void
   }
 }
 
+/** Calls the screens make, by node and method (to see which reads a refresh spares). */
+const screenCalls = new Map<string, number>();
+function counted(l: Link | undefined): Link | undefined {
+  if (!l) return l;
+  return new Proxy(l, {
+    get(target, prop, recv) {
+      if (prop !== 'call') return Reflect.get(target, prop, recv) as unknown;
+      return (method: string, ...params: Parameters<typeof l.call>[1][]) => {
+        const k = `${l.name} ${method}`;
+        screenCalls.set(k, (screenCalls.get(k) ?? 0) + 1);
+        return target.call(method, ...params);
+      };
+    },
+  });
+}
+
 function screenText(): string {
   return screens.current?.lines(140, 45).join('\n').replace(/\{[a-z/-]+\}/g, '') ?? '';
 }
@@ -63,7 +79,7 @@ before(async () => {
   screens = new ManageScreens({
     theme: () => makeTheme(true),
     store,
-    link: (n) => links.get(n),
+    link: (n) => counted(links.get(n)),
     invalidate: (n) => void pollers.find((p) => p.link.name === n)?.invalidate(),
     say: (text, err) => void said.push({ text, err: err ?? false }),
     confirm: (lines, yes) => {
@@ -302,4 +318,21 @@ test('edit VM: attach a volume as the next disk and a NIC, move the NIC, detach 
   await until(() => /boot order of .*: cdrom,hd/.test(said.at(-1)?.text ?? ''), 'the boot order set');
   assert.match(String(await links.get('node-01')?.call('vm.xml', vm.name, { inactive: true })), /<boot dev='cdrom'\/>\s*<boot dev='hd'\/>/);
   screens.close();
+});
+
+test('the storage view refreshes while shown: a volume made behind its back appears without R; domain XML is re-read only when VMs come or go', { timeout: 60_000 }, async () => {
+  screens.openByName('storage', 'node-02');
+  const st = (): NonNullable<ReturnType<typeof screens.manage.storage.get>>['data'] => screens.manage.storage.get('node-02')?.data;
+  await until(() => st() !== undefined, 'the storage view of node-02');
+  const xmlReads = (): number => screenCalls.get('node-02 vm.xml') ?? 0;
+  const before = xmlReads();
+  await links.get('node-02')?.call('storage.createVolume', 'default', "<volume><name>behind.qcow2</name><capacity unit='G'>1</capacity><target><format type='qcow2'/></target></volume>");
+  await until(() => st()?.volumes.get('default')?.some((v) => v.name === 'behind.qcow2') === true, 'behind.qcow2 listed without a reload key', 12_000);
+  assert.equal(xmlReads(), before, 'the same VMs: their domain XML is not read again');
+  await links.get('node-02')?.call('vm.define', "<domain type='kvm'><name>newcomer</name><memory unit='MiB'>256</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>");
+  await until(() => store.vms.has('node-02/newcomer'), 'the new VM in the store');
+  await until(() => xmlReads() > before, 'domain XML read again once the VMs changed', 12_000);
+  screens.close();
+  await links.get('node-02')?.call('vm.undefine', 'newcomer');
+  await links.get('node-02')?.call('storage.deleteVolume', 'default', 'behind.qcow2');
 });
