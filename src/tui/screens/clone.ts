@@ -10,11 +10,12 @@ import { cloneVm, emptyClone, previewClone, type CloneInput, type ClonePreview }
 import type { FieldError } from '../commands/manage-validate.js';
 import type { VmRecord } from '../store/model.js';
 import { isSimulated, titleLine, withFooter } from './common.js';
-import { moveSel, type Screen, type ScreenHost } from './types.js';
+import type { Screen, ScreenHost } from './types.js';
+import { formKey, formLines, type FormField, type FormState } from './form.js';
 
-const FIELDS: Array<{ key: keyof CloneInput; label: string; hint: string }> = [
-  { key: 'name', label: 'new name', hint: 'letters, digits, . _ + -' },
-  { key: 'start', label: 'start now', hint: 'yes | no' },
+const FIELDS: Array<FormField & { key: keyof CloneInput }> = [
+  { key: 'name', label: 'new name', hint: 'letters, digits, . _ + -', errs: ['name'] },
+  { key: 'start', label: 'start now', hint: 'yes | no', errs: ['start'] },
 ];
 
 export class CloneScreen implements Screen {
@@ -56,16 +57,7 @@ export class CloneScreen implements Screen {
     const follow = this.h.manage.clones.get(vm.key);
     const running = follow?.state === 'running';
     const out = [titleLine(t, `Clone VM ${vm.name} on ${vm.node} (${vm.state})`, width, isSimulated(this.h.store, vm.node)), ''];
-    FIELDS.forEach((fd, i) => {
-      const on = i === this.sel;
-      const line = escapeTags(cell(`${on ? '>' : ' '} ${cell(fd.label, 12)} ${cell(this.input[fd.key], 34)} ${fd.hint}`, width));
-      out.push(on ? t.sel(line) : line);
-      for (const e of this.errors.filter((x) => x.field === fd.key)) out.push(t.bad(escapeTags(cell(`      ! ${e.message}`, width))));
-    });
-    const onBtn = this.sel === FIELDS.length;
-    const btn = escapeTags(`${onBtn ? '>' : ' '} [ clone ]${this.sending || running ? '  (cloning...)' : ''}`);
-    out.push('', onBtn ? t.sel(btn) : btn, '');
-    for (const e of this.errors.filter((x) => !FIELDS.some((f) => f.key === x.field))) out.push(t.bad(escapeTags(cell(`  ! ${e.message}`, width))));
+    out.push(...formLines(t, this.form(), 'clone', this.sending || running ? '  (cloning...)' : '', width), '');
 
     const p = this.preview();
     if (!p) out.push('reading the VM\'s disks and the node\'s pools...');
@@ -101,29 +93,18 @@ export class CloneScreen implements Screen {
     });
   }
 
+  private form(): FormState<(typeof FIELDS)[number]> {
+    return { fields: FIELDS, sel: this.sel, errors: this.errors, value: (f) => this.input[f.key] };
+  }
+
   key(k: string): boolean {
-    const m = moveSel(this.sel, FIELDS.length + 1, k);
-    if (m !== undefined) {
-      this.sel = m;
-      return true;
-    }
-    if (k === 'C') {
-      this.submit();
-      return true;
-    }
-    if (k === 'enter') {
-      const fd = FIELDS[this.sel];
-      if (!fd) {
-        this.submit();
-        return true;
-      }
-      this.h.prompt(`${fd.label} (${fd.hint}): `, this.input[fd.key], (text) => {
-        this.input[fd.key] = text;
-        this.errors = this.errors.filter((e) => e.field !== fd.key);
-        this.sel = Math.min(this.sel + 1, FIELDS.length);
-      });
-      return true;
-    }
-    return false;
+    return formKey(k, this.h, this.form(), {
+      move: (sel) => (this.sel = Math.min(sel, FIELDS.length)),
+      set: (f, text) => {
+        this.input[f.key] = text;
+        this.errors = this.errors.filter((e) => !f.errs.includes(e.field));
+      },
+      submit: () => this.submit(),
+    });
   }
 }

@@ -9,14 +9,11 @@ import { freeForVmsKiB } from '../commands/plan.js';
 import { emptyCreate, validateCreate, type CreateInput, type NodeFacts } from '../commands/manage-create.js';
 import type { FieldError } from '../commands/manage-validate.js';
 import { isSimulated, stepNode, titleLine, withFooter } from './common.js';
-import { moveSel, type Screen, type ScreenHost } from './types.js';
+import type { Screen, ScreenHost } from './types.js';
+import { formKey, formLines, type FormField, type FormState } from './form.js';
 
-interface Field {
+interface Field extends FormField {
   key: keyof CreateInput;
-  label: string;
-  /** The validation field names that belong to this row. */
-  errs: string[];
-  hint: string;
   shown?: (i: CreateInput) => boolean;
 }
 
@@ -93,17 +90,8 @@ export class CreateScreen implements Screen {
       ),
       '',
     );
-    const fields = this.fields();
-    fields.forEach((fd, i) => {
-      const on = i === this.sel;
-      const line = escapeTags(cell(`${on ? '>' : ' '} ${cell(fd.label, 12)} ${cell(this.input[fd.key] || '', 34)} ${fd.hint}`, width));
-      out.push(on ? t.sel(line) : line);
-      for (const e of this.errors.filter((x) => fd.errs.includes(x.field))) out.push(t.bad(escapeTags(cell(`      ! ${e.message}`, width))));
-    });
-    const onCreate = this.sel === fields.length;
-    const btn = escapeTags(`${onCreate ? '>' : ' '} [ create ]`);
-    out.push('', onCreate ? t.sel(btn) : btn);
-    for (const e of this.errors.filter((x) => !FIELDS.some((fd) => fd.errs.includes(x.field)))) out.push(t.bad(escapeTags(cell(`  ! ${e.message}`, width))));
+    // Errors of fields the current choices hide are left out; those of no field go under the button.
+    out.push(...formLines(t, { ...this.form(), errors: this.errors.filter((x) => !FIELDS.some((fd) => fd.errs.includes(x.field)) || this.fields().some((fd) => fd.errs.includes(x.field))) }, 'create', '', width));
     return withFooter(out, height, t.dim(escapeTags(cell('up/down field  enter edit (or create)  C create  [ ] node  Esc cancel', width))));
   }
 
@@ -130,36 +118,24 @@ export class CreateScreen implements Screen {
     });
   }
 
+  private form(): FormState<Field> {
+    return { fields: this.fields(), sel: this.sel, errors: this.errors, value: (f) => this.input[f.key] || '' };
+  }
+
   key(k: string): boolean {
-    const fields = this.fields();
-    const m = moveSel(this.sel, fields.length + 1, k);
-    if (m !== undefined) {
-      this.sel = m;
-      return true;
-    }
-    if (k === 'C') {
-      this.submit();
-      return true;
-    }
     if (k === '[' || k === ']') {
       this.node = stepNode(this.h.store, this.node, k === ']' ? 1 : -1);
       this.errors = [];
       this.show();
       return true;
     }
-    if (k === 'enter') {
-      const fd = fields[this.sel];
-      if (!fd) {
-        this.submit();
-        return true;
-      }
-      this.h.prompt(`${fd.label} (${fd.hint}): `, this.input[fd.key], (text) => {
-        this.input[fd.key] = text;
-        this.errors = this.errors.filter((e) => !fd.errs.includes(e.field));
-        this.sel = Math.min(this.sel + 1, this.fields().length);
-      });
-      return true;
-    }
-    return false;
+    return formKey(k, this.h, this.form(), {
+      move: (sel) => (this.sel = Math.min(sel, this.fields().length)),
+      set: (f, text) => {
+        this.input[f.key] = text;
+        this.errors = this.errors.filter((e) => !f.errs.includes(e.field));
+      },
+      submit: () => this.submit(),
+    });
   }
 }
