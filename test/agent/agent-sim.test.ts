@@ -6,10 +6,24 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { createSimCluster } from '../../src/libvirt/sim/index.js';
 import { startAgent } from '../../src/agent/index.js';
 import { XmlRpcClient, XmlRpcFault } from '../../src/common/xmlrpc/index.js';
+
+
+/** An agent on loopback over a one-node simulated cluster of 2 VMs, and a client; both end with the test. */
+async function simAgent(t: TestContext, seed: number): Promise<XmlRpcClient> {
+  const sim = createSimCluster({ nodes: 1, vmsPerNode: 2, seed });
+  const a = await startAgent({ hypervisor: sim.hypervisors[0] as NonNullable<(typeof sim.hypervisors)[0]>, listen: '127.0.0.1:0', pollMs: 200 });
+  const c = new XmlRpcClient({ url: a.url });
+  t.after(async () => {
+    c.close();
+    await a.close();
+    sim.close();
+  });
+  return c;
+}
 
 test('read-only agent: reads answer, changes and consoles are refused', async (t) => {
   const sim = createSimCluster({ nodes: 1, vmsPerNode: 3, seed: 5 });
@@ -38,14 +52,7 @@ test('read-only agent: reads answer, changes and consoles are refused', async (t
 });
 
 test('a change made through the agent wakes a waiting events.poll at once; guest.* and balancer.level1.* are wired in', async (t) => {
-  const sim = createSimCluster({ nodes: 1, vmsPerNode: 2, seed: 9 });
-  const a = await startAgent({ hypervisor: sim.hypervisors[0] as NonNullable<(typeof sim.hypervisors)[0]>, listen: '127.0.0.1:0', pollMs: 200 });
-  const c = new XmlRpcClient({ url: a.url });
-  t.after(async () => {
-    c.close();
-    await a.close();
-    sim.close();
-  });
+  const c = await simAgent(t, 9);
   const names = (await c.call('system.listMethods')) as string[];
   assert.ok(names.some((n) => n.startsWith('guest.')), 'guest relay registered');
   assert.ok(names.includes('balancer.level1.status'), 'level-1 balancer registered');
@@ -116,14 +123,7 @@ test('an agent started while libvirtd is absent comes up, says libvirt is down, 
 });
 
 test('simulated guests answer guest.* only while running and only when made with an agent; otherwise a clear no-agent state', async (t) => {
-  const sim = createSimCluster({ nodes: 1, vmsPerNode: 2, seed: 4 });
-  const a = await startAgent({ hypervisor: sim.hypervisors[0] as NonNullable<(typeof sim.hypervisors)[0]>, listen: '127.0.0.1:0', pollMs: 200 });
-  const c = new XmlRpcClient({ url: a.url });
-  t.after(async () => {
-    c.close();
-    await a.close();
-    sim.close();
-  });
+  const c = await simAgent(t, 4);
   const bare = (name: string, channel: boolean): string =>
     `<domain type='kvm'><name>${name}</name><memory unit='MiB'>256</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os><devices>${channel ? "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>" : ''}</devices></domain>`;
   await c.call('vm.define', bare('no-agent', false));
