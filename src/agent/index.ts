@@ -7,7 +7,7 @@ import { startXmlRpcServer, type RunningXmlRpcServer } from '../common/xmlrpc/se
 import type { Hypervisor, Unsubscribe } from '../libvirt/hypervisor.js';
 import { AuditLog } from './audit.js';
 import { Collector } from './collector.js';
-import { handleConsoleUpgrade } from './console.js';
+import { handleConsoleUpgrade, type ConsoleSession } from './console.js';
 import type { AgentCore } from './core.js';
 import { DomainCache } from './domains.js';
 import { EventLog } from './events.js';
@@ -130,6 +130,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   if (o.plugins !== false) plugins = loadPlugins(registry, core);
 
   const audit = o.auditLog ? new AuditLog(o.auditLog) : undefined;
+  /** Consoles opened through this agent, by VM: who holds one, and whether it has ended. */
+  const consoleSessions = new Map<string, ConsoleSession>();
   registry.onCall = (rec) => {
     if (!audit || !registry.mutates(rec.method)) return;
     audit.write({ caller: rec.ctx.caller, method: rec.method, args: rec.params, ok: rec.ok, result: rec.result, fault: rec.fault, ms: rec.ms });
@@ -169,6 +171,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
             {
               hv: () => link.get(),
               readOnly: core.readOnly,
+              sessions: consoleSessions,
               audit: (who, vm, ok, message) => audit?.write({ caller: who, method: 'console.open', args: [vm], ok, result: ok ? true : null, fault: ok ? undefined : { code: 0, message: message ?? '' } }),
             },
             req,

@@ -308,7 +308,7 @@ export interface Hypervisor {
   onDomainEvent(listener: (e: DomainEvent) => void): Promise<Unsubscribe>;
 
   /** The domain's serial console (first one by default) as a byte stream. */
-  openConsole(name: string, device?: string): Promise<Duplex>;
+  openConsole(name: string, device?: string, opts?: { force?: boolean }): Promise<Duplex>;
   /** A QEMU guest-agent command (JSON text in, JSON text out). */
   guestAgentCommand(name: string, command: string, timeoutSec?: number): Promise<string>;
 }

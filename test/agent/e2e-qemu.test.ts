@@ -23,7 +23,7 @@ interface Job {
 }
 
 /** Opens /console/VM through the agent and returns the socket once upgraded. */
-function openConsole(url: string, token: string, vm: string): Promise<{ sock: net.Socket; output: () => string }> {
+function openConsole(url: string, token: string, vm: string, query = ''): Promise<{ sock: net.Socket; output: () => string }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const sock = net.connect(Number(u.port), u.hostname);
@@ -45,7 +45,7 @@ function openConsole(url: string, token: string, vm: string): Promise<{ sock: ne
       }
     });
     sock.on('error', reject);
-    sock.write(`GET /console/${vm} HTTP/1.1\r\nHost: agent\r\nConnection: Upgrade\r\nUpgrade: vem-console\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+    sock.write(`GET /console/${vm}${query} HTTP/1.1\r\nHost: agent\r\nConnection: Upgrade\r\nUpgrade: vem-console\r\nAuthorization: Bearer ${token}\r\n\r\n`);
   });
 }
 
@@ -105,6 +105,22 @@ test('agent over QEMU guests on two lab nodes: lifecycle, stats, hot-plug, conso
       const mark = randomBytes(6).toString('hex');
       con.sock.write(`echo ${mark}-$((6*7))\r`);
       await waitFor('the command output', async () => con.output().includes(`${mark}-42`), 15_000);
+      // One session per VM: a second is refused naming the holder; force=1 takes it over and the first is told.
+      await assert.rejects(openConsole(a1.url, token, 'ag1'), /409[\s\S]*the console of ag1 is in use by tcp:127\.0\.0\.1:\d+ since/);
+      const first = con;
+      const taken = await openConsole(a1.url, token, 'ag1', '?force=1');
+      await waitFor('the first session told and closed', async () => first.sock.closed && first.output().includes('[ve-manager: console taken over by tcp:'), 10_000, 100).catch((e: unknown) => {
+        throw new Error(`${String(e)}; closed ${first.sock.closed}; got ${JSON.stringify(first.output().slice(-300))}`);
+      });
+      taken.sock.write(`echo ${mark}-$((6*8))\r`);
+      await waitFor('the new session works', async () => taken.output().includes(`${mark}-48`), 15_000);
+      // Closed and opened again at once: libvirt ends the old stream asynchronously, the agent takes back its own.
+      for (let i = 0; i < 3; i++) {
+        const prev = i === 0 ? taken : await openConsole(a1.url, token, 'ag1');
+        prev.sock.destroy();
+      }
+      const again = await openConsole(a1.url, token, 'ag1');
+      again.sock.destroy();
     } finally {
       con.sock.destroy();
     }

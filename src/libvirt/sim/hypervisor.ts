@@ -369,7 +369,7 @@ export class SimHypervisor extends SimNode implements Hypervisor {
     };
   }
 
-  async openConsole(name: string, device?: string): Promise<Duplex> {
+  async openConsole(name: string, device?: string, _opts?: { force?: boolean }): Promise<Duplex> {
     this.sync();
     const d = this.dom(name);
     if (!d.active) throw notRunning();

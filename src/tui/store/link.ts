@@ -15,7 +15,7 @@ export interface Link {
   readonly detail?: string;
   on(ev: 'state', cb: (s: LinkState, detail?: string) => void): void;
   call(method: string, ...params: XmlRpcValue[]): Promise<XmlRpcValue>;
-  openConsole(vm: string): Promise<Duplex>;
+  openConsole(vm: string, opts?: { force?: boolean }): Promise<Duplex>;
   close(): Promise<void>;
   /** Set while the state is 'hostkey-unknown': what the admin checks before trusting. */
   readonly pendingHostKey?: { hostPattern: string; keyType: string; fingerprint: string; knownHostsFile: string };

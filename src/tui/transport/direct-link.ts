@@ -137,8 +137,8 @@ export class DirectLink implements NodeLink {
     });
   }
 
-  openConsole(vm: string): Promise<Duplex> {
-    return upgradeConsole(() => this.openStream(), vm, { token: this.token, timeoutMs: this.o.callTimeoutMs ?? 30_000 });
+  openConsole(vm: string, opts?: { force?: boolean }): Promise<Duplex> {
+    return upgradeConsole(() => this.openStream(), vm, { token: this.token, timeoutMs: this.o.callTimeoutMs ?? 30_000, force: opts?.force === true });
   }
 
   async close(): Promise<void> {

@@ -91,13 +91,13 @@ export function callOver(agent: http.Agent, method: string, params: XmlRpcValue[
 }
 
 /** `GET /console/<vm>` with `Upgrade: vem-console` on a fresh stream: resolves to the raw console bytes both ways. */
-export function upgradeConsole(open: OpenStream, vm: string, o: { token?: string; timeoutMs: number }): Promise<Duplex> {
+export function upgradeConsole(open: OpenStream, vm: string, o: { token?: string; timeoutMs: number; force?: boolean }): Promise<Duplex> {
   const headers: Record<string, string> = { Connection: 'Upgrade', Upgrade: 'vem-console', Host: 'agent', 'User-Agent': 'vem' };
   if (o.token !== undefined) headers['Authorization'] = `Bearer ${o.token}`;
   return new Promise((resolve, reject) => {
     const req = http.request({
       method: 'GET',
-      path: `/console/${encodeURIComponent(vm)}`,
+      path: `/console/${encodeURIComponent(vm)}${o.force ? '?force=1' : ''}`,
       headers,
       host: 'agent',
       // No agent at all: with one, http would ignore createConnection (agent:false means a fresh default Agent).

@@ -244,9 +244,9 @@ export class SshLink implements NodeLink {
     return callOver(rpc, method, params, { token: this.token, timeoutMs: this.o.callTimeoutMs });
   }
 
-  async openConsole(vm: string): Promise<Duplex> {
+  async openConsole(vm: string, opts?: { force?: boolean }): Promise<Duplex> {
     await this.st.whenUp(this.o.readyTimeoutMs + 1000);
-    return upgradeConsole(() => this.openAgentStream(), vm, { token: this.token, timeoutMs: this.o.callTimeoutMs });
+    return upgradeConsole(() => this.openAgentStream(), vm, { token: this.token, timeoutMs: this.o.callTimeoutMs, force: opts?.force === true });
   }
 
   async forwardLocal(remoteHost: string, remotePort: number): Promise<LocalForward> {

@@ -29,8 +29,8 @@ export interface NodeLink {
   on(ev: 'state', cb: (s: LinkState, detail?: string) => void): void;
   off?(ev: 'state', cb: (s: LinkState, detail?: string) => void): void;
   call(method: string, ...params: XmlRpcValue[]): Promise<XmlRpcValue>;
-  /** The agent's serial-console upgrade for a VM: raw bytes both ways. */
-  openConsole(vm: string): Promise<Duplex>;
+  /** The agent's serial-console upgrade for a VM: raw bytes both ways; `force` takes over a session someone else holds. */
+  openConsole(vm: string, opts?: { force?: boolean }): Promise<Duplex>;
   /** A local 127.0.0.1 listener whose connections go to remoteHost:remotePort as seen from the node. */
   forwardLocal?(remoteHost: string, remotePort: number): Promise<LocalForward>;
   /** Appends the pending host key to known_hosts and connects again. */

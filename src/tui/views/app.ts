@@ -281,12 +281,12 @@ export class Dashboard {
     if (!this.store.nodes.has(this.selNode)) this.selNode = this.nodeRows[0]?.name ?? '';
   }
 
-  async openConsole(vm: VmRecord, full: boolean): Promise<void> {
+  async openConsole(vm: VmRecord, full: boolean, force = false): Promise<void> {
     const link = this.links.get(vm.node);
     if (!link) return this.cmd.say(`no link to ${vm.node}`, true);
     this.cmd.say(`console: connecting to ${vm.name}...`);
     try {
-      const stream = await link.openConsole(vm.name);
+      const stream = await link.openConsole(vm.name, force ? { force: true } : undefined);
       const { cols, rows } = this.consoleSize(full);
       const session = new ConsoleSession(vm.name, stream, cols, rows);
       session.onChange(() => (this.dirty = true));
@@ -296,7 +296,15 @@ export class Dashboard {
       // A fresh prompt, so the admin sees the guest is there.
       session.send('\r');
     } catch (e) {
-      this.cmd.say(`console ${vm.name}: ${e instanceof Error ? e.message : String(e)}`, true);
+      const msg = e instanceof Error ? e.message : String(e);
+      // Someone else holds it (another admin, a virsh console): offer to take it over, as virsh console --force does.
+      if (!force && /in use by|active console session/i.test(msg)) {
+        this.dialog = {
+          kind: 'confirm',
+          lines: [`The console of ${vm.name} is in use:`, msg.replace(/^HTTP 409: /, ''), 'Take it over? The other session is ended.'],
+          yes: () => void this.openConsole(vm, full, true),
+        };
+      } else this.cmd.say(`console ${vm.name}: ${msg}`, true);
     }
     this.draw();
   }

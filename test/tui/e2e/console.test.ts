@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { buildGuestImage, guestDomainXml, openGuestConsole, requireLab, startLab, waitForPrompt } from '../../lab/index.js';
@@ -69,7 +70,41 @@ test('vem tui: the console pane reaches a real TCG guest through the agent; Ctrl
   tm.keys('C-]');
   await tm.waitFor(/NAME\s+NODE\s+STATE/, 5000, 'the table again');
 
+  // Someone else holds the console (another client of the agent): the dashboard names them and
+  // offers to take it over; yes ends their session, which is told why.
+  const other = await rawConsole(agent.url, 'tg1');
+  tm.keys('c');
+  const ask = await tm.waitFor(/Take it over\?/, 10_000, 'the takeover question');
+  assert.match(ask, /The console of tg1 is in use/);
+  assert.match(ask, /in use by tcp:127\.0\.0\.1:\d+/);
+  tm.keys('y');
+  await tm.waitFor(/console tg1/, 10_000, 'the console pane after the takeover');
+  const heard = await other.ended;
+  assert.match(heard, /\[ve-manager: console taken over by /);
+  tm.type('echo taken-$((40+2))');
+  tm.keys('Enter');
+  await tm.waitFor(/taken-42/, 15_000, 'the taken-over console works');
+  tm.keys('C-]');
+  await tm.waitFor(/NAME\s+NODE\s+STATE/, 5000, 'the table again');
+
   tm.keys('q');
   assert.equal(await tm.waitExit(15_000), 0);
   assert.equal(tm.paneFlags().alternate, false);
 });
+
+/** A second console client straight to the agent's upgrade endpoint; `ended` resolves with what it got when closed. */
+function rawConsole(url: string, vm: string): Promise<{ ended: Promise<string> }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(Number(u.port), u.hostname);
+    let buf = '';
+    const ended = new Promise<string>((r) => sock.on('close', () => r(buf)));
+    sock.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      if (buf.startsWith('HTTP/1.1 101') && buf.includes('\r\n\r\n')) resolve({ ended });
+      else if (buf.includes('\r\n\r\n') && !buf.startsWith('HTTP/1.1 101')) reject(new Error(buf.slice(0, 200)));
+    });
+    sock.on('error', reject);
+    sock.write(`GET /console/${vm} HTTP/1.1\r\nHost: agent\r\nConnection: Upgrade\r\nUpgrade: vem-console\r\n\r\n`);
+  });
+}
