@@ -103,6 +103,12 @@ export async function handleConsoleUpgrade(d: ConsoleDeps, req: http.IncomingMes
   };
   stream.once('close', closed);
   socket.once('close', closed);
+  // The client hung up (HTTP sockets stay half-open): nobody is left to read, so the console is
+  // free at once and the libvirt stream is aborted rather than drained (a console has nothing to flush).
+  socket.once('end', () => {
+    closed();
+    stream.destroy();
+  });
   d.audit(caller, vm, true, force ? 'forced' : undefined);
   socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: vem-console\r\nConnection: Upgrade\r\n\r\n');
   if (head.length > 0) stream.write(head);

@@ -57,6 +57,8 @@ export class CloneScreen implements Screen {
     const follow = this.h.manage.clones.get(vm.key);
     const running = follow?.state === 'running';
     const out = [titleLine(t, `Clone VM ${vm.name} on ${vm.node} (${vm.state})`, width, isSimulated(this.h.store, vm.node)), ''];
+    // Said before anything is typed: a clone is made from a stopped VM.
+    if (vm.state !== 'shutoff' && !follow) out.splice(1, 1, t.bad(escapeTags(cell(`${vm.name} is ${vm.state}: shut it down first (Esc, then d), so its disks are consistent`, width))), '');
     out.push(...formLines(t, this.form(), 'clone', this.sending || running ? '  (cloning...)' : '', width), '');
 
     const p = this.preview();

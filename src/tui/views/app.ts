@@ -301,7 +301,7 @@ export class Dashboard {
       if (!force && /in use by|active console session/i.test(msg)) {
         this.dialog = {
           kind: 'confirm',
-          lines: [`The console of ${vm.name} is in use:`, msg.replace(/^HTTP 409: /, ''), 'Take it over? The other session is ended.'],
+          lines: [`The console of ${vm.name} is in use:`, msg.replace(/^(HTTP 409: )?(console of \S+: )?/, ''), 'Take it over? The other session is ended.'],
           yes: () => void this.openConsole(vm, full, true),
         };
       } else this.cmd.say(`console ${vm.name}: ${msg}`, true);

@@ -191,7 +191,8 @@ test('vem demo management screens: storage, networks, guest browser with a signa
   await t.test('clone VM: a running VM is refused on screen; a stopped one is copied with its volume and shows in the table and the storage view', async () => {
     await cmd(`clone ${vm.name}`);
     await tm.waitFor(new RegExp(`Clone VM ${vm.name} on node-\\d+ \\(running\\)`), 5000, 'the clone screen');
-    await tm.waitFor(/Volumes copied \(1\)/, 10_000, 'the preview');
+    const pre = await tm.waitFor(/Volumes copied \(1\)/, 10_000, 'the preview');
+    assert.match(pre, new RegExp(`${vm.name} is running: shut it down first`), 'said before anything is sent');
     tm.keys('C');
     const refused = await tm.waitFor(/not cloned:/, 5000, 'the refusal');
     assert.match(refused, new RegExp(`! ${vm.name} is running: a clone is made from a stopped VM`));
