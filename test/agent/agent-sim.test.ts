@@ -140,3 +140,23 @@ test('simulated guests answer guest.* only while running and only when made with
   assert.equal(((await c.call('guest.status', 'with-agent')) as { agent: string }).agent, 'simulated');
   assert.ok(((await c.call('guest.processes', 'with-agent')) as { processes: unknown[] }).processes.length > 0);
 });
+
+test('closing the agent ends an attached console instead of waiting for it', async () => {
+  const sim = createSimCluster({ nodes: 1, vmsPerNode: 2, seed: 9 });
+  const a = await startAgent({ hypervisor: sim.hypervisors[0] as NonNullable<(typeof sim.hypervisors)[0]>, listen: '127.0.0.1:0', pollMs: 200, plugins: false });
+  const c = new XmlRpcClient({ url: a.url });
+  const vm = ((await c.call('vm.list', { active: true, inactive: false })) as Array<{ name: string }>)[0]?.name ?? '';
+  c.close();
+  const u = new URL(a.url);
+  const sock = net.connect(Number(u.port), u.hostname);
+  let got = '';
+  const closed = new Promise<void>((r) => sock.on('close', () => r()));
+  sock.on('data', (d: Buffer) => (got += d.toString('latin1')));
+  sock.write(`GET /console/${vm} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: vem-console\r\n\r\n`);
+  while (!got.startsWith('HTTP/1.1 101')) await new Promise((r) => setTimeout(r, 20));
+  // Before the fix this await never returned: the console socket held the server open.
+  await a.close();
+  await closed;
+  assert.ok(sock.destroyed);
+  sim.close();
+});

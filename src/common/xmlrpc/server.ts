@@ -174,6 +174,7 @@ export async function startXmlRpcServer(o: XmlRpcServerOptions): Promise<Running
     }
   };
 
+  const upgraded = new Set<Duplex>();
   const configure = (s: http.Server, kind: 'tcp' | 'unix'): void => {
     s.headersTimeout = o.headersTimeoutMs ?? 10_000;
     s.requestTimeout = o.requestTimeoutMs ?? 30_000;
@@ -181,6 +182,9 @@ export async function startXmlRpcServer(o: XmlRpcServerOptions): Promise<Running
     s.maxHeadersCount = 100;
     s.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => undefined);
+      // Upgraded sockets (consoles) leave http's bookkeeping: tracked here so close() can end them.
+      upgraded.add(socket);
+      socket.once('close', () => upgraded.delete(socket));
       if (!authorized(req)) {
         socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;
@@ -244,6 +248,9 @@ export async function startXmlRpcServer(o: XmlRpcServerOptions): Promise<Running
     tcpUrl,
     socketPath,
     close: async () => {
+      // Consoles first: a server does not finish closing while an upgraded socket is open.
+      for (const u of upgraded) u.destroy();
+      upgraded.clear();
       await Promise.all(
         servers.map(
           (s) =>
