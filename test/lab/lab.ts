@@ -151,8 +151,11 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     stopped = true;
     try {
       await Promise.all(sshds.map((s) => s.stop().catch(() => undefined)));
-      await Promise.all(procs.map((p) => p.stop()));
+      // Every node is stopped even when one of them fails to: a rejection must not leave the rest running.
+      const results = await Promise.allSettled(procs.map((p) => p.stop()));
       releaseSlot(slot, dir);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     } finally {
       // Only now: a process that dies in the middle of stop() still ends what is left.
       detach();
