@@ -253,6 +253,12 @@ function removeWhere(t: Tree, pred: (e: El) => boolean): void {
   }
 }
 
+/** The <volume> XML of a copy: its name, the source's capacity (some drivers, like the test driver, do not take it by default) and format. */
+export function cloneVolumeXml(v: CloneVolumePlan): string {
+  const fmt = v.from.format !== undefined ? `<target><format type='${escape(v.from.format)}'/></target>` : '';
+  return `<volume><name>${escape(v.to.volume)}</name><capacity unit='bytes'>${v.from.capacity}</capacity>${fmt}</volume>`;
+}
+
 /** Bytes the clone needs per pool, for the check against each pool's available space. */
 export function bytesPerPool(plan: ClonePlan): Map<string, number> {
   const m = new Map<string, number>();

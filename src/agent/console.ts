@@ -33,8 +33,7 @@ const BUSY = /active console session exists/i;
  * Open the console; when libvirt still holds a session this agent has already
  * ended (its abort is processed asynchronously), take it over: it is ours.
  */
-async function openFor(d: ConsoleDeps, vm: string, device: string | undefined, force: boolean): Promise<Duplex> {
-  const prev = d.sessions.get(vm);
+async function openFor(d: ConsoleDeps, vm: string, device: string | undefined, force: boolean, prev: ConsoleSession | undefined): Promise<Duplex> {
   try {
     return await d.hv().openConsole(vm, device, force ? { force: true } : undefined);
   } catch (e) {
@@ -73,7 +72,7 @@ export async function handleConsoleUpgrade(d: ConsoleDeps, req: http.IncomingMes
   if (prev?.open) prev.notice = `console taken over by ${caller}`;
   let stream: Duplex;
   try {
-    stream = await openFor(d, vm, device, force);
+    stream = await openFor(d, vm, device, force, prev);
   } catch (e) {
     if (prev) delete prev.notice;
     const raw = e instanceof Error ? e.message : String(e);

@@ -78,6 +78,7 @@ export class JobManager {
     job.endedAt = Date.now();
     const detail: XmlRpcStruct = { job: job.id, kind: job.kind, dest: job.dest, status };
     if (reason !== undefined) detail.reason = reason;
+    if (job.vmStateOnSource) detail.vmStateOnSource = job.vmStateOnSource;
     this.events.push('job', status, job.vm, detail);
   }
 
@@ -132,13 +133,7 @@ export class JobManager {
         job.vmStateOnSource = `unknown (${e instanceof Error ? e.message : String(e)})`;
       }
     }
-    job.status = status;
-    if (reason !== undefined) job.reason = reason;
-    job.endedAt = Date.now();
-    const detail: XmlRpcStruct = { job: job.id, kind: 'migrate', dest: job.dest, status };
-    if (reason !== undefined) detail.reason = reason;
-    if (job.vmStateOnSource) detail.vmStateOnSource = job.vmStateOnSource;
-    this.events.push('job', status, job.vm, detail);
+    this.end(job, status, reason);
   }
 
   get(id: string): Job | undefined {

@@ -2,7 +2,7 @@
 import { randomInt } from 'node:crypto';
 import type { MethodRegistry } from '../../common/xmlrpc/registry.js';
 import type { Hypervisor, StorageVolumeInfo, VolumeRef } from '../../libvirt/hypervisor.js';
-import { bytesPerPool, cloneDomainXml, CloneError, planClone, type ClonePlan, type VolumeOnNode } from '../clone.js';
+import { bytesPerPool, cloneDomainXml, CloneError, cloneVolumeXml, planClone, type ClonePlan, type VolumeOnNode } from '../clone.js';
 import type { Job } from '../jobs.js';
 import { badArg, opts, optBool, str, withOptional, type AgentCore } from '../core.js';
 
@@ -73,10 +73,7 @@ async function runClone(hv: Hypervisor, job: Job, plan: ClonePlan, xml: string, 
     const paths = new Map<string, string>();
     for (const [i, v] of plan.volumes.entries()) {
       if (job.cancelRequested) throw new Error('cancelled before all volumes were copied; the copies made are removed');
-      const fmt = v.from.format !== undefined ? `<target><format type='${v.from.format}'/></target>` : '';
-      // Capacity spelled out: some drivers (the test driver) do not take the source's.
-      const volXml = `<volume><name>${escapeText(v.to.volume)}</name><capacity unit='bytes'>${v.from.capacity}</capacity>${fmt}</volume>`;
-      const copy = await hv.cloneVolume(v.to.pool, volXml, v.from);
+      const copy = await hv.cloneVolume(v.to.pool, cloneVolumeXml(v), v.from);
       made.push(v.to);
       paths.set(v.target, copy.path);
       const st = job.clone?.volumes[i];
@@ -93,10 +90,6 @@ async function runClone(hv: Hypervisor, job: Job, plan: ClonePlan, xml: string, 
     for (const v of made.reverse()) await hv.deleteVolume(v.pool, v.volume).catch(() => undefined);
     throw e;
   }
-}
-
-function escapeText(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 export function registerCloneMethods(r: MethodRegistry, core: AgentCore): void {

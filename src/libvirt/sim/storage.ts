@@ -111,12 +111,18 @@ export class SimStorage {
     if (capacity <= 0) throw xmlError('volume capacity must be greater than 0');
     const format = attr(child(child(v, 'target'), 'format'), 'type') ?? (p.info.type === 'logical' ? 'raw' : 'raw');
     const allocation = sizeBytes(child(v, 'allocation'), 'allocation', 'bytes') ?? (format === 'qcow2' ? 196_608 : capacity);
+    return this.add(poolName, name, capacity, Math.min(allocation, capacity), format);
+  }
+
+  /** A new volume in a pool, as libvirt refuses it: a name taken, or not enough space. */
+  private add(poolName: string, name: string, capacity: number, allocation: number, format: string): StorageVolumeInfo {
+    const p = this.pool(poolName);
     if (p.volumes.has(name)) throw new LibvirtError(`storage volume '${name}' exists already`, ErrorCode.OPERATION_FAILED, 18);
     if (allocation > p.info.available) {
       throw new LibvirtError(`operation failed: Not enough space in pool '${poolName}': need ${allocation} bytes, ${p.info.available} available`, ErrorCode.OPERATION_FAILED, 18);
     }
-    const path = p.info.type === 'logical' ? `${p.info.path}/${name}` : `${p.info.path}/${name}`;
-    return { ...this.put(poolName, { name, key: path, path, type: p.info.type === 'logical' ? 'block' : 'file', capacity, allocation: Math.min(allocation, capacity), format }) };
+    const path = `${p.info.path}/${name}`;
+    return { ...this.put(poolName, { name, key: path, path, type: p.info.type === 'logical' ? 'block' : 'file', capacity, allocation, format }) };
   }
 
   /**
@@ -126,18 +132,13 @@ export class SimStorage {
   cloneVolume(poolName: string, xml: string, from: VolumeRef): StorageVolumeInfo {
     const src = this.pool(from.pool).volumes.get(from.volume);
     if (!src) throw noVolume(from.volume);
-    const p = this.pool(poolName);
+    this.pool(poolName); // an unknown target pool is named before the XML is read
     const v = parseRoot(xml, 'volume', 'volume_definition');
     const name = checkName(text(child(v, 'name')), 'volume');
     const capacity = sizeBytes(child(v, 'capacity'), 'capacity', 'bytes') ?? src.capacity;
     if (capacity < src.capacity) throw xmlError(`the new volume's capacity ${capacity} is smaller than the source's ${src.capacity}`);
     const format = attr(child(child(v, 'target'), 'format'), 'type') ?? src.format ?? 'raw';
-    if (p.volumes.has(name)) throw new LibvirtError(`storage volume '${name}' exists already`, ErrorCode.OPERATION_FAILED, 18);
-    if (src.allocation > p.info.available) {
-      throw new LibvirtError(`operation failed: Not enough space in pool '${poolName}': need ${src.allocation} bytes, ${p.info.available} available`, ErrorCode.OPERATION_FAILED, 18);
-    }
-    const path = `${p.info.path}/${name}`;
-    return { ...this.put(poolName, { name, key: path, path, type: p.info.type === 'logical' ? 'block' : 'file', capacity, allocation: src.allocation, format }) };
+    return this.add(poolName, name, capacity, src.allocation, format);
   }
 
   deleteVolume(poolName: string, name: string): void {
