@@ -13,6 +13,7 @@ fi
 
 PACKAGES=(
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients   # libvirtd, virtlogd, virsh
+  libvirt-daemon-driver-lxc                                    # LXC lab nodes (lxc:///)
   qemu-system-x86 qemu-utils                                   # TCG guests
   openssh-server openssh-client                                # sshd per lab node, ssh client
   tmux                                                         # drives the TUI in e2e tests

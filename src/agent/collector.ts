@@ -1,10 +1,12 @@
 /**
  * One bulk-stats call (NOWAIT, so a VM in a migration does not stall the
- * rest) plus one node-stats call per period, turned into rates and kept in
+ * rest) where the driver has it, else per-domain calls issued concurrently
+ * (src/libvirt/capabilities.ts), plus one node-stats call per period, turned into rates and kept in
  * bounded rings. A poll that comes due while the previous one still runs is
  * dropped, not queued.
  */
 import type { DomainStats, Hypervisor, NodeStats } from '../libvirt/hypervisor.js';
+import { domainStats } from '../libvirt/capabilities.js';
 import { NODE_FIELDS, SampleRing, TickClock, VM_FIELDS, type NodeField, type VmField } from './history.js';
 import { isActive, nodeSample, vmCountersInto, vmSample, type VmCounters } from './rates.js';
 import type { Sample } from './history.js';
@@ -63,7 +65,7 @@ export class Collector {
     const t0 = performance.now();
     const at = Date.now();
     try {
-      const [stats, ns] = await Promise.all([hv.allDomainStats({ nowait: true }), hv.nodeStats()]);
+      const [stats, ns] = await Promise.all([domainStats(hv), hv.nodeStats()]);
       this.ingest(stats, ns, at, t0);
       return true;
     } catch (e) {

@@ -5,6 +5,7 @@
  * libvirt (scheduler parameters, setMemory). XML-RPC methods
  * balancer.level1.status / enable / disable / dryRun. Off until enabled.
  */
+import { domainStats } from '../libvirt/capabilities.js';
 import type { MethodRegistry } from '../common/xmlrpc/registry.js';
 import { isStruct, type XmlRpcStruct, type XmlRpcValue } from '../common/xmlrpc/value.js';
 import { UsageError } from '../common/errors.js';
@@ -225,7 +226,7 @@ export function createLevel1Observer(hv: Hypervisor): { sample(): Promise<Level1
   return {
     latest: () => latest,
     async sample() {
-      const [host, node, stats] = await Promise.all([hv.hostInfo(), hv.nodeStats(), hv.allDomainStats({ nowait: true })]);
+      const [host, node, stats] = await Promise.all([hv.hostInfo(), hv.nodeStats(), domainStats(hv)]);
       const now = Date.now();
       const cpu = new Map<string, number>();
       const vms = [];

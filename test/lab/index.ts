@@ -10,3 +10,4 @@ export { openGuestConsole, waitForPrompt, type GuestConsole } from './console.js
 export { GUEST_PROMPT, GUEST_READY_LINE } from './guest-image.js';
 export { GUEST_CHANNEL } from './guest-xml.js';
 export { isAlive } from './procs.js';
+export { containerDomainXml, BURN_SCRIPT, type ContainerOptions } from './container-xml.js';

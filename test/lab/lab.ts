@@ -18,6 +18,8 @@ export interface LabOptions {
   guestImage?: boolean;
   /** Let libvirt use cgroups for guests (CPU shares); see NodeOptions.cgroups. */
   cgroups?: boolean;
+  /** Prepare every node's namespace for libvirt's LXC driver (see NodeOptions.lxc). */
+  lxc?: boolean;
   /** Keep the lab running when this process exits (the lab CLI). By default a process
    *  that exits without stop() SIGKILLs its lab's processes on the way out. */
   keepAfterExit?: boolean;
@@ -29,6 +31,10 @@ export interface LabNode {
   qemuUri: string;
   socketPath: string;
   qemuUnixUri: string;
+  /** lxc+unix on the node's socket (LXC labs). */
+  lxcUnixUri: string;
+  /** lxc+tcp to the node's address. */
+  lxcUri: string;
   testUri(nodeXmlPath: string): string;
   virsh(uri: string, ...args: string[]): Promise<string>;
   libvirtdPid(): number;
@@ -68,6 +74,8 @@ function labNode(p: LabNodeProcess, sshd: LabSshd | undefined): LabNode {
     qemuUri: `qemu+tcp://${s.ip}/system`,
     socketPath: p.socketPath,
     qemuUnixUri: p.qemuUnixUri,
+    lxcUnixUri: p.lxcUnixUri,
+    lxcUri: `lxc+tcp://${s.ip}/`,
     testUri: (nodeXmlPath: string) => `test+unix://${nodeXmlPath.startsWith('/') ? '' : '/'}${nodeXmlPath}?socket=${p.socketPath}`,
     virsh: (uri: string, ...args: string[]) => run('virsh', ['-q', '-c', uri, ...args], { timeoutMs: 120_000 }),
     libvirtdPid: () => p.libvirtdPid(),
@@ -113,7 +121,7 @@ function freshDir(name: string): string {
 
 export async function startLab(opts: LabOptions): Promise<Lab> {
   if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 250) throw new RangeError(`a lab has 1 to 250 nodes, asked for ${opts.nodes}`);
-  const what = ['libvirt', 'qemu', ...(opts.sshd === true ? ['sshd'] : []), ...(opts.guestImage === true ? ['guest'] : [])];
+  const what = ['libvirt', 'qemu', ...(opts.sshd === true ? ['sshd'] : []), ...(opts.guestImage === true ? ['guest'] : []), ...(opts.lxc === true ? ['lxc'] : [])];
   const missing = missingPrerequisites(what);
   if (missing.length > 0) throw new MissingPrerequisiteError(`${missing.join(', ')} (install with .ci/install-deps.sh)`, 'install with .ci/install-deps.sh');
   const dir = freshDir(opts.name ?? 'lab');
@@ -164,7 +172,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   try {
     for (let i = 0; i < opts.nodes; i++) {
       const name = `n${i + 1}`;
-      procs.push(await LabNodeProcess.create(name, slotAddress(slot, i), join(dir, 'nodes', name), { cgroups: opts.cgroups === true }));
+      procs.push(await LabNodeProcess.create(name, slotAddress(slot, i), join(dir, 'nodes', name), { cgroups: opts.cgroups === true, lxc: opts.lxc === true }));
       save();
     }
     // Daemons start in parallel: the QEMU driver's start-up probe dominates.

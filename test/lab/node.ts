@@ -29,6 +29,10 @@ export interface NodeOptions {
   /** Let libvirt use cgroups (CPU shares, memory limits). Off by default: guests of the
    *  same name and id on two nodes or labs would share a cgroup folder. */
   cgroups?: boolean;
+  /** Prepare the namespace for libvirt's LXC driver (installs nothing): this machine mounts
+   *  the hybrid cgroup-v2 tree at /sys/fs/cgroup/unified, which libvirt 9.0's LXC controller
+   *  cannot bind into a container, so it is unmounted inside the node's namespace only. */
+  lxc?: boolean;
 }
 
 export function libvirtdConf(ip: string, hostUuid: string): string {
@@ -68,6 +72,14 @@ export function qemuConf(ip: string, o: NodeOptions): string {
 function isQemu(pid: number): boolean {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('/usr/bin/qemu-system') || readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('qemu');
+  } catch {
+    return false;
+  }
+}
+
+function isLxcController(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]?.endsWith('/libvirt_lxc') === true;
   } catch {
     return false;
   }
@@ -128,6 +140,11 @@ export class LabNodeProcess {
     return `qemu+unix:///system?socket=${this.socketPath}`;
   }
 
+  /** libvirt's LXC driver on this node (served once libvirt-daemon-driver-lxc is installed). */
+  get lxcUnixUri(): string {
+    return `lxc+unix:///?socket=${this.socketPath}`;
+  }
+
   get libvirtdLog(): string {
     return join(this.state.dir, 'libvirtd.log');
   }
@@ -150,6 +167,7 @@ export class LabNodeProcess {
       'set -e',
       `hostname ${name}`,
       ...PRIVATE_DIRS.map(([sub, target]) => `mount --bind ${join(dir, sub)} ${target}`),
+      ...(o.lxc === true ? ['if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi'] : []),
       `touch ${ready}`,
       'exec sleep infinity',
     ].join('\n');
@@ -224,12 +242,15 @@ export class LabNodeProcess {
   /** Lets libvirt end its guests itself, so it also removes what it made for them (cgroups). */
   private async destroyGuests(): Promise<void> {
     if (this.guestPids().length === 0 || !isAlive(this.libvirtdPid())) return;
-    try {
-      const names = (await run('virsh', ['-q', '-c', this.qemuUnixUri, 'list', '--name'], { timeoutMs: 10_000 })).split('\n').map((l) => l.trim()).filter(Boolean);
-      await Promise.all(names.map((n) => run('virsh', ['-q', '-c', this.qemuUnixUri, 'destroy', n], { timeoutMs: 10_000 }).catch(() => undefined)));
-    } catch {
-      // libvirtd not answering: the PIDs are ended below anyway
-    }
+    const uris = [...(this.qemuPids().length > 0 ? [this.qemuUnixUri] : []), ...(this.lxcControllerPids().length > 0 ? [this.lxcUnixUri] : [])];
+    await Promise.all(uris.map(async (uri) => {
+      try {
+        const names = (await run('virsh', ['-q', '-c', uri, 'list', '--name'], { timeoutMs: 10_000 })).split('\n').map((l) => l.trim()).filter(Boolean);
+        await Promise.all(names.map((n) => run('virsh', ['-q', '-c', uri, 'destroy', n], { timeoutMs: 10_000 }).catch(() => undefined)));
+      } catch {
+        // libvirtd not answering: the PIDs are ended below anyway
+      }
+    }));
   }
 
   /** Synchronous last resort (process exit): SIGKILL everything of the node. */
@@ -248,9 +269,23 @@ export class LabNodeProcess {
     return [...new Set([...processesInNamespace(this.state.namespace, nodeMarker(this.state.dir)), ...this.guestPids()])];
   }
 
-  /** Live QEMU processes from libvirt's pid files in the node's run/qemu folder. */
+  /** Live guest processes: QEMU, and the LXC driver's libvirt_lxc controllers (a controller
+   *  outlives libvirtd when its container was not destroyed, so stop() ends it by PID). */
   guestPids(): number[] {
-    const dir = join(this.state.dir, 'run', 'qemu');
+    return [...this.qemuPids(), ...this.lxcControllerPids()];
+  }
+
+  /** libvirt_lxc controllers from the pid files in run/lxc, each proven to be this node's. */
+  lxcControllerPids(): number[] {
+    return this.pidsIn('lxc', isLxcController);
+  }
+
+  qemuPids(): number[] {
+    return this.pidsIn('qemu', isQemu);
+  }
+
+  private pidsIn(sub: string, is: (pid: number) => boolean): number[] {
+    const dir = join(this.state.dir, 'run', sub);
     let names: string[];
     try {
       names = readdirSync(dir).filter((f) => f.endsWith('.pid'));
@@ -259,6 +294,6 @@ export class LabNodeProcess {
     }
     return names
       .map((f) => readPidFile(join(dir, f)))
-      .filter((p): p is number => p !== undefined && isQemu(p) && this.owns(p));
+      .filter((p): p is number => p !== undefined && is(p) && this.owns(p));
   }
 }

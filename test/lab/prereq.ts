@@ -16,6 +16,7 @@ const GROUPS: Record<string, string[]> = {
   tmux: ['tmux'],
   guest: ['cpio', 'gzip', 'apt-get', 'dpkg-deb', 'ldd', 'busybox'],
   python3: ['python3'],
+  lxc: ['/usr/lib/libvirt/libvirt_lxc', 'mountpoint'],
 };
 const DEFAULT_WHAT = ['libvirt', 'qemu'];
 

@@ -1,0 +1,96 @@
+/**
+ * What this connection's driver can do, learned from libvirt itself: a call the driver
+ * lacks fails with VIR_ERR_NO_SUPPORT, and that answer (not a table of driver names) is
+ * what is recorded. Learned on first use after connect and again after every reconnect
+ * (the daemon behind the URI may have changed). Unknown until tried.
+ */
+import { ErrorCode, LibvirtError } from './errors.js';
+import type { DomainInfo, DomainStats, Hypervisor } from './hypervisor.js';
+
+export interface DriverCapabilities {
+  /** virConnectGetAllDomainStats: one call for every VM. */
+  bulkStats?: boolean;
+  /** Its NOWAIT flag (skip VMs whose job lock is held). */
+  bulkNowait?: boolean;
+  /** How the last stats were read: 'bulk' or 'per-domain' (virDomainGetInfo per VM, concurrently). */
+  statsRoute?: 'bulk' | 'per-domain';
+  /** Operations libvirt refused with NO_SUPPORT, by the agent's name for them, with libvirt's message. */
+  unsupported: Record<string, string>;
+}
+
+/** libvirt's "this function is not supported by the connection driver" (or an unsupported flag). */
+export function isNoSupport(e: unknown): boolean {
+  return e instanceof LibvirtError && (e.code === ErrorCode.NO_SUPPORT || e.code === ErrorCode.OPERATION_UNSUPPORTED);
+}
+
+function isUnsupportedFlag(e: unknown): boolean {
+  return e instanceof LibvirtError && e.code === ErrorCode.INVALID_ARG && /flag/i.test(e.message);
+}
+
+const known = new WeakMap<Hypervisor, DriverCapabilities>();
+
+/** The capabilities record of one connection; forgotten when it reconnects. */
+export function capabilitiesOf(hv: Hypervisor): DriverCapabilities {
+  let c = known.get(hv);
+  if (!c) {
+    c = { unsupported: {} };
+    known.set(hv, c);
+    const ev = hv as Partial<{ on(ev: string, fn: () => void): unknown }>;
+    if (typeof ev.on === 'function') ev.on.call(hv, 'reconnect', () => known.delete(hv));
+  }
+  return c;
+}
+
+/** Records that libvirt refused `op` on this connection (for node.info and refusals). */
+export function noteUnsupported(hv: Hypervisor, op: string, e: unknown): void {
+  if (isNoSupport(e)) capabilitiesOf(hv).unsupported[op] = (e as Error).message;
+}
+
+/** A per-domain record, shaped as the bulk call's: the figures GetInfo gives; the rest absent, not zero. */
+export function statsFromInfo(i: DomainInfo): DomainStats {
+  const running = i.id >= 0;
+  return {
+    name: i.name,
+    uuid: i.uuid,
+    state: { state: i.state, reason: 0 },
+    ...(running ? { cpu: { timeNs: i.cpuTimeNs } } : {}),
+    balloon: { currentKiB: i.memKiB, maximumKiB: i.maxMemKiB },
+    vcpu: { current: i.vcpus, maximum: i.vcpus, timesNs: [] },
+    raw: {},
+  };
+}
+
+/**
+ * Every VM's stats by the fastest route the driver has: the bulk call (with NOWAIT where
+ * accepted), else one list call and every VM's GetInfo issued at once, pipelined on the one
+ * connection. A VM that vanishes between the list and its GetInfo is left out of this poll.
+ */
+export async function domainStats(hv: Hypervisor): Promise<DomainStats[]> {
+  const c = capabilitiesOf(hv);
+  if (c.bulkStats !== false) {
+    try {
+      const s = await hv.allDomainStats(c.bulkNowait === false ? {} : { nowait: true });
+      c.bulkStats = true;
+      c.bulkNowait ??= true;
+      c.statsRoute = 'bulk';
+      return s;
+    } catch (e) {
+      if (isUnsupportedFlag(e) && c.bulkNowait !== false) {
+        c.bulkNowait = false;
+        return domainStats(hv);
+      }
+      if (!isNoSupport(e)) throw e;
+      c.bulkStats = false;
+      c.unsupported['bulk-stats'] = (e as Error).message;
+    }
+  }
+  c.statsRoute = 'per-domain';
+  const refs = await hv.listDomains();
+  const infos = await Promise.all(refs.map((r) => hv.domainInfo(r.name).catch((e: unknown) => {
+    if (e instanceof LibvirtError && e.code === ErrorCode.NO_DOMAIN) return undefined;
+    throw e;
+  })));
+  const out: DomainStats[] = [];
+  for (const i of infos) if (i) out.push(statsFromInfo(i));
+  return out;
+}
