@@ -46,6 +46,20 @@ test('agent over an LXC lab node: containers listed with live CPU, suspend/resum
   }, 30_000, 500);
   assert.ok(burning.cpuPct > 20, JSON.stringify(burning));
 
+  const caps = ((await c.call('node.info')) as { capabilities?: { bulkStats?: boolean; statsRoute?: string } }).capabilities;
+  assert.equal(caps?.bulkStats, false, JSON.stringify(caps));
+  assert.equal(caps?.statsRoute, 'per-domain');
+
+  // Migration: the LXC driver has none; the job fails naming the driver and node, the container stays.
+  const jobId = (await c.call('vm.migrate', 'burn', 'lxc+tcp://127.0.0.1/')) as string;
+  const job = await waitFor('the migration job to end', async () => {
+    const j = (await c.call('job.get', jobId)) as { status: string; reason?: string };
+    return j.status === 'running' || j.status === 'queued' ? undefined : j;
+  }, 30_000, 300);
+  assert.equal(job.status, 'failed', JSON.stringify(job));
+  assert.match(job.reason ?? '', /migration is not supported by the LXC driver on n1/);
+  assert.match(await virsh('domstate', 'burn'), /running/);
+
   await c.call('vm.suspend', 'burn');
   assert.match(await virsh('domstate', 'burn'), /paused/);
   await c.call('vm.resume', 'burn');

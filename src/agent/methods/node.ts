@@ -1,4 +1,5 @@
 /** node.*, vm.migrate + job.*, events.poll. */
+import { capabilitiesOf } from '../../libvirt/capabilities.js';
 import type { MethodRegistry } from '../../common/xmlrpc/registry.js';
 import { fromJsonValue, type XmlRpcStruct } from '../../common/xmlrpc/value.js';
 import type { MigrateOptions } from '../../libvirt/hypervisor.js';
@@ -71,6 +72,7 @@ export function registerNodeMethods(r: MethodRegistry, core: AgentCore): void {
       if (ns) cap.cpuPct = Math.round(ns.cpuPct * 100) / 100;
       v.capacity = cap;
       if (core.host) Object.assign(v, fromJsonValue(core.host) as XmlRpcStruct);
+      if (link.up) v.capabilities = fromJsonValue(capabilitiesOf(core.hv())) as XmlRpcStruct;
       return v;
     },
   });

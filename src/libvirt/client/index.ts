@@ -1,3 +1,4 @@
+import { isNoSupport, noteUnsupported } from '../capabilities.js';
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type {
@@ -314,8 +315,17 @@ export class LibvirtClient extends EventEmitter implements Hypervisor {
     await network.setAutostart(this.rpcConn, await network.lookup(this.rpcConn, name), on);
   }
 
-  migrate(name: string, destUri: string, opts: MigrateOptions = {}): Promise<void> {
-    return this.withDomain(name, (d) => migration.migrateP2P(this.rpcConn, d, destUri, opts, this.opts.migrateTimeoutMs ?? 600000));
+  async migrate(name: string, destUri: string, opts: MigrateOptions = {}): Promise<void> {
+    try {
+      await this.withDomain(name, (d) => migration.migrateP2P(this.rpcConn, d, destUri, opts, this.opts.migrateTimeoutMs ?? 600000));
+    } catch (e) {
+      if (!isNoSupport(e)) throw e;
+      noteUnsupported(this, 'migration', e);
+      // A refusal names the driver and the node (libvirt's own text says neither).
+      const h = await this.hostInfo().catch(() => undefined);
+      const what = opts.live === false ? 'migration' : 'live migration';
+      throw new LibvirtError(`${what} is not supported by the ${h?.driver ?? 'connection'} driver on ${h?.hostname ?? this.uri} (${(e as Error).message})`, (e as LibvirtError).code, (e as LibvirtError).domain);
+    }
   }
   jobStats(name: string, completed?: boolean): Promise<JobStats> {
     return this.withDomain(name, (d) => migration.jobStats(this.rpcConn, d, completed));
