@@ -6,7 +6,7 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { UsageError, VemError } from '../common/errors.js';
-import { loadClusterFile, openLink, parseSshSpec, terminalPassphrase, type NodeConfig, type NodeLink } from '../tui/transport/index.js';
+import { loadClusterFile, openLink, parseSshSpec, terminalPassphrase, type NodeConfig, type NodeLink } from '../link/index.js';
 import { boolOpt, parseCommandArgs, stringOpt, type Parsed } from '../cli/args.js';
 import { agentSource } from './agent-source.js';
 import { applyMoves, planLive, unknownNodes, type LivePlanOptions } from './live.js';
