@@ -2,10 +2,10 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { VemError } from '../../common/errors.js';
-import { XmlRpcClient, XmlRpcHttpError } from '../../common/xmlrpc/client.js';
-import { XmlRpcFault } from '../../common/xmlrpc/codec.js';
-import type { XmlRpcValue } from '../../common/xmlrpc/value.js';
+import { VemError } from '../common/errors.js';
+import { XmlRpcClient, XmlRpcHttpError } from '../common/xmlrpc/client.js';
+import { XmlRpcFault } from '../common/xmlrpc/codec.js';
+import type { XmlRpcValue } from '../common/xmlrpc/value.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { upgradeConsole } from './http-over.js';
 import { LinkDownError, LinkStateKeeper } from './link-base.js';

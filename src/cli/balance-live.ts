@@ -6,11 +6,11 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { UsageError, VemError } from '../common/errors.js';
-import { loadClusterFile, openLink, parseSshSpec, terminalPassphrase, type NodeConfig, type NodeLink } from '../tui/transport/index.js';
-import { boolOpt, parseCommandArgs, stringOpt, type Parsed } from '../cli/args.js';
-import { agentSource } from './agent-source.js';
-import { applyMoves, planLive, unknownNodes, type LivePlanOptions } from './live.js';
-import type { Move } from './types.js';
+import { loadClusterFile, openLink, parseSshSpec, terminalPassphrase, type NodeConfig, type NodeLink } from '../link/index.js';
+import { boolOpt, parseCommandArgs, stringOpt, type Parsed } from './args.js';
+import { agentSource } from '../balancer/agent-source.js';
+import { applyMoves, planLive, unknownNodes, type LivePlanOptions } from '../balancer/live.js';
+import type { Move } from '../balancer/types.js';
 
 const OPTIONS = {
   cluster: { type: 'string' },
