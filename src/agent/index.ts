@@ -3,6 +3,7 @@
  * safe defaults (unix socket 0600 or loopback; TLS + token required elsewhere).
  */
 import { declared } from '../api/index.js';
+import { VemError } from '../common/errors.js';
 import { MethodRegistry } from '../common/xmlrpc/registry.js';
 import { startXmlRpcServer, type RunningXmlRpcServer } from '../common/xmlrpc/server.js';
 import type { Hypervisor, Unsubscribe } from '../libvirt/hypervisor.js';
@@ -22,6 +23,21 @@ import { registerCloneMethods } from './methods/clone.js';
 import { loadPlugins, type Plugins } from './plugins.js';
 
 export const DEFAULT_SOCKET = '/run/vem/agent.sock';
+
+const LISTEN_CODES: Record<string, [string, string]> = {
+  EADDRINUSE: ['address already in use', 'is another agent (or another program) on it? pick another port with --listen'],
+  EACCES: ['permission denied', 'ports below 1024 need root; pick another with --listen'],
+  EADDRNOTAVAIL: ['no such address on this host', 'listen on 127.0.0.1 or an address of this host'],
+};
+
+/** A failure to listen as one line naming the address (Node's own is a stack trace). */
+function listenError(e: unknown, o: AgentOptions): unknown {
+  const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
+  const known = typeof err?.code === 'string' ? LISTEN_CODES[err.code] : undefined;
+  if (!known || err.syscall !== 'listen') return e;
+  const where = err.address !== undefined ? (err.port !== undefined && err.port > 0 ? `${err.address}:${err.port}` : err.address) : (o.listen ?? o.socket ?? DEFAULT_SOCKET);
+  return new VemError(`vem agent: cannot listen on ${where}: ${known[0]}`, known[1]);
+}
 
 export interface AgentOptions {
   hypervisor: Hypervisor | (() => Promise<Hypervisor>);
@@ -189,7 +205,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     jobs.close();
     await link.close();
     await audit?.close();
-    throw e;
+    throw listenError(e, o);
   }
 
   return {

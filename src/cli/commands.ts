@@ -51,8 +51,8 @@ export const commands: Command[] = [
     summary: 'level-2 load balancing: plan, apply, or simulate on a trace',
     usage:
       'vem balance simulate --trace F (--hosts N --host-cores C --host-mem-gib M | --hosts-file F) [--policy NAME,...] [--json]\n' +
-      '       vem balance plan [--cluster FILE] [--evacuate NODE,...] [--maintenance NODE,...] [--json]\n' +
-      '       vem balance apply [--cluster FILE] [--evacuate NODE,...] [--maintenance NODE,...] [--only VM,...] [--yes] [--auto --every S]\n' +
+      '       vem balance plan [--cluster FILE] [--evacuate NODE,...] [--paused live|keep] [--maintenance NODE,...] [--anti-affinity VM,VM,...] [--json]\n' +
+      '       vem balance apply [--cluster FILE] [--evacuate NODE,...] [--paused live|keep] [--maintenance NODE,...] [--only VM,...] [--yes] [--auto --every S]\n' +
       '       vem balance generate --kind diurnal|bursty|ramp|onoff|mix --vms N --steps N [--period S] [--seed N] --out F',
     load: () => import('./balance.js'),
   },
