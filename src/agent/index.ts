@@ -32,6 +32,8 @@ export interface AgentOptions {
   tls?: { cert: string; key: string };
   readOnly?: boolean;
   auditLog?: string;
+  /** fdatasync each audit record (power-loss safe; a disk flush per change). */
+  auditDurable?: boolean;
   pollMs?: number;
   historySeconds?: number;
   /** Timeout of each libvirt call (a hung daemon must not hang the agent). */
@@ -129,12 +131,23 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   registerResourceMethods(registry, core);
   if (o.plugins !== false) plugins = loadPlugins(registry, core);
 
-  const audit = o.auditLog ? new AuditLog(o.auditLog) : undefined;
+  const audit = o.auditLog
+    ? new AuditLog(o.auditLog, {
+        durable: o.auditDurable,
+        onNotice: (kind, message) => {
+          events.push('audit', kind, undefined, { message });
+          process.stderr.write(`vem agent: ${message}\n`);
+        },
+      })
+    : undefined;
   /** Consoles opened through this agent, by VM: who holds one, and whether it has ended. */
   const consoleSessions = new Map<string, ConsoleSession>();
+  // Write-ahead: the intent is on disk before the handler runs (or the change is refused),
+  // the outcome before the reply is sent.
+  if (audit) registry.beforeChange = (r) => audit.intent(r.ctx.caller, r.method, r.params);
   registry.onCall = (rec) => {
     if (!audit || !registry.mutates(rec.method)) return;
-    audit.write({ caller: rec.ctx.caller, method: rec.method, args: rec.params, ok: rec.ok, result: rec.result, fault: rec.fault, ms: rec.ms });
+    audit.write({ id: rec.intent, caller: rec.ctx.caller, method: rec.method, args: rec.params, ok: rec.ok, result: rec.result, fault: rec.fault, ms: rec.ms });
   };
 
   await collectNow();
