@@ -11,6 +11,7 @@ import { handleConsoleUpgrade, type ConsoleSession } from './console.js';
 import type { AgentCore } from './core.js';
 import { DomainCache } from './domains.js';
 import { EventLog } from './events.js';
+import { DEFAULT_HISTORY_FILE_MAX_BYTES, loadHistoryFile, saveHistoryFile, snapshotCollector } from './history-file.js';
 import { JobManager } from './jobs.js';
 import { HypervisorLink } from './link.js';
 import { renderMetrics } from './metrics.js';
@@ -36,6 +37,11 @@ export interface AgentOptions {
   auditDurable?: boolean;
   pollMs?: number;
   historySeconds?: number;
+  /** Keep the metrics history across restarts in this file (loaded at start, saved periodically and at close). */
+  historyFile?: string;
+  /** How often the history file is rewritten (default 60 s). */
+  historySaveMs?: number;
+  historyFileMaxBytes?: number;
   /** Timeout of each libvirt call (a hung daemon must not hang the agent). */
   callTimeoutMs?: number;
   maxBodyBytes?: number;
@@ -67,6 +73,31 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const collector = new Collector({ pollMs, historySeconds });
   const domains = new DomainCache();
   const jobs = new JobManager(events);
+  if (o.historyFile) {
+    const r = loadHistoryFile(o.historyFile, collector);
+    if (r.ok) events.push('history', 'loaded', undefined, { file: o.historyFile, samples: r.samples, vms: r.vms, savedAt: r.savedAt });
+    else if (!r.missing) {
+      events.push('history', r.setAside ? 'set-aside' : 'unreadable', undefined, { file: o.historyFile, message: r.message });
+      process.stderr.write(`vem agent: ${r.message}\n`);
+    }
+  }
+  let saving: Promise<void> | undefined;
+  const saveHistory = (): Promise<void> => {
+    const file = o.historyFile;
+    if (!file) return Promise.resolve();
+    // A save that comes due while the last still runs is dropped.
+    saving ??= saveHistoryFile(file, snapshotCollector(collector, pollMs, o.historyFileMaxBytes ?? DEFAULT_HISTORY_FILE_MAX_BYTES))
+      .then(
+        () => undefined,
+        (e: unknown) => {
+          events.push('history', 'save-failed', undefined, { file, message: e instanceof Error ? e.message : String(e) });
+        },
+      )
+      .finally(() => {
+        saving = undefined;
+      });
+    return saving;
+  };
   let unsubscribe: Unsubscribe | undefined;
   let plugins: Plugins | undefined;
 
@@ -152,6 +183,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
 
   await collectNow();
   const timer = setInterval(() => void collectNow(), pollMs);
+  const historyTimer = o.historyFile ? setInterval(() => void saveHistory(), o.historySaveMs ?? 60_000) : undefined;
+  historyTimer?.unref();
 
   let server: RunningXmlRpcServer;
   try {
@@ -196,6 +229,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     });
   } catch (e) {
     clearInterval(timer);
+    clearInterval(historyTimer);
     await plugins?.close();
     jobs.close();
     await link.close();
@@ -211,6 +245,9 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     collectNow,
     close: async () => {
       clearInterval(timer);
+      clearInterval(historyTimer);
+      await saving;
+      await saveHistory();
       events.wakeAll();
       await server.close();
       await plugins?.close();

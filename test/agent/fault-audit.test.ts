@@ -29,7 +29,7 @@ interface Agent {
 }
 
 async function spawnAgent(uri: string, audit: string): Promise<Agent> {
-  const proc = spawn(process.execPath, [CLI, 'agent', '--uri', uri, '--listen', '127.0.0.1:0', '--audit-log', audit, '--poll-ms', '1000'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, 'agent', '--uri', uri, '--listen', '127.0.0.1:0', '--audit-log', audit, '--history-file', 'none', '--poll-ms', '1000'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   for (let i = 0; i < 200 && !/serving (http:\/\/\S+)/.test(err); i++) {
