@@ -2,6 +2,7 @@
  * The node agent: XML-RPC over libvirt with live metrics, jobs, events and
  * safe defaults (unix socket 0600 or loopback; TLS + token required elsewhere).
  */
+import { declared } from '../api/index.js';
 import { MethodRegistry } from '../common/xmlrpc/registry.js';
 import { startXmlRpcServer, type RunningXmlRpcServer } from '../common/xmlrpc/server.js';
 import type { Hypervisor, Unsubscribe } from '../libvirt/hypervisor.js';
@@ -68,7 +69,8 @@ export interface RunningAgent {
 export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const pollMs = o.pollMs ?? 1000;
   const historySeconds = o.historySeconds ?? 3600;
-  const registry = new MethodRegistry();
+  // Only methods declared in src/api can be registered; their introspection comes from the declaration.
+  const registry = new MethodRegistry({ declared: (name) => declared.get(name) });
   const events = new EventLog();
   const collector = new Collector({ pollMs, historySeconds });
   const domains = new DomainCache();
