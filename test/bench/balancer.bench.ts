@@ -34,7 +34,7 @@ for (const c of cases) {
   for (const name of POLICY_NAMES) {
     const m = simulate(c.trace, c.hosts, policyByName(name));
     rows[name] = m;
-    const s = (sums[name] ??= { sla_violation: 0, unmet_cpu: 0, cv: 0, migrations: 0, gb_moved: 0, plan_ms_p99: 0 });
+    const s = (sums[name] ??= { sla_violation: 0, unmet_cpu: 0, cv: 0, migrations: 0, gb_moved: 0, plan_ms_p99: 0, slatah: 0, pdm: 0, slav: 0 });
     s.sla_violation += m.sla_violation;
     s.unmet_cpu += m.unmet_cpu;
     s.cv += m.cv;
