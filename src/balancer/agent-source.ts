@@ -60,6 +60,21 @@ export function bucketize(t: number[], x: number[], end: number, periodMs: numbe
   return out;
 }
 
+/**
+ * What node.info says the driver can migrate, if it says: a capabilities struct
+ * with migrateLive / migrateOffline (or one migrate) booleans. Unknown = able; the
+ * migration itself then says why not.
+ */
+export function migrationCapability(info: XmlRpcStruct): LiveNode['canMigrate'] {
+  const c = info.capabilities;
+  if (!isStruct(c)) return undefined;
+  const b = (v: XmlRpcValue | undefined): boolean | undefined => (typeof v === 'boolean' ? v : undefined);
+  const one = b(c.migrate) ?? b(c.migration);
+  const live = b(c.migrateLive) ?? b(c.liveMigration) ?? one;
+  const offline = b(c.migrateOffline) ?? b(c.offlineMigration) ?? one;
+  return live === undefined && offline === undefined ? undefined : { live, offline };
+}
+
 export function agentSource(links: readonly AgentCaller[], o: AgentSourceOptions): ClusterSource {
   const byName = new Map(links.map((l) => [l.name, l]));
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -72,6 +87,7 @@ export function agentSource(links: readonly AgentCaller[], o: AgentSourceOptions
     const stats = struct(await l.call('node.stats', 0), 'node.stats');
     const node: LiveNode = {
       name: l.name, cores, memMiB: n(hw.memoryKiB) / 1024, reachable: true, labels: o.labels?.get(l.name),
+      driver: typeof info.driver === 'string' ? info.driver : undefined, canMigrate: migrationCapability(info),
       cpuHistory: bucketize(numArr(stats.t), numArr(stats.cpuPct).map((x) => x / 100), now, periodMs, o.samples),
     };
     const rows = await l.call('vm.list');
@@ -84,7 +100,10 @@ export function agentSource(links: readonly AgentCaller[], o: AgentSourceOptions
         const s = struct(await l.call('vm.stats', r.name, 0), 'vm.stats');
         cpuHistory = bucketize(numArr(s.t), numArr(s.cpuPct).map((x) => Math.min(Math.max(1, n(r.vcpus, 1)), (x / 100) * cores)), now, periodMs, o.samples);
       }
-      vms.push({ name: r.name, node: l.name, vcpus: Math.max(1, n(r.vcpus, 1)), memMiB: n(r.memKiB, n(r.maxMemKiB)) / 1024, cpuHistory, running });
+      vms.push({
+        name: r.name, node: l.name, vcpus: Math.max(1, n(r.vcpus, 1)), memMiB: n(r.memKiB, n(r.maxMemKiB)) / 1024, cpuHistory, running,
+        state: typeof r.state === 'string' ? r.state : undefined,
+      });
     }
     const inflight: InflightMigration[] = [];
     const jobs = await l.call('jobs.list');
@@ -133,8 +152,8 @@ export function agentSource(links: readonly AgentCaller[], o: AgentSourceOptions
       const src = byName.get(move.from);
       const dest = o.destUri.get(move.to);
       if (!src) throw new VemError(`no link to node ${move.from}`);
-      if (!dest) throw new VemError(`no migration URI for node ${move.to}`, 'give --dest-uri NODE=URI');
-      const id = await src.call('vm.migrate', move.vm, dest);
+      if (!dest) throw new VemError(`no migration URI for node ${move.to}`, `set 'migrate-uri: qemu+ssh://HOST/system' for ${move.to} in the cluster file, or give --dest-uri ${move.to}=URI`);
+      const id = await src.call('vm.migrate', move.vm, dest, { live: move.live !== false });
       if (typeof id !== 'string') throw new VemError(`vm.migrate returned no job id for ${move.vm}`);
       for (;;) {
         await sleep(o.pollMs ?? 1000);
