@@ -184,6 +184,19 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
   // target is among the first few that pass every check, so a VM looks at TARGETS_PER_VM of
   // them, not at every node (what keeps a plan fast at 1,000 nodes).
   const byUtil = [...hosts].sort((a, b) => w.util(a) - w.util(b));
+  /** Put a node whose use changed back in order (binary search; cheaper than re-sorting 1,000 nodes per move). */
+  const reposition = (h: WorkHost): void => {
+    byUtil.splice(byUtil.indexOf(h), 1);
+    const u = w.util(h);
+    let lo = 0;
+    let hi = byUtil.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (w.util(byUtil[mid] as WorkHost) < u) lo = mid + 1;
+      else hi = mid;
+    }
+    byUtil.splice(lo, 0, h);
+  };
 
   /** Best move off `src`: the highest score over its VMs and the allowed targets. */
   const bestMove = (src: WorkHost, hotNames: Set<string>, imbalanceOnly: boolean, overflow = false, atPeak = cfg.targetPeak): Candidate | undefined => {
@@ -227,7 +240,8 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
     const b0 = w.util(c.to);
     w.apply(c.vm.name, c.to.spec.name, reason, c.score, c.secs);
     spread.update(a0, w.util(src), b0, w.util(c.to));
-    byUtil.sort((a, b) => w.util(a) - w.util(b));
+    reposition(src);
+    reposition(c.to);
   };
 
   // 2. Hotspots, worst first; move until the node is under the threshold.

@@ -7,8 +7,8 @@ function fmt(k: keyof SimMetrics, v: number): string {
   if (k === 'migrations') return String(v);
   if (k === 'sla_violation' || k === 'cv') return v.toFixed(4);
   if (k === 'plan_ms_p99') return v.toFixed(2);
-  if (k === 'slatah' || k === 'pdm') return v.toFixed(5);
-  if (k === 'slav') return v.toExponential(2);
+  if (k === 'slatah') return v.toFixed(5);
+  if (k === 'pdm' || k === 'slav') return v.toExponential(2);
   return v.toFixed(1);
 }
 
