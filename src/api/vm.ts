@@ -47,7 +47,7 @@ export const vm = {
   }),
   list: method({
     name: 'vm.list',
-    help: 'Every VM on this node with its latest figures from the last collection: name, uuid, state, reason, vcpus, maxVcpus, memKiB, maxMemKiB, memUsedKiB, cpuTimeNs, cpuPct, vcpuPct, diskRdBps, diskWrBps, netRxBps, netTxBps, seenAt (ms since the epoch), and when known id, persistent, autostart. Optional struct {active: bool, inactive: bool} filters by state. No libvirt call: served from the collector (while libvirt is down: the last collected figures; seenAt tells their age). Numbers beyond 32 bits (cpuTimeNs, byte counts) travel as <double>, exact up to 2^53.',
+    help: 'Every VM on this node with its latest figures from the last collection: name, uuid, state, reason, vcpus, maxVcpus, memKiB, maxMemKiB, memUsedKiB, cpuTimeNs, cpuPct, vcpuPct, diskRdBps, diskWrBps, netRxBps, netTxBps, seenAt (ms since the epoch), and when known id, persistent, autostart. Optional struct {active: bool, inactive: bool} filters by state. No libvirt call: served from the collector (while libvirt is down: fault 1001 saying since when, so a broken node never looks empty; seenAt tells how old the figures are). Numbers beyond 32 bits (cpuTimeNs, byte counts) travel as <double>, exact up to 2^53.',
     params: [opt(vmListFilter)],
     result: array(vmRow),
   }),

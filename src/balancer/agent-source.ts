@@ -6,6 +6,7 @@
  */
 import { client, type Caller } from '../api/client.js';
 import { VemError } from '../common/errors.js';
+import { isStruct, type XmlRpcStruct, type XmlRpcValue } from '../common/xmlrpc/value.js';
 import type { ClusterSource, LiveNode, LiveSnapshot, LiveVm } from './live.js';
 import type { InflightMigration, Move } from './types.js';
 
@@ -48,6 +49,21 @@ export function bucketize(t: number[], x: number[], end: number, periodMs: numbe
   return out;
 }
 
+/**
+ * What node.info says the driver can migrate, if it says: a capabilities struct
+ * with migrateLive / migrateOffline (or one migrate) booleans. Unknown = able; the
+ * migration itself then says why not.
+ */
+export function migrationCapability(info: XmlRpcStruct): LiveNode['canMigrate'] {
+  const c = info.capabilities;
+  if (!isStruct(c)) return undefined;
+  const b = (v: XmlRpcValue | undefined): boolean | undefined => (typeof v === 'boolean' ? v : undefined);
+  const one = b(c.migrate) ?? b(c.migration);
+  const live = b(c.migrateLive) ?? b(c.liveMigration) ?? one;
+  const offline = b(c.migrateOffline) ?? b(c.offlineMigration) ?? one;
+  return live === undefined && offline === undefined ? undefined : { live, offline };
+}
+
 export function agentSource(links: readonly AgentCaller[], o: AgentSourceOptions): ClusterSource {
   const byName = new Map(links.map((l) => [l.name, l]));
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -60,6 +76,8 @@ export function agentSource(links: readonly AgentCaller[], o: AgentSourceOptions
     const stats = await agent.node.stats(0);
     const node: LiveNode = {
       name: l.name, cores, memMiB: (info.node?.memoryKiB ?? 0) / 1024, reachable: true, labels: o.labels?.get(l.name),
+      // capabilities is not declared in src/api yet (its helper adds it): read from the answer as sent.
+      driver: info.driver, canMigrate: migrationCapability(info as unknown as XmlRpcStruct),
       cpuHistory: bucketize(stats.t, stats.cpuPct.map((x) => x / 100), now, periodMs, o.samples),
     };
     const vms: LiveVm[] = [];
@@ -71,7 +89,7 @@ export function agentSource(links: readonly AgentCaller[], o: AgentSourceOptions
         const s = await agent.vm.stats(r.name, 0);
         cpuHistory = bucketize(s.t, s.cpuPct.map((x) => Math.min(vcpus, (x / 100) * cores)), now, periodMs, o.samples);
       }
-      vms.push({ name: r.name, node: l.name, vcpus, memMiB: (r.memKiB || r.maxMemKiB) / 1024, cpuHistory, running });
+      vms.push({ name: r.name, node: l.name, vcpus, memMiB: (r.memKiB || r.maxMemKiB) / 1024, cpuHistory, running, state: r.state });
     }
     const inflight: InflightMigration[] = [];
     const destNode = (uri: string): string | undefined => [...o.destUri].find(([, u]) => u === uri)?.[0];
@@ -119,9 +137,9 @@ export function agentSource(links: readonly AgentCaller[], o: AgentSourceOptions
       const src = byName.get(move.from);
       const dest = o.destUri.get(move.to);
       if (!src) throw new VemError(`no link to node ${move.from}`);
-      if (!dest) throw new VemError(`no migration URI for node ${move.to}`, 'give --dest-uri NODE=URI');
+      if (!dest) throw new VemError(`no migration URI for node ${move.to}`, `set 'migrate-uri: qemu+ssh://HOST/system' for ${move.to} in the cluster file, or give --dest-uri ${move.to}=URI`);
       const agent = client(src);
-      const id = await agent.vm.migrate(move.vm, dest);
+      const id = await agent.vm.migrate(move.vm, dest, { live: move.live !== false });
       for (;;) {
         await sleep(o.pollMs ?? 1000);
         const j = await agent.job.get(id);

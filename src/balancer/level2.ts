@@ -14,6 +14,7 @@
  * Pure: PlanInput in, moves out.
  */
 import { WorkCluster, dirtyRateOf, migrationSeconds, type WorkHost } from './cluster.js';
+import { planEvacuation, type EvacNode, type EvacuationPlan, type EvacVm } from './evacuate.js';
 import { countAbove, forecastTrend, last } from './mathx.js';
 import type { Level2Policy, Move, PlanInput, VmState } from './types.js';
 
@@ -58,7 +59,7 @@ export const DEFAULT_LEVEL2: Level2Config = {
 };
 
 /** What we plan with for a VM: its forecast, but never below its last sample. */
-function vmEstimate(n: number): (v: VmState) => number {
+export function vmEstimate(n: number): (v: VmState) => number {
   return (v) => Math.max(last(v.cpuHistory), forecastTrend(v.cpuHistory, n));
 }
 
@@ -103,6 +104,23 @@ interface Candidate {
   secs: number;
 }
 
+/** The evacuation part of a level-2 round, as the shared planner sees it (running VMs: level 2 only sees those). */
+function evacuationOf(w: WorkCluster, cfg: Level2Config): EvacuationPlan {
+  const nodes: EvacNode[] = [];
+  for (const h of w.hosts.values()) {
+    const listed = [...h.vms].reduce((s, n) => s + (w.vms.get(n)?.memMiB ?? 0), 0);
+    nodes.push({
+      name: h.spec.name, cores: h.spec.cores, memMiB: h.spec.memMiB, reservedMiB: Math.max(0, h.mem - listed),
+      closed: h.spec.evacuate ? 'being evacuated' : h.spec.maintenance ? 'in maintenance' : undefined,
+    });
+  }
+  const vms: EvacVm[] = [...w.vms.values()].map((v) => ({
+    name: v.name, node: v.host, state: 'running', memMiB: v.memMiB, cpu: w.vmCpu.get(v.name) ?? 0,
+    dirtyMiBs: dirtyRateOf(v), antiAffinity: v.antiAffinity, migrating: v.migrating,
+  }));
+  return planEvacuation(w.input.hosts.filter((h) => h.evacuate).map((h) => h.name), nodes, vms, { bandwidthMiBs: cfg.bandwidthMiBs });
+}
+
 export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2): Move[] {
   const w = new WorkCluster(input, vmEstimate(cfg.n));
   const hosts = [...w.hosts.values()];
@@ -110,27 +128,16 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
   const spread = new Spread(hosts.length, hosts.map((h) => w.util(h)));
   const over = (u: number): number => Math.max(0, u - cfg.hot);
 
-  // 1. Evacuation: the admin asked for it, so cooldown and concurrency do not hold it back.
-  for (const src of hosts.filter((h) => h.spec.evacuate)) {
-    const list = [...src.vms].map((n) => w.vms.get(n) as VmState).filter((v) => !v.migrating);
-    list.sort((a, b) => b.memMiB - a.memMiB || (w.vmCpu.get(b.name) ?? 0) - (w.vmCpu.get(a.name) ?? 0));
-    for (const vm of list) {
-      const c = w.vmCpu.get(vm.name) ?? 0;
-      let best: WorkHost | undefined;
-      let bestU = Infinity;
-      for (const to of hosts) {
-        if (!w.feasible(vm, to)) continue;
-        const u = (to.cpu + c) / to.spec.cores;
-        // CPU capacity: fill up to the node's cores; prefer the emptiest node.
-        if (u > 1 + 1e-9 || u >= bestU) continue;
-        best = to;
-        bestU = u;
-      }
-      if (!best) continue;
+  // 1. Evacuation, through the one evacuation planner: the admin asked for it, so cooldown and
+  // concurrency do not hold it back. VMs it cannot place stay; planEvacuation names them.
+  if (hosts.some((h) => h.spec.evacuate)) {
+    for (const m of evacuationOf(w, cfg).moves) {
+      const src = w.hosts.get(m.from) as WorkHost;
+      const to = w.hosts.get(m.to) as WorkHost;
       const a0 = w.util(src);
-      const b0 = w.util(best);
-      w.apply(vm.name, best.spec.name, 'evacuation', 0, migrationSeconds(vm.memMiB, dirtyRateOf(vm), cfg.bandwidthMiBs));
-      spread.update(a0, w.util(src), b0, w.util(best));
+      const b0 = w.util(to);
+      w.apply(m.vm, m.to, 'evacuation', 0, m.estSeconds);
+      spread.update(a0, w.util(src), b0, w.util(to));
     }
   }
 

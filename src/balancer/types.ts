@@ -68,6 +68,8 @@ export interface Move {
   score: number;
   /** Estimated migration time, seconds. */
   estSeconds: number;
+  /** false: an offline migration (a stopped VM's definition); default live. */
+  live?: boolean;
 }
 
 /** Every level-2 policy (ours and the baselines) has this shape. */

@@ -16,7 +16,7 @@ const PENDING: Record<string, string> = {
   'src/tui/commands/index.ts': 'helper "tui" is refactoring the command layer onto client()',
   'src/tui/commands/manage.ts': 'helper "tui" is refactoring the command layer onto client()',
   'src/tui/commands/manage-clone.ts': 'helper "tui" is refactoring the command layer onto client()',
-  'src/tui/transport/vnc.ts': 'src/tui/transport is being moved to src/link by helper "map"',
+  'src/link/vnc.ts': 'the console/VNC finder looks VMs up by name (src/link belongs to helper "map")',
   'src/agent/guest/index.ts': 'the guest relay (owned by another helper) registers by name; the registry takes help and signatures from src/api',
   'src/agent/guest/qga.ts': 'the qemu-guest-agent fallback table is keyed by method name (guest/ is owned by another helper)',
   'src/agent/level1.ts': 'level 1 registers by name; the registry takes help and signatures from src/api',

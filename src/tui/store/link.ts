@@ -1,5 +1,5 @@
 /**
- * The part of the transport's NodeLink (src/tui/transport/index.ts) that the
+ * The part of the transport's NodeLink (src/link/index.ts) that the
  * store and the command layer use, declared structurally so the TUI's pure
  * parts compile and test on their own; the real NodeLink satisfies it.
  */

@@ -113,7 +113,7 @@ function proc(pid: number, user: string, cpuPct: number, rssKiB: number, command
 }
 
 test('process table: sorts by cpu, rss, pid, user, command (ties by pid), filters by words, reverses', () => {
-  const ps = [proc(10, 'root', 1, 500, 'sshd'), proc(20, 'www-data', 9, 100, 'nginx: worker'), proc(30, 'www-data', 9, 900, 'php-fpm'), proc(5, 'alice', 0, 50, 'bash')];
+  const ps: ProcessRow[] = [proc(10, 'root', 1, 500, 'sshd'), proc(20, 'www-data', 9, 100, 'nginx: worker'), proc(30, 'www-data', 9, 900, 'php-fpm'), proc(5, 'alice', 0, 50, 'bash')];
   assert.deepEqual(selectProcesses(ps, '', 'cpu', false).map((p) => p.pid), [20, 30, 10, 5]);
   assert.deepEqual(selectProcesses(ps, '', 'rss', false).map((p) => p.pid), [30, 10, 20, 5]);
   assert.deepEqual(selectProcesses(ps, '', 'pid', false).map((p) => p.pid), [5, 10, 20, 30]);
@@ -123,7 +123,8 @@ test('process table: sorts by cpu, rss, pid, user, command (ties by pid), filter
   assert.deepEqual(selectProcesses(ps, 'www', 'pid', false).map((p) => p.pid), [20, 30]);
   assert.deepEqual(selectProcesses(ps, 'www !nginx', 'pid', false).map((p) => p.pid), [30]);
   assert.equal(processMatches(ps[0] as ProcessRow, '10'), true);
-  assert.equal(ps.length, 4, 'the input is not changed');
+  // An in-place sort keeps the length; the order is what would show the mutation.
+  assert.deepEqual(ps.map((p) => p.pid), [10, 20, 30, 5], 'the input is not reordered');
 });
 
 test('network addresses and prefix lengths', () => {

@@ -2,10 +2,10 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { VemError } from '../../common/errors.js';
-import { XmlRpcClient, XmlRpcHttpError } from '../../common/xmlrpc/client.js';
-import { XmlRpcFault } from '../../common/xmlrpc/codec.js';
-import type { XmlRpcValue } from '../../common/xmlrpc/value.js';
+import { VemError } from '../common/errors.js';
+import { XmlRpcClient, XmlRpcHttpError } from '../common/xmlrpc/client.js';
+import { XmlRpcFault } from '../common/xmlrpc/codec.js';
+import type { XmlRpcValue } from '../common/xmlrpc/value.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { upgradeConsole } from './http-over.js';
 import { LinkDownError, LinkStateKeeper } from './link-base.js';
@@ -90,8 +90,11 @@ export class DirectLink implements NodeLink {
       } else if (e instanceof XmlRpcHttpError && (e.status === 401 || e.status === 403)) {
         if (!this.closed) this.st.set('auth-failed', `${this.url}: the agent refused the token (HTTP ${e.status})`);
       } else if (!(e instanceof XmlRpcHttpError) && !this.closed) {
-        this.st.set('down', `${this.url}: ${(e as Error).message}`);
+        const detail = `${this.url}: ${(e as Error).message}`;
+        this.st.set('down', detail);
         this.schedule();
+        // The caller learns which node is down and why, not a bare socket error.
+        throw new LinkDownError(this.name, 'down', detail);
       }
       throw e;
     }

@@ -2,7 +2,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import SSHConfig from 'ssh-config';
-import { VemError } from '../../common/errors.js';
+import { VemError } from '../common/errors.js';
 import { parseSshSpec } from './cluster-file.js';
 
 /** One SSH connection to make; a node's chain is its jump hosts in order, then the node itself. */

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlink
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { NodeLink, LinkState } from '../../../../src/tui/transport/index.js';
+import type { NodeLink, LinkState } from '../../../src/link/index.js';
 
 const run = promisify(execFile);
 

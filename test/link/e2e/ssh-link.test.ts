@@ -7,10 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pty from 'node-pty';
-import { requireLab, startLab, type Lab, type LabNode, type LabSshd } from '../../../lab/index.js';
-import { startAgent, type RunningAgent } from '../../../../src/agent/index.js';
-import { createSimCluster, type SimCluster } from '../../../../src/libvirt/sim/index.js';
-import { LinkDownError, openLink, SshLink, type LinkState, type NodeConfig, type NodeLink } from '../../../../src/tui/transport/index.js';
+import { requireLab, startLab, type Lab, type LabNode, type LabSshd } from '../../lab/index.js';
+import { startAgent, type RunningAgent } from '../../../src/agent/index.js';
+import { createSimCluster, type SimCluster } from '../../../src/libvirt/sim/index.js';
+import { LinkDownError, openLink, SshLink, type LinkState, type NodeConfig, type NodeLink } from '../../../src/link/index.js';
 import { connectionsTo, descendantsOf, holdsConnectionTo, makeHome, startSshAgent, waitState, writeKnownHosts } from './helpers.js';
 
 const skip = requireLab(undefined, ['libvirt', 'sshd']);

@@ -1,7 +1,7 @@
 /** Frame format: round trips, arbitrary chunking, resync after garbage and oversized headers (pure). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeFrame, FrameDecoder, FRAME_HEADER_BYTES } from '../../src/guest-agent/framing.js';
+import { encodeFrame, FrameDecoder, FRAME_HEADER_BYTES } from '../../src/common/guest-framing.js';
 
 test('frames survive any chunking, down to one byte at a time', () => {
   const wire = Buffer.concat([encodeFrame(1, '<a/>'), encodeFrame(2, 'é'.repeat(1000)), encodeFrame(0xffffffff, '')]);

@@ -1,6 +1,6 @@
 /** State keeping shared by both kinds of link: the current state, its events, and waiting for 'up'. */
 import { EventEmitter } from 'node:events';
-import { VemError } from '../../common/errors.js';
+import { VemError } from '../common/errors.js';
 import type { LinkState } from './types.js';
 
 /** A call on a link that is not up: says which node and why, so the TUI can show it as is. */

@@ -4,7 +4,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appendKnownHost, checkHostKey, fingerprintSha256, hostPattern, keyTypeOfBlob, knownHostsLine, parseKnownHosts, preferredHostKeyAlgorithms } from '../../../src/tui/transport/known-hosts.js';
+import { appendKnownHost, checkHostKey, fingerprintSha256, hostPattern, keyTypeOfBlob, knownHostsLine, parseKnownHosts, preferredHostKeyAlgorithms } from '../../src/link/known-hosts.js';
 
 function blob(type: string, body: Buffer): Buffer {
   const t = Buffer.from(type);

@@ -2,7 +2,7 @@
 import ssh2 from 'ssh2';
 import type { Client as SshClient, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import type { Duplex } from 'node:stream';
-import { VemError } from '../../common/errors.js';
+import { VemError } from '../common/errors.js';
 import { appendKnownHost, checkHostKey, fingerprintSha256, hostPattern, keyTypeOfBlob, knownHostsLine, preferredHostKeyAlgorithms, readKnownHosts } from './known-hosts.js';
 import { makeAuthHandler, type AskPassphrase } from './ssh-auth.js';
 import type { SshHop } from './ssh-config.js';

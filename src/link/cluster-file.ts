@@ -1,10 +1,10 @@
 /** The cluster file (~/.config/vem/cluster.yaml): which nodes exist and how to reach each one's agent. */
-import { migrateUriProblem } from '../commands/migrate-uri.js';
+import { migrateUriProblem } from './migrate-uri.js';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Node as YamlNode, type YAMLMap } from 'yaml';
-import { VemError } from '../../common/errors.js';
+import { VemError } from '../common/errors.js';
 import type { AgentAddress, ClusterConfig, NodeConfig } from './types.js';
 
 /** Where `vem agent` listens when given neither --listen nor --socket. */

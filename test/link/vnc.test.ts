@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseGraphics } from '../../../src/tui/transport/vnc.js';
-import { splitCallArgs } from '../../../src/cli/call.js';
-import { parseCliArgs } from '../../../src/common/xmlrpc/cli.js';
+import { parseGraphics } from '../../src/link/vnc.js';
+import { splitCallArgs } from '../../src/cli/call.js';
+import { parseCliArgs } from '../../src/common/xmlrpc/cli.js';
 
 const dom = (devices: string): string => `<domain type='qemu'><name>g</name><devices>${devices}</devices></domain>`;
 

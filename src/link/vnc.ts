@@ -1,7 +1,7 @@
 /** Where a VM's graphical console listens (from its live domain XML), and which node runs the VM. */
 import { XMLParser } from 'fast-xml-parser';
-import { VemError } from '../../common/errors.js';
-import type { XmlRpcValue } from '../../common/xmlrpc/value.js';
+import { VemError } from '../common/errors.js';
+import type { XmlRpcValue } from '../common/xmlrpc/value.js';
 import type { NodeLink } from './types.js';
 
 export type VmDisplay =

@@ -1,6 +1,6 @@
 /** The front end's view of one node: a link to its agent, whatever carries it (SSH tunnel or direct HTTP(S)). */
 import type { Duplex } from 'node:stream';
-import type { XmlRpcValue } from '../../common/xmlrpc/value.js';
+import type { XmlRpcValue } from '../common/xmlrpc/value.js';
 
 export type { XmlRpcValue };
 

@@ -7,9 +7,9 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { guestDomainXml, requireLab, startLab, type Lab, type LabNode, type LabSshd } from '../../../lab/index.js';
-import { startAgent, type RunningAgent } from '../../../../src/agent/index.js';
-import { connectLibvirt } from '../../../../src/libvirt/client/index.js';
+import { guestDomainXml, requireLab, startLab, type Lab, type LabNode, type LabSshd } from '../../lab/index.js';
+import { startAgent, type RunningAgent } from '../../../src/agent/index.js';
+import { connectLibvirt } from '../../../src/libvirt/client/index.js';
 import { makeHome, writeKnownHosts } from './helpers.js';
 
 const skip = requireLab(undefined, ['libvirt', 'qemu', 'sshd', 'guest']);

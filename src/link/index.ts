@@ -1,5 +1,5 @@
 /** The front end's transport to node agents: SSH tunnels (ssh2) or direct HTTP(S), behind one NodeLink interface. */
-import { VemError } from '../../common/errors.js';
+import { VemError } from '../common/errors.js';
 import { readNodeFiles } from './cluster-file.js';
 import { DirectLink, type DirectLinkOptions } from './direct-link.js';
 import { SshLink, type SshLinkOptions } from './ssh-link.js';

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseSshConfig, readSshConfig, resolveSshChain } from '../../../src/tui/transport/ssh-config.js';
-import { backoffDelay } from '../../../src/tui/transport/backoff.js';
+import { parseSshConfig, readSshConfig, resolveSshChain } from '../../src/link/ssh-config.js';
+import { backoffDelay } from '../../src/link/backoff.js';
 
 const env = { home: '/home/ann', localUser: 'ann', exists: (p: string) => p.endsWith('id_ed25519') };
 

@@ -2,10 +2,10 @@
 import http from 'node:http';
 import type { ClientRequestArgs } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { VemError } from '../../common/errors.js';
-import { decodeResponse, encodeCall } from '../../common/xmlrpc/codec.js';
-import { XmlRpcHttpError, XmlRpcTimeoutError } from '../../common/xmlrpc/client.js';
-import type { XmlRpcValue } from '../../common/xmlrpc/value.js';
+import { VemError } from '../common/errors.js';
+import { decodeResponse, encodeCall } from '../common/xmlrpc/codec.js';
+import { XmlRpcHttpError, XmlRpcTimeoutError } from '../common/xmlrpc/client.js';
+import type { XmlRpcValue } from '../common/xmlrpc/value.js';
 
 export type OpenStream = () => Promise<Duplex>;
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadClusterFile, parseAgentAddress, parseClusterFile, parseSshSpec, ClusterFileError } from '../../../src/tui/transport/cluster-file.js';
+import { loadClusterFile, parseAgentAddress, parseClusterFile, parseSshSpec, ClusterFileError } from '../../src/link/cluster-file.js';
 
 const good = `name: lab
 nodes:
