@@ -113,9 +113,9 @@ export function registerWatchMethods(r: MethodRegistry, core: AgentCore): void {
     const want = new Set<string>();
     let running = 0;
     for (const row of rows.values()) {
-      if (!isActive(row.state)) continue;
-      running++;
+      // Every VM of a node on screen, stopped ones too (their figures are zeros: the table shows 0%).
       if (view.all) want.add(row.name);
+      if (isActive(row.state)) running++;
     }
     for (const n of view.vms ?? []) if (rows.has(n)) want.add(n);
     let top: number[] = [];

@@ -156,9 +156,12 @@ export class NodePoller {
     for (const i of w.added) this.keys.set(i.key, i.name);
     for (const i of w.changed) this.keys.set(i.key, i.name);
     const upserts = [...w.added, ...w.changed].map(inventoryVm);
-    if (w.full) this.store.setVmList(name, upserts, false);
-    else if (upserts.length > 0 || w.removed.length > 0) this.store.applyVmChanges(name, upserts, w.removed);
-    this.version = w.version;
+    let complete = true;
+    if (w.full) complete = this.store.setVmList(name, upserts, false);
+    else if (upserts.length > 0 || w.removed.length > 0) complete = this.store.applyVmChanges(name, upserts, w.removed);
+    // A VM kept on screen by a migration left our version behind: the whole inventory again next tick, until it is released.
+    this.version = complete ? w.version : 0;
+    if (!complete) this.needList = true;
     const samples = liveSamples(w, this.keys);
     if (samples.length > 0) this.store.setVmFigures(name, samples, w.seenAt);
   }

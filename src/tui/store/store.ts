@@ -62,8 +62,8 @@ export class ClusterStore {
   /**
    * Replace one node's VM list: new VMs appear, gone ones (undefined, migrated
    * away) disappear. With `partial` (only the running VMs were asked for) nothing
-   * is removed; returns false when the partial list misses a VM that was running
-   * (it stopped or left: the caller should fetch the whole list).
+   * is removed; returns false when the partial list misses a VM that was running,
+   * or a gone VM stays because a migration pins it (the caller should ask again).
    */
   setVmList(node: string, list: WireVm[], withSamples = true, partial = false): boolean {
     const keys = this.keysOf(node);
@@ -71,7 +71,11 @@ export class ClusterStore {
     for (const w of list) seen.add(this.upsert(node, keys, w, withSamples).key);
     let complete = true;
     for (const key of keys) {
-      if (seen.has(key) || this.pinned.has(key)) continue;
+      if (seen.has(key)) continue;
+      if (this.pinned.has(key)) {
+        complete = false; // kept while a migration holds it: ask again once it is released
+        continue;
+      }
       if (partial) {
         if (isActive(this.vms.get(key)?.state ?? '')) complete = false;
         continue;
@@ -83,17 +87,25 @@ export class ClusterStore {
     return complete;
   }
 
-  /** Inventory changes of one node (vm.watch): VMs added or changed, and names gone (unless pinned by a migration). */
-  applyVmChanges(node: string, upserts: WireVm[], removed: string[]): void {
+  /**
+   * Inventory changes of one node (vm.watch): VMs added or changed, and names gone.
+   * A gone VM that a migration pins stays; returns false then (ask for the whole inventory later).
+   */
+  applyVmChanges(node: string, upserts: WireVm[], removed: string[]): boolean {
     const keys = this.keysOf(node);
     for (const w of upserts) this.upsert(node, keys, w, false);
+    let complete = true;
     for (const name of removed) {
       const key = `${node}/${name}`;
-      if (this.pinned.has(key)) continue;
+      if (this.pinned.has(key)) {
+        complete = false;
+        continue;
+      }
       this.vms.delete(key);
       keys.delete(key);
     }
     this.recount(node, keys);
+    return complete;
   }
 
   /** The latest figures of some of a node's VMs, collected at `seenAt` (a collection already shown is not counted twice). */
