@@ -301,7 +301,8 @@ export type Network = Infer<typeof networkInfo>;
 
 // ---- guests (relayed from the agent inside the VM: every field may be missing) --
 
-const guestMark = { simulated: optBool };
+/** Marks on every guest answer: made up by the simulator, or answered by qemu-guest-agent (source) rather than ours. */
+const guestMark = { simulated: optBool, source: optStr };
 
 export const guestStatus = struct({
   vm: string,
@@ -325,9 +326,9 @@ export const guestInfo = struct({
   load: opt(struct({ load1: double, load5: double, load15: double, running: optInt, total: optInt })),
   cpus: optInt,
   memory: opt(struct({ totalKiB: optNum, freeKiB: optNum, availableKiB: optNum, buffersKiB: optNum, cachedKiB: optNum, swapTotalKiB: optNum, swapFreeKiB: optNum })),
+  machine: optStr,
   agentVersion: optStr,
   time: opt(when),
-  source: optStr,
   ...guestMark,
 });
 export type GuestInfo = Infer<typeof guestInfo>;
@@ -347,34 +348,37 @@ export const guestProcess = struct({
   command: optStr,
 });
 export type GuestProcess = Infer<typeof guestProcess>;
-export const guestProcesses = struct({ count: optInt, cpuIntervalMs: optInt, processes: array(guestProcess), source: optStr, ...guestMark });
+export const guestProcesses = struct({ count: optInt, cpuIntervalMs: optInt, processes: array(guestProcess), ...guestMark });
 export const processOptions = struct({ intervalMs: optInt });
 
 export const guestUser = struct({
   name: string,
-  uid: int,
+  // qemu-guest-agent knows only who is logged in: the account fields are ours.
+  uid: optInt,
   gid: optInt,
   gecos: optStr,
   home: optStr,
   shell: optStr,
-  groups: array(string),
-  adminVia: array(string),
-  admin: bool,
+  groups: opt(array(string)),
+  adminVia: opt(array(string)),
+  admin: optBool,
   password: optStr,
   loggedIn: optBool,
+  loginTime: opt(when),
   system: optBool,
 });
 export type GuestUser = Infer<typeof guestUser>;
 export const guestGroup = struct({ name: string, gid: int, members: array(string) });
 export type GuestGroup = Infer<typeof guestGroup>;
-export const guestUsers = struct({ users: array(guestUser), groups: array(guestGroup), source: optStr, ...guestMark });
+export const guestUsers = struct({ users: array(guestUser), groups: array(guestGroup), partial: optBool, ...guestMark });
 
-export const guestSession = struct({ user: string, line: optStr, host: optStr, pid: optInt, loginTime: opt(when), ...guestMark });
+/** host: where our agent says the session comes from; domain: the Windows domain qemu-guest-agent reports. */
+export const guestSession = struct({ user: string, line: optStr, host: optStr, domain: optStr, pid: optInt, loginTime: opt(when), ...guestMark });
 export type GuestSession = Infer<typeof guestSession>;
 
 export const guestService = struct({ name: string, state: string, enabled: optStr, description: optStr });
 export type GuestService = Infer<typeof guestService>;
-export const guestServices = struct({ init: string, services: array(guestService), source: optStr, ...guestMark });
+export const guestServices = struct({ init: string, services: array(guestService), ...guestMark });
 
 export const guestFilesystem = struct({
   device: optStr,
@@ -395,7 +399,7 @@ export const guestAddress = struct({ family: optStr, address: optStr, netmask: o
 export const guestInterface = struct({ name: string, mac: optStr, mtu: optInt, state: optStr, rxBytes: optNum, txBytes: optNum, addresses: array(guestAddress), ...guestMark });
 export type GuestInterface = Infer<typeof guestInterface>;
 
-export const guestPolicy = struct({ allow: array(string), protectedUsers: opt(array(string)), source: optStr, actions: opt(array(string)), ...guestMark });
+export const guestPolicy = struct({ allow: array(string), protectedUsers: opt(array(string)), actions: opt(array(string)), ...guestMark });
 export type GuestPolicy = Infer<typeof guestPolicy>;
 
 export const userAddOptions = struct({ uid: optInt, shell: optStr, home: optStr, gecos: optStr, groups: opt(array(string)), password: optStr });

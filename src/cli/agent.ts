@@ -37,6 +37,12 @@ export function defaultAuditLog(): string {
   return join(process.env['XDG_STATE_HOME'] ?? join(homedir(), '.local', 'state'), 'vem', 'audit.jsonl');
 }
 
+/** Where the metrics history is kept across restarts (beside the agent's other state). */
+export function defaultHistoryFile(): string {
+  if (process.getuid?.() === 0) return '/var/lib/vem/history.bin';
+  return join(process.env['XDG_STATE_HOME'] ?? join(homedir(), '.local', 'state'), 'vem', 'history.bin');
+}
+
 export async function run(args: string[]): Promise<number> {
   const p = parseCommandArgs(
     'agent',
@@ -54,6 +60,9 @@ export async function run(args: string[]): Promise<number> {
       'sim-vms': { type: 'string' },
       'poll-ms': { type: 'string' },
       history: { type: 'string' },
+      'history-file': { type: 'string' },
+      'history-save': { type: 'string' },
+      'audit-durable': { type: 'boolean' },
     },
     false,
   );
@@ -95,6 +104,8 @@ export async function run(args: string[]): Promise<number> {
     };
   }
   const auditLog = stringOpt(p, 'audit-log') ?? defaultAuditLog();
+  // A simulated node's history is not worth keeping unless asked for.
+  const historyFile = stringOpt(p, 'history-file') ?? (sim ? 'none' : defaultHistoryFile());
   const agent = await startAgent({
     hypervisor,
     listen: stringOpt(p, 'listen'),
@@ -103,8 +114,12 @@ export async function run(args: string[]): Promise<number> {
     tls: cert && key ? { cert, key } : undefined,
     readOnly: boolOpt(p, 'read-only'),
     auditLog,
+    auditDurable: boolOpt(p, 'audit-durable'),
     pollMs,
     historySeconds,
+    // 'none' keeps the history in memory only.
+    historyFile: historyFile === 'none' ? undefined : historyFile,
+    historySaveMs: positiveInt(stringOpt(p, 'history-save'), 'history-save', 60, 1, 86400) * 1000,
   });
   const st = agent.core.link.status();
   if (!st.up && refusedForGood(firstError)) {

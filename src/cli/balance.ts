@@ -95,7 +95,7 @@ export async function run(args: string[]): Promise<number> {
       return generateCmd(rest);
     case 'plan':
     case 'apply': {
-      const live = await import('../balancer/live-cmd.js');
+      const live = await import('./balance-live.js');
       return live.run(sub, rest);
     }
     default:

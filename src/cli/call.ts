@@ -6,7 +6,7 @@ import { formatResultJson, parseCliArgs } from '../common/xmlrpc/cli.js';
 import { XmlRpcHttpError } from '../common/xmlrpc/client.js';
 import { XmlRpcFault } from '../common/xmlrpc/codec.js';
 import type { XmlRpcValue } from '../common/xmlrpc/value.js';
-import { loadClusterFile, openDirectLink, openLink, terminalPassphrase, type NodeLink } from '../tui/transport/index.js';
+import { loadClusterFile, openDirectLink, openLink, terminalPassphrase, type NodeLink } from '../link/index.js';
 import { parseCommandArgs, stringOpt, boolOpt } from './args.js';
 
 const OPTIONS = {

@@ -25,7 +25,7 @@ export const commands: Command[] = [
     summary: 'the node agent: XML-RPC over libvirt on loopback or a unix socket',
     usage:
       'vem agent [--uri URI | --sim [--sim-vms N]] [--listen 127.0.0.1:PORT | --socket PATH] [--token-file F]\n' +
-      '          [--tls-cert F --tls-key F] [--read-only] [--audit-log F] [--poll-ms MS] [--history SECONDS]',
+      '          [--tls-cert F --tls-key F] [--read-only] [--audit-log F] [--audit-durable] [--poll-ms MS] [--history SECONDS] [--history-file F|none] [--history-save SECONDS]',
     load: () => import('./agent.js'),
   },
   {

@@ -53,7 +53,8 @@ test('vem agent --sim on a unix socket with a token file: python calls it, chang
   assert.equal(denied[0]?.http, 401);
   p.kill('SIGTERM');
   assert.equal(await exited, 0);
-  const lines = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { method: string; args: unknown[]; caller: string });
+  const lines = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { method: string; args: unknown[]; caller: string })
+    .filter((l) => !('intent' in l)); // write-ahead intent lines precede each outcome
   assert.deepEqual(lines.map((l) => l.method), ['vm.suspend']);
   assert.deepEqual(lines[0]?.args, [vm]);
   assert.equal(lines[0]?.caller, `unix:${sock}`);

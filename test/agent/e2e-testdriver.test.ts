@@ -241,7 +241,8 @@ test('agent on a real libvirtd (test driver): every method over HTTP and unix so
   });
 
   await t.test('audit log: every change, with caller, method, arguments and result', () => {
-    const lines = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { time: string; caller: string; method: string; args: unknown[]; result: unknown });
+    const lines = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { time: string; caller: string; method: string; args: unknown[]; result: unknown })
+      .filter((l) => !('intent' in l)); // write-ahead intent lines precede each outcome
     const suspend = lines.filter((l) => l.method === 'vm.suspend');
     assert.ok(suspend.some((l) => l.caller.startsWith('tcp:127.0.0.1:')) && suspend.some((l) => l.caller === `unix:${sock}`));
     assert.deepEqual(suspend[0]?.args, ['vm-0002']);

@@ -14,7 +14,7 @@ import { startAgent, type RunningAgent } from '../../src/agent/index.js';
 import { agentSource, bucketize } from '../../src/balancer/agent-source.js';
 import { applyMoves, planLive, type ClusterSource } from '../../src/balancer/live.js';
 import { createSimCluster, type SimCluster } from '../../src/libvirt/sim/index.js';
-import { openDirectLink, type NodeLink } from '../../src/tui/transport/index.js';
+import { openDirectLink, type NodeLink } from '../../src/link/index.js';
 
 test_bucketize();
 

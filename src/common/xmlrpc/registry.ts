@@ -32,6 +32,8 @@ export interface DispatchRecord {
   result?: XmlRpcValue;
   fault?: { code: number; message: string };
   ms: number;
+  /** What beforeChange returned for this call (the write-ahead audit record's id). */
+  intent?: string;
 }
 
 /** Turns anything a handler throws into a fault: libvirt's code when it has one. */
@@ -71,6 +73,8 @@ export class MethodRegistry {
   private readonly declared?: RegistryOptions['declared'];
   /** Called after every top-level and multicall-inner call (audit log, metrics). */
   onCall?: (r: DispatchRecord) => void;
+  /** Called before a changing call's handler (write-ahead audit): a throw refuses the call. */
+  beforeChange?: (r: { method: string; params: XmlRpcValue[]; ctx: CallContext }) => string | undefined;
 
   constructor(o: RegistryOptions = {}) {
     this.declared = o.declared;
@@ -152,16 +156,18 @@ export class MethodRegistry {
   async dispatch(method: string, params: XmlRpcValue[], ctx: CallContext): Promise<XmlRpcValue> {
     const t0 = performance.now();
     let spec: MethodSpec | undefined;
+    let intent: string | undefined;
     try {
       spec = this.spec(method);
       this.checkParams(spec, params);
       if (spec.mutates && ctx.readOnly) throw new XmlRpcFault(FaultCode.SYSTEM_ERROR, `${method} changes state and this agent is read-only`);
+      if (spec.mutates && this.beforeChange) intent = this.beforeChange({ method, params: logged(spec, params), ctx });
       const result = await spec.handler(params, ctx);
-      if (method !== 'system.multicall') this.onCall?.({ method, params: logged(spec, params), ctx, ok: true, result, ms: performance.now() - t0 });
+      if (method !== 'system.multicall') this.onCall?.({ method, params: logged(spec, params), ctx, ok: true, result, ms: performance.now() - t0, intent });
       return result;
     } catch (e) {
       const f = toFault(e);
-      if (method !== 'system.multicall') this.onCall?.({ method, params: logged(spec, params), ctx, ok: false, fault: { code: f.code, message: f.message }, ms: performance.now() - t0 });
+      if (method !== 'system.multicall') this.onCall?.({ method, params: logged(spec, params), ctx, ok: false, fault: { code: f.code, message: f.message }, ms: performance.now() - t0, intent });
       throw f;
     }
   }
