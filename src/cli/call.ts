@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError, VemError } from '../common/errors.js';
 import { formatResultJson, parseCliArgs } from '../common/xmlrpc/cli.js';
 import { XmlRpcFault } from '../common/xmlrpc/codec.js';
-import { loadClusterFile, openDirectLink, openLink, terminalPassphrase, type NodeLink } from '../tui/transport/index.js';
+import { loadClusterFile, openDirectLink, openLink, terminalPassphrase, type NodeLink } from '../link/index.js';
 import { parseCommandArgs, stringOpt } from './args.js';
 
 const OPTIONS = {

@@ -25,7 +25,7 @@ export const commands: Command[] = [
     summary: 'the node agent: XML-RPC over libvirt on loopback or a unix socket',
     usage:
       'vem agent [--uri URI | --sim [--sim-vms N]] [--listen 127.0.0.1:PORT | --socket PATH] [--token-file F]\n' +
-      '          [--tls-cert F --tls-key F] [--read-only] [--audit-log F] [--poll-ms MS] [--history SECONDS]',
+      '          [--tls-cert F --tls-key F] [--read-only] [--audit-log F] [--audit-durable] [--poll-ms MS] [--history SECONDS] [--history-file F|none] [--history-save SECONDS]',
     load: () => import('./agent.js'),
   },
   {
@@ -51,8 +51,8 @@ export const commands: Command[] = [
     summary: 'level-2 load balancing: plan, apply, or simulate on a trace',
     usage:
       'vem balance simulate --trace F (--hosts N --host-cores C --host-mem-gib M | --hosts-file F) [--policy NAME,...] [--json]\n' +
-      '       vem balance plan [--cluster FILE] [--evacuate NODE,...] [--maintenance NODE,...] [--json]\n' +
-      '       vem balance apply [--cluster FILE] [--evacuate NODE,...] [--maintenance NODE,...] [--only VM,...] [--yes] [--auto --every S]\n' +
+      '       vem balance plan [--cluster FILE] [--evacuate NODE,...] [--paused live|keep] [--maintenance NODE,...] [--anti-affinity VM,VM,...] [--json]\n' +
+      '       vem balance apply [--cluster FILE] [--evacuate NODE,...] [--paused live|keep] [--maintenance NODE,...] [--only VM,...] [--yes] [--auto --every S]\n' +
       '       vem balance generate --kind diurnal|bursty|ramp|onoff|mix --vms N --steps N [--period S] [--seed N] --out F',
     load: () => import('./balance.js'),
   },

@@ -3,7 +3,7 @@
  * one becomes a task with per-VM progress and a result or error that the status
  * line shows; nothing here blocks the UI (all calls are promises).
  */
-import { migrationUri } from './migrate-uri.js';
+import { migrationUri } from '../../link/migrate-uri.js';
 import type { Link, XmlRpcValue } from '../store/link.js';
 import type { ClusterStore } from '../store/store.js';
 import type { VmRecord } from '../store/model.js';

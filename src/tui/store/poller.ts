@@ -4,7 +4,8 @@
  * events.poll long-poll so state changes show at once. A refresh that comes due
  * while the previous one still runs is dropped, never queued.
  */
-import type { Link, XmlRpcValue } from './link.js';
+import { client, type Client } from '../../api/client.js';
+import type { Link } from './link.js';
 import type { ClusterStore } from './store.js';
 import { decodeEvents, decodeNodeInfo, decodeNodeStats, decodeVmList, decodeVmStats } from './decode.js';
 import { HISTORY_POINTS } from './model.js';
@@ -38,14 +39,17 @@ export class NodePoller {
   private ticks = 0;
   private needList = true;
   private needInfo = true;
-  private nodeCursor: XmlRpcValue = null;
-  private eventCursor: XmlRpcValue = null;
+  private nodeCursor = 0;
+  private eventCursor: number | undefined;
+  /** The agent's API over this node's link. */
+  private readonly agent: Client;
   private completed = 0;
   /** Refreshes skipped because the previous one was still running (for the bench and the status view). */
   dropped = 0;
   readonly o: Required<Omit<PollerOptions, 'watched' | 'nodeWatched'>> & Pick<PollerOptions, 'watched' | 'nodeWatched'>;
 
   constructor(readonly link: Link, readonly store: ClusterStore, o: PollerOptions = {}) {
+    this.agent = client(link);
     this.o = { refreshMs: 1000, infoEvery: 30, listEvery: 10, longPollMs: 20000, frozen: false, ...o };
     store.addNode(link.name, link.state);
     link.on('state', (s, detail) => {
@@ -83,7 +87,7 @@ export class NodePoller {
     try {
       this.ticks++;
       if (this.needInfo || this.ticks % this.o.infoEvery === 0) {
-        this.store.setHost(name, decodeNodeInfo(await this.link.call('node.info')));
+        this.store.setHost(name, decodeNodeInfo(await this.agent.node.info()));
         this.needInfo = false;
       }
       // vm.list is served from the agent's last collection (no libvirt call) and
@@ -96,11 +100,8 @@ export class NodePoller {
       this.needList = false;
       // Every tick for a watched node: its running VMs (stopped ones have no figures that move);
       // the whole list on events, after commands, and every few ticks.
-      const listCall = full ? this.link.call('vm.list') : watched ? this.link.call('vm.list', { active: true, inactive: false }) : Promise.resolve(null);
-      const [list, ns] = await Promise.all([
-        listCall,
-        metrics ? this.link.call('node.stats', this.nodeCursor ?? 0, ...(this.o.frozen ? [1] : [])) : Promise.resolve(null),
-      ]);
+      const listCall = full ? this.agent.vm.list() : watched ? this.agent.vm.list({ active: true, inactive: false }) : Promise.resolve(null);
+      const [list, ns] = await Promise.all([listCall, metrics ? this.agent.node.stats(this.nodeCursor, this.o.frozen ? 1 : undefined) : Promise.resolve(null)]);
       if (list !== null && !this.store.setVmList(name, decodeVmList(list), !(this.o.frozen && this.completed > 0), !full)) this.needList = true;
       if (ns !== null) {
         const page = decodeNodeStats(ns);
@@ -122,7 +123,7 @@ export class NodePoller {
   async backfill(vm: string): Promise<void> {
     if (this.o.frozen) return; // the kept history grows with time: not for stable captures
     try {
-      const page = decodeVmStats({ cursor: null, vms: { [vm]: await this.link.call('vm.stats', vm, 0, HISTORY_POINTS) } });
+      const page = decodeVmStats(await this.agent.vm.stats(vm, 0, HISTORY_POINTS));
       this.store.backfillVm(`${this.link.name}/${vm}`, page.samples);
     } catch {
       /* the live samples keep coming; a missing history is not an error worth a status line */
@@ -136,8 +137,8 @@ export class NodePoller {
         continue;
       }
       try {
-        const r = decodeEvents(await this.link.call('events.poll', ...(this.eventCursor === null ? [0] : [this.eventCursor]), this.o.longPollMs));
-        const first = this.eventCursor === null;
+        const r = decodeEvents(await this.agent.events.poll(this.eventCursor ?? 0, this.o.longPollMs));
+        const first = this.eventCursor === undefined;
         this.eventCursor = r.cursor;
         if (!first && r.events.length > 0) this.invalidate();
       } catch {

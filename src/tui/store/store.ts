@@ -167,7 +167,7 @@ export class ClusterStore {
       vm.cpuPct = s.cpuPct;
       vm.cpuHist.push(s.cpuPct);
     }
-    const memPct = s.memPct ?? (s.memUsedKiB !== undefined && vm.memKiB > 0 ? (100 * s.memUsedKiB) / vm.memKiB : undefined);
+    const memPct = s.memUsedKiB !== undefined && vm.memKiB > 0 ? (100 * s.memUsedKiB) / vm.memKiB : undefined;
     if (memPct !== undefined) {
       vm.memPct = memPct;
       vm.memHist.push(memPct);

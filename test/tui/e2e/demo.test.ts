@@ -8,14 +8,13 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { haveTmux, tableRows, Tmux } from './tmux.js';
+import { skipUnless } from '../../ci.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const VEM = resolve(ROOT, 'dist/src/cli.js');
 
 function skipReason(): string | undefined {
-  if (haveTmux()) return undefined;
-  if (process.env['CI'] === 'true') throw new Error('tmux is missing (required in CI)');
-  return 'tmux is not installed';
+  return skipUnless(haveTmux(), 'tmux');
 }
 
 test('vem demo: overview, filter, a VM operation, a migration to completion, and q restores the terminal', { skip: skipReason(), timeout: 120_000 }, async (t) => {
