@@ -33,16 +33,24 @@ test('fit check: memory left, link down, same node', () => {
   assert.deepEqual(order.map((f) => f.node), ['n3', 'n4', 'n2']);
 });
 
-test('evacuation plan spreads VMs, reserves memory as it goes, and names VMs that fit nowhere', () => {
+test('evacuation (the balancer planner): spreads VMs, reserves memory as it goes, moves stopped ones offline, names every VM that stays', () => {
   const nodes = [node('n1', 32, 20), node('n2', 16, 8), node('n3', 16, 10)];
   const vms = [vm('n1', 'a', 6), vm('n1', 'b', 5), vm('n1', 'c', 8), vm('n1', 'off', 2, 'shutoff'), vm('n2', 'other', 1)];
   const plan = planEvacuation('n1', nodes, vms);
-  assert.deepEqual(plan.map((s) => [s.vm.name, s.target ?? `none: ${s.reason}`]), [
-    ['c', 'n2'],
-    ['a', 'n3'],
-    ['b', 'none: no node has room'],
-    ['off', 'n2'],
-  ]);
+  // The balancer's planner: biggest first onto the least loaded node, memory reserved as it goes.
+  const where = new Map(plan.map((s) => [s.vm.name, s]));
+  assert.equal(where.get('c')?.target, 'n2');
+  assert.equal(where.get('a')?.target, 'n3');
+  assert.equal(where.get('b')?.target, undefined);
+  assert.match(where.get('b')?.reason ?? '', /n2|n3|room|memory/);
+  assert.equal(where.get('off')?.live, false, 'a stopped VM moves offline');
+  assert.ok(where.get('off')?.target, 'a stopped VM needs no room now');
+  // Every VM of the node is accounted for, and no other node's VM is touched.
+  assert.deepEqual([...where.keys()].sort(), ['a', 'b', 'c', 'off']);
+  // One node: nothing can go, and each VM is named with why.
+  const alone = planEvacuation('n1', [node('n1', 32, 20)], [vm('n1', 'x', 1), vm('n1', 'y', 1, 'paused')]);
+  assert.equal(alone.length, 2);
+  for (const s of alone) assert.match(s.reason ?? '', /only node/);
 });
 
 test('filter, sort and glob marks', () => {

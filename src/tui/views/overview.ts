@@ -215,7 +215,7 @@ function evacuate(o: OverviewPage, arg: string): void {
   const h = o.host;
   const node = arg ? h.store.nodes.get(arg) : o.selectedNode();
   if (!node) return h.say(arg ? `no node ${arg}` : 'no node selected', true);
-  h.push(new EvacuateDialog(h, node.name, planEvacuation(node.name, [...h.store.nodes.values()], h.store.vmsOf(node.name)), () => h.runCommand('tasks')));
+  h.push(new EvacuateDialog(h, node.name, planEvacuation(node.name, [...h.store.nodes.values()], [...h.store.vms.values()], (k) => h.cmd.migrations.get(k)?.finished === false), () => h.runCommand('tasks')));
 }
 
 const onNodes = (o: OverviewPage): boolean => o.focus === 'nodes';
