@@ -1,5 +1,5 @@
 /** Entry point of the one-file guest agent bundle (dist/guest-agent.mjs): `node guest-agent.mjs [--port DEV] [--listen ...]`. */
-import { run } from '../cli/guest-agent.js';
+import { run } from './guest-agent.js';
 import { UsageError, VemError } from '../common/errors.js';
 
 run(process.argv.slice(2)).then(
