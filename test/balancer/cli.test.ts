@@ -32,9 +32,9 @@ describe('vem balance (CLI)', () => {
     const j = JSON.parse(lastLine) as { trace: string; vms: number; hosts: number; policies: Record<string, Record<string, number>> };
     assert.equal(j.vms, 30);
     assert.equal(j.hosts, 4);
-    assert.deepEqual(Object.keys(j.policies), ['static', 'drs', 'sandpiper', 'ovirt', 'ours']);
+    assert.deepEqual(Object.keys(j.policies), ['static', 'drs', 'sandpiper', 'ovirt', 'proxmox', 'kubevirt', 'ours']);
     for (const m of Object.values(j.policies)) {
-      for (const k of ['sla_violation', 'unmet_cpu', 'cv', 'migrations', 'gb_moved', 'plan_ms_p99']) assert.equal(typeof m[k], 'number', k);
+      for (const k of ['sla_violation', 'unmet_cpu', 'cv', 'migrations', 'gb_moved', 'plan_ms_p99', 'slatah', 'pdm', 'slav']) assert.equal(typeof m[k], 'number', k);
     }
     assert.equal(j.policies.static?.migrations, 0);
   });
@@ -45,7 +45,7 @@ describe('vem balance (CLI)', () => {
     const r = await vem('balance', 'simulate', '--trace', PLANETLAB, '--hosts-file', hosts, '--policy', 'static,ours');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /300 VMs, 12 nodes, 864 samples every 300 s/);
-    assert.match(r.stdout, /^policy\s+sla_violation\s+unmet_cpu\s+cv\s+migrations\s+gb_moved\s+plan_ms_p99$/m);
+    assert.match(r.stdout, /^policy\s+sla_violation\s+unmet_cpu\s+cv\s+migrations\s+gb_moved\s+plan_ms_p99\s+slatah\s+pdm\s+slav$/m);
     assert.match(r.stdout, /^static\s/m);
     assert.match(r.stdout, /^ours\s/m);
     assert.doesNotMatch(r.stdout, /^drs\s/m);

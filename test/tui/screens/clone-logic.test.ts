@@ -51,7 +51,7 @@ test('clone preview: each problem names its field and no plan is made', () => {
   assert.match(by('name'), /n1 already has a VM named 'taken'/);
   assert.match(by('start'), /'maybe' is not yes or no/);
   assert.match(by('state'), /db1 is running: a clone is made from a stopped VM/);
-  assert.match(by('disks'), /disk vda \(\/root\/stray.img\) is not a volume of a pool on n1/);
+  assert.match(by('disks'), /disk vda \(\/root\/stray.img\) is not a volume of any storage pool on n1/);
   assert.match(by('disks'), /need 5000 bytes in pool fast, which has 100 available/);
   const bad = previewClone({ ...running, state: 'shutoff' }, domainDevices(XML), storage(), [], { name: 'a/b', start: 'no' });
   assert.match(bad.errors[0]?.message ?? '', /name 'a\/b' may only use letters/);
