@@ -20,7 +20,7 @@ function readSecret(path: string): string {
   } catch (e) {
     throw new UsageError(`vem agent: cannot read token file ${path}: ${(e as Error).message}`);
   }
-  if (text.length < 16) throw new UsageError(`vem agent: the token in ${path} is shorter than 16 characters`, 'e.g. head -c 32 /dev/urandom | base64 > FILE; chmod 600 FILE');
+  if (text.length < 16) throw new UsageError(`vem agent: the token in ${path} is shorter than 16 characters`, 'e.g. openssl rand -hex 32 > FILE; chmod 600 FILE (hex is safe in a URL)');
   if ((statSync(path).mode & 0o077) !== 0) process.stderr.write(`vem agent: warning: ${path} is readable by others (chmod 600 it)\n`);
   return text;
 }

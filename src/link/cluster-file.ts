@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Node as YamlNode, type YAMLMap } from 'yaml';
 import { VemError } from '../common/errors.js';
+import { splitUserinfo } from '../common/xmlrpc/auth.js';
 import type { AgentAddress, ClusterConfig, NodeConfig } from './types.js';
 
 /** Where `vem agent` listens when given neither --listen nor --socket. */
@@ -127,7 +128,8 @@ export function parseClusterFile(text: string, fileName = 'cluster.yaml'): Clust
       const url = scalarString(urlNode, `${where}.url`, fail);
       let u: URL | undefined;
       try {
-        u = new URL(url);
+        // A token in the userinfo may hold '/ + =' (base64): it is sent in a header, so only the rest must parse.
+        u = new URL(splitUserinfo(url).url);
       } catch {
         u = undefined;
       }

@@ -3,6 +3,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { VemError } from '../common/errors.js';
+import { redactUrls, splitUserinfo } from '../common/xmlrpc/auth.js';
 import { XmlRpcClient, XmlRpcHttpError } from '../common/xmlrpc/client.js';
 import { XmlRpcFault } from '../common/xmlrpc/codec.js';
 import type { XmlRpcValue } from '../common/xmlrpc/value.js';
@@ -40,11 +41,11 @@ export class DirectLink implements NodeLink {
     } else {
       let u: URL;
       try {
-        u = new URL(url);
+        u = new URL(splitUserinfo(url).url);
       } catch {
-        throw new VemError(`node ${name}: '${url}' is not a URL`, 'expected http://127.0.0.1:PORT, https://HOST:PORT or unix:/path');
+        throw new VemError(`node ${name}: '${redactUrls(url)}' is not a URL`, 'expected http://127.0.0.1:PORT, https://HOST:PORT or unix:/path');
       }
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new VemError(`node ${name}: unsupported URL ${url}`, 'use http://, https:// or unix:PATH');
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new VemError(`node ${name}: unsupported URL ${redactUrls(url)}`, 'use http://, https:// or unix:PATH');
       const isTls = u.protocol === 'https:';
       this.target = { kind: 'tcp', host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || (isTls ? 443 : 80)), tls: isTls };
     }
@@ -88,9 +89,9 @@ export class DirectLink implements NodeLink {
       if (e instanceof XmlRpcFault) {
         this.markUp(); // the agent answered
       } else if (e instanceof XmlRpcHttpError && (e.status === 401 || e.status === 403)) {
-        if (!this.closed) this.st.set('auth-failed', `${this.url}: the agent refused the token (HTTP ${e.status})`);
+        if (!this.closed) this.st.set('auth-failed', `${redactUrls(this.url)}: the agent refused the token (HTTP ${e.status})`);
       } else if (!(e instanceof XmlRpcHttpError) && !this.closed) {
-        const detail = `${this.url}: ${(e as Error).message}`;
+        const detail = redactUrls(`${this.url}: ${(e as Error).message}`);
         this.st.set('down', detail);
         this.schedule();
         // The caller learns which node is down and why, not a bare socket error.

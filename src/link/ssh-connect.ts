@@ -48,7 +48,8 @@ function connectOne(hop: SshHop, o: ConnectOptions, sock: Duplex | undefined): P
     const entries = [...userFiles, ...hop.globalKnownHostsFiles].flatMap((f) => readKnownHosts(f));
     let verdict: SshConnectError | undefined;
     const notes: string[] = [];
-    const where = `${hop.user}@${hostPattern(hop.host, hop.port)}`;
+    // For people, as ssh writes it: brackets only around an IPv6 address (hostPattern is known_hosts syntax).
+    const where = `${hop.user}@${hop.host.includes(':') ? `[${hop.host}]` : hop.host}${hop.port === 22 ? '' : `:${hop.port}`}`;
     const cfg: ConnectConfig = {
       host: hop.host,
       port: hop.port,

@@ -85,10 +85,27 @@ describe('vem call (CLI)', () => {
     assert.equal(w.code, 1);
     assert.match(w.stderr, /^vem call: .*HTTP 401.*refused the token/);
     assert.ok(!w.stderr.includes(wrong) && !w.stderr.includes('Wr0ng'), w.stderr);
+    // The cluster file's url: takes the same form; a refusal there names the node, never the token.
+    const cf = join(dir, 'tok.yaml');
+    writeFileSync(cf, `nodes:\n  - name: good\n    url: http://vem:${TOKEN}@127.0.0.1:${port}/\n  - name: bad\n    url: http://vem:${wrong}@127.0.0.1:${port}/\n`);
+    const g = await vem('call', 'good', 'vm.list', '--cluster', cf);
+    assert.equal(g.code, 0, g.stderr);
+    const b = await vem('call', 'bad', 'vm.list', '--cluster', cf);
+    assert.equal(b.code, 1);
+    assert.ok(!b.stderr.includes('Wr0ng'), b.stderr);
     // An unparsable URL is named with its credentials masked.
     const u = await vem('call', '--agent', `http://vem:${wrong}@127.0.0.1:notaport/`, 'vm.list');
     assert.notEqual(u.code, 0);
     assert.ok(!u.stderr.includes('Wr0ng'), u.stderr);
+  });
+
+  it('an SSH failure names user@host:port as ssh does (brackets only for IPv6)', async () => {
+    const cf = join(dir, 'ssh.yaml');
+    writeFileSync(cf, `nodes:\n  - name: s1\n    ssh: root@127.0.0.1:1\n`);
+    const r = await vem('call', 's1', 'node.info', '--cluster', cf);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /root@127\.0\.0\.1:1\b/);
+    assert.doesNotMatch(r.stderr, /\[127\.0\.0\.1\]/);
   });
 
   it('--raw prints vm.xml as virsh dumpxml does; JSON otherwise', async () => {

@@ -1,7 +1,8 @@
 // `vem balance simulate|generate` as a user runs them: the real CLI in a child process.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -80,6 +81,42 @@ async function simAgent(dir: string, name: string, vms: number): Promise<{ url: 
   return { url, p };
 }
 
+describe('vem balance generate/simulate: files as named, warnings, units', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vem-balance-gen-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('--out x.csv.gz writes gzip that simulate reads; --out - writes the CSV to standard output', async () => {
+    const gz = join(dir, 'x.csv.gz');
+    const g = await vem('balance', 'generate', '--kind', 'mix', '--vms', '10', '--steps', '20', '--out', gz);
+    assert.equal(g.code, 0, g.stderr);
+    assert.deepEqual([...readFileSync(gz).subarray(0, 2)], [0x1f, 0x8b]);
+    assert.match(gunzipSync(readFileSync(gz)).toString('utf8'), /^time,vm,cpu,mem/);
+    const r = await vem('balance', 'simulate', '--trace', gz, '--hosts', '2', '--host-cores', '8', '--host-mem-gib', '64', '--policy', 'static');
+    assert.equal(r.code, 0, r.stderr);
+    const o = await vem('balance', 'generate', '--kind', 'mix', '--vms', '5', '--steps', '4', '--out', '-');
+    assert.equal(o.code, 0, o.stderr);
+    assert.match(o.stdout, /^time,vm,cpu,mem/);
+    assert.equal(existsSync(join(process.cwd(), '-')), false);
+  });
+
+  it('VMs that cannot fit are warned about; the table says its units; the usage lists every option', async () => {
+    const t = join(dir, 'many.csv');
+    assert.equal((await vem('balance', 'generate', '--kind', 'mix', '--vms', '300', '--steps', '5', '--out', t)).code, 0);
+    const r = await vem('balance', 'simulate', '--trace', t, '--hosts', '2', '--host-cores', '8', '--host-mem-gib', '2', '--policy', 'static');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /warning: \d+ of 300 VMs do not fit in the nodes' memory/);
+    assert.match(r.stdout, /unmet_cpu: core-seconds of CPU demand no node served/);
+    const j = await vem('balance', 'simulate', '--trace', t, '--hosts', '2', '--host-cores', '8', '--host-mem-gib', '2', '--policy', 'static', '--json');
+    assert.equal((JSON.parse(j.stdout.trim().split('\n').at(-1) as string) as { warnings: string[] }).warnings.length, 1);
+    const fine = await vem('balance', 'simulate', '--trace', t, '--hosts', '8', '--host-cores', '32', '--host-mem-gib', '512', '--policy', 'static');
+    assert.doesNotMatch(fine.stderr, /do not fit/);
+    const u = await vem('balance', 'simulate');
+    assert.equal(u.code, 2);
+    assert.match(u.stderr, /--only VM,\.\.\./);
+    assert.match(u.stderr, /--auto --every S/);
+  });
+});
+
 describe('vem balance plan/apply --evacuate (CLI against a real simulated agent)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vem-evac-'));
   const kids: ChildProcess[] = [];
@@ -115,5 +152,17 @@ describe('vem balance plan/apply --evacuate (CLI against a real simulated agent)
     const bad = await vem('balance', 'plan', '--cluster', cluster, '--evacuate', 'solo', '--paused', 'maybe');
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--paused wants live or keep/);
+  });
+
+  it('apply to a url: node without migrate-uri fails that move with a hint to set it, and the node still holds the VM', async () => {
+    const a = await simAgent(dir, 'src', 2);
+    const b = await simAgent(dir, 'dst', 0);
+    kids.push(a.p, b.p);
+    const cluster = join(dir, 'two.yaml');
+    writeFileSync(cluster, `nodes:\n  - name: src\n    url: ${a.url}\n  - name: dst\n    url: ${b.url}\n`);
+    const r = await vem('balance', 'apply', '--cluster', cluster, '--period', '1', '--evacuate', 'src', '--yes');
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /FAILED .* src -> dst .*no migration URI for node dst \(set 'migrate-uri: qemu\+ssh:\/\/HOST\/system' for dst in the cluster file, or give --dest-uri dst=URI\)/);
+    assert.match(r.stderr, /node src still holds 2 VMs: .*\(migration failed\)/);
   });
 });

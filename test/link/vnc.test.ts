@@ -21,9 +21,10 @@ test('displays from live domain XML: VNC first, listen forms, sockets, unstarted
   assert.deepEqual(parseGraphics(`<domain><name>x</name></domain>`), []);
 });
 
-test('vem call: its options in any position (as --help shows), negative numbers and everything after -- are arguments', () => {
-  assert.deepEqual(splitCallArgs(['n1', '--cluster', 'c.yaml', 'vm.setVcpus', 'g', '-2']), { opts: ['--cluster', 'c.yaml'], rest: ['n1', 'vm.setVcpus', 'g', '-2'] });
-  assert.deepEqual(splitCallArgs(['n1', 'vm.setVcpus', 'g', '--', '--agent']), { opts: [], rest: ['n1', 'vm.setVcpus', 'g', '--agent'] });
+test('vem call: options in any position (as --help shows them); after a lone -- every word is an argument', () => {
+  assert.deepEqual(splitCallArgs(['--cluster', 'c.yaml', 'n1', 'vm.setVcpus', 'g', '-2']), { opts: ['--cluster', 'c.yaml'], rest: ['n1', 'vm.setVcpus', 'g', '-2'] });
+  assert.deepEqual(splitCallArgs(['n1', '--cluster', 'c.yaml', 'node.info', '--raw']), { opts: ['--cluster', 'c.yaml', '--raw'], rest: ['n1', 'node.info'] });
+  assert.deepEqual(splitCallArgs(['n1', 'vm.x', '--', '--agent']), { opts: [], rest: ['n1', 'vm.x', '--agent'] });
   assert.deepEqual(splitCallArgs(['--agent=http://127.0.0.1:1', 'system.listMethods']), { opts: ['--agent=http://127.0.0.1:1'], rest: ['system.listMethods'] });
   assert.deepEqual(splitCallArgs(['--', '--odd-node', 'm']), { opts: [], rest: ['--odd-node', 'm'] });
   assert.deepEqual(parseCliArgs(['42', '-2.5', 'true', '{"a":[1]}', 'plain', 's:42']), [42, -2.5, true, { a: [1] }, 'plain', '42']);
