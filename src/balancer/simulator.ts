@@ -107,11 +107,9 @@ export function simulate(trace: Trace, hosts: readonly HostSpec[], policy: Level
   const vmRequested = new Float64Array(V);
   const vmLost = new Float64Array(V);
 
-  for (let k = 0; k < steps; k++) {
-    const t = trace.times[k] as number;
-    // Migrations that ended before this sample: the VM now lives on its target.
+  const finishBy = (time: number): void => {
     for (const [vi, m] of migrating) {
-      if (m.end <= t) {
+      if (m.end <= time) {
         at[vi] = m.to;
         lastMig[vi] = m.end;
         lastMigSecs[vi] = m.end - m.start;
@@ -119,6 +117,12 @@ export function simulate(trace: Trace, hosts: readonly HostSpec[], policy: Level
         migrating.delete(vi);
       }
     }
+  };
+
+  for (let k = 0; k < steps; k++) {
+    const t = trace.times[k] as number;
+    // Migrations that ended before this sample: the VM now lives on its target.
+    finishBy(t);
     demand.fill(0);
     mem.fill(0);
     net.fill(0);
@@ -148,19 +152,6 @@ export function simulate(trace: Trace, hosts: readonly HostSpec[], policy: Level
       demand[m.from]! += srcOv * f;
       demand[m.to]! += dstOv * f;
     }
-    // What the planners observe at this sample: demand with the migrations already running.
-    for (let h = 0; h < H; h++) {
-      push(hostCpuHist[h]!, demand[h]! / hosts[h]!.cores);
-      push(hostMemHist[h]!, mem[h]! / hosts[h]!.memMiB);
-      push(hostNetHist[h]!, net[h]!);
-    }
-    for (let i = 0; i < V; i++) push(vmHist[i]!, trace.vms[i]!.cpu[k] as number);
-    if (t + 1e-9 >= nextPlan) {
-      nextPlan = t + (policy.everySeconds ?? dt);
-      planAndStart(k, t);
-    }
-    // The interval [t, t + dt) is scored after the plan, so a migration shorter than a sample
-    // still costs its overhead and its 10 % (PDM) in the interval it runs in.
     const served: number[] = new Array<number>(H);
     for (let h = 0; h < H; h++) {
       const cores = hosts[h]!.cores;
@@ -172,10 +163,17 @@ export function simulate(trace: Trace, hosts: readonly HostSpec[], policy: Level
       }
       unmet += Math.max(0, demand[h]! - cores) * dt;
       served[h] = Math.min(1, u);
+      push(hostCpuHist[h]!, u);
+      push(hostMemHist[h]!, mem[h]! / hosts[h]!.memMiB);
+      push(hostNetHist[h]!, net[h]!);
     }
     cvSum += cv(served);
-  }
-  function planAndStart(k: number, t: number): void {
+    for (let i = 0; i < V; i++) push(vmHist[i]!, trace.vms[i]!.cpu[k] as number);
+
+    if (t + 1e-9 < nextPlan) continue;
+    nextPlan = t + (policy.everySeconds ?? dt);
+    // The plan runs once this interval is over (at t + dt): what ended within it is done.
+    finishBy(t + dt);
     const hs: HostState[] = hosts.map((h, j) => ({
       name: h.name, cores: h.cores, memMiB: h.memMiB, netMbps: netCap,
       cpuHistory: hostCpuHist[j]!, memHistory: hostMemHist[j]!, netHistory: hostNetHist[j]!,
@@ -195,18 +193,11 @@ export function simulate(trace: Trace, hosts: readonly HostSpec[], policy: Level
       const vmMem = trace.vms[vi]!.mem[k] as number;
       const dirty = dirtyRateOf(vs[vi]!);
       const secs = migrationSeconds(vmMem, dirty, bw);
-      const from = at[vi]!;
-      migrating.set(vi, { vm: vi, from, to, start: t, end: t + secs });
+      // Sample k is the mean over [t, t + dt): the plan that read it can act only from t + dt on,
+      // so its migrations start there and their overhead and PDM fall in the next interval.
+      migrating.set(vi, { vm: vi, from: at[vi]!, to, start: t + dt, end: t + dt + secs });
       migrations++;
       mibMoved += migrationMiB(vmMem, dirty, bw);
-      // Its share of this interval: overhead on both ends, the VM's demand on the target once
-      // it ends, 10 % of its demand lost while it runs.
-      const f = Math.min(1, secs / dt);
-      const c = trace.vms[vi]!.cpu[k] as number;
-      demand[from]! += srcOv * f - c * (1 - f);
-      demand[to]! += dstOv * f + c * (1 - f);
-      active[to] = 1;
-      vmLost[vi]! += 0.1 * c * f * dt;
     }
   }
   const total = H * dt * steps;
