@@ -107,11 +107,9 @@ export function simulate(trace: Trace, hosts: readonly HostSpec[], policy: Level
   const vmRequested = new Float64Array(V);
   const vmLost = new Float64Array(V);
 
-  for (let k = 0; k < steps; k++) {
-    const t = trace.times[k] as number;
-    // Migrations that ended before this sample: the VM now lives on its target.
+  const finishBy = (time: number): void => {
     for (const [vi, m] of migrating) {
-      if (m.end <= t) {
+      if (m.end <= time) {
         at[vi] = m.to;
         lastMig[vi] = m.end;
         lastMigSecs[vi] = m.end - m.start;
@@ -119,6 +117,12 @@ export function simulate(trace: Trace, hosts: readonly HostSpec[], policy: Level
         migrating.delete(vi);
       }
     }
+  };
+
+  for (let k = 0; k < steps; k++) {
+    const t = trace.times[k] as number;
+    // Migrations that ended before this sample: the VM now lives on its target.
+    finishBy(t);
     demand.fill(0);
     mem.fill(0);
     net.fill(0);
@@ -168,6 +172,8 @@ export function simulate(trace: Trace, hosts: readonly HostSpec[], policy: Level
 
     if (t + 1e-9 < nextPlan) continue;
     nextPlan = t + (policy.everySeconds ?? dt);
+    // The plan runs once this interval is over (at t + dt): what ended within it is done.
+    finishBy(t + dt);
     const hs: HostState[] = hosts.map((h, j) => ({
       name: h.name, cores: h.cores, memMiB: h.memMiB, netMbps: netCap,
       cpuHistory: hostCpuHist[j]!, memHistory: hostMemHist[j]!, netHistory: hostNetHist[j]!,
@@ -187,7 +193,9 @@ export function simulate(trace: Trace, hosts: readonly HostSpec[], policy: Level
       const vmMem = trace.vms[vi]!.mem[k] as number;
       const dirty = dirtyRateOf(vs[vi]!);
       const secs = migrationSeconds(vmMem, dirty, bw);
-      migrating.set(vi, { vm: vi, from: at[vi]!, to, start: t, end: t + secs });
+      // Sample k is the mean over [t, t + dt): the plan that read it can act only from t + dt on,
+      // so its migrations start there and their overhead and PDM fall in the next interval.
+      migrating.set(vi, { vm: vi, from: at[vi]!, to, start: t + dt, end: t + dt + secs });
       migrations++;
       mibMoved += migrationMiB(vmMem, dirty, bw);
     }
