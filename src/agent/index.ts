@@ -21,6 +21,7 @@ import { registerResourceMethods } from './methods/resources.js';
 import { registerVmMethods } from './methods/vm.js';
 import { registerCloneMethods } from './methods/clone.js';
 import { loadPlugins, type Plugins } from './plugins.js';
+import type { GuestRelayOptions } from './guest/index.js';
 
 export const DEFAULT_SOCKET = '/run/vem/agent.sock';
 
@@ -53,6 +54,8 @@ export interface AgentOptions {
   maxBackoffMs?: number;
   /** Load the guest.* and balancer.level1.* modules when present (default true). */
   plugins?: boolean;
+  /** Options of the guest.* relay (timeouts, limits on what a guest may send, quarantine). */
+  guest?: GuestRelayOptions;
 }
 
 export interface RunningAgent {
@@ -162,7 +165,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   registerVmMethods(registry, core);
   registerCloneMethods(registry, core);
   registerResourceMethods(registry, core);
-  if (o.plugins !== false) plugins = loadPlugins(registry, core);
+  if (o.plugins !== false) plugins = loadPlugins(registry, core, o.guest);
 
   const audit = o.auditLog
     ? new AuditLog(o.auditLog, {
