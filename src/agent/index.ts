@@ -2,7 +2,8 @@
  * The node agent: XML-RPC over libvirt with live metrics, jobs, events and
  * safe defaults (unix socket 0600 or loopback; TLS + token required elsewhere).
  */
-import { declared } from '../api/index.js';
+import { api, declared } from '../api/index.js';
+import { VemError } from '../common/errors.js';
 import { MethodRegistry } from '../common/xmlrpc/registry.js';
 import { startXmlRpcServer, type RunningXmlRpcServer } from '../common/xmlrpc/server.js';
 import type { Hypervisor, Unsubscribe } from '../libvirt/hypervisor.js';
@@ -20,10 +21,26 @@ import { registerNodeMethods } from './methods/node.js';
 import { registerResourceMethods } from './methods/resources.js';
 import { registerVmMethods } from './methods/vm.js';
 import { registerCloneMethods } from './methods/clone.js';
+import { registerWatchMethods } from './methods/watch.js';
 import { loadPlugins, type Plugins } from './plugins.js';
 import type { GuestRelayOptions } from './guest/index.js';
 
 export const DEFAULT_SOCKET = '/run/vem/agent.sock';
+
+const LISTEN_CODES: Record<string, [string, string]> = {
+  EADDRINUSE: ['address already in use', 'is another agent (or another program) on it? pick another port with --listen'],
+  EACCES: ['permission denied', 'ports below 1024 need root; pick another with --listen'],
+  EADDRNOTAVAIL: ['no such address on this host', 'listen on 127.0.0.1 or an address of this host'],
+};
+
+/** A failure to listen as one line naming the address (Node's own is a stack trace). */
+function listenError(e: unknown, o: AgentOptions): unknown {
+  const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
+  const known = typeof err?.code === 'string' ? LISTEN_CODES[err.code] : undefined;
+  if (!known || err.syscall !== 'listen') return e;
+  const where = err.address !== undefined ? (err.port !== undefined && err.port > 0 ? `${err.address}:${err.port}` : err.address) : (o.listen ?? o.socket ?? DEFAULT_SOCKET);
+  return new VemError(`vem agent: cannot listen on ${where}: ${known[0]}`, known[1]);
+}
 
 export interface AgentOptions {
   hypervisor: Hypervisor | (() => Promise<Hypervisor>);
@@ -164,6 +181,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   registerNodeMethods(registry, core);
   registerVmMethods(registry, core);
   registerCloneMethods(registry, core);
+  registerWatchMethods(registry, core);
   registerResourceMethods(registry, core);
   if (o.plugins !== false) plugins = loadPlugins(registry, core, o.guest);
 
@@ -206,7 +224,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       // vm.list and node.stats change only when a collection lands (or the VM cache changes):
       // concurrent callers within one period share one encoded answer.
       cacheKey: (method, params) => {
-        if (method !== 'vm.list' && method !== 'node.stats') return undefined;
+        if (method !== api.vm.list.name && method !== api.node.stats.name && method !== api.vm.watch.name) return undefined;
         return `${method}|${collector.tick}|${domains.version}|${link.status().up}|${JSON.stringify(params)}`;
       },
       routes: {
@@ -239,7 +257,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     jobs.close();
     await link.close();
     await audit?.close();
-    throw e;
+    throw listenError(e, o);
   }
 
   return {

@@ -30,17 +30,20 @@ export interface ClientOptions {
   check?: boolean;
 }
 
+/** A raw answer of `m` (from a generic call) as its declared type, or a WireShapeError naming what differs. */
+export function checked<M extends AnyMethod>(m: M, raw: XmlRpcValue): Result<M> {
+  const p = problems(m.result, raw);
+  if (p.length > 0) throw new WireShapeError(m.name, p);
+  return raw as Result<M>;
+}
+
 /** One call of a declared method; trailing undefined arguments are not sent. */
 export async function invoke<M extends AnyMethod>(c: Caller, m: M, args: Args<M>, o: ClientOptions = {}): Promise<Result<M>> {
   const params = [...(args as unknown as Array<XmlRpcValue | undefined>)];
   while (params.length > 0 && params[params.length - 1] === undefined) params.pop();
   if (params.includes(undefined)) throw new VemError(`${m.name}: an optional argument is missing before a given one`);
   const raw = await c.call(m.name, ...(params as XmlRpcValue[]));
-  if (o.check !== false) {
-    const p = problems(m.result, raw);
-    if (p.length > 0) throw new WireShapeError(m.name, p);
-  }
-  return raw as Result<M>;
+  return o.check === false ? (raw as Result<M>) : checked(m, raw);
 }
 
 type Fn<M> = (...args: Args<M>) => Promise<Result<M>>;

@@ -3,7 +3,7 @@
  * these types, the clients read them through them, and the contract test checks
  * every answer of the simulated agent against them.
  */
-import { any, array, bool, dateTime, double, extend, int, literal, opt, record, string, struct, union, type Infer } from './schema.js';
+import { any, array, base64, bool, dateTime, double, extend, int, literal, opt, record, string, struct, union, type Infer } from './schema.js';
 
 export const VM_STATES = ['nostate', 'running', 'blocked', 'paused', 'shutdown', 'shutoff', 'crashed', 'pmsuspended'] as const;
 export const vmState = literal(...VM_STATES);
@@ -55,6 +55,73 @@ export type VmRow = Infer<typeof vmRow>;
 export const vmListFilter = struct({ active: optBool, inactive: optBool });
 export type VmListFilter = Infer<typeof vmListFilter>;
 
+// ---- the dashboard's watch (vm.watch) ----------------------------------------
+
+/** What the dashboard shows of a node's VMs this tick. */
+export const WATCH_SORTS = ['cpuPct', 'memPct', 'diskBps', 'netBps'] as const;
+export const watchView = struct({
+  /** Figures of every VM of the node (its rows are on screen). */
+  all: optBool,
+  /** Figures of these VMs (a detail view, marked rows). */
+  vms: opt(array(string)),
+  /** Figures of the node's top rows by this column (the table is sorted by it). */
+  sort: opt(literal(...WATCH_SORTS)),
+  /** How many top rows (default 50, at most 1000). */
+  top: optInt,
+});
+export type WatchView = Infer<typeof watchView>;
+
+/** A VM's inventory: what changes on a state or configuration change, not every collection. */
+export const vmInventory = struct({
+  /** The agent's number for this VM while the agent runs: the live columns refer to it. */
+  key: int,
+  name: string,
+  uuid: string,
+  state: vmState,
+  reason: int,
+  vcpus: int,
+  maxVcpus: int,
+  memKiB: big,
+  maxMemKiB: big,
+  id: optInt,
+  persistent: optBool,
+  autostart: optBool,
+});
+export type VmInventory = Infer<typeof vmInventory>;
+
+/** The watched VMs' latest figures as packed columns (little-endian; keys int32, figures float32), same length each. */
+export const packedFigures = struct({
+  keys: base64,
+  cpuPct: base64,
+  vcpuPct: base64,
+  memUsedKiB: base64,
+  diskRdBps: base64,
+  diskWrBps: base64,
+  netRxBps: base64,
+  netTxBps: base64,
+});
+export type PackedFigures = Infer<typeof packedFigures>;
+
+export const watchAnswer = struct({
+  /** Changes when the agent restarted: start again from version 0. */
+  agentStart: big,
+  /** The inventory version now: pass it as `since` next time. */
+  version: int,
+  /** True when `added` is the whole inventory (since was 0, too old, or from another agent start): drop what you hold. */
+  full: bool,
+  added: array(vmInventory),
+  changed: array(vmInventory),
+  removed: array(string),
+  /** When the figures were collected (ms since the epoch). */
+  seenAt: big,
+  live: packedFigures,
+  /** Keys of the node's top rows by view.sort, best first (empty without a sort). */
+  top: array(int),
+  vmsTotal: int,
+  vmsRunning: int,
+});
+export type WatchAnswer = Infer<typeof watchAnswer>;
+
 /** libvirt's domain info. */
 export const domainInfo = struct({
   name: string,
@@ -70,10 +137,10 @@ export const domainInfo = struct({
 });
 export type DomainInfo = Infer<typeof domainInfo>;
 
-const diskSummary = struct({ device: optStr, type: optStr, target: optStr, bus: optStr, source: optStr, format: optStr, readonly: optBool, shareable: optBool, pool: optStr, volume: optStr });
+const diskSummary = struct({ device: optStr, type: optStr, target: optStr, bus: optStr, source: optStr, format: optStr, readonly: optInt, pool: optStr });
 const nicSummary = struct({ type: optStr, mac: optStr, source: optStr, target: optStr, model: optStr });
-const graphicsSummary = struct({ type: optStr, port: optInt, listen: optStr, autoport: optBool, socket: optStr });
-const consoleSummary = struct({ type: optStr, tty: optStr, target: optStr, path: optStr });
+const graphicsSummary = struct({ type: optStr, port: optInt, listen: optStr, autoport: optStr });
+const consoleSummary = struct({ type: optStr, tty: optStr, target: optStr });
 const channelSummary = struct({ type: optStr, name: optStr, path: optStr, state: optStr });
 
 /** What the agent reads from a VM's domain XML. */
@@ -282,6 +349,8 @@ export const volume = struct({
   capacity: big,
   allocation: big,
   format: optStr,
+  /** The VMs whose definition uses this volume (by path, or by pool and volume name), from the agent's cached domain XML. */
+  usedBy: opt(array(string)),
 });
 export type Volume = Infer<typeof volume>;
 
@@ -296,12 +365,15 @@ export const networkInfo = struct({
   netmask: optStr,
   dhcpStart: optStr,
   dhcpEnd: optStr,
+  /** The VMs with an interface on this network, from the agent's cached domain XML. */
+  usedBy: opt(array(string)),
 });
 export type Network = Infer<typeof networkInfo>;
 
 // ---- guests (relayed from the agent inside the VM: every field may be missing) --
 
-const guestMark = { simulated: optBool };
+/** Marks on every guest answer: made up by the simulator, or answered by qemu-guest-agent (source) rather than ours. */
+const guestMark = { simulated: optBool, source: optStr };
 
 export const guestStatus = struct({
   vm: string,
@@ -325,9 +397,9 @@ export const guestInfo = struct({
   load: opt(struct({ load1: double, load5: double, load15: double, running: optInt, total: optInt })),
   cpus: optInt,
   memory: opt(struct({ totalKiB: optNum, freeKiB: optNum, availableKiB: optNum, buffersKiB: optNum, cachedKiB: optNum, swapTotalKiB: optNum, swapFreeKiB: optNum })),
+  machine: optStr,
   agentVersion: optStr,
   time: opt(when),
-  source: optStr,
   ...guestMark,
 });
 export type GuestInfo = Infer<typeof guestInfo>;
@@ -347,34 +419,37 @@ export const guestProcess = struct({
   command: optStr,
 });
 export type GuestProcess = Infer<typeof guestProcess>;
-export const guestProcesses = struct({ count: optInt, cpuIntervalMs: optInt, processes: array(guestProcess), source: optStr, ...guestMark });
+export const guestProcesses = struct({ count: optInt, cpuIntervalMs: optInt, processes: array(guestProcess), ...guestMark });
 export const processOptions = struct({ intervalMs: optInt });
 
 export const guestUser = struct({
   name: string,
-  uid: int,
+  // qemu-guest-agent knows only who is logged in: the account fields are ours.
+  uid: optInt,
   gid: optInt,
   gecos: optStr,
   home: optStr,
   shell: optStr,
-  groups: array(string),
-  adminVia: array(string),
-  admin: bool,
+  groups: opt(array(string)),
+  adminVia: opt(array(string)),
+  admin: optBool,
   password: optStr,
   loggedIn: optBool,
+  loginTime: opt(when),
   system: optBool,
 });
 export type GuestUser = Infer<typeof guestUser>;
 export const guestGroup = struct({ name: string, gid: int, members: array(string) });
 export type GuestGroup = Infer<typeof guestGroup>;
-export const guestUsers = struct({ users: array(guestUser), groups: array(guestGroup), source: optStr, ...guestMark });
+export const guestUsers = struct({ users: array(guestUser), groups: array(guestGroup), partial: optBool, ...guestMark });
 
-export const guestSession = struct({ user: string, line: optStr, host: optStr, pid: optInt, loginTime: opt(when), ...guestMark });
+/** host: where our agent says the session comes from; domain: the Windows domain qemu-guest-agent reports. */
+export const guestSession = struct({ user: string, line: optStr, host: optStr, domain: optStr, pid: optInt, loginTime: opt(when), ...guestMark });
 export type GuestSession = Infer<typeof guestSession>;
 
 export const guestService = struct({ name: string, state: string, enabled: optStr, description: optStr });
 export type GuestService = Infer<typeof guestService>;
-export const guestServices = struct({ init: string, services: array(guestService), source: optStr, ...guestMark });
+export const guestServices = struct({ init: string, services: array(guestService), ...guestMark });
 
 export const guestFilesystem = struct({
   device: optStr,
@@ -395,7 +470,7 @@ export const guestAddress = struct({ family: optStr, address: optStr, netmask: o
 export const guestInterface = struct({ name: string, mac: optStr, mtu: optInt, state: optStr, rxBytes: optNum, txBytes: optNum, addresses: array(guestAddress), ...guestMark });
 export type GuestInterface = Infer<typeof guestInterface>;
 
-export const guestPolicy = struct({ allow: array(string), protectedUsers: opt(array(string)), source: optStr, actions: opt(array(string)), ...guestMark });
+export const guestPolicy = struct({ allow: array(string), protectedUsers: opt(array(string)), actions: opt(array(string)), ...guestMark });
 export type GuestPolicy = Infer<typeof guestPolicy>;
 
 export const userAddOptions = struct({ uid: optInt, shell: optStr, home: optStr, gecos: optStr, groups: opt(array(string)), password: optStr });

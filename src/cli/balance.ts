@@ -12,11 +12,10 @@ import { simulate, type SimMetrics } from '../balancer/simulator.js';
 import { traceToCsv, uniformHosts, type HostSpec } from '../balancer/trace.js';
 import { TRACE_KINDS, generateTrace, type TraceKind } from '../balancer/tracegen.js';
 import { boolOpt, parseCommandArgs, stringOpt, type Parsed } from './args.js';
+import { findCommand } from './commands.js';
 
-const USAGE = 'vem balance simulate --trace F (--hosts N --host-cores C --host-mem-gib M | --hosts-file F) [--policy NAME,...] [--json]\n' +
-  '       vem balance plan [--cluster FILE] [--evacuate NODE,...] [--maintenance NODE,...] [--json]\n' +
-  '       vem balance apply [--cluster FILE] [--evacuate NODE,...] [--maintenance NODE,...] [--yes]\n' +
-  '       vem balance generate --kind diurnal|bursty|ramp|onoff|mix --vms N --steps N [--period S] [--seed N] --out F';
+/** The one usage text (vem balance --help's), printed with every usage error too. */
+const USAGE = findCommand('balance')?.usage ?? 'vem balance plan|apply|simulate|generate';
 
 function positiveNumber(p: Parsed, name: string, integer: boolean): number | undefined {
   const s = stringOpt(p, name);
@@ -96,7 +95,7 @@ export async function run(args: string[]): Promise<number> {
       return generateCmd(rest);
     case 'plan':
     case 'apply': {
-      const live = await import('../balancer/live-cmd.js');
+      const live = await import('./balance-live.js');
       return live.run(sub, rest);
     }
     default:

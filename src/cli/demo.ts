@@ -7,7 +7,7 @@ import { boolOpt, parseCommandArgs, stringOpt } from './args.js';
 import { UsageError } from '../common/errors.js';
 import { createSimCluster, ManualClock } from '../libvirt/sim/index.js';
 import { startAgent, type RunningAgent } from '../agent/index.js';
-import { openDirectLink } from '../tui/transport/index.js';
+import { openDirectLink } from '../link/index.js';
 import { runDashboard } from '../tui/views/app.js';
 
 function intOpt(v: string | undefined, name: string, def: number, min: number, max: number): number {

@@ -336,7 +336,8 @@ test('agent on a real libvirtd (test driver): every method over HTTP and unix so
     });
     assert.ok((down.libvirt.reason ?? '').length > 0);
     await assert.rejects(client.call('vm.info', 'vm-0001'), (e: unknown) => e instanceof XmlRpcFault && e.code === 1001);
-    assert.ok(Array.isArray(await client.call('vm.list')), 'reads from the collector still answer');
+    // A down node's VM list is a fault saying since when, never [] (which would read as a node with no VMs).
+    await assert.rejects(client.call('vm.list'), (e: unknown) => e instanceof XmlRpcFault && e.code === 1001 && /libvirt is down since \d{4}-/.test(e.message));
     await n.startLibvirtd();
     await waitFor('libvirt up again', async () => ((await client.call('node.info')) as { libvirt: { up: boolean } }).libvirt.up, 30_000);
     const collectionsAtRecovery = a.core.collector.collections;

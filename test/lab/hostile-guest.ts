@@ -8,7 +8,7 @@
 // (answers each call with another id), silent (reads calls, never answers), reconnect
 // (opens the port, writes half a frame, closes, again, in a loop).
 import { buildGuestImage, type GuestImage } from './guest-image.js';
-import { MAX_FRAME_BYTES } from '../../src/guest-agent/framing.js';
+import { MAX_FRAME_BYTES } from '../../src/common/guest-framing.js';
 
 export const HOSTILE_PATH = '/usr/local/lib/vem/hostile.mjs';
 export const HOSTILE_MODES = ['flood', 'cap', 'drip', 'wrongid', 'silent', 'reconnect'] as const;

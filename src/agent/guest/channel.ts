@@ -1,7 +1,7 @@
 /**
  * The host end of one VM's guest-agent channel: a unix socket QEMU listens on
  * (libvirt <channel type='unix'><source mode='bind'/>), carrying framed XML-RPC
- * (src/guest-agent/framing.ts). Calls may overlap; replies match by id, and a
+ * (src/common/guest-framing.ts). Calls may overlap; replies match by id, and a
  * late reply to a call that timed out is dropped.
  *
  * Everything from the guest is hostile. The channel is read only while a call
@@ -15,7 +15,7 @@ import net from 'node:net';
 import { VemError } from '../../common/errors.js';
 import { decodeResponse, encodeCall } from '../../common/xmlrpc/codec.js';
 import type { XmlRpcValue } from '../../common/xmlrpc/value.js';
-import { encodeFrame, FrameDecoder, FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from '../../guest-agent/framing.js';
+import { encodeFrame, FrameDecoder, FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from '../../common/guest-framing.js';
 
 /** Fault code for "nothing answers in the guest": no channel, channel closed, or no reply in time. */
 export const NO_GUEST_AGENT = 404;

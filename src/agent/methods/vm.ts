@@ -1,7 +1,9 @@
 /** vm.*: listing, details, stats history, lifecycle, definitions, resources and devices. */
 import { api } from '../../api/index.js';
 import { serve } from '../../api/serve.js';
+import { XmlRpcFault } from '../../common/xmlrpc/codec.js';
 import type { MethodRegistry } from '../../common/xmlrpc/registry.js';
+import { AgentFault } from '../link.js';
 import type { XmlRpcStruct } from '../../common/xmlrpc/value.js';
 import { round, VM_FIELDS } from '../history.js';
 import { memUsedKiB } from '../rates.js';
@@ -61,6 +63,9 @@ export function registerVmMethods(r: MethodRegistry, core: AgentCore): void {
   };
 
   serve(r, api.vm.list, (p) => {
+      // While libvirt is down the VMs are unknown, not absent: an empty list would make a broken node look empty.
+      const st = core.link.status();
+      if (!st.up) throw new XmlRpcFault(AgentFault.LIBVIRT_DOWN, `libvirt is down since ${new Date(st.since).toISOString()} (${st.reason ?? 'unknown reason'}); this node's VMs are unknown until it is back (the agent retries on its own)`);
       const o = opts(p, 0);
       const wantActive = optBool(o, 'active') ?? true;
       const wantInactive = optBool(o, 'inactive') ?? true;

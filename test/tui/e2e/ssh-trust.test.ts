@@ -16,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { requireLab, startLab, type LabNode, type LabSshd } from '../../lab/index.js';
 import { connectLibvirt } from '../../../src/libvirt/client/index.js';
 import { startAgent } from '../../../src/agent/index.js';
-import { makeHome, writeKnownHosts } from '../transport/e2e/helpers.js';
+import { makeHome, writeKnownHosts } from '../../link/e2e/helpers.js';
 import { haveTmux, tableRows, Tmux } from './tmux.js';
 import { need } from '../../ci.js';
 
