@@ -13,7 +13,7 @@
  */
 import net from 'node:net';
 import { VemError } from '../../common/errors.js';
-import { decodeResponse, encodeCall } from '../../common/xmlrpc/codec.js';
+import { decodeResponse, encodeCall, XmlRpcFault } from '../../common/xmlrpc/codec.js';
 import type { XmlRpcValue } from '../../common/xmlrpc/value.js';
 import { encodeFrame, FrameDecoder, FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from '../../common/guest-framing.js';
 
@@ -120,7 +120,8 @@ export class GuestChannel {
       try {
         p.resolve(decodeResponse(f.body.toString('utf8'), { maxBytes: MAX_FRAME_BYTES }));
       } catch (e) {
-        p.reject(new NoGuestAgentError(`${this.label}: the guest agent answered with something that is not an XML-RPC reply: ${(e as Error).message}`));
+        // A fault reply is the guest's answer (its policy refused, say); anything else is not a reply.
+        p.reject(e instanceof XmlRpcFault ? e : new NoGuestAgentError(`${this.label}: the guest agent answered with something that is not an XML-RPC reply: ${(e as Error).message}`));
       }
     }
     const garbage = this.dec.garbageBytes - this.garbageAtIdle;
