@@ -23,6 +23,7 @@ import { registerVmMethods } from './methods/vm.js';
 import { registerCloneMethods } from './methods/clone.js';
 import { registerWatchMethods } from './methods/watch.js';
 import { loadPlugins, type Plugins } from './plugins.js';
+import type { GuestRelayOptions } from './guest/index.js';
 
 export const DEFAULT_SOCKET = '/run/vem/agent.sock';
 
@@ -70,6 +71,8 @@ export interface AgentOptions {
   maxBackoffMs?: number;
   /** Load the guest.* and balancer.level1.* modules when present (default true). */
   plugins?: boolean;
+  /** Options of the guest.* relay (timeouts, limits on what a guest may send, quarantine). */
+  guest?: GuestRelayOptions;
 }
 
 export interface RunningAgent {
@@ -180,7 +183,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   registerCloneMethods(registry, core);
   registerWatchMethods(registry, core);
   registerResourceMethods(registry, core);
-  if (o.plugins !== false) plugins = loadPlugins(registry, core);
+  if (o.plugins !== false) plugins = loadPlugins(registry, core, o.guest);
 
   const audit = o.auditLog
     ? new AuditLog(o.auditLog, {
