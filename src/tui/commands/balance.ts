@@ -102,7 +102,6 @@ export class BalanceCenter {
   everySec: number;
   private timer: NodeJS.Timeout | undefined;
   private planning: Promise<BalancePlan | undefined> | undefined;
-  private applying = false;
   private readonly src: ClusterSource;
   private readonly now: () => number;
   private readonly listeners: Array<() => void> = [];
@@ -173,34 +172,44 @@ export class BalanceCenter {
   }
 
   /** Carry out moves as one task (tasks view), at most cfg.maxPerNode at a time per node. */
-  async apply(moves: readonly Move[], why: string): Promise<void> {
-    if (moves.length === 0) return;
-    if (this.applying) {
-      this.decide(false, `declined ${moves.length} move(s) (${why}): the last round's migrations still run`);
-      return;
+  async apply(all: readonly Move[], why: string): Promise<void> {
+    // Migrations already running count against the per-node cap, as they would in one vem balance round.
+    const busy = new Map<string, number>();
+    for (const m of this.cmd.migrations.values()) {
+      if (m.finished) continue;
+      busy.set(m.from, (busy.get(m.from) ?? 0) + 1);
+      busy.set(m.to, (busy.get(m.to) ?? 0) + 1);
     }
-    this.applying = true;
+    const moves: Move[] = [];
+    for (const m of all) {
+      const full = [m.from, m.to].find((n) => (busy.get(n) ?? 0) >= this.cfg.maxPerNode);
+      if (full) {
+        this.decide(false, `${describeMove(m)} (${why}): ${full} already runs ${this.cfg.maxPerNode} migrations, the cap`);
+        continue;
+      }
+      moves.push(m);
+      busy.set(m.from, (busy.get(m.from) ?? 0) + 1);
+      busy.set(m.to, (busy.get(m.to) ?? 0) + 1);
+    }
+    if (moves.length === 0) return;
     for (const m of moves) this.decide(true, `${why}: ${describeMove(m)} (${m.reason}, score ${m.score.toFixed(3)}, ~${Math.round(m.estSeconds)} s)`);
     const vms = moves.map((m) => this.store.vms.get(m.vm)).filter((v) => v !== undefined);
     const byVm = new Map(moves.map((m) => [m.vm, m]));
     try {
-      // One task line per VM; each line's migration is the balancer's applyMoves, so its concurrency cap holds.
-      const results = new Map<string, Promise<string>>();
+      // One task line per VM; the migrations run through the balancer's applyMoves (its per-node cap), each line ending with its own.
+      const waiting = new Map<string, { ok: (t: string) => void; fail: (e: Error) => void }>();
+      const results = new Map(moves.map((m) => [m.vm, new Promise<string>((ok, fail) => waiting.set(m.vm, { ok, fail }))]));
       const all = applyMoves(this.src, moves, this.cfg.maxPerNode, (r) => {
-        if (!r.ok) this.decide(false, `${describeMove(r.move)} failed: ${r.error ?? ''} (the VM stays where it was)`);
+        const w = waiting.get(r.move.vm);
+        if (r.ok) w?.ok(`-> ${r.move.to} in ${r.seconds.toFixed(1)} s`);
+        else {
+          this.decide(false, `${describeMove(r.move)} failed: ${r.error ?? ''} (the VM stays where it was)`);
+          w?.fail(new Error(r.error ?? 'failed'));
+        }
       });
-      for (const m of moves)
-        results.set(
-          m.vm,
-          all.then((rs) => {
-            const r = rs.find((x) => x.move === m);
-            if (!r?.ok) throw new Error(r?.error ?? 'not run');
-            return `-> ${m.to} in ${r.seconds.toFixed(1)} s`;
-          }),
-        );
       await this.cmd.forEachVm(`balance (${why})`, vms, (vm) => results.get(vm.key) ?? Promise.resolve(`${byVm.get(vm.key)?.to ?? ''}`), moves.length);
+      await all;
     } finally {
-      this.applying = false;
       void this.refresh();
     }
   }
