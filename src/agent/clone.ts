@@ -4,7 +4,7 @@
  * clone form), and the clone's domain and volume XML. No I/O: the agent
  * supplies what the node holds.
  */
-import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
+import { ATTR, decodeEntities as decode, escapeXml as escape, hasDtd, orderedXmlParser, xmlBuilder, xmlProblem } from '../common/xml.js';
 import { CloneError, planClone as planFrom, type CloneDisk, type ClonePlan, type CloneSource, type CloneVolumePlan, type NodeView } from '../common/clone-plan.js';
 
 export { bytesPerPool, CloneError, cloneVolumeName, macPrefix, type ClonePlan, type CloneProblem, type CloneVolumePlan, type NodeView, type VolumeOnNode } from '../common/clone-plan.js';
@@ -15,17 +15,6 @@ interface El {
   kids: Tree;
   attrs: Record<string, string>;
 }
-
-const OPTS = {
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  processEntities: false,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  commentPropName: '#comment',
-  trimValues: false,
-} as const;
 
 /** The element view of one preserveOrder node (attributes live under ':@'). */
 function el(n: Record<string, unknown>): El | undefined {
@@ -46,12 +35,12 @@ function first(t: Tree, tag: string): El | undefined {
 }
 
 function attr(e: El | undefined, name: string): string | undefined {
-  const v = e?.attrs[`@_${name}`];
+  const v = e?.attrs[`${ATTR}${name}`];
   return v === undefined ? undefined : decode(String(v));
 }
 
 function setAttr(e: El, name: string, value: string): void {
-  e.attrs[`@_${name}`] = escape(value);
+  e.attrs[`${ATTR}${name}`] = escape(value);
 }
 
 function textOf(e: El | undefined): string | undefined {
@@ -60,19 +49,11 @@ function textOf(e: El | undefined): string | undefined {
   return decode(t).trim();
 }
 
-function decode(s: string): string {
-  return s.replace(/&(lt|gt|amp|quot|apos);/g, (_m, x: string) => ({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" })[x] as string);
-}
-
-function escape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
-}
-
 function parse(xml: string): { tree: Tree; domain: El } {
-  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new CloneError('domain XML with a DTD is not accepted');
-  const bad = XMLValidator.validate(xml);
-  if (bad !== true) throw new CloneError(`the VM's XML does not parse: ${bad.err.msg} (line ${bad.err.line})`);
-  const tree = new XMLParser(OPTS).parse(xml) as Tree;
+  if (hasDtd(xml)) throw new CloneError('domain XML with a DTD is not accepted');
+  const bad = xmlProblem(xml);
+  if (bad) throw new CloneError(`the VM's XML does not parse: ${bad.message} (line ${bad.line})`);
+  const tree = orderedXmlParser().parse(xml) as Tree;
   const domain = first(tree, 'domain');
   if (!domain) throw new CloneError('the VM\'s XML has no <domain> element');
   return { tree, domain };
@@ -152,9 +133,9 @@ export function cloneDomainXml(xml: string, plan: ClonePlan, paths: ReadonlyMap<
   }
   for (const ch of devices ? children(devices.kids, 'channel') : []) {
     const src = first(ch.kids, 'source');
-    if (attr(ch, 'type') === 'unix' && src && attr(src, 'path') !== undefined) delete src.attrs['@_path'];
+    if (attr(ch, 'type') === 'unix' && src && attr(src, 'path') !== undefined) delete src.attrs[`${ATTR}path`];
   }
-  return new XMLBuilder({ ...OPTS, suppressEmptyNode: true }).build(tree) as string;
+  return xmlBuilder().build(tree) as string;
 }
 
 function removeWhere(t: Tree, pred: (e: El) => boolean): void {

@@ -21,6 +21,7 @@ import { registerNodeMethods } from './methods/node.js';
 import { registerResourceMethods } from './methods/resources.js';
 import { registerVmMethods } from './methods/vm.js';
 import { registerCloneMethods } from './methods/clone.js';
+import { registerWatchMethods } from './methods/watch.js';
 import { loadPlugins, type Plugins } from './plugins.js';
 
 export const DEFAULT_SOCKET = '/run/vem/agent.sock';
@@ -177,6 +178,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   registerNodeMethods(registry, core);
   registerVmMethods(registry, core);
   registerCloneMethods(registry, core);
+  registerWatchMethods(registry, core);
   registerResourceMethods(registry, core);
   if (o.plugins !== false) plugins = loadPlugins(registry, core);
 
@@ -219,7 +221,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       // vm.list and node.stats change only when a collection lands (or the VM cache changes):
       // concurrent callers within one period share one encoded answer.
       cacheKey: (method, params) => {
-        if (method !== api.vm.list.name && method !== api.node.stats.name) return undefined;
+        if (method !== api.vm.list.name && method !== api.node.stats.name && method !== api.vm.watch.name) return undefined;
         return `${method}|${collector.tick}|${domains.version}|${link.status().up}|${JSON.stringify(params)}`;
       },
       routes: {

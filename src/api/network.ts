@@ -13,7 +13,7 @@ export const network = {
   }),
   list: method({
     name: 'network.list',
-    help: 'Virtual networks: [{name, uuid, active, persistent, autostart, bridge, ipAddress, netmask, dhcpStart, dhcpEnd}].',
+    help: 'Virtual networks: [{name, uuid, active, persistent, autostart, bridge, ipAddress, netmask, dhcpStart, dhcpEnd}].' + ' Each network also has usedBy: the VMs with an interface on it.',
     params: [],
     result: array(networkInfo),
   }),

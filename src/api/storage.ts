@@ -39,7 +39,8 @@ export const storage = {
   }),
   volumes: method({
     name: 'storage.volumes',
-    help: 'The volumes of a pool: storage.volumes(pool) -> [{name, key, path, type, capacity, allocation, format}] (bytes as <double>).',
+    help: 'The volumes of a pool: storage.volumes(pool) -> [{name, key, path, type, capacity, allocation, format}] (bytes as <double>).' +
+      ' Each volume also has usedBy: the VMs whose definition uses it (by path, or by pool and volume name).',
     params: [string],
     result: array(volume),
   }),

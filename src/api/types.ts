@@ -3,7 +3,7 @@
  * these types, the clients read them through them, and the contract test checks
  * every answer of the simulated agent against them.
  */
-import { any, array, bool, dateTime, double, extend, int, literal, opt, record, string, struct, union, type Infer } from './schema.js';
+import { any, array, base64, bool, dateTime, double, extend, int, literal, opt, record, string, struct, union, type Infer } from './schema.js';
 
 export const VM_STATES = ['nostate', 'running', 'blocked', 'paused', 'shutdown', 'shutoff', 'crashed', 'pmsuspended'] as const;
 export const vmState = literal(...VM_STATES);
@@ -55,6 +55,73 @@ export type VmRow = Infer<typeof vmRow>;
 export const vmListFilter = struct({ active: optBool, inactive: optBool });
 export type VmListFilter = Infer<typeof vmListFilter>;
 
+// ---- the dashboard's watch (vm.watch) ----------------------------------------
+
+/** What the dashboard shows of a node's VMs this tick. */
+export const WATCH_SORTS = ['cpuPct', 'memPct', 'diskBps', 'netBps'] as const;
+export const watchView = struct({
+  /** Figures of every VM of the node (its rows are on screen). */
+  all: optBool,
+  /** Figures of these VMs (a detail view, marked rows). */
+  vms: opt(array(string)),
+  /** Figures of the node's top rows by this column (the table is sorted by it). */
+  sort: opt(literal(...WATCH_SORTS)),
+  /** How many top rows (default 50, at most 1000). */
+  top: optInt,
+});
+export type WatchView = Infer<typeof watchView>;
+
+/** A VM's inventory: what changes on a state or configuration change, not every collection. */
+export const vmInventory = struct({
+  /** The agent's number for this VM while the agent runs: the live columns refer to it. */
+  key: int,
+  name: string,
+  uuid: string,
+  state: vmState,
+  reason: int,
+  vcpus: int,
+  maxVcpus: int,
+  memKiB: big,
+  maxMemKiB: big,
+  id: optInt,
+  persistent: optBool,
+  autostart: optBool,
+});
+export type VmInventory = Infer<typeof vmInventory>;
+
+/** The watched VMs' latest figures as packed columns (little-endian; keys int32, figures float32), same length each. */
+export const packedFigures = struct({
+  keys: base64,
+  cpuPct: base64,
+  vcpuPct: base64,
+  memUsedKiB: base64,
+  diskRdBps: base64,
+  diskWrBps: base64,
+  netRxBps: base64,
+  netTxBps: base64,
+});
+export type PackedFigures = Infer<typeof packedFigures>;
+
+export const watchAnswer = struct({
+  /** Changes when the agent restarted: start again from version 0. */
+  agentStart: big,
+  /** The inventory version now: pass it as `since` next time. */
+  version: int,
+  /** True when `added` is the whole inventory (since was 0, too old, or from another agent start): drop what you hold. */
+  full: bool,
+  added: array(vmInventory),
+  changed: array(vmInventory),
+  removed: array(string),
+  /** When the figures were collected (ms since the epoch). */
+  seenAt: big,
+  live: packedFigures,
+  /** Keys of the node's top rows by view.sort, best first (empty without a sort). */
+  top: array(int),
+  vmsTotal: int,
+  vmsRunning: int,
+});
+export type WatchAnswer = Infer<typeof watchAnswer>;
+
 /** libvirt's domain info. */
 export const domainInfo = struct({
   name: string,
@@ -70,10 +137,10 @@ export const domainInfo = struct({
 });
 export type DomainInfo = Infer<typeof domainInfo>;
 
-const diskSummary = struct({ device: optStr, type: optStr, target: optStr, bus: optStr, source: optStr, format: optStr, readonly: optBool, shareable: optBool, pool: optStr, volume: optStr });
+const diskSummary = struct({ device: optStr, type: optStr, target: optStr, bus: optStr, source: optStr, format: optStr, readonly: optInt, pool: optStr });
 const nicSummary = struct({ type: optStr, mac: optStr, source: optStr, target: optStr, model: optStr });
-const graphicsSummary = struct({ type: optStr, port: optInt, listen: optStr, autoport: optBool, socket: optStr });
-const consoleSummary = struct({ type: optStr, tty: optStr, target: optStr, path: optStr });
+const graphicsSummary = struct({ type: optStr, port: optInt, listen: optStr, autoport: optStr });
+const consoleSummary = struct({ type: optStr, tty: optStr, target: optStr });
 const channelSummary = struct({ type: optStr, name: optStr, path: optStr, state: optStr });
 
 /** What the agent reads from a VM's domain XML. */
@@ -282,6 +349,8 @@ export const volume = struct({
   capacity: big,
   allocation: big,
   format: optStr,
+  /** The VMs whose definition uses this volume (by path, or by pool and volume name), from the agent's cached domain XML. */
+  usedBy: opt(array(string)),
 });
 export type Volume = Infer<typeof volume>;
 
@@ -296,6 +365,8 @@ export const networkInfo = struct({
   netmask: optStr,
   dhcpStart: optStr,
   dhcpEnd: optStr,
+  /** The VMs with an interface on this network, from the agent's cached domain XML. */
+  usedBy: opt(array(string)),
 });
 export type Network = Infer<typeof networkInfo>;
 

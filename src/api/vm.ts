@@ -1,9 +1,20 @@
 /** vm.*: listing, details, stats history, lifecycle, definitions, resources, devices, snapshots, migration and cloning. */
 import { method } from './method.js';
 import { array, bool, double, int, opt, string } from './schema.js';
-import { cloneOptions, domainRef, migrateOptions, redefineResult, schedParams, scope, snapshot, undefineOptions, vmInfo, vmListFilter, vmRow, vmStats, xmlOptions } from './types.js';
+import { watchAnswer, watchView, cloneOptions, domainRef, migrateOptions, redefineResult, schedParams, scope, snapshot, undefineOptions, vmInfo, vmListFilter, vmRow, vmStats, xmlOptions } from './types.js';
 
 export const vm = {
+  watch: method({
+    name: 'vm.watch',
+    help:
+      'The dashboard\'s view of this node, each tick: vm.watch(since[, view]) -> {agentStart, version, full, added, changed, removed, seenAt, live, top, vmsTotal, vmsRunning}. ' +
+      'since = the version from the last answer (0 at first): added/changed/removed are the inventory changes since then (name, uuid, state, vcpus, memory, ...; full = everything, drop what you hold). ' +
+      'view {all: bool, vms: [names], sort: cpuPct|memPct|diskBps|netBps, top: n} says which VMs\' live figures to send: every VM (its rows are on screen), the named ones, and the top n by the sort column. ' +
+      'live: the figures as packed columns {keys, cpuPct, vcpuPct, memUsedKiB, diskRdBps, diskWrBps, netRxBps, netTxBps} (base64 of little-endian int32 keys and float32 figures; a key names a VM of the inventory). ' +
+      'No libvirt call: served from the collector. vm.list stays for scripts.',
+    params: [int, opt(watchView)],
+    result: watchAnswer,
+  }),
   attachDevice: method({
     name: 'vm.attachDevice',
     help: 'Adds a device (disk, interface, ...) from its XML: vm.attachDevice(name, deviceXml[, scope]) -> true. Optional last argument: a scope struct {live: boolean, config: boolean} (default: the current state, as libvirt decides).',

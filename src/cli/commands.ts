@@ -37,7 +37,14 @@ export const commands: Command[] = [
   {
     name: 'call',
     summary: 'one XML-RPC call to an agent, result as JSON',
-    usage: 'vem call (--agent URL [--token-file F] | NODE [--cluster FILE]) METHOD [ARG ...]',
+    usage:
+      'vem call (--agent ADDR | NODE [--cluster FILE]) [--token-file F] [--ca-file PEM] [--raw] METHOD [ARG ...]\n' +
+      '  ADDR: http(s)://HOST:PORT/, HOST:PORT (http on loopback, https elsewhere), unix:/path or /path.\n' +
+      '  Options may come anywhere before a lone --; after it every word is an ARG.\n' +
+      '  ARG typing: 42, -1.5 are numbers; true/false booleans; null is nil; {...} [...] "..." JSON;\n' +
+      '  anything else a string; s:WORD forces a string (s:42 is the string "42").\n' +
+      '  Output: the result as JSON; --raw prints a string result as is (vem call n1 --raw vm.xml web1, like virsh dumpxml).\n' +
+      '  Methods and their help: vem call NODE system.listMethods, vem call NODE system.methodHelp s:vm.list',
     load: () => import('./call.js'),
   },
   {

@@ -1,6 +1,6 @@
 /** Where a VM's graphical console listens (from its live domain XML), and which node runs the VM. */
-import { XMLParser } from 'fast-xml-parser';
 import { VemError } from '../common/errors.js';
+import { ATTR, decodeEntities, xmlParser } from '../common/xml.js';
 import type { XmlRpcValue } from '../common/xmlrpc/value.js';
 import type { NodeLink } from './types.js';
 
@@ -15,25 +15,32 @@ function asArray(v: unknown): Attrs[] {
   return (Array.isArray(v) ? v : [v]).filter((x): x is Attrs => typeof x === 'object' && x !== null);
 }
 
+/** An attribute of a parsed element, entities decoded. */
+function attr(n: Attrs, name: string): string | undefined {
+  const v = n[`${ATTR}${name}`];
+  return typeof v === 'string' ? decodeEntities(v) : undefined;
+}
+
+const parser = xmlParser(['graphics', 'listen']);
+
 /** The displays in a domain XML, VNC first; ports of -1 (not started yet) are left out. Pure. */
 export function parseGraphics(domainXml: string): VmDisplay[] {
-  const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', processEntities: false, allowBooleanAttributes: true });
   const doc = parser.parse(domainXml) as Attrs;
   const devices = asArray((doc['domain'] as Attrs | undefined)?.['devices']);
   const out: VmDisplay[] = [];
   for (const dev of devices) {
     for (const g of asArray(dev['graphics'])) {
-      const protocol = g['type'];
+      const protocol = attr(g, 'type');
       if (protocol !== 'vnc' && protocol !== 'spice') continue;
       const listens = asArray(g['listen']);
-      const sock = (typeof g['socket'] === 'string' ? g['socket'] : undefined) ?? listens.map((l) => l['socket']).find((s): s is string => typeof s === 'string');
+      const sock = attr(g, 'socket') ?? listens.map((l) => attr(l, 'socket')).find((x): x is string => x !== undefined);
       if (sock) {
         out.push({ protocol, kind: 'unix', path: sock });
         continue;
       }
-      const port = Number(g['port'] ?? g['tlsPort'] ?? -1);
+      const port = Number(attr(g, 'port') ?? attr(g, 'tlsPort') ?? -1);
       if (!Number.isInteger(port) || port <= 0) continue;
-      const addr = (typeof g['listen'] === 'string' ? g['listen'] : undefined) ?? listens.map((l) => l['address']).find((a): a is string => typeof a === 'string');
+      const addr = attr(g, 'listen') ?? listens.map((l) => attr(l, 'address')).find((a): a is string => a !== undefined);
       // A display bound to every address is still reachable on the node's loopback, which is where the tunnel ends.
       const host = !addr || addr === '0.0.0.0' || addr === '::' || addr === '[::]' ? '127.0.0.1' : addr;
       out.push({ protocol, kind: 'tcp', host, port });

@@ -52,6 +52,10 @@ test('every declared method answers its declared type on the simulated agent', a
   assert.equal(vms.length, 3);
   const [a, b, d] = vms.map((v) => v.name) as [string, string, string];
   await c.vm.list({ active: true });
+  const w = await c.vm.watch(0);
+  assert.equal(w.full, true);
+  assert.equal(w.added.length, 3);
+  await c.vm.watch(w.version, { all: true, sort: 'cpuPct', top: 2, vms: [vms[0]?.name ?? ''] });
   assert.equal((await c.vm.info(a)).name, a);
   await c.vm.stats(a, 0);
   const xml = await c.vm.xml(a, { inactive: true });

@@ -6,6 +6,8 @@ import { startAgent } from '../../src/agent/index.js';
 import { XmlRpcClient } from '../../src/common/xmlrpc/index.js';
 import { createSimCluster } from '../../src/libvirt/sim/index.js';
 import { ClusterStore } from '../../src/tui/store/store.js';
+import { NodePoller } from '../../src/tui/store/poller.js';
+import type { Link } from '../../src/tui/store/link.js';
 import { Ring } from '../../src/tui/store/ring.js';
 import { totals } from '../../src/tui/store/model.js';
 import { decodeEvents, decodeJob, decodeNodeInfo, decodeNodeStats, decodeVmList, decodeVmStats } from '../../src/tui/store/decode.js';
@@ -122,4 +124,51 @@ test('the store follows VM lists per node, keeps history, and totals the cluster
   s.setVmList('n1', [{ name: 'b', uuid: '2', state: 'shutoff', vcpus: 1, memKiB: 500, maxMemKiB: 500 }]);
   assert.equal(s.vms.has('n1/a'), false);
   assert.ok(changes >= 6);
+});
+
+/** The part of a node link the poller uses, over a real XML-RPC client. */
+function linkOver(name: string, raw: XmlRpcClient, calls: string[]): Link {
+  return {
+    name,
+    state: 'up',
+    on: () => undefined,
+    call: (m, ...p) => {
+      calls.push(m);
+      return raw.call(m, ...p);
+    },
+    openConsole: () => Promise.reject(new Error('no console in this test')),
+    close: async () => undefined,
+  };
+}
+
+test('the poller follows a node with vm.watch: all figures when on screen, only the top rows for a ranking, changes as they happen', async (t) => {
+  const { c, raw } = await simAgent(t);
+  const store = new ClusterStore();
+  const calls: string[] = [];
+  let period = 1;
+  let sort = 'name';
+  const p = new NodePoller(linkOver('n1', raw, calls), store, { refreshMs: 60_000, watched: () => period, sort: () => sort, topRows: 1, longPollMs: 200 });
+  t.after(() => p.stop());
+  await p.refresh();
+  assert.equal(store.vms.size, 3);
+  assert.ok(!calls.includes('vm.list'), 'the dashboard no longer reads vm.list');
+  const rows = (await c.vm.list()).filter((r) => r.state === 'running');
+  assert.ok(rows.length >= 2, 'the seed has running VMs');
+  for (const r of rows) assert.equal(store.vms.get(`n1/${r.name}`)?.cpuHist.length, 1, `${r.name} got its figures`);
+
+  // Ranked by CPU and off screen: only the node's top row gets new figures.
+  period = 2;
+  sort = 'cpu';
+  await new Promise((r) => setTimeout(r, 250));
+  await p.refresh(); // tick 2: due (period 2)
+  const hist = rows.map((r) => store.vms.get(`n1/${r.name}`)?.cpuHist.length ?? 0);
+  assert.equal(hist.filter((n) => n === 2).length, 1, `one VM refreshed, got ${hist}`);
+
+  // A change made elsewhere shows after the event, without a full list.
+  const vm = rows[0]?.name as string;
+  await c.vm.suspend(vm);
+  await new Promise((r) => setTimeout(r, 250));
+  p.invalidate(false);
+  await p.refresh();
+  assert.equal(store.vms.get(`n1/${vm}`)?.state, 'paused');
 });

@@ -8,6 +8,22 @@ function escapeXml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** VMs whose cached definition uses a volume: by its path, or by pool and volume name. */
+function volumeUsers(core: AgentCore, pool: string, name: string, path: string): string[] {
+  const out: string[] = [];
+  for (const [vm, d] of core.domains.entries) {
+    if (d.summary?.disks.some((k) => (k.pool === pool && k.source === name) || (k.pool === undefined && path !== '' && k.source === path))) out.push(vm);
+  }
+  return out.sort();
+}
+
+/** VMs whose cached definition has an interface on a network. */
+function networkUsers(core: AgentCore, network: string): string[] {
+  const out: string[] = [];
+  for (const [vm, d] of core.domains.entries) if (d.summary?.interfaces.some((i) => i.type === 'network' && i.source === network)) out.push(vm);
+  return out.sort();
+}
+
 export function registerResourceMethods(r: MethodRegistry, core: AgentCore): void {
   const vmEvent = (vm: string, kind: string, detail: Record<string, string> = {}): void => {
     core.events.push('vm', kind, vm, detail);
@@ -36,7 +52,7 @@ export function registerResourceMethods(r: MethodRegistry, core: AgentCore): voi
 
   serve(r, api.storage.pools, async () => plain(await core.hv().listPools()));
   serve(r, api.storage.poolXml, (p) => core.hv().poolXml(str(p, 0)));
-  serve(r, api.storage.volumes, async (p) => plain(await core.hv().listVolumes(str(p, 0))));
+  serve(r, api.storage.volumes, async ([pool]) => plain(await core.hv().listVolumes(pool)).map((v) => ({ ...v, usedBy: volumeUsers(core, pool, v.name, v.path) })));
   serve(r, api.storage.refresh, async (p) => {
       await core.hv().poolRefresh(str(p, 0));
       return true;
@@ -52,7 +68,7 @@ export function registerResourceMethods(r: MethodRegistry, core: AgentCore): voi
       return true;
     });
 
-  serve(r, api.network.list, async () => plain(await core.hv().listNetworks()));
+  serve(r, api.network.list, async () => plain(await core.hv().listNetworks()).map((n) => ({ ...n, usedBy: networkUsers(core, n.name) })));
   serve(r, api.network.xml, (p) => core.hv().networkXml(str(p, 0)));
   const netOps = [
     [api.network.start, 'start', (n: string) => core.hv().networkStart(n)],

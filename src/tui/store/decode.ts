@@ -4,7 +4,8 @@
  * dashboard's view of them is made (columns into samples, status into state).
  */
 import { checked } from '../../api/client.js';
-import { api, type AgentEvent, type EventsPage, type Job, type NodeInfo, type NodeStats, type VmRow, type VmStats } from '../../api/index.js';
+import { api, type AgentEvent, type EventsPage, type Job, type NodeInfo, type NodeStats, type VmInventory, type VmRow, type VmStats, type WatchAnswer } from '../../api/index.js';
+import { unpackFloat32, unpackInt32 } from '../../api/packed.js';
 import { isStruct, type XmlRpcValue } from '../../common/xmlrpc/value.js';
 import type { NodeHost } from './model.js';
 
@@ -49,6 +50,42 @@ export function decodeVmRow(r: VmRow): WireVm {
 
 export function decodeVmList(rows: VmRow[]): WireVm[] {
   return rows.map(decodeVmRow);
+}
+
+/** A VM's inventory from vm.watch (no figures: those come packed, for the shown VMs only). */
+export function inventoryVm(i: VmInventory): WireVm {
+  return { name: i.name, uuid: i.uuid, state: i.state, vcpus: i.vcpus, memKiB: i.memKiB, maxMemKiB: i.maxMemKiB };
+}
+
+/** vm.watch's packed figures as one sample per VM, by the keys of the inventory held. */
+export function liveSamples(w: WatchAnswer, names: ReadonlyMap<number, string>): VmSample[] {
+  const l = w.live;
+  const keys = unpackInt32(l.keys, 'keys');
+  const cols = {
+    cpuPct: unpackFloat32(l.cpuPct, 'cpuPct'),
+    memUsedKiB: unpackFloat32(l.memUsedKiB, 'memUsedKiB'),
+    diskRdBps: unpackFloat32(l.diskRdBps, 'diskRdBps'),
+    diskWrBps: unpackFloat32(l.diskWrBps, 'diskWrBps'),
+    netRxBps: unpackFloat32(l.netRxBps, 'netRxBps'),
+    netTxBps: unpackFloat32(l.netTxBps, 'netTxBps'),
+  };
+  for (const [k, c] of Object.entries(cols)) if (c.length !== keys.length) throw new RangeError(`vm.watch: packed column ${k} has ${c.length} values for ${keys.length} keys`);
+  const out: VmSample[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const name = names.get(keys[i] as number);
+    if (name === undefined) continue; // a VM from before our inventory: the next full answer brings it
+    out.push({
+      name,
+      t: w.seenAt,
+      cpuPct: cols.cpuPct[i],
+      memUsedKiB: cols.memUsedKiB[i],
+      diskRdBps: cols.diskRdBps[i],
+      diskWrBps: cols.diskWrBps[i],
+      netRxBps: cols.netRxBps[i],
+      netTxBps: cols.netTxBps[i],
+    });
+  }
+  return out;
 }
 
 export interface NodeSample {

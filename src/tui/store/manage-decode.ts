@@ -44,10 +44,12 @@ export interface VolumeRow {
   capacity: number;
   allocation: number;
   format: string;
+  /** The VMs using this volume, as the agent knows from their definitions (the view needs no domain XML of its own). */
+  usedBy?: string[];
 }
 
 export function decodeVolumes(v: XmlRpcValue): VolumeRow[] {
-  return checked(api.storage.volumes, v).map((o) => ({ name: o.name, path: o.path, key: o.key, capacity: o.capacity, allocation: o.allocation, format: o.format ?? '' }));
+  return checked(api.storage.volumes, v).map((o) => ({ name: o.name, path: o.path, key: o.key, capacity: o.capacity, allocation: o.allocation, format: o.format ?? '', usedBy: o.usedBy ?? [] }));
 }
 
 export interface NetworkRow {
@@ -60,6 +62,8 @@ export interface NetworkRow {
   netmask: string;
   dhcpStart: string;
   dhcpEnd: string;
+  /** The VMs with an interface on this network, as the agent knows from their definitions. */
+  usedBy?: string[];
 }
 
 export function decodeNetworks(v: XmlRpcValue): NetworkRow[] {
@@ -73,6 +77,7 @@ export function decodeNetworks(v: XmlRpcValue): NetworkRow[] {
     netmask: o.netmask ?? '',
     dhcpStart: o.dhcpStart ?? '',
     dhcpEnd: o.dhcpEnd ?? '',
+    usedBy: o.usedBy ?? [],
   }));
 }
 

@@ -91,7 +91,7 @@ test('sizes, names and signals', () => {
   assert.equal(parseSignal('sigkill'), 'KILL');
   assert.equal(parseSignal('hup'), 'HUP');
   assert.equal(parseSignal('BOOM'), undefined);
-  assert.equal(volumeXml("a'b", 1024, 'raw'), "<volume><name>a&#39;b</name><capacity unit='bytes'>1024</capacity><target><format type='raw'/></target></volume>");
+  assert.equal(volumeXml("a'b", 1024, 'raw'), "<volume><name>a&apos;b</name><capacity unit='bytes'>1024</capacity><target><format type='raw'/></target></volume>");
 });
 
 test('a new volume: each problem names its field; a valid one gives its size in bytes', () => {
