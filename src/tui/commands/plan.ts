@@ -68,13 +68,15 @@ export function evacNodes(nodes: Iterable<NodeRecord>, vms: readonly VmRecord[])
   return out;
 }
 
-export function evacVms(vms: readonly VmRecord[], migrating: (key: string) => boolean = () => false): EvacVm[] {
+export function evacVms(vms: readonly VmRecord[], nodes: ReadonlyMap<string, NodeRecord>, migrating: (key: string) => boolean = () => false): EvacVm[] {
+  // A VM's CPU % is of its whole node (the agent's measure): demand in cores, at most its vCPUs.
+  const cores = (v: VmRecord): number => nodes.get(v.node)?.host?.cpus ?? v.vcpus;
   return vms.map((v) => ({
     name: v.key,
     node: v.node,
     state: evacState(v.state),
     memMiB: (v.memKiB || v.maxMemKiB) / KIB_PER_MIB,
-    cpu: v.state === 'running' ? ((v.cpuPct ?? 0) / 100) * v.vcpus : 0,
+    cpu: v.state === 'running' ? Math.min(v.vcpus, ((v.cpuPct ?? 0) / 100) * cores(v)) : 0,
     ...(migrating(v.key) ? { migrating: true } : {}),
   }));
 }
@@ -86,7 +88,7 @@ export function evacVms(vms: readonly VmRecord[], migrating: (key: string) => bo
  * why. `vms` is every VM of the cluster (targets' load counts).
  */
 export function planEvacuation(node: string, nodes: NodeRecord[], vms: VmRecord[], migrating?: (key: string) => boolean): EvacuationStep[] {
-  const plan = planBalancerEvacuation([node], evacNodes(nodes, vms), evacVms(vms, migrating));
+  const plan = planBalancerEvacuation([node], evacNodes(nodes, vms), evacVms(vms, new Map(nodes.map((n) => [n.name, n])), migrating));
   const byKey = new Map(vms.map((v) => [v.key, v]));
   const steps: EvacuationStep[] = [];
   for (const m of plan.moves) {

@@ -22,6 +22,8 @@ import { ManageScreens, SCREEN_HELP } from '../screens/index.js';
 import { OVERVIEW, OverviewPage } from './overview.js';
 import { HelpPage, TasksPage, VIEW_HELP, WallPage } from './pages.js';
 import { PageStack, type AppHost, type Page, type PromptOptions } from './page.js';
+import { BALANCE, BalancePage, balanceCommand } from './balance.js';
+import { BalanceCenter } from '../commands/balance.js';
 import type { PassphraseBroker } from './passphrase.js';
 
 export interface DashboardOptions {
@@ -55,11 +57,12 @@ export const GLOBAL: readonly Binding<Dashboard>[] = [
   { keys: ['w'], help: 'wall mode: the whole cluster at a glance, no keys needed', hint: 'wall', command: 'wall', run: (d) => d.push(new WallPage(d)) },
   { keys: ['t'], help: 'tasks: progress and results of migrations and bulk actions', command: 'tasks', run: (d) => d.showTasks() },
   { keys: ['A'], help: 'toggle ASCII charts (for terminals without braille)', run: (d) => d.toggleGlyphs() },
+  { keys: ['B'], help: 'balance (level 2): imbalance, recommended moves, automatic mode (:balance apply, :balance auto on|off [SECONDS])', command: 'balance', args: '[apply|auto on|off]', run: (d, arg) => balanceCommand(d, d.balance, arg, () => d.openBalance()) },
 ];
 
 /** Every screen's table, in the order `?` shows them. */
 export function helpSections(): HelpSection[] {
-  return [{ title: 'Everywhere', bindings: GLOBAL }, { title: 'Overview: node list and VM table', bindings: OVERVIEW }, ...VIEW_HELP, ...SCREEN_HELP, ...DIALOG_HELP];
+  return [{ title: 'Everywhere', bindings: GLOBAL }, { title: 'Overview: node list and VM table', bindings: OVERVIEW }, ...VIEW_HELP, { title: 'Balance (B, :balance)', bindings: BALANCE }, ...SCREEN_HELP, ...DIALOG_HELP];
 }
 
 /** The `?` screen's text, generated from the tables. */
@@ -77,6 +80,8 @@ export class Dashboard implements AppHost {
   readonly pollers = new Map<string, NodePoller>();
   readonly links = new Map<string, Link>();
   readonly cmd: CommandCenter;
+  /** Level 2 from the dashboard: the balancer's plan over the store, automatic mode. */
+  readonly balance: BalanceCenter;
   /** The management screens (storage, networks, guest, create, edit, XML, delete). */
   readonly screens: ManageScreens;
   readonly screen: blessed.Widgets.Screen;
@@ -122,6 +127,9 @@ export class Dashboard implements AppHost {
       invalidate: (n) => this.pollers.get(n)?.invalidate(),
       ...(o.nodeConfig ? { nodeConfig: o.nodeConfig } : {}),
     });
+    this.balance = new BalanceCenter(this.store, this.cmd);
+    this.balance.onChange(() => (this.dirty = true));
+    this.overview.headerExtra = () => (this.balance.auto ? 'AUTO-BALANCE' : '');
     this.screens = new ManageScreens({
       theme: () => this.theme,
       store: this.store,
@@ -237,6 +245,19 @@ export class Dashboard implements AppHost {
     return this.screens.openByName(name, arg, node);
   }
 
+  /** The balance view: the one on the stack, else a new one on top. */
+  openBalance(): BalancePage {
+    const open = this.stack.find((p): p is BalancePage => p instanceof BalancePage);
+    if (open) {
+      const above = this.stack.all[this.stack.all.indexOf(open) + 1];
+      if (above) this.pop(above);
+      return open;
+    }
+    const p = new BalancePage(this, this.balance);
+    this.push(p);
+    return p;
+  }
+
   showTasks(): void {
     const t = this.stack.top;
     if (t instanceof TasksPage) return this.pop(t);
@@ -284,6 +305,7 @@ export class Dashboard implements AppHost {
     this.input?.cancel?.();
     this.o.passphrases?.close();
     this.stack.closeAll();
+    this.balance.close();
     for (const p of this.pollers.values()) p.stop();
     this.console?.session.close();
     this.screen.destroy();
