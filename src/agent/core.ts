@@ -1,6 +1,6 @@
 /** The agent's shared state, handed to each group of methods, plus small argument helpers. */
 import { XmlRpcFault } from '../common/xmlrpc/codec.js';
-import { isStruct, type XmlRpcValue, type XmlRpcStruct } from '../common/xmlrpc/value.js';
+import { fromJsonValue, isStruct, type XmlRpcValue, type XmlRpcStruct } from '../common/xmlrpc/value.js';
 import type { HostInfo, Hypervisor, Scope } from '../libvirt/hypervisor.js';
 import type { Collector } from './collector.js';
 import type { DomainCache } from './domains.js';
@@ -31,17 +31,25 @@ export function notFound(msg: string): XmlRpcFault {
   return new XmlRpcFault(AgentFault.NOT_FOUND, msg);
 }
 
-export function str(p: XmlRpcValue[], i: number): string {
+/** Handlers get their arguments as the declared tuple; these read one by position. */
+type Params = readonly unknown[];
+
+export function str(p: Params, i: number): string {
   return p[i] as string;
 }
 
-export function num(p: XmlRpcValue[], i: number): number {
+export function num(p: Params, i: number): number {
   return p[i] as number;
 }
 
+/** A plain copy of libvirt-layer data (undefined members dropped), keeping its type for the declared result. */
+export function plain<T>(v: T): T {
+  return fromJsonValue(v) as unknown as T;
+}
+
 /** An optional trailing struct argument (absent -> {}). */
-export function opts(p: XmlRpcValue[], i: number): XmlRpcStruct {
-  const v = p[i];
+export function opts(p: Params, i: number): XmlRpcStruct {
+  const v = p[i] as XmlRpcValue | undefined;
   if (v === undefined || v === null) return {};
   if (!isStruct(v)) throw badArg(`argument ${i + 1} must be a struct`);
   return v;
@@ -69,7 +77,7 @@ export function optStr(o: XmlRpcStruct, k: string): string | undefined {
 }
 
 /** The {live, config} scope struct; libvirt's own default (current state) when absent. */
-export function scopeArg(p: XmlRpcValue[], i: number): Scope | undefined {
+export function scopeArg(p: Params, i: number): Scope | undefined {
   if (p[i] === undefined) return undefined;
   const o = opts(p, i);
   const s: Scope = {};
@@ -80,13 +88,3 @@ export function scopeArg(p: XmlRpcValue[], i: number): Scope | undefined {
   for (const k of Object.keys(o)) if (k !== 'live' && k !== 'config') throw badArg(`unknown scope field '${k}' (use live and/or config)`);
   return s;
 }
-
-/** Signatures for a method whose last argument (a struct) is optional. */
-export function withOptional(ret: string, params: string[], optional = 'struct'): string[][] {
-  return [
-    [ret, ...params],
-    [ret, ...params, optional],
-  ];
-}
-
-export const SCOPE_HELP = 'Optional last argument: a scope struct {live: boolean, config: boolean} (default: the current state, as libvirt decides).';

@@ -3,19 +3,12 @@
  * consoles, channels. Parsed once per change (after an event), not per poll.
  * Pure; entities are not expanded.
  */
-import { XMLParser } from 'fast-xml-parser';
+import { decodeEntities as decode, hasDtd, xmlParser } from '../common/xml.js';
 import type { XmlRpcStruct } from '../common/xmlrpc/value.js';
 
 type Node = Record<string, unknown>;
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  processEntities: false,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  isArray: (tag) => ['disk', 'interface', 'graphics', 'console', 'serial', 'channel', 'hostdev'].includes(tag),
-});
+const parser = xmlParser(['disk', 'interface', 'graphics', 'console', 'serial', 'channel', 'hostdev']);
 
 function obj(v: unknown): Node | undefined {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Node) : undefined;
@@ -31,9 +24,6 @@ function text(v: unknown): string | undefined {
   if (typeof v === 'string' || typeof v === 'number') return decode(String(v));
   const t = obj(v)?.['#text'];
   return typeof t === 'string' || typeof t === 'number' ? decode(String(t)) : undefined;
-}
-function decode(s: string): string {
-  return s.replace(/&(lt|gt|amp|quot|apos);/g, (_m, e: string) => ({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" })[e] as string);
 }
 /** A struct without undefined members. */
 function clean(o: Record<string, string | number | undefined>): XmlRpcStruct {
@@ -56,7 +46,7 @@ export interface DomainSummary {
 }
 
 export function summarizeDomainXml(xml: string): DomainSummary {
-  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new Error('domain XML with a DTD is not accepted');
+  if (hasDtd(xml)) throw new Error('domain XML with a DTD is not accepted');
   const doc = obj(parser.parse(xml));
   const d = obj(doc?.domain) ?? {};
   const dev = obj(d.devices) ?? {};

@@ -114,3 +114,113 @@ export class TickClock {
     return this.times[tick % this.capacity] as number;
   }
 }
+
+/*
+ * A snapshot of the history for the history file (pure encode/decode; the file
+ * itself is src/agent/history-file.ts). Layout:
+ *   "VEMHIST1" | u32 header length | JSON header | binary columns | sha256 of all before it
+ * The header names the fields and, per series, its sample count; the columns follow
+ * in header order: Uint32 ticks, (node only) Float64 times, then Float32 per field.
+ */
+export interface SeriesSnapshot<F extends string> {
+  ticks: Uint32Array;
+  cols: Record<F, Float32Array>;
+}
+
+export interface HistorySnapshot {
+  savedAt: number;
+  pollMs: number;
+  lastTick: number;
+  node: SeriesSnapshot<NodeField> & { times: Float64Array };
+  vms: Array<SeriesSnapshot<VmField> & { name: string; uuid: string }>;
+}
+
+const SNAP_MAGIC = Buffer.from('VEMHIST1', 'latin1');
+
+export class HistoryFileError extends Error {}
+
+/** The newest samples of a ring with tick > after, as columns (typed arrays). */
+export function ringSeries<F extends string>(r: SampleRing<F>, after: number, limit?: number): SeriesSnapshot<F> {
+  const idx = r.indicesAfter(after, limit);
+  const ticks = new Uint32Array(idx.length);
+  idx.forEach((i, k) => (ticks[k] = r.ticks[i] as number));
+  const cols = {} as Record<F, Float32Array>;
+  for (const f of r.fields) {
+    const src = r.cols[f] as Float32Array;
+    const c = new Float32Array(idx.length);
+    idx.forEach((i, k) => (c[k] = src[i] as number));
+    cols[f] = c;
+  }
+  return { ticks, cols };
+}
+
+export function encodeHistory(s: HistorySnapshot, createHash: (data: Buffer[]) => Buffer): Buffer {
+  const header = {
+    version: 1,
+    savedAt: s.savedAt,
+    pollMs: s.pollMs,
+    lastTick: s.lastTick,
+    nodeFields: NODE_FIELDS,
+    vmFields: VM_FIELDS,
+    node: s.node.ticks.length,
+    vms: s.vms.map((v) => ({ name: v.name, uuid: v.uuid, n: v.ticks.length })),
+  };
+  const h = Buffer.from(JSON.stringify(header), 'utf8');
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(h.length);
+  const parts: Buffer[] = [SNAP_MAGIC, len, h];
+  const add = (a: Uint32Array | Float64Array | Float32Array): void => {
+    parts.push(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+  };
+  add(s.node.ticks);
+  add(s.node.times);
+  for (const f of NODE_FIELDS) add(s.node.cols[f]);
+  for (const v of s.vms) {
+    add(v.ticks);
+    for (const f of VM_FIELDS) add(v.cols[f]);
+  }
+  parts.push(createHash(parts));
+  return Buffer.concat(parts);
+}
+
+/** Throws HistoryFileError saying what is wrong (truncated, altered, another layout). */
+export function decodeHistory(b: Buffer, createHash: (data: Buffer[]) => Buffer): HistorySnapshot {
+  if (b.length < SNAP_MAGIC.length + 4 + 32 || !b.subarray(0, SNAP_MAGIC.length).equals(SNAP_MAGIC)) throw new HistoryFileError('not a ve-manager history file (bad magic)');
+  const body = b.subarray(0, b.length - 32);
+  if (!createHash([body]).equals(b.subarray(b.length - 32))) throw new HistoryFileError('checksum mismatch (truncated or altered)');
+  const hl = b.readUInt32BE(SNAP_MAGIC.length);
+  let off = SNAP_MAGIC.length + 4;
+  let header: { version: number; savedAt: number; pollMs: number; lastTick: number; nodeFields: string[]; vmFields: string[]; node: number; vms: Array<{ name: string; uuid: string; n: number }> };
+  try {
+    header = JSON.parse(body.subarray(off, off + hl).toString('utf8')) as typeof header;
+  } catch (e) {
+    throw new HistoryFileError(`unreadable header: ${(e as Error).message}`);
+  }
+  off += hl;
+  if (header.version !== 1) throw new HistoryFileError(`layout version ${header.version}, this agent reads 1`);
+  if (JSON.stringify(header.nodeFields) !== JSON.stringify(NODE_FIELDS) || JSON.stringify(header.vmFields) !== JSON.stringify(VM_FIELDS)) {
+    throw new HistoryFileError('written with other fields (another agent version)');
+  }
+  // Copies (not views): the file buffer's offsets need not be aligned for typed arrays.
+  const take = <T extends Uint32Array | Float64Array | Float32Array>(Ctor: { new (n: number): T; BYTES_PER_ELEMENT: number }, n: number): T => {
+    const bytes = n * Ctor.BYTES_PER_ELEMENT;
+    if (off + bytes > body.length) throw new HistoryFileError('shorter than its header says');
+    const a = new Ctor(n);
+    Buffer.from(a.buffer).set(body.subarray(off, off + bytes));
+    off += bytes;
+    return a;
+  };
+  const nodeTicks = take(Uint32Array, header.node);
+  const times = take(Float64Array, header.node);
+  const nodeCols = {} as Record<NodeField, Float32Array>;
+  for (const f of NODE_FIELDS) nodeCols[f] = take(Float32Array, header.node);
+  const vms: HistorySnapshot['vms'] = [];
+  for (const v of header.vms) {
+    const ticks = take(Uint32Array, v.n);
+    const cols = {} as Record<VmField, Float32Array>;
+    for (const f of VM_FIELDS) cols[f] = take(Float32Array, v.n);
+    vms.push({ name: v.name, uuid: v.uuid, ticks, cols });
+  }
+  if (off !== body.length) throw new HistoryFileError('longer than its header says');
+  return { savedAt: header.savedAt, pollMs: header.pollMs, lastTick: header.lastTick, node: { ticks: nodeTicks, times, cols: nodeCols }, vms };
+}

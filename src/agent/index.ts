@@ -2,6 +2,8 @@
  * The node agent: XML-RPC over libvirt with live metrics, jobs, events and
  * safe defaults (unix socket 0600 or loopback; TLS + token required elsewhere).
  */
+import { api, declared } from '../api/index.js';
+import { VemError } from '../common/errors.js';
 import { MethodRegistry } from '../common/xmlrpc/registry.js';
 import { startXmlRpcServer, type RunningXmlRpcServer } from '../common/xmlrpc/server.js';
 import type { Hypervisor, Unsubscribe } from '../libvirt/hypervisor.js';
@@ -11,6 +13,7 @@ import { handleConsoleUpgrade, type ConsoleSession } from './console.js';
 import type { AgentCore } from './core.js';
 import { DomainCache } from './domains.js';
 import { EventLog } from './events.js';
+import { DEFAULT_HISTORY_FILE_MAX_BYTES, loadHistoryFile, saveHistoryFile, snapshotCollector } from './history-file.js';
 import { JobManager } from './jobs.js';
 import { HypervisorLink } from './link.js';
 import { renderMetrics } from './metrics.js';
@@ -18,9 +21,26 @@ import { registerNodeMethods } from './methods/node.js';
 import { registerResourceMethods } from './methods/resources.js';
 import { registerVmMethods } from './methods/vm.js';
 import { registerCloneMethods } from './methods/clone.js';
+import { registerWatchMethods } from './methods/watch.js';
 import { loadPlugins, type Plugins } from './plugins.js';
+import type { GuestRelayOptions } from './guest/index.js';
 
 export const DEFAULT_SOCKET = '/run/vem/agent.sock';
+
+const LISTEN_CODES: Record<string, [string, string]> = {
+  EADDRINUSE: ['address already in use', 'is another agent (or another program) on it? pick another port with --listen'],
+  EACCES: ['permission denied', 'ports below 1024 need root; pick another with --listen'],
+  EADDRNOTAVAIL: ['no such address on this host', 'listen on 127.0.0.1 or an address of this host'],
+};
+
+/** A failure to listen as one line naming the address (Node's own is a stack trace). */
+function listenError(e: unknown, o: AgentOptions): unknown {
+  const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
+  const known = typeof err?.code === 'string' ? LISTEN_CODES[err.code] : undefined;
+  if (!known || err.syscall !== 'listen') return e;
+  const where = err.address !== undefined ? (err.port !== undefined && err.port > 0 ? `${err.address}:${err.port}` : err.address) : (o.listen ?? o.socket ?? DEFAULT_SOCKET);
+  return new VemError(`vem agent: cannot listen on ${where}: ${known[0]}`, known[1]);
+}
 
 export interface AgentOptions {
   hypervisor: Hypervisor | (() => Promise<Hypervisor>);
@@ -32,8 +52,15 @@ export interface AgentOptions {
   tls?: { cert: string; key: string };
   readOnly?: boolean;
   auditLog?: string;
+  /** fdatasync each audit record (power-loss safe; a disk flush per change). */
+  auditDurable?: boolean;
   pollMs?: number;
   historySeconds?: number;
+  /** Keep the metrics history across restarts in this file (loaded at start, saved periodically and at close). */
+  historyFile?: string;
+  /** How often the history file is rewritten (default 60 s). */
+  historySaveMs?: number;
+  historyFileMaxBytes?: number;
   /** Timeout of each libvirt call (a hung daemon must not hang the agent). */
   callTimeoutMs?: number;
   maxBodyBytes?: number;
@@ -44,6 +71,8 @@ export interface AgentOptions {
   maxBackoffMs?: number;
   /** Load the guest.* and balancer.level1.* modules when present (default true). */
   plugins?: boolean;
+  /** Options of the guest.* relay (timeouts, limits on what a guest may send, quarantine). */
+  guest?: GuestRelayOptions;
 }
 
 export interface RunningAgent {
@@ -60,11 +89,37 @@ export interface RunningAgent {
 export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const pollMs = o.pollMs ?? 1000;
   const historySeconds = o.historySeconds ?? 3600;
-  const registry = new MethodRegistry();
+  // Only methods declared in src/api can be registered; their introspection comes from the declaration.
+  const registry = new MethodRegistry({ declared: (name) => declared.get(name) });
   const events = new EventLog();
   const collector = new Collector({ pollMs, historySeconds });
   const domains = new DomainCache();
   const jobs = new JobManager(events);
+  if (o.historyFile) {
+    const r = loadHistoryFile(o.historyFile, collector);
+    if (r.ok) events.push('history', 'loaded', undefined, { file: o.historyFile, samples: r.samples, vms: r.vms, savedAt: r.savedAt });
+    else if (!r.missing) {
+      events.push('history', r.setAside ? 'set-aside' : 'unreadable', undefined, { file: o.historyFile, message: r.message });
+      process.stderr.write(`vem agent: ${r.message}\n`);
+    }
+  }
+  let saving: Promise<void> | undefined;
+  const saveHistory = (): Promise<void> => {
+    const file = o.historyFile;
+    if (!file) return Promise.resolve();
+    // A save that comes due while the last still runs is dropped.
+    saving ??= saveHistoryFile(file, snapshotCollector(collector, pollMs, o.historyFileMaxBytes ?? DEFAULT_HISTORY_FILE_MAX_BYTES))
+      .then(
+        () => undefined,
+        (e: unknown) => {
+          events.push('history', 'save-failed', undefined, { file, message: e instanceof Error ? e.message : String(e) });
+        },
+      )
+      .finally(() => {
+        saving = undefined;
+      });
+    return saving;
+  };
   let unsubscribe: Unsubscribe | undefined;
   let plugins: Plugins | undefined;
 
@@ -126,19 +181,33 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   registerNodeMethods(registry, core);
   registerVmMethods(registry, core);
   registerCloneMethods(registry, core);
+  registerWatchMethods(registry, core);
   registerResourceMethods(registry, core);
-  if (o.plugins !== false) plugins = loadPlugins(registry, core);
+  if (o.plugins !== false) plugins = loadPlugins(registry, core, o.guest);
 
-  const audit = o.auditLog ? new AuditLog(o.auditLog) : undefined;
+  const audit = o.auditLog
+    ? new AuditLog(o.auditLog, {
+        durable: o.auditDurable,
+        onNotice: (kind, message) => {
+          events.push('audit', kind, undefined, { message });
+          process.stderr.write(`vem agent: ${message}\n`);
+        },
+      })
+    : undefined;
   /** Consoles opened through this agent, by VM: who holds one, and whether it has ended. */
   const consoleSessions = new Map<string, ConsoleSession>();
+  // Write-ahead: the intent is on disk before the handler runs (or the change is refused),
+  // the outcome before the reply is sent.
+  if (audit) registry.beforeChange = (r) => audit.intent(r.ctx.caller, r.method, r.params);
   registry.onCall = (rec) => {
     if (!audit || !registry.mutates(rec.method)) return;
-    audit.write({ caller: rec.ctx.caller, method: rec.method, args: rec.params, ok: rec.ok, result: rec.result, fault: rec.fault, ms: rec.ms });
+    audit.write({ id: rec.intent, caller: rec.ctx.caller, method: rec.method, args: rec.params, ok: rec.ok, result: rec.result, fault: rec.fault, ms: rec.ms });
   };
 
   await collectNow();
   const timer = setInterval(() => void collectNow(), pollMs);
+  const historyTimer = o.historyFile ? setInterval(() => void saveHistory(), o.historySaveMs ?? 60_000) : undefined;
+  historyTimer?.unref();
 
   let server: RunningXmlRpcServer;
   try {
@@ -155,7 +224,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       // vm.list and node.stats change only when a collection lands (or the VM cache changes):
       // concurrent callers within one period share one encoded answer.
       cacheKey: (method, params) => {
-        if (method !== 'vm.list' && method !== 'node.stats') return undefined;
+        if (method !== api.vm.list.name && method !== api.node.stats.name && method !== api.vm.watch.name) return undefined;
         return `${method}|${collector.tick}|${domains.version}|${link.status().up}|${JSON.stringify(params)}`;
       },
       routes: {
@@ -183,11 +252,12 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     });
   } catch (e) {
     clearInterval(timer);
+    clearInterval(historyTimer);
     await plugins?.close();
     jobs.close();
     await link.close();
     await audit?.close();
-    throw e;
+    throw listenError(e, o);
   }
 
   return {
@@ -198,6 +268,9 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     collectNow,
     close: async () => {
       clearInterval(timer);
+      clearInterval(historyTimer);
+      await saving;
+      await saveHistory();
       events.wakeAll();
       await server.close();
       await plugins?.close();

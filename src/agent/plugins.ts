@@ -6,7 +6,7 @@
 import type { MethodRegistry } from '../common/xmlrpc/registry.js';
 import type { Hypervisor } from '../libvirt/hypervisor.js';
 import type { AgentCore } from './core.js';
-import { registerGuestMethods } from './guest/index.js';
+import { registerGuestMethods, type GuestRelayOptions } from './guest/index.js';
 import { registerLevel1 } from './level1.js';
 import { level1Observation } from './observation.js';
 
@@ -31,9 +31,12 @@ function liveHypervisor(core: AgentCore): Hypervisor {
   });
 }
 
-export function loadPlugins(registry: MethodRegistry, core: AgentCore): Plugins {
+export function loadPlugins(registry: MethodRegistry, core: AgentCore, guestOptions: GuestRelayOptions = {}): Plugins {
   const hv = liveHypervisor(core);
-  const guest = registerGuestMethods(registry, hv);
+  const guest = registerGuestMethods(registry, hv, {
+    ...guestOptions,
+    onMisbehave: (vm, d) => core.events.push('guest', 'misbehaved', vm, { reason: d.reason, quarantineMs: d.quarantineMs, until: d.until }),
+  });
   const level1 = registerLevel1(registry, hv, { samples: () => level1Observation(core) });
   return {
     afterCollect: async () => {

@@ -4,15 +4,15 @@
  * vm.migrate on the source node followed by job.get until it ends. Agent
  * samples (one a second by default) are averaged into planning periods.
  */
+import { client, type Caller } from '../api/client.js';
 import { VemError } from '../common/errors.js';
 import { isStruct, type XmlRpcStruct, type XmlRpcValue } from '../common/xmlrpc/value.js';
 import type { ClusterSource, LiveNode, LiveSnapshot, LiveVm } from './live.js';
 import type { InflightMigration, Move } from './types.js';
 
 /** What this needs of a node link (the transport's NodeLink has it). */
-export interface AgentCaller {
+export interface AgentCaller extends Caller {
   readonly name: string;
-  call(method: string, ...params: XmlRpcValue[]): Promise<XmlRpcValue>;
 }
 
 export interface AgentSourceOptions {
@@ -26,17 +26,6 @@ export interface AgentSourceOptions {
   /** How often job.get is polled while a migration runs. */
   pollMs?: number;
   sleep?: (ms: number) => Promise<void>;
-}
-
-function struct(v: XmlRpcValue, what: string): XmlRpcStruct {
-  if (!isStruct(v)) throw new VemError(`unexpected answer to ${what}: not a struct`);
-  return v;
-}
-function numArr(v: XmlRpcValue | undefined): number[] {
-  return Array.isArray(v) ? v.map((x) => (typeof x === 'number' ? x : 0)) : [];
-}
-function n(v: XmlRpcValue | undefined, d = 0): number {
-  return typeof v === 'number' && Number.isFinite(v) ? v : d;
 }
 
 /** Average (t, x) samples into `count` buckets of `periodMs` ending at `end`; empty buckets repeat their neighbour. */
@@ -60,43 +49,58 @@ export function bucketize(t: number[], x: number[], end: number, periodMs: numbe
   return out;
 }
 
+/**
+ * What node.info says the driver can migrate, if it says: a capabilities struct
+ * with migrateLive / migrateOffline (or one migrate) booleans. Unknown = able; the
+ * migration itself then says why not.
+ */
+export function migrationCapability(info: XmlRpcStruct): LiveNode['canMigrate'] {
+  const c = info.capabilities;
+  if (!isStruct(c)) return undefined;
+  const b = (v: XmlRpcValue | undefined): boolean | undefined => (typeof v === 'boolean' ? v : undefined);
+  const one = b(c.migrate) ?? b(c.migration);
+  const live = b(c.migrateLive) ?? b(c.liveMigration) ?? one;
+  const offline = b(c.migrateOffline) ?? b(c.offlineMigration) ?? one;
+  return live === undefined && offline === undefined ? undefined : { live, offline };
+}
+
 export function agentSource(links: readonly AgentCaller[], o: AgentSourceOptions): ClusterSource {
   const byName = new Map(links.map((l) => [l.name, l]));
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const periodMs = o.periodSec * 1000;
 
   const readNode = async (l: AgentCaller, now: number): Promise<{ node: LiveNode; vms: LiveVm[]; inflight: InflightMigration[] }> => {
-    const info = struct(await l.call('node.info'), 'node.info');
-    const hw = isStruct(info.node) ? info.node : {};
-    const cores = Math.max(1, n(hw.cpus, 1));
-    const stats = struct(await l.call('node.stats', 0), 'node.stats');
+    const agent = client(l);
+    const info = await agent.node.info();
+    const cores = Math.max(1, info.node?.cpus ?? 1);
+    const stats = await agent.node.stats(0);
     const node: LiveNode = {
-      name: l.name, cores, memMiB: n(hw.memoryKiB) / 1024, reachable: true, labels: o.labels?.get(l.name),
-      cpuHistory: bucketize(numArr(stats.t), numArr(stats.cpuPct).map((x) => x / 100), now, periodMs, o.samples),
+      name: l.name, cores, memMiB: (info.node?.memoryKiB ?? 0) / 1024, reachable: true, labels: o.labels?.get(l.name),
+      // capabilities is not declared in src/api yet (its helper adds it): read from the answer as sent.
+      driver: info.driver, canMigrate: migrationCapability(info as unknown as XmlRpcStruct),
+      cpuHistory: bucketize(stats.t, stats.cpuPct.map((x) => x / 100), now, periodMs, o.samples),
     };
-    const rows = await l.call('vm.list');
     const vms: LiveVm[] = [];
-    for (const r of Array.isArray(rows) ? rows : []) {
-      if (!isStruct(r) || typeof r.name !== 'string') continue;
+    for (const r of await agent.vm.list()) {
       const running = r.state === 'running';
+      const vcpus = Math.max(1, r.vcpus);
       let cpuHistory: number[] = [];
       if (running) {
-        const s = struct(await l.call('vm.stats', r.name, 0), 'vm.stats');
-        cpuHistory = bucketize(numArr(s.t), numArr(s.cpuPct).map((x) => Math.min(Math.max(1, n(r.vcpus, 1)), (x / 100) * cores)), now, periodMs, o.samples);
+        const s = await agent.vm.stats(r.name, 0);
+        cpuHistory = bucketize(s.t, s.cpuPct.map((x) => Math.min(vcpus, (x / 100) * cores)), now, periodMs, o.samples);
       }
-      vms.push({ name: r.name, node: l.name, vcpus: Math.max(1, n(r.vcpus, 1)), memMiB: n(r.memKiB, n(r.maxMemKiB)) / 1024, cpuHistory, running });
+      vms.push({ name: r.name, node: l.name, vcpus, memMiB: (r.memKiB || r.maxMemKiB) / 1024, cpuHistory, running, state: r.state });
     }
     const inflight: InflightMigration[] = [];
-    const jobs = await l.call('jobs.list');
     const destNode = (uri: string): string | undefined => [...o.destUri].find(([, u]) => u === uri)?.[0];
-    for (const j of Array.isArray(jobs) ? jobs : []) {
-      if (!isStruct(j) || j.kind !== 'migrate' || typeof j.vm !== 'string') continue;
+    for (const j of await agent.job.list()) {
+      if (j.kind !== 'migrate') continue;
       const vm = vms.find((v) => v.name === j.vm);
       if (j.status === 'running') {
-        const to = typeof j.dest === 'string' ? destNode(j.dest) : undefined;
+        const to = destNode(j.dest);
         if (vm) vm.migrating = true;
         if (to) inflight.push({ vm: j.vm, from: l.name, to });
-      } else if (j.status === 'completed' && typeof j.endedAt === 'number') {
+      } else if (j.status === 'completed' && j.endedAt !== undefined) {
         // The VM has left this node; the target will report it. Remember when, for the cooldown.
         lastMoves.set(j.vm, Math.max(lastMoves.get(j.vm) ?? 0, j.endedAt / 1000));
       }
@@ -133,17 +137,17 @@ export function agentSource(links: readonly AgentCaller[], o: AgentSourceOptions
       const src = byName.get(move.from);
       const dest = o.destUri.get(move.to);
       if (!src) throw new VemError(`no link to node ${move.from}`);
-      if (!dest) throw new VemError(`no migration URI for node ${move.to}`, 'give --dest-uri NODE=URI');
-      const id = await src.call('vm.migrate', move.vm, dest);
-      if (typeof id !== 'string') throw new VemError(`vm.migrate returned no job id for ${move.vm}`);
+      if (!dest) throw new VemError(`no migration URI for node ${move.to}`, `set 'migrate-uri: qemu+ssh://HOST/system' for ${move.to} in the cluster file, or give --dest-uri ${move.to}=URI`);
+      const agent = client(src);
+      const id = await agent.vm.migrate(move.vm, dest, { live: move.live !== false });
       for (;;) {
         await sleep(o.pollMs ?? 1000);
-        const j = struct(await src.call('job.get', id), 'job.get');
+        const j = await agent.job.get(id);
         if (j.status === 'completed') {
           lastMoves.set(move.vm, Date.now() / 1000);
           return;
         }
-        if (j.status === 'failed' || j.status === 'cancelled') throw new VemError(`${move.vm}: migration ${String(j.status)}${typeof j.reason === 'string' ? `: ${j.reason}` : ''}`);
+        if (j.status === 'failed' || j.status === 'cancelled') throw new VemError(`${move.vm}: migration ${j.status}${j.reason !== undefined ? `: ${j.reason}` : ''}`);
       }
     },
   };

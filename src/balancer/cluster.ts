@@ -29,8 +29,10 @@ export class WorkCluster {
 
   constructor(readonly input: PlanInput, estimate: (vm: VmState) => number = (v) => last(v.cpuHistory)) {
     for (const h of input.hosts) this.hosts.set(h.name, { spec: h, cpu: 0, mem: 0, active: 0, labels: new Map(), vms: new Set() });
+    // VMs usually come grouped by node: the last lookup is reused (this runs for every VM of every plan).
+    let h: WorkHost | undefined;
     for (const v of input.vms) {
-      const h = this.hosts.get(v.host);
+      if (h?.spec.name !== v.host) h = this.hosts.get(v.host);
       if (!h) continue;
       this.vms.set(v.name, v);
       this.at.set(v.name, v.host);
@@ -39,7 +41,7 @@ export class WorkCluster {
       h.cpu += c;
       h.mem += v.memMiB;
       h.vms.add(v.name);
-      for (const l of v.antiAffinity ?? []) h.labels.set(l, (h.labels.get(l) ?? 0) + 1);
+      if (v.antiAffinity) for (const l of v.antiAffinity) h.labels.set(l, (h.labels.get(l) ?? 0) + 1);
     }
     for (const m of input.inflight) {
       const from = this.hosts.get(m.from);

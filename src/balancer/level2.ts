@@ -14,6 +14,7 @@
  * Pure: PlanInput in, moves out.
  */
 import { WorkCluster, dirtyRateOf, migrationSeconds, type WorkHost } from './cluster.js';
+import { planEvacuation, type EvacNode, type EvacuationPlan, type EvacVm } from './evacuate.js';
 import { countAbove, forecastTrend, last } from './mathx.js';
 import type { Level2Policy, Move, PlanInput, VmState } from './types.js';
 
@@ -29,8 +30,14 @@ export interface Level2Config {
   targetCeiling: number;
   /** Imbalance (std of node CPU) above which we balance without a hotspot. */
   imbalance: number;
+  /** Imbalance moves a round at most (only in rounds without hotspots). */
+  imbalanceMoves: number;
   /** Seconds a VM stays put after a migration. */
   cooldownSec: number;
+  /** The cooldown doubles for each further migration of the VM in the last 24 h, up to this many times the base (1 = no back-off). */
+  cooldownBackoffMax: number;
+  /** A target's ceiling is checked against its peak over the window too, not only its estimate now. */
+  targetPeak: boolean;
   /** Smallest score (benefit - cost) worth a migration. */
   minGain: number;
   /** Migrations running at once with a node at either end. */
@@ -49,7 +56,10 @@ export const DEFAULT_LEVEL2: Level2Config = {
   emergency: 0.9,
   targetCeiling: 0.8,
   imbalance: 0.12,
+  imbalanceMoves: 2,
   cooldownSec: 900,
+  cooldownBackoffMax: 4,
+  targetPeak: true,
   minGain: 0.02,
   maxPerNode: 2,
   maxMoves: 32,
@@ -58,8 +68,14 @@ export const DEFAULT_LEVEL2: Level2Config = {
 };
 
 /** What we plan with for a VM: its forecast, but never below its last sample. */
-function vmEstimate(n: number): (v: VmState) => number {
+export function vmEstimate(n: number): (v: VmState) => number {
   return (v) => Math.max(last(v.cpuHistory), forecastTrend(v.cpuHistory, n));
+}
+
+/** The VM's cooldown: the base, doubled for each further migration in the last 24 h, capped. */
+export function cooldownOf(vm: VmState, cfg: Pick<Level2Config, 'cooldownSec' | 'cooldownBackoffMax'>): number {
+  const extra = Math.max(0, (vm.migrationsLast24h ?? 1) - 1);
+  return cfg.cooldownSec * Math.min(cfg.cooldownBackoffMax, 2 ** extra);
 }
 
 export function isHotspot(cpuHistory: readonly number[], c: Pick<Level2Config, 'n' | 'k' | 'hot' | 'emergency'>): boolean {
@@ -96,11 +112,31 @@ class Spread {
   }
 }
 
+/** Targets a VM's move is scored against (the least used that pass every check). */
+const TARGETS_PER_VM = 8;
+
 interface Candidate {
   vm: VmState;
   to: WorkHost;
   score: number;
   secs: number;
+}
+
+/** The evacuation part of a level-2 round, as the shared planner sees it (running VMs: level 2 only sees those). */
+function evacuationOf(w: WorkCluster, cfg: Level2Config): EvacuationPlan {
+  const nodes: EvacNode[] = [];
+  for (const h of w.hosts.values()) {
+    const listed = [...h.vms].reduce((s, n) => s + (w.vms.get(n)?.memMiB ?? 0), 0);
+    nodes.push({
+      name: h.spec.name, cores: h.spec.cores, memMiB: h.spec.memMiB, reservedMiB: Math.max(0, h.mem - listed),
+      closed: h.spec.evacuate ? 'being evacuated' : h.spec.maintenance ? 'in maintenance' : undefined,
+    });
+  }
+  const vms: EvacVm[] = [...w.vms.values()].map((v) => ({
+    name: v.name, node: v.host, state: 'running', memMiB: v.memMiB, cpu: w.vmCpu.get(v.name) ?? 0,
+    dirtyMiBs: dirtyRateOf(v), antiAffinity: v.antiAffinity, migrating: v.migrating,
+  }));
+  return planEvacuation(w.input.hosts.filter((h) => h.evacuate).map((h) => h.name), nodes, vms, { bandwidthMiBs: cfg.bandwidthMiBs });
 }
 
 export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2): Move[] {
@@ -110,38 +146,60 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
   const spread = new Spread(hosts.length, hosts.map((h) => w.util(h)));
   const over = (u: number): number => Math.max(0, u - cfg.hot);
 
-  // 1. Evacuation: the admin asked for it, so cooldown and concurrency do not hold it back.
-  for (const src of hosts.filter((h) => h.spec.evacuate)) {
-    const list = [...src.vms].map((n) => w.vms.get(n) as VmState).filter((v) => !v.migrating);
-    list.sort((a, b) => b.memMiB - a.memMiB || (w.vmCpu.get(b.name) ?? 0) - (w.vmCpu.get(a.name) ?? 0));
-    for (const vm of list) {
-      const c = w.vmCpu.get(vm.name) ?? 0;
-      let best: WorkHost | undefined;
-      let bestU = Infinity;
-      for (const to of hosts) {
-        if (!w.feasible(vm, to)) continue;
-        const u = (to.cpu + c) / to.spec.cores;
-        // CPU capacity: fill up to the node's cores; prefer the emptiest node.
-        if (u > 1 + 1e-9 || u >= bestU) continue;
-        best = to;
-        bestU = u;
-      }
-      if (!best) continue;
+  // 1. Evacuation, through the one evacuation planner: the admin asked for it, so cooldown and
+  // concurrency do not hold it back. VMs it cannot place stay; planEvacuation names them.
+  if (hosts.some((h) => h.spec.evacuate)) {
+    for (const m of evacuationOf(w, cfg).moves) {
+      const src = w.hosts.get(m.from) as WorkHost;
+      const to = w.hosts.get(m.to) as WorkHost;
       const a0 = w.util(src);
-      const b0 = w.util(best);
-      w.apply(vm.name, best.spec.name, 'evacuation', 0, migrationSeconds(vm.memMiB, dirtyRateOf(vm), cfg.bandwidthMiBs));
-      spread.update(a0, w.util(src), b0, w.util(best));
+      const b0 = w.util(to);
+      w.apply(m.vm, m.to, 'evacuation', 0, m.estSeconds);
+      spread.update(a0, w.util(src), b0, w.util(to));
     }
   }
 
-  const movable = (vm: VmState): boolean => !vm.migrating && !w.inCooldown(vm, cfg.cooldownSec) && !w.moved(vm.name);
+  const movable = (vm: VmState): boolean => !vm.migrating && !w.inCooldown(vm, cooldownOf(vm, cfg)) && !w.moved(vm.name);
+  // Peak CPU share over the window of the VMs a node holds now (not of the node's own
+  // history, which still counts VMs that left), beyond what they are estimated at.
+  const peakExtra = new Map<WorkHost, number>();
+  if (cfg.targetPeak) {
+    const sums = new Float64Array(cfg.n);
+    for (const h of hosts) {
+      sums.fill(0);
+      for (const name of h.vms) {
+        const hist = (w.vms.get(name) as VmState).cpuHistory;
+        for (let k = 0; k < cfg.n; k++) sums[k]! += hist[hist.length - 1 - k] ?? 0;
+      }
+      peakExtra.set(h, Math.max(0, Math.max(...sums) / h.spec.cores - w.util(h)));
+    }
+  }
   const free = (h: WorkHost): boolean => h.active < cfg.maxPerNode;
 
-  /** Best move off `src`: the highest score over its VMs and the allowed targets. */
   /** Demand the node cannot serve, as a share of its cores. */
   const unserved = (u: number): number => Math.max(0, u - 1);
 
-  const bestMove = (src: WorkHost, hotNames: Set<string>, imbalanceOnly: boolean, overflow = false): Candidate | undefined => {
+  // Targets, least used first. A target's part in the score is the balance term (its relief
+  // term is 0 under the ceiling), which only falls as its use rises on equal nodes: the best
+  // target is among the first few that pass every check, so a VM looks at TARGETS_PER_VM of
+  // them, not at every node (what keeps a plan fast at 1,000 nodes).
+  const byUtil = [...hosts].sort((a, b) => w.util(a) - w.util(b));
+  /** Put a node whose use changed back in order (binary search; cheaper than re-sorting 1,000 nodes per move). */
+  const reposition = (h: WorkHost): void => {
+    byUtil.splice(byUtil.indexOf(h), 1);
+    const u = w.util(h);
+    let lo = 0;
+    let hi = byUtil.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (w.util(byUtil[mid] as WorkHost) < u) lo = mid + 1;
+      else hi = mid;
+    }
+    byUtil.splice(lo, 0, h);
+  };
+
+  /** Best move off `src`: the highest score over its VMs and the allowed targets. */
+  const bestMove = (src: WorkHost, hotNames: Set<string>, imbalanceOnly: boolean, overflow = false, atPeak = cfg.targetPeak): Candidate | undefined => {
     if (!free(src)) return undefined;
     let best: Candidate | undefined;
     const uSrc = w.util(src);
@@ -154,11 +212,15 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
       const secs = migrationSeconds(vm.memMiB, dirtyRateOf(vm), cfg.bandwidthMiBs);
       const cost = secs / cfg.horizonSec;
       const uSrc1 = (src.cpu - c) / src.spec.cores;
-      for (const to of hosts) {
+      let looked = 0;
+      for (const to of byUtil) {
+        if (looked >= TARGETS_PER_VM) break;
         if (to === src || hotNames.has(to.spec.name) || !free(to) || !w.feasible(vm, to)) continue;
         const uTo = w.util(to);
         const uTo1 = (to.cpu + c) / to.spec.cores;
-        if (uTo1 > (overflow ? 1 : cfg.targetCeiling)) continue;
+        // Overflow: demand would go unserved anyway, so only room now counts.
+        if (overflow ? uTo1 > 1 : uTo1 + (atPeak ? peakExtra.get(to) ?? 0 : 0) > cfg.targetCeiling) continue;
+        looked++;
         // Overflow: every node is past the ceiling; still move demand that would go unserved to a node with room.
         const relief = overflow
           ? unserved(uSrc) - unserved(uSrc1) - (unserved(uTo1) - unserved(uTo))
@@ -178,6 +240,8 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
     const b0 = w.util(c.to);
     w.apply(c.vm.name, c.to.spec.name, reason, c.score, c.secs);
     spread.update(a0, w.util(src), b0, w.util(c.to));
+    reposition(src);
+    reposition(c.to);
   };
 
   // 2. Hotspots, worst first; move until the node is under the threshold.
@@ -187,7 +251,9 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
   let budget = cfg.maxMoves;
   for (const src of hot) {
     while (budget > 0 && w.util(src) > cfg.hot) {
-      const c = bestMove(src, hotNames, false) ?? (w.util(src) > 1 ? bestMove(src, hotNames, false, true) : undefined);
+      // A target whose recent peak leaves room first; failing that, one with room now; failing that, overflow.
+      const c = bestMove(src, hotNames, false) ?? (cfg.targetPeak ? bestMove(src, hotNames, false, false, false) : undefined) ??
+        (w.util(src) > 1 ? bestMove(src, hotNames, false, true) : undefined);
       if (!c) break;
       take(src, c, 'hotspot');
       budget--;
@@ -196,7 +262,7 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
 
   // 3. No hotspot left to act on: reduce imbalance a little, from the busiest node.
   if (hot.length === 0) {
-    let rounds = Math.min(budget, 2);
+    let rounds = Math.min(budget, cfg.imbalanceMoves);
     while (rounds-- > 0 && spread.std() > cfg.imbalance) {
       const src = hosts.filter((h) => !h.spec.evacuate).reduce((a, b) => (w.util(b) > w.util(a) ? b : a));
       const c = bestMove(src, hotNames, true);

@@ -3,7 +3,9 @@
  * testable without agents: a snapshot of nodes and VMs in, a plan out; apply
  * runs the plan's migrations with a per-node concurrency limit.
  */
-import { DEFAULT_LEVEL2, planLevel2, type Level2Config } from './level2.js';
+import { VemError } from '../common/errors.js';
+import { planEvacuation, type EvacNode, type EvacuationPlan, type EvacVm, type EvacVmState, type PausedChoice } from './evacuate.js';
+import { DEFAULT_LEVEL2, planLevel2, vmEstimate, type Level2Config } from './level2.js';
 import type { HostState, InflightMigration, Move, PlanInput, VmState } from './types.js';
 
 export interface LiveNode {
@@ -14,6 +16,10 @@ export interface LiveNode {
   cpuHistory: number[];
   labels?: string[];
   reachable: boolean;
+  /** Hypervisor driver as the agent names it (QEMU, LXC, Test, Simulated...). */
+  driver?: string;
+  /** What the node's driver can migrate, when the agent says; unknown = assumed able. */
+  canMigrate?: { live?: boolean; offline?: boolean };
 }
 
 export interface LiveVm {
@@ -24,6 +30,8 @@ export interface LiveVm {
   /** Demand in cores per sample, oldest first. */
   cpuHistory: number[];
   running: boolean;
+  /** Libvirt's state name (running, paused, shutoff, ...); running alone when absent. */
+  state?: string;
   migrating?: boolean;
   lastMigration?: number;
 }
@@ -57,24 +65,39 @@ export interface LivePlanOptions {
   maintenance?: string[];
   /** Groups of VM names that must not share a node. */
   antiAffinity?: string[][];
+  /** Paused VMs on an evacuated node: move them live (default) or keep them there. */
+  paused?: PausedChoice;
   config?: Partial<Level2Config>;
 }
 
-/** Snapshot -> planner input. Nodes that cannot be reached take no VMs; stopped VMs are not moved. */
+/** A VM's state in the evacuation planner's three kinds: what holds memory, and how it can move. */
+export function evacState(v: LiveVm): EvacVmState {
+  const s = v.state ?? (v.running ? 'running' : 'shutoff');
+  if (s === 'running' || v.running) return 'running';
+  // pmsuspended, blocked, in shutdown: the domain is alive and holds its memory, like a paused one.
+  return s === 'shutoff' || s === 'crashed' || s === 'stopped' || s === 'nostate' ? 'stopped' : 'paused';
+}
+
+function antiAffinityLabels(o: LivePlanOptions): Map<string, string[]> {
+  const labels = new Map<string, string[]>();
+  (o.antiAffinity ?? []).forEach((group, i) => {
+    for (const vm of group) labels.set(vm, [...(labels.get(vm) ?? []), `group${i + 1}`]);
+  });
+  return labels;
+}
+
+/** Snapshot -> level-2 input. Nodes that cannot be reached take no VMs; stopped VMs are not balanced (paused ones count for memory). */
 export function toPlanInput(s: LiveSnapshot, o: LivePlanOptions = {}): PlanInput {
   const evac = new Set(o.evacuate ?? []);
   const maint = new Set(o.maintenance ?? []);
   for (const n of s.nodes) if (n.labels?.includes('maintenance')) maint.add(n.name);
-  const labels = new Map<string, string[]>();
-  (o.antiAffinity ?? []).forEach((group, i) => {
-    for (const vm of group) labels.set(vm, [...(labels.get(vm) ?? []), `group${i}`]);
-  });
+  const labels = antiAffinityLabels(o);
   const hosts: HostState[] = s.nodes.map((n) => ({
     name: n.name, cores: n.cores, memMiB: n.memMiB, cpuHistory: n.cpuHistory,
     maintenance: maint.has(n.name) || !n.reachable, evacuate: evac.has(n.name),
   }));
-  const vms: VmState[] = s.vms.filter((v) => v.running).map((v) => ({
-    name: v.name, host: v.node, cpuHistory: v.cpuHistory, memMiB: v.memMiB, vcpus: v.vcpus,
+  const vms: VmState[] = s.vms.filter((v) => evacState(v) !== 'stopped').map((v) => ({
+    name: v.name, host: v.node, cpuHistory: v.running ? v.cpuHistory : [0], memMiB: v.memMiB, vcpus: v.vcpus,
     antiAffinity: labels.get(v.name), migrating: v.migrating, lastMigration: v.lastMigration,
   }));
   return { now: s.now, period: s.period, hosts, vms, inflight: s.inflight };
@@ -85,10 +108,59 @@ export function unknownNodes(s: LiveSnapshot, names: readonly string[]): string[
   return names.filter((n) => !known.has(n));
 }
 
-export async function planLive(src: ClusterSource, o: LivePlanOptions = {}): Promise<{ snapshot: LiveSnapshot; moves: Move[] }> {
+/** The evacuation of `o.evacuate` over every VM of the snapshot (running, paused and stopped). */
+export function planLiveEvacuation(s: LiveSnapshot, o: LivePlanOptions = {}): EvacuationPlan {
+  const cfg = { ...DEFAULT_LEVEL2, ...o.config };
+  const maint = new Set(o.maintenance ?? []);
+  const labels = antiAffinityLabels(o);
+  const memOf = new Map(s.vms.map((v) => [v.name, v]));
+  const nodes: EvacNode[] = s.nodes.map((n) => ({
+    name: n.name, cores: n.cores, memMiB: n.memMiB, driver: n.driver, canMigrate: n.canMigrate,
+    closed: !n.reachable ? 'unreachable' : maint.has(n.name) || n.labels?.includes('maintenance') ? 'in maintenance' : undefined,
+    // A migration arriving holds the VM's memory on its target until it ends.
+    reservedMiB: s.inflight.filter((m) => m.to === n.name && memOf.get(m.vm)?.node !== n.name).reduce((t, m) => t + (memOf.get(m.vm)?.memMiB ?? 0), 0),
+  }));
+  const est = vmEstimate(cfg.n);
+  const vms: EvacVm[] = s.vms.map((v) => {
+    const state = evacState(v);
+    return {
+      name: v.name, node: v.node, state, memMiB: v.memMiB, migrating: v.migrating, antiAffinity: labels.get(v.name),
+      cpu: state === 'running' ? Math.max(0, est({ name: v.name, host: v.node, cpuHistory: v.cpuHistory, memMiB: v.memMiB, vcpus: v.vcpus })) : 0,
+    };
+  });
+  return planEvacuation(o.evacuate ?? [], nodes, vms, { paused: o.paused, bandwidthMiBs: cfg.bandwidthMiBs });
+}
+
+/**
+ * One round: the evacuation first (every VM of an evacuated node is moved or
+ * named in `evacuation.remaining`), then level 2 on the cluster as those moves
+ * leave it. The CLI's plan/apply and automatic mode all come through here.
+ */
+export async function planLive(src: ClusterSource, o: LivePlanOptions = {}): Promise<{ snapshot: LiveSnapshot; moves: Move[]; evacuation: EvacuationPlan }> {
   const snapshot = await src.snapshot();
-  const moves = planLevel2(toPlanInput(snapshot, o), { ...DEFAULT_LEVEL2, ...o.config });
-  return { snapshot, moves };
+  const cfg = { ...DEFAULT_LEVEL2, ...o.config };
+  const evacuation = planLiveEvacuation(snapshot, o);
+  const input = toPlanInput(snapshot, o);
+  // Level 2 sees evacuated VMs where they are going (as migrations under way), and leaves the rest of an evacuated node alone.
+  const going = new Map(evacuation.moves.map((m) => [m.vm, m]));
+  const evac = new Set(o.evacuate ?? []);
+  const vms = input.vms.map((v) => {
+    const m = going.get(v.name);
+    if (m) return { ...v, host: m.to, migrating: true };
+    return evac.has(v.host) ? { ...v, migrating: true } : v;
+  });
+  const inflight = [...input.inflight, ...evacuation.moves.filter((m) => m.mode === 'live').map((m) => ({ vm: m.vm, from: m.from, to: m.to }))];
+  const balance = planLevel2({ ...input, vms, inflight }, cfg).filter((m) => m.reason !== 'evacuation');
+  const moves: Move[] = [
+    ...evacuation.moves.map((m): Move => ({ vm: m.vm, from: m.from, to: m.to, reason: 'evacuation', score: 0, estSeconds: m.estSeconds, live: m.mode === 'live' })),
+    ...balance,
+  ];
+  return { snapshot, moves, evacuation };
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof VemError && e.hint) return `${e.message} (${e.hint})`;
+  return e instanceof Error ? e.message : String(e);
 }
 
 /**
@@ -118,7 +190,7 @@ export async function applyMoves(src: ClusterSource, moves: readonly Move[], max
       const t0 = Date.now();
       const p: Promise<void> = src.migrate(m).then(
         () => ({ move: m, ok: true, seconds: (Date.now() - t0) / 1000 }),
-        (e: unknown) => ({ move: m, ok: false, error: e instanceof Error ? e.message : String(e), seconds: (Date.now() - t0) / 1000 }),
+        (e: unknown) => ({ move: m, ok: false, error: errorText(e), seconds: (Date.now() - t0) / 1000 }),
       ).then((r: MigrationOutcome) => {
         bump(m.from, -1);
         bump(m.to, -1);

@@ -57,12 +57,13 @@ export function forecastAr1(xs: readonly number[], n: number): number {
  * to a ramp a step early than a step late).
  */
 export function forecastTrend(xs: readonly number[], n: number, alpha = 0.6, beta = 0.3): number {
-  const w = xs.slice(Math.max(0, xs.length - n));
-  if (w.length === 0) return 0;
-  let level = w[0] as number;
+  // Indexes into the window rather than slicing it: this runs for every VM of every plan.
+  const from = Math.max(0, xs.length - n);
+  if (xs.length === 0) return 0;
+  let level = xs[from] as number;
   let trend = 0;
-  for (let i = 1; i < w.length; i++) {
-    const x = w[i] as number;
+  for (let i = from + 1; i < xs.length; i++) {
+    const x = xs[i] as number;
     const prev = level;
     level = alpha * x + (1 - alpha) * (level + trend);
     trend = beta * (level - prev) + (1 - beta) * trend;

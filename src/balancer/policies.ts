@@ -1,9 +1,11 @@
 /** The level-2 policies by the names the CLI and the benchmark use. */
 import { drsPolicy, ovirtPolicy, sandpiperPolicy, staticPolicy } from './baselines.js';
+import { kubevirtPolicy } from './baselines/kubevirt.js';
+import { proxmoxPolicy } from './baselines/proxmox.js';
 import { oursPolicy } from './level2.js';
 import type { Level2Policy } from './types.js';
 
-export const POLICY_NAMES = ['static', 'drs', 'sandpiper', 'ovirt', 'ours'] as const;
+export const POLICY_NAMES = ['static', 'drs', 'sandpiper', 'ovirt', 'proxmox', 'kubevirt', 'ours'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 export function isPolicyName(s: string): s is PolicyName {
@@ -20,6 +22,10 @@ export function policyByName(name: PolicyName): Level2Policy {
       return sandpiperPolicy();
     case 'ovirt':
       return ovirtPolicy();
+    case 'proxmox':
+      return proxmoxPolicy();
+    case 'kubevirt':
+      return kubevirtPolicy();
     case 'ours':
       return oursPolicy();
   }

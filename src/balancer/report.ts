@@ -1,12 +1,14 @@
 /** Text rendering of simulator results: a table per trace, and the JSON line. */
 import type { SimMetrics } from './simulator.js';
 
-export const METRIC_NAMES: ReadonlyArray<keyof SimMetrics> = ['sla_violation', 'unmet_cpu', 'cv', 'migrations', 'gb_moved', 'plan_ms_p99'];
+export const METRIC_NAMES: ReadonlyArray<keyof SimMetrics> = ['sla_violation', 'unmet_cpu', 'cv', 'migrations', 'gb_moved', 'plan_ms_p99', 'slatah', 'pdm', 'slav'];
 
 function fmt(k: keyof SimMetrics, v: number): string {
   if (k === 'migrations') return String(v);
   if (k === 'sla_violation' || k === 'cv') return v.toFixed(4);
   if (k === 'plan_ms_p99') return v.toFixed(2);
+  if (k === 'slatah') return v.toFixed(5);
+  if (k === 'pdm' || k === 'slav') return v.toExponential(2);
   return v.toFixed(1);
 }
 
@@ -29,5 +31,8 @@ export function roundMetrics(m: SimMetrics): SimMetrics {
     migrations: m.migrations,
     gb_moved: r(m.gb_moved, 2),
     plan_ms_p99: r(m.plan_ms_p99, 3),
+    slatah: r(m.slatah, 6),
+    pdm: r(m.pdm, 8),
+    slav: Number(m.slav.toPrecision(4)),
   };
 }

@@ -34,6 +34,15 @@ export interface SimMetrics {
   migrations: number;
   gb_moved: number;
   plan_ms_p99: number;
+  /**
+   * Beloglazov & Buyya's (CCPE 2012) metrics, as CloudSim computes them:
+   * SLATAH = mean over nodes of (time at 100 % CPU / time active);
+   * PDM = mean over VMs of (CPU lost to migrations / CPU requested), a VM
+   * losing 10 % of its demand while it migrates; SLAV = SLATAH x PDM.
+   */
+  slatah: number;
+  pdm: number;
+  slav: number;
 }
 
 interface Running {
@@ -63,6 +72,8 @@ export function simulate(trace: Trace, hosts: readonly HostSpec[], policy: Level
   // vCPUs: the VM's configured size; the smallest whole number covering its peak demand.
   const vcpus = trace.vms.map((v) => Math.max(1, Math.ceil(Math.max(...v.cpu) - 1e-9)));
   const lastMig = new Float64Array(V).fill(-Infinity);
+  const lastMigSecs = new Float64Array(V);
+  const migEnds: number[][] = trace.vms.map(() => []);
   const migrating = new Map<number, Running>();
 
   const hostCpuHist: number[][] = hosts.map(() => []);
@@ -80,28 +91,52 @@ export function simulate(trace: Trace, hosts: readonly HostSpec[], policy: Level
   let migrations = 0;
   let mibMoved = 0;
   const planMs: number[] = [];
+  const migrationHistory = (i: number, t: number): Pick<VmState, 'lastMigration' | 'lastMigrationSeconds' | 'migrationsLast24h'> => {
+    if (!Number.isFinite(lastMig[i]!)) return {};
+    const ends = migEnds[i]!;
+    while (ends.length > 0 && (ends[0] as number) <= t - 86_400) ends.shift();
+    return { lastMigration: lastMig[i]!, lastMigrationSeconds: lastMigSecs[i]!, migrationsLast24h: ends.length };
+  };
   let nextPlan = trace.times[0] as number;
   const demand = new Float64Array(H);
   const mem = new Float64Array(H);
   const net = new Float64Array(H);
+  const active = new Uint8Array(H);
+  const hostActiveSec = new Float64Array(H);
+  const hostFullSec = new Float64Array(H);
+  const vmRequested = new Float64Array(V);
+  const vmLost = new Float64Array(V);
+
+  const finishBy = (time: number): void => {
+    for (const [vi, m] of migrating) {
+      if (m.end <= time) {
+        at[vi] = m.to;
+        lastMig[vi] = m.end;
+        lastMigSecs[vi] = m.end - m.start;
+        migEnds[vi]!.push(m.end);
+        migrating.delete(vi);
+      }
+    }
+  };
 
   for (let k = 0; k < steps; k++) {
     const t = trace.times[k] as number;
     // Migrations that ended before this sample: the VM now lives on its target.
-    for (const [vi, m] of migrating) {
-      if (m.end <= t) {
-        at[vi] = m.to;
-        lastMig[vi] = m.end;
-        migrating.delete(vi);
-      }
-    }
+    finishBy(t);
     demand.fill(0);
     mem.fill(0);
     net.fill(0);
+    active.fill(0);
     for (let i = 0; i < V; i++) {
       const v = trace.vms[i]!;
       const c = v.cpu[k] as number;
       const m = migrating.get(i);
+      active[at[i]!] = 1;
+      vmRequested[i]! += c * dt;
+      if (m) {
+        active[m.to] = 1;
+        vmLost[i]! += 0.1 * c * Math.min(1, Math.max(0, Math.min(m.end, t + dt) - Math.max(m.start, t)) / dt) * dt;
+      }
       if (m && m.end < t + dt) {
         // Ends within this interval: split its demand between both ends.
         const f = Math.max(0, m.end - t) / dt;
@@ -122,6 +157,10 @@ export function simulate(trace: Trace, hosts: readonly HostSpec[], policy: Level
       const cores = hosts[h]!.cores;
       const u = demand[h]! / cores;
       if (u > 0.9) slaHostSec += dt;
+      if (active[h]) {
+        hostActiveSec[h]! += dt;
+        if (u >= 1 - 1e-9) hostFullSec[h]! += dt;
+      }
       unmet += Math.max(0, demand[h]! - cores) * dt;
       served[h] = Math.min(1, u);
       push(hostCpuHist[h]!, u);
@@ -133,13 +172,15 @@ export function simulate(trace: Trace, hosts: readonly HostSpec[], policy: Level
 
     if (t + 1e-9 < nextPlan) continue;
     nextPlan = t + (policy.everySeconds ?? dt);
+    // The plan runs once this interval is over (at t + dt): what ended within it is done.
+    finishBy(t + dt);
     const hs: HostState[] = hosts.map((h, j) => ({
       name: h.name, cores: h.cores, memMiB: h.memMiB, netMbps: netCap,
       cpuHistory: hostCpuHist[j]!, memHistory: hostMemHist[j]!, netHistory: hostNetHist[j]!,
     }));
     const vs: VmState[] = trace.vms.map((v, i) => ({
       name: v.name, host: hosts[at[i]!]!.name, cpuHistory: vmHist[i]!, memMiB: v.mem[k] as number, vcpus: vcpus[i]!,
-      netMbps: v.net[k] as number, migrating: migrating.has(i), lastMigration: Number.isFinite(lastMig[i]!) ? lastMig[i]! : undefined,
+      netMbps: v.net[k] as number, migrating: migrating.has(i), ...migrationHistory(i, t),
     }));
     const inflight: InflightMigration[] = [...migrating.values()].map((m) => ({ vm: trace.vms[m.vm]!.name, from: hosts[m.from]!.name, to: hosts[m.to]!.name }));
     const t0 = performance.now();
@@ -152,12 +193,16 @@ export function simulate(trace: Trace, hosts: readonly HostSpec[], policy: Level
       const vmMem = trace.vms[vi]!.mem[k] as number;
       const dirty = dirtyRateOf(vs[vi]!);
       const secs = migrationSeconds(vmMem, dirty, bw);
-      migrating.set(vi, { vm: vi, from: at[vi]!, to, start: t, end: t + secs });
+      // Sample k is the mean over [t, t + dt): the plan that read it can act only from t + dt on,
+      // so its migrations start there and their overhead and PDM fall in the next interval.
+      migrating.set(vi, { vm: vi, from: at[vi]!, to, start: t + dt, end: t + dt + secs });
       migrations++;
       mibMoved += migrationMiB(vmMem, dirty, bw);
     }
   }
   const total = H * dt * steps;
+  const slatah = meanOfRatios(hostFullSec, hostActiveSec);
+  const pdm = meanOfRatios(vmLost, vmRequested);
   return {
     sla_violation: total > 0 ? slaHostSec / total : 0,
     unmet_cpu: unmet,
@@ -165,5 +210,21 @@ export function simulate(trace: Trace, hosts: readonly HostSpec[], policy: Level
     migrations,
     gb_moved: mibMoved / 1024,
     plan_ms_p99: percentile(planMs, 99),
+    slatah,
+    pdm,
+    slav: slatah * pdm,
   };
+}
+
+/** Mean of a[i] / b[i] over the i with b[i] > 0 (CloudSim's averaging over nodes or VMs). */
+function meanOfRatios(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (b[i]! > 0) {
+      s += a[i]! / b[i]!;
+      n++;
+    }
+  }
+  return n > 0 ? s / n : 0;
 }

@@ -36,6 +36,10 @@ export interface VmState {
   antiAffinity?: string[];
   /** When the VM last finished (or started) a migration, seconds; for the cooldown. */
   lastMigration?: number;
+  /** How long that last migration took, seconds (KubeVirt-like cooldowns grow with it). */
+  lastMigrationSeconds?: number;
+  /** Migrations of this VM that ended in the last 24 h (cooldowns that back off). */
+  migrationsLast24h?: number;
   /** A migration of this VM is running now. */
   migrating?: boolean;
 }
@@ -68,6 +72,8 @@ export interface Move {
   score: number;
   /** Estimated migration time, seconds. */
   estSeconds: number;
+  /** false: an offline migration (a stopped VM's definition); default live. */
+  live?: boolean;
 }
 
 /** Every level-2 policy (ours and the baselines) has this shape. */

@@ -4,6 +4,8 @@
  * cluster through the node agents.
  */
 import { writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { firstFitDecreasing } from '../balancer/placement.js';
 import { UsageError } from '../common/errors.js';
 import { loadHostsFile, loadTrace } from '../balancer/io.js';
 import { POLICY_NAMES, isPolicyName, policyByName, type PolicyName } from '../balancer/policies.js';
@@ -12,11 +14,10 @@ import { simulate, type SimMetrics } from '../balancer/simulator.js';
 import { traceToCsv, uniformHosts, type HostSpec } from '../balancer/trace.js';
 import { TRACE_KINDS, generateTrace, type TraceKind } from '../balancer/tracegen.js';
 import { boolOpt, parseCommandArgs, stringOpt, type Parsed } from './args.js';
+import { findCommand } from './commands.js';
 
-const USAGE = 'vem balance simulate --trace F (--hosts N --host-cores C --host-mem-gib M | --hosts-file F) [--policy NAME,...] [--json]\n' +
-  '       vem balance plan [--cluster FILE] [--evacuate NODE,...] [--maintenance NODE,...] [--json]\n' +
-  '       vem balance apply [--cluster FILE] [--evacuate NODE,...] [--maintenance NODE,...] [--yes]\n' +
-  '       vem balance generate --kind diurnal|bursty|ramp|onoff|mix --vms N --steps N [--period S] [--seed N] --out F';
+/** The one usage text (vem balance --help's), printed with every usage error too. */
+const USAGE = findCommand('balance')?.usage ?? 'vem balance plan|apply|simulate|generate';
 
 function positiveNumber(p: Parsed, name: string, integer: boolean): number | undefined {
   const s = stringOpt(p, name);
@@ -50,6 +51,23 @@ export function policiesFromArgs(p: Parsed): PolicyName[] {
   return names as PolicyName[];
 }
 
+/** What the table's columns count, in their units (the JSON keys are the same names, same units). */
+const UNITS = [
+  'sla_violation: share of node-seconds above 90 % CPU demand; unmet_cpu: core-seconds of CPU demand no node served;',
+  'cv: mean coefficient of variation of node CPU; gb_moved: GiB sent by migrations; plan_ms_p99: planner time per round, ms (99th percentile);',
+  'slatah, pdm, slav: CloudSim\'s SLA time per active host, performance degradation by migration, and their product.',
+].join('\n');
+
+/** A trace whose VMs cannot all fit in the nodes' memory gives figures that mean nothing: say so up front. */
+export function fitWarnings(trace: { vms: ReadonlyArray<{ name: string; mem: ArrayLike<number> }> }, hosts: readonly HostSpec[]): string[] {
+  const items = trace.vms.map((v) => ({ name: v.name, cpu: 0, memMiB: Array.from(v.mem).reduce((m, x) => Math.max(m, x), 0) }));
+  const { overflow } = firstFitDecreasing(hosts, items, 1);
+  if (overflow.length === 0) return [];
+  const need = items.reduce((t, v) => t + v.memMiB, 0) / 1024;
+  const have = hosts.reduce((t, h) => t + h.memMiB, 0) / 1024;
+  return [`${overflow.length} of ${trace.vms.length} VMs do not fit in the nodes' memory at their peak (${need.toFixed(1)} GiB of VMs, ${have.toFixed(1)} GiB on ${hosts.length} nodes): the figures below overcommit memory; give more or bigger nodes`];
+}
+
 async function simulateCmd(args: string[]): Promise<number> {
   const p = parseCommandArgs('balance simulate', args, {
     trace: { type: 'string' }, hosts: { type: 'string' }, 'host-cores': { type: 'string' }, 'host-mem-gib': { type: 'string' },
@@ -60,12 +78,14 @@ async function simulateCmd(args: string[]): Promise<number> {
   const hosts = hostsFromArgs(p);
   const policies = policiesFromArgs(p);
   const trace = loadTrace(tracePath);
+  const warnings = fitWarnings(trace, hosts);
+  for (const w of warnings) process.stderr.write(`vem balance simulate: warning: ${w}\n`);
   const results: Record<string, SimMetrics> = {};
   for (const name of policies) results[name] = roundMetrics(simulate(trace, hosts, policyByName(name)));
   if (boolOpt(p, 'json')) {
-    process.stdout.write(JSON.stringify({ trace: trace.name, vms: trace.vms.length, hosts: hosts.length, policies: results }) + '\n');
+    process.stdout.write(JSON.stringify({ trace: trace.name, vms: trace.vms.length, hosts: hosts.length, warnings, policies: results }) + '\n');
   } else {
-    process.stdout.write(metricsTable(`${trace.name}: ${trace.vms.length} VMs, ${hosts.length} nodes, ${trace.times.length} samples every ${trace.period} s`, results) + '\n');
+    process.stdout.write(metricsTable(`${trace.name}: ${trace.vms.length} VMs, ${hosts.length} nodes, ${trace.times.length} samples every ${trace.period} s`, results) + '\n' + UNITS + '\n');
   }
   return 0;
 }
@@ -82,8 +102,11 @@ async function generateCmd(args: string[]): Promise<number> {
     kind: kind as TraceKind, vms: positiveNumber(p, 'vms', true) ?? 100, steps: positiveNumber(p, 'steps', true) ?? 720,
     period: positiveNumber(p, 'period', false) ?? 60, seed: positiveNumber(p, 'seed', true) ?? 1,
   });
-  writeFileSync(out, traceToCsv(t));
-  process.stderr.write(`${t.vms.length} VMs x ${t.times.length} samples -> ${out}\n`);
+  const csv = traceToCsv(t);
+  // '-' is standard output; a name ending .gz is compressed, as simulate --trace expects of it.
+  if (out === '-') process.stdout.write(csv);
+  else writeFileSync(out, out.endsWith('.gz') ? gzipSync(csv) : csv);
+  process.stderr.write(`${t.vms.length} VMs x ${t.times.length} samples -> ${out === '-' ? 'standard output' : out}${out.endsWith('.gz') ? ' (gzip)' : ''}\n`);
   return 0;
 }
 
@@ -96,7 +119,7 @@ export async function run(args: string[]): Promise<number> {
       return generateCmd(rest);
     case 'plan':
     case 'apply': {
-      const live = await import('../balancer/live-cmd.js');
+      const live = await import('./balance-live.js');
       return live.run(sub, rest);
     }
     default:

@@ -25,7 +25,7 @@ export const commands: Command[] = [
     summary: 'the node agent: XML-RPC over libvirt on loopback or a unix socket',
     usage:
       'vem agent [--uri URI | --sim [--sim-vms N]] [--listen 127.0.0.1:PORT | --socket PATH] [--token-file F]\n' +
-      '          [--tls-cert F --tls-key F] [--read-only] [--audit-log F] [--poll-ms MS] [--history SECONDS]',
+      '          [--tls-cert F --tls-key F] [--read-only] [--audit-log F] [--audit-durable] [--poll-ms MS] [--history SECONDS] [--history-file F|none] [--history-save SECONDS]',
     load: () => import('./agent.js'),
   },
   {
@@ -37,7 +37,14 @@ export const commands: Command[] = [
   {
     name: 'call',
     summary: 'one XML-RPC call to an agent, result as JSON',
-    usage: 'vem call (--agent URL [--token-file F] | NODE [--cluster FILE]) METHOD [ARG ...]',
+    usage:
+      'vem call (--agent ADDR | NODE [--cluster FILE]) [--token-file F] [--ca-file PEM] [--raw] METHOD [ARG ...]\n' +
+      '  ADDR: http(s)://HOST:PORT/, HOST:PORT (http on loopback, https elsewhere), unix:/path or /path.\n' +
+      '  Options may come anywhere before a lone --; after it every word is an ARG.\n' +
+      '  ARG typing: 42, -1.5 are numbers; true/false booleans; null is nil; {...} [...] "..." JSON;\n' +
+      '  anything else a string; s:WORD forces a string (s:42 is the string "42").\n' +
+      '  Output: the result as JSON; --raw prints a string result as is (vem call n1 --raw vm.xml web1, like virsh dumpxml).\n' +
+      '  Methods and their help: vem call NODE system.listMethods, vem call NODE system.methodHelp s:vm.list',
     load: () => import('./call.js'),
   },
   {
@@ -51,8 +58,8 @@ export const commands: Command[] = [
     summary: 'level-2 load balancing: plan, apply, or simulate on a trace',
     usage:
       'vem balance simulate --trace F (--hosts N --host-cores C --host-mem-gib M | --hosts-file F) [--policy NAME,...] [--json]\n' +
-      '       vem balance plan [--cluster FILE] [--evacuate NODE,...] [--maintenance NODE,...] [--json]\n' +
-      '       vem balance apply [--cluster FILE] [--evacuate NODE,...] [--maintenance NODE,...] [--only VM,...] [--yes] [--auto --every S]\n' +
+      '       vem balance plan [--cluster FILE] [--evacuate NODE,...] [--paused live|keep] [--maintenance NODE,...] [--anti-affinity VM,VM,...] [--json]\n' +
+      '       vem balance apply [--cluster FILE] [--evacuate NODE,...] [--paused live|keep] [--maintenance NODE,...] [--only VM,...] [--yes] [--auto --every S]\n' +
       '       vem balance generate --kind diurnal|bursty|ramp|onoff|mix --vms N --steps N [--period S] [--seed N] --out F',
     load: () => import('./balance.js'),
   },

@@ -7,7 +7,7 @@ import { boolOpt, parseCommandArgs, stringOpt } from './args.js';
 import { UsageError } from '../common/errors.js';
 import { createSimCluster, ManualClock } from '../libvirt/sim/index.js';
 import { startAgent, type RunningAgent } from '../agent/index.js';
-import { openDirectLink } from '../tui/transport/index.js';
+import { openDirectLink } from '../link/index.js';
 import { runDashboard } from '../tui/views/app.js';
 
 function intOpt(v: string | undefined, name: string, def: number, min: number, max: number): number {
@@ -33,7 +33,8 @@ export async function run(args: string[]): Promise<number> {
   // Frozen: a fixed seed and metrics read once, so screen captures are stable (test fixtures).
   // The simulated clock then stands still at a fixed date, so every figure is the same on every run.
   const frozen = process.env['VEM_DEMO_FROZEN'] === '1';
-  const sim = createSimCluster({ nodes, vmsPerNode: Math.ceil(vms / nodes), seed, ...(frozen ? { clock: new ManualClock() } : { timeScale }) });
+  // Live, one node in five is a small, hot box (sim hotspots), so the balancer has work to do on camera.
+  const sim = createSimCluster({ nodes, vmsPerNode: Math.ceil(vms / nodes), seed, ...(frozen ? { clock: new ManualClock() } : { timeScale, hotspots: true }) });
   const agents: RunningAgent[] = [];
   try {
     for (const hv of sim.hypervisors) agents.push(await startAgent({ hypervisor: hv, listen: '127.0.0.1:0', pollMs: refreshMs }));

@@ -1,8 +1,8 @@
 /** `vem tui [--cluster FILE]`: the dashboard over every node in the cluster file, through its link (SSH or direct). */
 import { boolOpt, parseCommandArgs, stringOpt } from './args.js';
 import { UsageError } from '../common/errors.js';
-import { loadClusterFile, openLink } from '../tui/transport/index.js';
-import { parseSshSpec } from '../tui/transport/cluster-file.js';
+import { loadClusterFile, openLink } from '../link/index.js';
+import { parseSshSpec } from '../link/cluster-file.js';
 import { runDashboard } from '../tui/views/app.js';
 import { PassphraseBroker } from '../tui/views/passphrase.js';
 

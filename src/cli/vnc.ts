@@ -1,6 +1,6 @@
 /** `vem vnc VM`: a local loopback port forwarded through the VM's node's SSH link to its VNC/SPICE display. */
 import { UsageError, VemError } from '../common/errors.js';
-import { findVmDisplay, loadClusterFile, openLink, SshLink, terminalPassphrase, type LocalForward, type NodeLink } from '../tui/transport/index.js';
+import { findVmDisplay, loadClusterFile, openLink, SshLink, terminalPassphrase, type LocalForward, type NodeLink } from '../link/index.js';
 import { parseCommandArgs, stringOpt } from './args.js';
 
 export async function run(args: string[]): Promise<number> {

@@ -1,7 +1,7 @@
 /**
  * The in-guest agent (`vem guest-agent`): reports on and acts in the guest it
  * runs in, for the node agent on the other end of a virtio-serial channel.
- * Transports: the virtio port (framing in framing.ts), a unix socket standing in
+ * Transports: the virtio port (framing in src/common/guest-framing.ts), a unix socket standing in
  * for the channel, or plain XML-RPC over HTTP on loopback (--listen).
  */
 import type { Server } from 'node:net';
@@ -12,7 +12,7 @@ import { startXmlRpcServer } from '../common/xmlrpc/server.js';
 import type { MethodRegistry } from '../common/xmlrpc/registry.js';
 
 export { buildGuestRegistry, DEFAULT_LOG_PATH, DEFAULT_POLICY_PATH, GUEST_AGENT_VERSION } from './methods.js';
-export { encodeFrame, FrameDecoder, MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from './framing.js';
+export { encodeFrame, FrameDecoder, MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from '../common/guest-framing.js';
 
 export const DEFAULT_CHANNEL = 'org.vemanager.guest.0';
 

@@ -10,7 +10,7 @@ import { decodeCall, encodeFault, encodeResponse, FaultCode, XmlRpcParseError } 
 import { toFault, type MethodRegistry } from '../common/xmlrpc/registry.js';
 import { XmlRpcFault } from '../common/xmlrpc/codec.js';
 import type { XmlRpcValue } from '../common/xmlrpc/value.js';
-import { encodeFrame, FrameDecoder, MAX_FRAME_BYTES, type Frame } from './framing.js';
+import { encodeFrame, FrameDecoder, MAX_FRAME_BYTES, type Frame } from '../common/guest-framing.js';
 
 export type AgentLog = (msg: string) => void;
 

@@ -1,124 +1,117 @@
 /**
- * The one key registry: every key the dashboard answers, where it applies and
- * what it does. `?` renders this table; the app dispatches through it. Entries
- * marked `reserved` (none at present) show "not in this version" until they land.
+ * Key bindings as data that carries its handler (k9s's KeyActions, lazygit's
+ * Binding lists). Each screen declares one table; the same declaration answers
+ * the key, names the `:` command, writes the footer hint and the `?` line, so
+ * the four can never disagree.
  */
 
-export type Scope = 'global' | 'table' | 'nodes' | 'console' | 'dialog';
-
-export interface KeyBinding {
-  /** blessed key names ("space", "C-]", "S-tab", "enter") or single characters. */
-  keys: string[];
-  scope: Scope;
-  action: string;
-  help: string;
-  reserved?: boolean;
+/** What a binding says about itself: enough for `?` and the footer. */
+export interface BindingInfo {
+  /** blessed key names ("space", "C-]", "S-tab", "enter") or single characters; empty for a command only. */
+  readonly keys: readonly string[];
+  readonly help: string;
+  /** A short label for the footer; a binding without one is only in `?`. */
+  readonly hint?: string;
+  /** The `:` command that runs the same handler (with the rest of the line as its argument). */
+  readonly command?: string;
+  readonly args?: string;
 }
 
-export const KEYS: readonly KeyBinding[] = [
-  { keys: ['?'], scope: 'global', action: 'help', help: 'this help: every key and command' },
-  { keys: [':'], scope: 'global', action: 'command', help: 'command line (:vm NAME, :node NAME, :migrate, :console, ...)' },
-  { keys: ['/'], scope: 'global', action: 'filter', help: 'filter the VM table (name, node or state; empty clears)' },
-  { keys: ['q'], scope: 'global', action: 'quit', help: 'quit (Esc/q also closes a dialog or view first)' },
-  { keys: ['escape'], scope: 'global', action: 'back', help: 'close the dialog or view, clear the filter' },
-  { keys: ['tab'], scope: 'global', action: 'focus', help: 'switch between the node list and the VM table' },
-  { keys: ['w'], scope: 'global', action: 'wall', help: 'wall mode: the whole cluster at a glance, no keys needed' },
-  { keys: ['t'], scope: 'global', action: 'tasks', help: 'tasks: per-VM progress and results of recent actions' },
-  { keys: ['A'], scope: 'global', action: 'glyphs', help: 'toggle ASCII charts (for terminals without braille)' },
-  { keys: ['up', 'k'], scope: 'table', action: 'up', help: 'move up' },
-  { keys: ['down', 'j'], scope: 'table', action: 'down', help: 'move down' },
-  { keys: ['pageup', 'C-b'], scope: 'table', action: 'pageup', help: 'page up' },
-  { keys: ['pagedown', 'C-f'], scope: 'table', action: 'pagedown', help: 'page down' },
-  { keys: ['g', 'home'], scope: 'table', action: 'top', help: 'first row' },
-  { keys: ['G', 'end'], scope: 'table', action: 'bottom', help: 'last row' },
-  { keys: ['enter'], scope: 'table', action: 'detail', help: 'details and live charts of the selected VM or node' },
-  { keys: ['s'], scope: 'table', action: 'sort', help: 'sort by the next column' },
-  { keys: ['S'], scope: 'table', action: 'reverse', help: 'reverse the sort order' },
-  { keys: ['space'], scope: 'table', action: 'mark', help: 'mark / unmark the VM (actions apply to all marked VMs)' },
-  { keys: ['*'], scope: 'table', action: 'markPattern', help: 'mark every VM matching a pattern (glob: web-*)' },
-  { keys: ['x'], scope: 'table', action: 'unmark', help: 'clear all marks' },
-  { keys: ['u'], scope: 'table', action: 'start', help: 'start (up)' },
-  { keys: ['d'], scope: 'table', action: 'shutdown', help: 'shut down (asks first)' },
-  { keys: ['D'], scope: 'table', action: 'destroy', help: 'destroy: force off (asks first)' },
-  { keys: ['r'], scope: 'table', action: 'reboot', help: 'reboot (asks first)' },
-  { keys: ['p'], scope: 'table', action: 'suspend', help: 'pause (suspend)' },
-  { keys: ['P'], scope: 'table', action: 'resume', help: 'resume' },
-  { keys: ['n'], scope: 'table', action: 'snapshot', help: 'snapshots: create, revert, delete' },
-  { keys: ['v'], scope: 'table', action: 'vcpus', help: 'set vCPUs' },
-  { keys: ['M'], scope: 'table', action: 'memory', help: 'set memory (MiB)' },
-  { keys: ['m'], scope: 'table', action: 'migrate', help: 'migrate: choose a target node, live or offline, follow progress' },
-  { keys: ['T'], scope: 'nodes', action: 'trustHostKey', help: "trust the node's new SSH host key: shows its fingerprint to check first" },
-  { keys: ['R'], scope: 'nodes', action: 'reconnect', help: 'reconnect to the node now (after fixing a key, an agent, a network)' },
-  { keys: ['E'], scope: 'nodes', action: 'evacuate', help: "evacuate the node: preview, then migrate all its VMs away" },
-  { keys: ['c'], scope: 'table', action: 'console', help: 'serial console in a pane (Ctrl-] returns)' },
-  { keys: ['C'], scope: 'table', action: 'consoleFull', help: 'serial console full screen (Ctrl-] returns)' },
-  { keys: ['C-]'], scope: 'console', action: 'consoleExit', help: 'leave the console, back to the dashboard' },
-  { keys: ['a'], scope: 'table', action: 'create', help: 'create a VM on the selected node: a form checked before anything is sent' },
-  { keys: ['K'], scope: 'table', action: 'clone', help: 'clone a stopped VM: new name, copies of its volumes, new MACs' },
-  { keys: ['e'], scope: 'table', action: 'edit', help: "edit the VM: attach/detach disks and NICs, a NIC's network, boot order" },
-  { keys: ['X'], scope: 'table', action: 'xml', help: "edit the VM's XML in $EDITOR; a refused edit keeps your text" },
-  { keys: ['i'], scope: 'table', action: 'guest', help: 'guest browser: processes, users, services, OS and filesystems' },
-];
-
-export interface CommandSpec {
-  name: string;
-  args: string;
-  help: string;
-  reserved?: boolean;
+/** A binding of a screen of type P: the handler gets the screen and the command's argument ('' for a key). */
+export interface Binding<P> extends BindingInfo {
+  run(p: P, arg: string): void;
+  /** When it applies (a node selected, a dialog in a state); a disabled binding is not offered. */
+  when?(p: P): boolean;
 }
 
-export const COMMANDS: readonly CommandSpec[] = [
-  { name: 'vm', args: 'NAME', help: 'select a VM (node/name or name) and show its details' },
-  { name: 'node', args: 'NAME', help: 'select a node and show its details' },
-  { name: 'migrate', args: '[VM] [NODE]', help: 'migration dialog for the selected (or named) VM' },
-  { name: 'evacuate', args: '[NODE]', help: 'evacuate a node, with a preview first' },
-  { name: 'trust', args: '[NODE]', help: "trust a node's new SSH host key, after checking its fingerprint" },
-  { name: 'reconnect', args: '[NODE]', help: 'reconnect to a node now' },
-  { name: 'console', args: '[VM]', help: 'serial console of the selected (or named) VM' },
-  { name: 'filter', args: 'TEXT', help: 'same as /' },
-  { name: 'sort', args: 'COLUMN', help: 'sort by name, node, state, cpu, mem, vcpus, memory, disk, net' },
-  { name: 'wall', args: '', help: 'wall mode' },
-  { name: 'tasks', args: '', help: 'recent actions with per-VM results' },
-  { name: 'help', args: '', help: 'this help' },
-  { name: 'quit', args: '', help: 'quit (also :q)' },
-  { name: 'create', args: '[NAME]', help: 'create a VM on the selected node' },
-  { name: 'clone', args: '[VM]', help: 'clone a stopped VM (new name, copies of its volumes, new MACs)' },
-  { name: 'edit', args: '[VM]', help: 'attach/detach disks and NICs, boot order' },
-  { name: 'xml', args: '[VM]', help: "edit the VM's XML in $EDITOR" },
-  { name: 'delete', args: '[VM]', help: 'delete a stopped VM, with or without its volumes' },
-  { name: 'storage', args: '[NODE]', help: 'storage pools and volumes' },
-  { name: 'networks', args: '[NODE]', help: 'virtual networks' },
-  { name: 'guest', args: '[VM]', help: 'guest browser' },
-];
-
-/** The action bound to a key in a scope (falling back to global bindings). */
-export function actionFor(key: string, scopes: readonly Scope[]): KeyBinding | undefined {
-  for (const s of scopes) {
-    const b = KEYS.find((k) => k.scope === s && k.keys.includes(key));
-    if (b) return b;
-  }
-  return undefined;
+/** A binding tied to one screen instance. */
+export interface Bound extends BindingInfo {
+  run(arg?: string): void;
+  enabled(): boolean;
 }
 
-/** Resolve a typed command name (unique prefixes allowed, `q` = quit). */
-export function findCommand(word: string): CommandSpec | undefined {
-  if (word === 'q' || word === 'q!') return COMMANDS.find((c) => c.name === 'quit');
-  const exact = COMMANDS.find((c) => c.name === word);
+export function bind<P>(p: P, table: readonly Binding<P>[]): Bound[] {
+  return table.map((b) => ({
+    keys: b.keys,
+    help: b.help,
+    ...(b.hint !== undefined ? { hint: b.hint } : {}),
+    ...(b.command !== undefined ? { command: b.command } : {}),
+    ...(b.args !== undefined ? { args: b.args } : {}),
+    run: (arg = '') => b.run(p, arg),
+    enabled: () => (b.when ? b.when(p) : true),
+  }));
+}
+
+/** The enabled binding for a key, first declared first. */
+export function findKey(bound: readonly Bound[], key: string): Bound | undefined {
+  return bound.find((b) => b.keys.includes(key) && b.enabled());
+}
+
+/** Resolve a typed command name among bindings: exact, `q` for quit, or a unique prefix. */
+export function findCommandIn(bound: readonly Bound[], word: string): Bound | undefined {
+  const w = word === 'q' || word === 'q!' ? 'quit' : word;
+  const named = bound.filter((b) => b.command !== undefined);
+  const exact = named.find((b) => b.command === w);
   if (exact) return exact;
-  const pre = COMMANDS.filter((c) => c.name.startsWith(word));
-  return pre.length === 1 ? pre[0] : undefined;
+  const pre = named.filter((b) => b.command?.startsWith(w));
+  const names = new Set(pre.map((b) => b.command));
+  return names.size === 1 ? pre[0] : undefined;
 }
 
-/** The help screen's lines, grouped by scope. */
-export function helpLines(): string[] {
-  const titles: Record<Scope, string> = { global: 'Everywhere', table: 'VM table', nodes: 'Node list', console: 'Console', dialog: 'Dialogs' };
+const KEY_LABELS: Record<string, string> = { escape: 'Esc', enter: 'enter', space: 'space', tab: 'tab', 'S-tab': 'S-tab', up: 'up', down: 'down' };
+
+export function keyLabel(k: string): string {
+  return KEY_LABELS[k] ?? k;
+}
+
+/**
+ * The footer: `key hint` pairs of the enabled bindings that have a hint, as many
+ * whole pairs as fit (never one cut in the middle); `~` says some were left out.
+ */
+export function footerHints(bound: readonly Bound[], width: number): string {
+  const parts: string[] = [];
+  const seen = new Set<string>();
+  for (const b of bound) {
+    if (b.hint === undefined || b.keys.length === 0 || !b.enabled()) continue;
+    const p = `${keyLabel(b.keys[0] ?? '')} ${b.hint}`;
+    if (seen.has(p)) continue;
+    seen.add(p);
+    parts.push(p);
+  }
+  let out = '';
+  for (const p of parts) {
+    const next = out ? `${out}  ${p}` : p;
+    if (next.length > width - 3) return out ? `${out}  ~` : '';
+    out = next;
+  }
+  return out;
+}
+
+export interface HelpSection {
+  title: string;
+  bindings: readonly BindingInfo[];
+}
+
+/** The `?` screen: every binding of every screen, then every `:` command, all from the declarations. */
+export function helpLines(sections: readonly HelpSection[]): string[] {
   const out: string[] = [];
-  for (const scope of ['global', 'table', 'nodes', 'console'] as Scope[]) {
-    out.push(titles[scope]);
-    for (const k of KEYS.filter((b) => b.scope === scope)) out.push(`  ${k.keys.join(' ').padEnd(14)} ${k.help}${k.reserved ? ' [later]' : ''}`);
+  const commands: BindingInfo[] = [];
+  for (const s of sections) {
+    const withKeys = s.bindings.filter((b) => b.keys.length > 0);
+    if (withKeys.length > 0) {
+      out.push(s.title);
+      for (const b of withKeys) out.push(`  ${b.keys.map(keyLabel).join(' ').padEnd(14)} ${b.help}`);
+    }
+    for (const b of s.bindings) if (b.command !== undefined && !commands.some((c) => c.command === b.command)) commands.push(b);
   }
   out.push('Commands (:)');
-  for (const c of COMMANDS) out.push(`  :${`${c.name} ${c.args}`.padEnd(18)} ${c.help}${c.reserved ? ' [later]' : ''}`);
-  out.push('Dialogs: y/enter confirm, n/Esc cancel, up/down choose, l live/offline, c cancel migration');
+  for (const c of commands) out.push(`  :${`${c.command ?? ''} ${c.args ?? ''}`.padEnd(18)} ${c.help}`);
   return out;
+}
+
+/** Keys bound twice within one table (a declaration error the tests catch). */
+export function duplicateKeys(table: readonly BindingInfo[]): string[] {
+  const seen = new Map<string, number>();
+  for (const b of table) for (const k of b.keys) seen.set(k, (seen.get(k) ?? 0) + 1);
+  return [...seen].filter(([, n]) => n > 1).map(([k]) => k);
 }

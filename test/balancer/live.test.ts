@@ -14,7 +14,7 @@ import { startAgent, type RunningAgent } from '../../src/agent/index.js';
 import { agentSource, bucketize } from '../../src/balancer/agent-source.js';
 import { applyMoves, planLive, type ClusterSource } from '../../src/balancer/live.js';
 import { createSimCluster, type SimCluster } from '../../src/libvirt/sim/index.js';
-import { openDirectLink, type NodeLink } from '../../src/tui/transport/index.js';
+import { openDirectLink, type NodeLink } from '../../src/link/index.js';
 
 test_bucketize();
 
@@ -123,9 +123,14 @@ describe('vem balance plan/apply through real agents (simulated hypervisors)', {
     const s2 = agentSource(live.concat([openDirectLink(c, 'http://127.0.0.1:1/')]), {
       periodSec: 0.2, samples: 5, destUri: new Map([[a, `sim://${a}`], [b, `sim://${b}`], [c, `sim://${c}`]]),
     });
-    const { snapshot, moves } = await planLive(s2, { evacuate: [b] });
+    const { snapshot, moves, evacuation } = await planLive(s2, { evacuate: [b] });
     assert.equal(snapshot.nodes.find((n) => n.name === c)?.reachable, false);
-    const onB = snapshot.vms.filter((v) => v.node === b && v.running).map((v) => v.name).sort();
+    // Every VM of b, stopped and paused ones too (those move offline / live).
+    const onB = snapshot.vms.filter((v) => v.node === b).map((v) => v.name).sort();
+    assert.deepEqual(evacuation.remaining, []);
+    for (const m of moves.filter((x) => x.reason === 'evacuation')) {
+      assert.equal(m.live, snapshot.vms.find((v) => v.name === m.vm)?.state !== 'shutoff', `${m.vm} moves ${m.live === false ? 'offline' : 'live'}`);
+    }
     const planned = moves.filter((m) => m.reason === 'evacuation');
     assert.ok(planned.every((m) => m.to === a));
     // Node a has room for all of b's VMs (memory is the binding limit here), so b is emptied.

@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { planDrs, planOvirt, planSandpiper } from '../../src/balancer/baselines.js';
+import { kubevirtCooldown, planKubevirt } from '../../src/balancer/baselines/kubevirt.js';
+import { planProxmox } from '../../src/balancer/baselines/proxmox.js';
 import { DEFAULT_LEVEL2, planLevel2 } from '../../src/balancer/level2.js';
 import type { Move, PlanInput } from '../../src/balancer/types.js';
 import { randomCase } from './gen.js';
@@ -12,6 +14,8 @@ const planners: Array<[string, (i: PlanInput) => Move[]]> = [
   ['drs', (i) => planDrs(i)],
   ['sandpiper', (i) => planSandpiper(i)],
   ['ovirt', (i) => planOvirt(i)],
+  ['proxmox', (i) => planProxmox(i)],
+  ['kubevirt', (i) => planKubevirt(i)],
 ];
 
 /** Memory held per node after the plan: VMs there now, migrations arriving, moves arriving (sources keep theirs until done). */
@@ -121,4 +125,63 @@ test('ours: an evacuation empties the node whenever the other nodes can take its
     assert.ok(moves.filter((m) => m.from === src.name).every((m) => m.reason === 'evacuation'));
   }
   assert.ok(checked > 50, `too few evacuation cases with room (${checked})`);
+});
+
+test('kubevirt: never moves a VM within its backing-off cooldown (evacuation aside)', () => {
+  let moved = 0;
+  let cooling = 0;
+  for (let seed = 1; seed <= CASES; seed++) {
+    const input = randomCase(seed + 40_000, { cooldowns: true, labels: true });
+    // Give the cooled-down VMs a migration count and duration so the back-off is exercised.
+    for (const v of input.vms) {
+      if (v.lastMigration === undefined) continue;
+      v.migrationsLast24h = 1 + (seed % 4);
+      v.lastMigrationSeconds = 60 * (seed % 30);
+      cooling++;
+    }
+    for (const m of planKubevirt(input)) {
+      moved++;
+      const v = input.vms.find((x) => x.name === m.vm);
+      assert.ok(v);
+      if (v.lastMigration !== undefined) {
+        assert.ok(input.now - v.lastMigration >= kubevirtCooldown(v), `seed ${seed}: ${m.vm} moved ${input.now - v.lastMigration} s after its last migration`);
+      }
+    }
+  }
+  assert.ok(moved > 20 && cooling > 100, `the random cases should exercise moves and cooldowns (got ${moved}, ${cooling})`);
+});
+
+for (const [name, plan] of [['proxmox', planProxmox], ['kubevirt', planKubevirt]] as const) {
+  test(`${name}: an evacuation empties the node whenever the other nodes have the memory for its VMs`, () => {
+    let checked = 0;
+    for (let seed = 1; seed <= CASES * 2; seed++) {
+      const input = randomCase(seed + 50_000, { evacuate: true, maintenance: true });
+      const src = input.hosts.find((h) => h.evacuate);
+      assert.ok(src);
+      const leaving = input.vms.filter((v) => v.host === src.name);
+      // Neither checks CPU for a move; capacity = some single other node takes all of them in memory.
+      const need = leaving.reduce((s, v) => s + v.memMiB, 0);
+      const ok = input.hosts.some((h) => h !== src && !h.maintenance &&
+        input.vms.filter((v) => v.host === h.name).reduce((s, v) => s + v.memMiB, 0) + need <= h.memMiB);
+      if (!ok || leaving.length === 0) continue;
+      checked++;
+      const moves = plan(input);
+      const out = new Set(moves.filter((m) => m.from === src.name && m.reason === 'evacuation').map((m) => m.vm));
+      for (const v of leaving) assert.ok(out.has(v.name), `seed ${seed}: ${v.name} left on evacuated ${src.name}`);
+    }
+    assert.ok(checked > 50, `too few evacuation cases with room (${checked})`);
+  });
+}
+
+test('proxmox: no rebalancing move while any migration runs (its only cooldown)', () => {
+  let blocked = 0;
+  for (let seed = 1; seed <= CASES; seed++) {
+    const input = randomCase(seed + 60_000, { inflight: true, labels: true });
+    const moves = planProxmox(input);
+    if (input.inflight.length > 0) {
+      blocked++;
+      assert.deepEqual(moves, [], `seed ${seed}: moved while ${input.inflight.length} migrations run`);
+    }
+  }
+  assert.ok(blocked > 50, `too few cases with migrations running (${blocked})`);
 });

@@ -48,6 +48,26 @@ test('every policy runs on a generated trace with the same placement; balancing 
     assert.ok(m.migrations > 0, name);
     assert.ok(m.gb_moved > 0, name);
     assert.ok(m.unmet_cpu < stat.unmet_cpu, `${name} should serve more demand than static`);
-    assert.ok(m.plan_ms_p99 >= 0);
+    assert.ok(Number.isFinite(m.plan_ms_p99) && m.plan_ms_p99 > 0 && m.plan_ms_p99 < 1000, `${name}: plan time p99 ${m.plan_ms_p99} ms is measured`);
   }
+});
+
+test("CloudSim's metrics: SLATAH is time at 100 % over active time per node; PDM counts a migration shorter than a sample", () => {
+  // As the test above: node01 is past 100 % in 2 of 3 samples; node02 never holds a VM (not active).
+  const t = parseTrace('time,vm,cpu,mem\n0,a,3,1024\n0,b,0.1,1024\n60,a,6,1024\n60,b,0.1,1024\n120,a,6,1024\n120,b,0.1,1024\n');
+  const m = simulate(t, uniformHosts(2, 4, 16), policyByName('static'));
+  assert.ok(Math.abs(m.slatah - 2 / 3) < 1e-9, String(m.slatah));
+  assert.equal(m.pdm, 0);
+  assert.equal(m.slav, 0);
+  // Samples every 300 s; a policy moves a (1 core, 1190 MiB) once at time 0: a ~13 s migration, well inside the sample.
+  const two = parseTrace('time,vm,cpu,mem\n0,a,1,1190\n0,b,1,1190\n300,a,1,1190\n300,b,1,1190\n');
+  let planned = false;
+  const once = { name: 'once', plan: () => (planned ? [] : ((planned = true), [{ vm: 'a', from: 'node01', to: 'node02', reason: 'imbalance' as const, score: 0, estSeconds: 0 }])) };
+  const r = simulate(two, uniformHosts(2, 4, 16), once);
+  const secs = migrationSeconds(1190, 16, 119);
+  assert.equal(r.migrations, 1);
+  // a loses 10 % of its demand for the migration's time, of 600 core-s requested; b loses nothing: PDM is their mean.
+  assert.ok(Math.abs(r.pdm - (0.1 * secs) / 600 / 2) < 1e-12, String(r.pdm));
+  assert.equal(r.slatah, 0);
+  assert.equal(r.slav, 0);
 });

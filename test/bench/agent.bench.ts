@@ -10,7 +10,8 @@
  *  3. 16 concurrent callers of vm.list and node.stats (the last minute) over HTTP:
  *     calls/s, p50/p99 (answers checked once, then read raw so the load generator
  *     is not the bottleneck).
- * Last line: {"bench":"agent","collect_ratio":..,"vm_list_p99_ms":..,"calls_per_s":..,"cpu_pct":..,"rss_mb":..}
+ *  4. the write-ahead audit log's cost: calls/s of vm.suspend/vm.resume with and without it (audit-cost.ts).
+ * Last line: {"bench":"agent","collect_ratio":..,"vm_list_p99_ms":..,"calls_per_s":..,"cpu_pct":..,"rss_mb":..,"audit_ratio":..}
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { requireLab, startLab, writeTestNodeXml } from '../lab/index.js';
 import { connectLibvirt } from '../../src/libvirt/client/index.js';
 import { startAgent } from '../../src/agent/index.js';
 import { encodeCall, XmlRpcClient } from '../../src/common/xmlrpc/index.js';
+import { measureAuditCost } from './audit-cost.js';
 
 const DOMAINS = Number(process.env['BENCH_DOMAINS'] ?? 1000);
 const RUNNING = Number(process.env['BENCH_RUNNING'] ?? 500);
@@ -116,6 +118,10 @@ async function main(): Promise<number> {
     const c = await collectRatio(uri);
     log(`collect: bare client poll (allDomainStats NOWAIT + nodeStats) ${r2(c.bareMs)} ms [allDomainStats alone ${r2(c.statsOnlyMs)} ms], agent poll ${r2(c.agentMs)} ms (medians of ${ROUNDS}) -> ratio ${r2(c.ratio)}`);
 
+    // The write-ahead audit log's cost (test/bench/audit-cost.ts; bench:audit prints more of it).
+    const audit = await measureAuditCost(uri, Array.from({ length: 8 }, (_, i) => `vm-${String(i + 1).padStart(4, '0')}`), 2);
+    log(`audit: vm.suspend/vm.resume without audit log ${Math.round(audit.withoutPerS)} calls/s, with it ${Math.round(audit.withPerS)} calls/s -> audit_ratio ${r2(audit.ratio)}`);
+
     const here = dirname(fileURLToPath(import.meta.url));
     const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, join(here, 'agent-child.js'), JSON.stringify({ uri, pollMs: 1000, historySeconds: 3600, fill: true })], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
@@ -164,7 +170,7 @@ async function main(): Promise<number> {
       client.close();
       log(`${CALLERS} callers for ${LOAD_SECONDS} s: ${Math.round(callsPerS)} calls/s; vm.list (${info.vms} VMs) p50 ${r2(pct(lat['vm.list'], 50))} ms p99 ${r2(pct(lat['vm.list'], 99))} ms; node.stats (last minute) p50 ${r2(pct(lat['node.stats'], 50))} ms p99 ${r2(pct(lat['node.stats'], 99))} ms`);
       log(`targets: collect_ratio <= 1.2, rss_mb < 150, cpu_pct < 5`);
-      log(JSON.stringify({ bench: 'agent', collect_ratio: r2(c.ratio), vm_list_p99_ms: r2(pct(lat['vm.list'], 99)), calls_per_s: Math.round(callsPerS), cpu_pct: r2(cpuPct), rss_mb: r2(rssMb) }));
+      log(JSON.stringify({ bench: 'agent', collect_ratio: r2(c.ratio), vm_list_p99_ms: r2(pct(lat['vm.list'], 99)), calls_per_s: Math.round(callsPerS), cpu_pct: r2(cpuPct), rss_mb: r2(rssMb), audit_ratio: r2(audit.ratio) }));
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { startLab, type LabNode, type LabSshd } from '../lab/index.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { XmlRpcClient } from '../../src/common/xmlrpc/client.js';
-import { SshLink } from '../../src/tui/transport/index.js';
+import { SshLink } from '../../src/link/index.js';
 
 const METHOD = 'vm.list';
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2000);

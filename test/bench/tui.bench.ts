@@ -1,6 +1,6 @@
 /**
  * TUI benchmark: the real dashboard (`vem tui`) in tmux on simulated clusters of
- * 2,000 VMs (50 nodes) and 10,000 VMs (200 nodes) at a 1 s refresh. The agents
+ * 2,000 VMs (50 nodes), 10,000 VMs (200 nodes) and 50,000 VMs (500 nodes) at a 1 s refresh. The agents
  * run in another process (`vem demo --no-tui`), so what is measured is the TUI
  * process alone: CPU % over an idle window (refresh-driven work only), RSS, and
  * keypress-to-repaint latency (from the key's arrival in the TUI to the end of
@@ -23,8 +23,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const IDLE_S = Number(process.env['VEM_BENCH_IDLE_S'] ?? 15);
 const KEYS = Number(process.env['VEM_BENCH_KEYS'] ?? 80);
 
-async function startAgents(nodes: number, vms: number): Promise<{ proc: ChildProcess; urls: Array<[string, string]> }> {
-  const proc = spawn(process.execPath, [VEM, 'demo', '--nodes', String(nodes), '--vms', String(vms), '--seed', '3', '--no-tui'], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startAgents(nodes: number, vms: number, agentPollMs: number): Promise<{ proc: ChildProcess; urls: Array<[string, string]> }> {
+  const proc = spawn(process.execPath, [VEM, 'demo', '--nodes', String(nodes), '--vms', String(vms), '--seed', '3', '--no-tui', '--refresh', String(agentPollMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const urls: Array<[string, string]> = [];
   let buf = '';
   await new Promise<void>((resolveP, reject) => {
@@ -87,16 +87,23 @@ interface Result {
   cpu_pct_sorted_by_cpu: number;
 }
 
-async function measure(nodes: number, vms: number): Promise<Result> {
+/**
+ * agentPollMs: how often the simulated agents collect. One process simulates every
+ * node on this 2-core machine; at 500 nodes a 1 s collection saturates it and no
+ * agent answers, so the 50,000-VM run collects every 5 s (the dashboard still
+ * refreshes every second; it then sees new figures every 5th tick, which the
+ * report says next to the figure).
+ */
+async function measure(nodes: number, vms: number, agentPollMs = 1000): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'vem-tui-bench-'));
-  const agents = await startAgents(nodes, vms);
+  const agents = await startAgents(nodes, vms, agentPollMs);
   const tm = (() => {
     const cluster = join(dir, 'cluster.yaml');
     writeFileSync(cluster, 'nodes:\n' + agents.urls.map(([n, u]) => `  - name: ${n}\n    url: ${u}\n`).join(''));
     return new Tmux([process.execPath, VEM, 'tui', '--cluster', cluster], { width: 160, height: 48, cwd: ROOT, env: { VEM_TUI_TRACE: join(dir, 'trace') } });
   })();
   try {
-    await tm.waitFor(new RegExp(`VMs ${vms} of ${vms}`), 120_000, `all ${vms} VMs on screen`);
+    await tm.waitFor(new RegExp(`VMs ${vms} of ${vms}`), 300_000, `all ${vms} VMs on screen`);
     const pid = await tuiPid(tm);
     await sleep(5000); // warm-up: first full history pages, JIT
     const t0 = cpuTicks(pid);
@@ -137,13 +144,22 @@ function round(v: number): number {
   return Math.round(v * 100) / 100;
 }
 
+const ratio = (r: Result, k: 'cpu_pct' | 'cpu_pct_sorted_by_cpu' = 'cpu_pct'): number => round(r[k] / Math.max(0.01, peer[k]));
+const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
 const peer = await measure(4, 40);
-console.log(`peer   40 VMs /   4 nodes: cpu ${peer.cpu_pct}%  rss ${peer.rss_mb} MB  key p50 ${peer.key_p50_ms} ms  p99 ${peer.key_p99_ms} ms`);
+console.log(`peer   40 VMs /   4 nodes: cpu ${peer.cpu_pct}%  rss ${peer.rss_mb} MB  key p50 ${peer.key_p50_ms} ms  p99 ${peer.key_p99_ms} ms; sorted by CPU: cpu ${peer.cpu_pct_sorted_by_cpu}%`);
 const r2k = await measure(50, 2000);
-console.log(`      2000 VMs /  50 nodes: cpu ${r2k.cpu_pct}%  rss ${r2k.rss_mb} MB  key p50 ${r2k.key_p50_ms} ms  p99 ${r2k.key_p99_ms} ms  (cpu x${round(r2k.cpu_pct / Math.max(0.01, peer.cpu_pct))} of the 40-VM peer); sorted by CPU (on-screen nodes every tick, the rest every 2): cpu ${r2k.cpu_pct_sorted_by_cpu}%`);
+console.log(`      2000 VMs /  50 nodes: cpu ${r2k.cpu_pct}%  rss ${r2k.rss_mb} MB  key p50 ${r2k.key_p50_ms} ms  p99 ${r2k.key_p99_ms} ms  (cpu x${ratio(r2k)} of the 40-VM peer); sorted by CPU: cpu ${r2k.cpu_pct_sorted_by_cpu}% (x${ratio(r2k, 'cpu_pct_sorted_by_cpu')})`);
 const r10k = await measure(200, 10_000);
-console.log(`     10000 VMs / 200 nodes: cpu ${r10k.cpu_pct}%  rss ${r10k.rss_mb} MB  key p50 ${r10k.key_p50_ms} ms  p99 ${r10k.key_p99_ms} ms  (cpu x${round(r10k.cpu_pct / Math.max(0.01, peer.cpu_pct))} of the peer); sorted by CPU: cpu ${r10k.cpu_pct_sorted_by_cpu}%`);
-console.log('targets: 2,000 VMs cpu_pct < 5 and key_p99_ms < 50; 10,000 VMs cpu_pct < 25');
+console.log(`     10000 VMs / 200 nodes: cpu ${r10k.cpu_pct}%  rss ${r10k.rss_mb} MB  key p50 ${r10k.key_p50_ms} ms  p99 ${r10k.key_p99_ms} ms  (cpu x${ratio(r10k)} of the peer); sorted by CPU: cpu ${r10k.cpu_pct_sorted_by_cpu}% (x${ratio(r10k, 'cpu_pct_sorted_by_cpu')} of the peer sorted)`);
+const r50k = await measure(500, 50_000, 5000);
+console.log(`     50000 VMs / 500 nodes: cpu ${r50k.cpu_pct}%  rss ${r50k.rss_mb} MB  key p50 ${r50k.key_p50_ms} ms  p99 ${r50k.key_p99_ms} ms  (cpu x${ratio(r50k)} of the peer); sorted by CPU: cpu ${r50k.cpu_pct_sorted_by_cpu}%  [agents collect every 5 s: one process simulating 500 nodes cannot collect every second]`);
+console.log('targets (issue 15):');
+console.log(`  2,000 VMs cpu < 4 %: ${r2k.cpu_pct}% ${verdict(r2k.cpu_pct < 4)}`);
+console.log(`  10,000 VMs cpu < 8 % and <= 2x the peer: ${r10k.cpu_pct}%, x${ratio(r10k)} ${verdict(r10k.cpu_pct < 8 && ratio(r10k) <= 2)}`);
+console.log(`  10,000 VMs sorted by CPU < 12 % and <= 3x the peer: ${r10k.cpu_pct_sorted_by_cpu}%, x${ratio(r10k, 'cpu_pct_sorted_by_cpu')} ${verdict(r10k.cpu_pct_sorted_by_cpu < 12 && ratio(r10k, 'cpu_pct_sorted_by_cpu') <= 3)}`);
+console.log(`  50,000 VMs cpu < 10 %: ${r50k.cpu_pct}% ${verdict(r50k.cpu_pct < 10)}`);
+console.log(`  key p99 < 50 ms at 10,000: ${r10k.key_p99_ms} ms ${verdict(r10k.key_p99_ms < 50)}`);
 console.log(
   JSON.stringify({
     bench: 'tui',
@@ -157,7 +173,15 @@ console.log(
     vms_10k_cpu_pct_sorted_by_cpu: r10k.cpu_pct_sorted_by_cpu,
     vms_10k_key_p99_ms: r10k.key_p99_ms,
     vms_10k_rss_mb: r10k.rss_mb,
+    vms_50k_cpu_pct: r50k.cpu_pct,
+    vms_50k_cpu_pct_sorted_by_cpu: r50k.cpu_pct_sorted_by_cpu,
+    vms_50k_key_p99_ms: r50k.key_p99_ms,
+    vms_50k_rss_mb: r50k.rss_mb,
     peer_40vms_cpu_pct: peer.cpu_pct,
-    cpu_ratio_vs_peer: round(r2k.cpu_pct / Math.max(0.01, peer.cpu_pct)),
+    peer_40vms_cpu_pct_sorted_by_cpu: peer.cpu_pct_sorted_by_cpu,
+    cpu_ratio_vs_peer: ratio(r2k),
+    vms_10k_cpu_ratio_vs_peer: ratio(r10k),
+    vms_10k_sorted_ratio_vs_peer: ratio(r10k, 'cpu_pct_sorted_by_cpu'),
+    vms_50k_cpu_ratio_vs_peer: ratio(r50k),
   }),
 );

@@ -69,18 +69,24 @@ test('python3 xmlrpc.client calls the server over the unix socket (mode 0600)', 
 });
 
 test('a wrong or missing token gets HTTP 401 from python and from our client', async () => {
+  const before = calls.length;
   const r = await pythonCalls(server.tcpUrl as string, 'wrong', [['add', [1, 2]]]);
   assert.equal(r[0]?.http, 401);
   const noTok = new XmlRpcClient({ url: server.tcpUrl });
   await assert.rejects(noTok.call('add', 1, 2), (e: unknown) => e instanceof XmlRpcHttpError && e.status === 401);
   noTok.close();
+  assert.deepEqual(calls.slice(before), [], 'a call refused with 401 never reaches a method or the call hook');
 });
 
 test('our client: faults, round trip, basic-auth token in URL', async () => {
   const c = new XmlRpcClient({ url: (server.tcpUrl as string).replace('http://', `http://vem:${TOKEN}@`) });
+  const before = calls.length;
   assert.equal(await c.call('add', 2 ** 40, 1), 2 ** 40 + 1);
+  await assert.rejects(c.call('fail'), (e: unknown) => e instanceof XmlRpcFault && /boom/.test(e.message));
   await assert.rejects(c.call('nope'), (e: unknown) => e instanceof XmlRpcFault && e.code === -32601);
   c.close();
+  // The call hook (the agent's audit log hangs on it) sees each call, the failed one too.
+  assert.deepEqual(calls.slice(before, before + 2), ['add', 'fail']);
 });
 
 async function rawHttp(body: string | null, opts: { headers?: string; trickle?: boolean } = {}): Promise<string> {

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'src', 'guest-agent', 'main.ts'))) return dir;
+    if (existsSync(join(dir, 'src', 'cli', 'guest-agent-main.ts'))) return dir;
     dir = resolve(dir, '..');
   }
   throw new Error('repository root not found');
@@ -18,7 +18,7 @@ export function repoRoot(): string {
 
 export async function bundleGuestAgent(outfile = join(repoRoot(), 'dist', 'guest-agent.mjs')): Promise<string> {
   await build({
-    entryPoints: [join(repoRoot(), 'src', 'guest-agent', 'main.ts')],
+    entryPoints: [join(repoRoot(), 'src', 'cli', 'guest-agent-main.ts')],
     bundle: true,
     platform: 'node',
     target: 'node20',

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { rmSync } from 'node:fs';
 import { GuestChannel, NoGuestAgentError } from '../../src/agent/guest/channel.js';
-import { encodeFrame, FrameDecoder } from '../../src/guest-agent/framing.js';
+import { encodeFrame, FrameDecoder } from '../../src/common/guest-framing.js';
 import { decodeResponse, encodeCall, XmlRpcFault } from '../../src/common/xmlrpc/codec.js';
 import { isStruct } from '../../src/common/xmlrpc/value.js';
 import { startChildAgent, tempDir } from './helpers.js';

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { MissingPrerequisiteError } from '../../src/common/errors.js';
 import { labEnv } from './procs.js';
+import { inCI } from '../ci.js';
 
 const INSTALL_HINT = 'install with .ci/install-deps.sh';
 
@@ -74,7 +75,7 @@ export function requireLab(t: TestContext | undefined, what?: string[]): string 
   const missing = missingPrerequisites(what);
   if (missing.length === 0) return null;
   const reason = `missing prerequisite: ${missing.join(', ')} (${INSTALL_HINT})`;
-  if (process.env['CI'] === 'true' || process.env['CI'] === '1') {
+  if (inCI()) {
     throw new MissingPrerequisiteError(`${missing.join(', ')} (${INSTALL_HINT})`, INSTALL_HINT);
   }
   t?.skip(reason);

@@ -15,7 +15,12 @@ const skip = requireLab(undefined, ['libvirt', 'qemu', 'guest']);
 const PROMPT = new RegExp(GUEST_PROMPT.replace(/[#]/g, '\\#'));
 const AGENT = 'org.qemu.guest_agent.0';
 
-/** A minimal QEMU guest agent in busybox sh: answers guest-sync, guest-info, guest-get-host-name, guest-ping. */
+/**
+ * NOT qemu-ga: a scripted stand-in in busybox sh on the guest's org.qemu.guest_agent.0 port, answering
+ * guest-sync, guest-info, guest-get-host-name and guest-ping with canned JSON. What it tests is our side:
+ * virDomainQemuAgentCommand through a real libvirtd and QEMU to the guest's port and back, and the
+ * parsing of the answers. Debian's real qemu-ga is not in the lab guest image yet.
+ */
 const SH_AGENT = [
   `( P=/dev/virtio-ports/${AGENT}; [ -e $P ] || exit 0; while true; do exec 3<>$P; while read -r line <&3; do case "$line" in`,
   `*guest-sync*) id=$(echo "$line" | sed -n 's/.*"id" *: *\\([0-9]*\\).*/\\1/p'); echo "{\\"return\\": $id}" >&3;;`,
@@ -136,7 +141,7 @@ describe('libvirt client vs virsh on QEMU/TCG guests', { skip: skip ?? false, ti
     while (!events.some((e) => e.kind === 'balloon-change' && e.at >= t0) && Date.now() - t0 < 15000) await new Promise((r) => setTimeout(r, 50));
     const ev = events.find((e) => e.kind === 'balloon-change' && e.at >= t0);
     assert.ok(ev, 'no balloon-change event');
-    assert.ok((ev.actualKiB ?? 0) <= 256 * 1024);
+    assert.ok(ev.actualKiB !== undefined && ev.actualKiB > 0 && ev.actualKiB <= 256 * 1024, `balloon-change carries the balloon's size: ${JSON.stringify(ev)}`);
     const used = parseKeyValues(await n1.virsh(n1.qemuUnixUri, 'dominfo', 'g1'))['Used memory'];
     assert.equal(used, `${(await c1.domainInfo('g1')).memKiB} KiB`);
   });
@@ -160,7 +165,7 @@ describe('libvirt client vs virsh on QEMU/TCG guests', { skip: skip ?? false, ti
     assert.doesNotMatch(await n1.virsh(n1.qemuUnixUri, 'dumpxml', '--inactive', 'g1'), /vem-extra\.img/);
   });
 
-  it('QEMU guest agent: a command through the QEMU program, and guest-info', async () => {
+  it('QEMU agent passthrough (to a scripted stand-in for qemu-ga): a command through libvirt and QEMU, and guest-info', async () => {
     // libvirt marks the agent connected once the guest has opened its port
     let text: string;
     for (const t0 = Date.now(); ; ) {
@@ -231,9 +236,13 @@ describe('libvirt client vs virsh on QEMU/TCG guests', { skip: skip ?? false, ti
     assert.equal(done2.type, 'completed');
     const vj = Object.fromEntries(Object.entries(parseKeyValues(await n2.virsh(n2.qemuUri, 'domjobinfo', '--completed', '--keep-completed', 'g1'))).map(([k, v]) => [k, v.replace(/\s+/g, ' ')]));
     assert.equal(vj['Job type'], 'Completed');
-    if (done2.dataTotal !== undefined) assert.match(vj['Data total'] ?? '', /\S/);
-    if (done2.downtimeMs !== undefined) assert.equal(vj['Total downtime'], `${done2.downtimeMs} ms`);
-    if (done2.timeElapsedMs !== undefined) assert.equal(vj['Time elapsed'], `${done2.timeElapsedMs} ms`);
+    // QEMU reports these for every completed live migration: their absence is a client bug.
+    assert.ok(done2.dataTotal !== undefined && done2.dataTotal > 0, `data total reported: ${JSON.stringify(done2)}`);
+    assert.match(vj['Data total'] ?? '', /\S/);
+    assert.ok(done2.downtimeMs !== undefined, 'downtime reported');
+    assert.equal(vj['Total downtime'], `${done2.downtimeMs} ms`);
+    assert.ok(done2.timeElapsedMs !== undefined, 'time elapsed reported');
+    assert.equal(vj['Time elapsed'], `${done2.timeElapsedMs} ms`);
 
     // the event is sent by the daemons on their own schedule: give it a few seconds
     const isCompleted = (e: DomainEvent): boolean => e.kind === 'job-completed' && e.domain.name === 'g1';

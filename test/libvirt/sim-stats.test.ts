@@ -129,14 +129,21 @@ test('shareCpu: weighted max-min fairness', () => {
 
 test('workload kinds stay within 0..1 and differ in shape', () => {
   const rng = new Rng(1);
+  const same = new Rng(1);
+  const other = new Rng(2);
   for (const k of WORKLOAD_KINDS) {
     const p = makeWorkload(k, rng);
+    const twin = makeWorkload(k, same);
+    const stranger = makeWorkload(k, other);
     const xs = Array.from({ length: 2000 }, (_, i) => utilAt(p, 1_700_000_000 + i * 37));
     assert.ok(xs.every((x) => x >= 0 && x <= 1), k);
     const spread = Math.max(...xs) - Math.min(...xs);
     if (k === 'idle') assert.ok(spread < 0.1, `${k} spread ${spread}`);
     else assert.ok(spread > 0.2, `${k} spread ${spread}`);
-    assert.equal(utilAt(p, 1_700_000_123.5), utilAt(p, 1_700_000_123.5));
+    // Deterministic by seed: the same seed gives the same series, another seed a different one.
+    const ts = Array.from({ length: 50 }, (_, i) => 1_700_000_123.5 + i * 611);
+    assert.deepEqual(ts.map((t) => utilAt(twin, t)), ts.map((t) => utilAt(p, t)), `${k}: same seed, same load`);
+    if (k !== 'idle') assert.notDeepEqual(ts.map((t) => utilAt(stranger, t)), ts.map((t) => utilAt(p, t)), `${k}: another seed, another load`);
   }
 });
 

@@ -67,11 +67,13 @@ test('a bulk action across nodes reports every VM, failures by name, and refresh
 
 test('a migration is followed with job.get until it ends, keeping the last figures', async () => {
   let polls = 0;
+  // What every job.get answer carries (src/api's job type).
+  const job = { id: 'job-7', kind: 'migrate', vm: 'n1-a', dest: 'qemu+tcp://127.0.0.3/system', startedAt: 1, elapsedMs: 5, cancelRequested: false, caller: 'test', options: {} };
   const n1 = scripted('n1', async (m): Promise<XmlRpcValue> => {
     if (m === 'vm.migrate') return 'job-7';
     if (m === 'job.get') {
       polls++;
-      return polls < 2 ? { id: 'job-7', status: 'running', progress: { memTotal: 100, memRemaining: 60, memIteration: 2, memDirtyRate: 5, memBps: 50, expectedDowntimeMs: 30 } } : { id: 'job-7', status: 'completed' };
+      return polls < 2 ? { ...job, status: 'running', progress: { type: 'unbounded', memTotal: 100, memRemaining: 60, memIteration: 2, memDirtyRate: 5, memBps: 50, expectedDowntimeMs: 30 } } : { ...job, status: 'completed' };
     }
     return true;
   });

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { newNode, newVm, type NodeRecord, type VmRecord } from '../../src/tui/store/model.js';
 import { fitOn, planEvacuation, targetsFor } from '../../src/tui/commands/plan.js';
 import { globMatcher, matchesFilter, selectRows } from '../../src/tui/views/vmlist.js';
-import { actionFor, COMMANDS, findCommand, helpLines, KEYS } from '../../src/tui/keymap.js';
-import { VIEWS } from '../../src/tui/views/registry.js';
+import { bind, duplicateKeys, findCommandIn, findKey, footerHints } from '../../src/tui/keymap.js';
+import { GLOBAL, helpSections, helpText } from '../../src/tui/views/app.js';
+import { OVERVIEW } from '../../src/tui/views/overview.js';
 
 function node(name: string, memGiB: number, usedGiB: number, link: NodeRecord['link'] = 'up'): NodeRecord {
   const n = newNode(name, link);
@@ -32,16 +33,24 @@ test('fit check: memory left, link down, same node', () => {
   assert.deepEqual(order.map((f) => f.node), ['n3', 'n4', 'n2']);
 });
 
-test('evacuation plan spreads VMs, reserves memory as it goes, and names VMs that fit nowhere', () => {
+test('evacuation (the balancer planner): spreads VMs, reserves memory as it goes, moves stopped ones offline, names every VM that stays', () => {
   const nodes = [node('n1', 32, 20), node('n2', 16, 8), node('n3', 16, 10)];
   const vms = [vm('n1', 'a', 6), vm('n1', 'b', 5), vm('n1', 'c', 8), vm('n1', 'off', 2, 'shutoff'), vm('n2', 'other', 1)];
   const plan = planEvacuation('n1', nodes, vms);
-  assert.deepEqual(plan.map((s) => [s.vm.name, s.target ?? `none: ${s.reason}`]), [
-    ['c', 'n2'],
-    ['a', 'n3'],
-    ['b', 'none: no node has room'],
-    ['off', 'n2'],
-  ]);
+  // The balancer's planner: biggest first onto the least loaded node, memory reserved as it goes.
+  const where = new Map(plan.map((s) => [s.vm.name, s]));
+  assert.equal(where.get('c')?.target, 'n2');
+  assert.equal(where.get('a')?.target, 'n3');
+  assert.equal(where.get('b')?.target, undefined);
+  assert.match(where.get('b')?.reason ?? '', /n2|n3|room|memory/);
+  assert.equal(where.get('off')?.live, false, 'a stopped VM moves offline');
+  assert.ok(where.get('off')?.target, 'a stopped VM needs no room now');
+  // Every VM of the node is accounted for, and no other node's VM is touched.
+  assert.deepEqual([...where.keys()].sort(), ['a', 'b', 'c', 'off']);
+  // One node: nothing can go, and each VM is named with why.
+  const alone = planEvacuation('n1', [node('n1', 32, 20)], [vm('n1', 'x', 1), vm('n1', 'y', 1, 'paused')]);
+  assert.equal(alone.length, 2);
+  for (const s of alone) assert.match(s.reason ?? '', /only node/);
 });
 
 test('filter, sort and glob marks', () => {
@@ -59,31 +68,37 @@ test('filter, sort and glob marks', () => {
   assert.equal(globMatcher('a.b')('axb'), false);
 });
 
-test('keymap: no key bound twice in a scope, help lists every key and command, every issue 9 name is built (none reserved)', () => {
-  const seen = new Set<string>();
-  for (const b of KEYS) {
-    for (const k of b.keys) {
-      const id = `${b.scope}:${k}`;
-      assert.ok(!seen.has(id), `${id} bound twice`);
-      seen.add(id);
+test('bindings: no key bound twice in a table (unless one is conditional), ? lists every binding and command of every screen, commands resolve by prefix', () => {
+  const sections = helpSections();
+  for (const s of sections) {
+    const fixed = s.bindings.filter((b) => !(b as { when?: unknown }).when);
+    assert.deepEqual(duplicateKeys(fixed), [], `${s.title}: keys bound twice`);
+  }
+  const help = helpText().join('\n');
+  for (const s of sections) {
+    assert.ok(help.includes(s.title), `help misses the section ${s.title}`);
+    for (const b of s.bindings) {
+      if (b.keys.length > 0) assert.ok(help.includes(b.help), `help misses ${s.title}: ${b.help}`);
+      if (b.command) assert.ok(help.includes(`:${b.command}`), `help misses :${b.command}`);
     }
   }
-  const help = helpLines().join('\n');
-  for (const b of KEYS) assert.ok(help.includes(b.help), `help misses ${b.action}`);
-  for (const c of COMMANDS) assert.ok(help.includes(`:${c.name}`), `help misses :${c.name}`);
-  for (const name of ['create', 'clone', 'edit', 'xml', 'storage', 'networks', 'guest', 'delete']) {
-    assert.equal(findCommand(name)?.reserved, undefined, name);
-    assert.ok(VIEWS.find((v) => v.id === name) && !VIEWS.find((v) => v.id === name)?.reserved, name);
+  for (const title of ['Storage', 'Networks', 'Guest browser', 'Create VM', 'Clone VM', 'Edit VM', 'XML edit', 'Delete VM', 'Migration dialog', 'Snapshots', 'Wall mode']) assert.ok(sections.some((s) => s.title.startsWith(title)), title);
+  const overview = bind({} as never, OVERVIEW);
+  for (const name of ['create', 'clone', 'edit', 'xml', 'storage', 'networks', 'guest', 'delete', 'vm', 'node', 'migrate', 'evacuate', 'trust', 'reconnect', 'console', 'filter', 'sort']) assert.equal(findCommandIn(overview, name)?.command, name);
+  assert.equal(findCommandIn(overview, 'mig')?.command, 'migrate');
+  assert.equal(findCommandIn(overview, 'zzz'), undefined);
+  const global = bind({} as never, GLOBAL);
+  assert.equal(findCommandIn(global, 'q')?.command, 'quit');
+  assert.equal(findKey(overview, 'K')?.command, 'clone');
+  assert.equal(findKey(global, '?')?.command, 'help');
+});
+
+test('footer hints: whole pairs only, never a hint cut in the middle', () => {
+  const b = bind({} as never, OVERVIEW);
+  for (const w of [40, 80, 120, 160]) {
+    const f = footerHints(b, w);
+    assert.ok(f.length <= w, `${w}: ${f}`);
+    const parts = f.replace(/\s+~$/, '').split('  ');
+    for (const p of parts) assert.ok(b.some((x) => x.hint !== undefined && p.endsWith(x.hint)), `${w}: '${p}' is not a whole hint`);
   }
-  assert.equal(actionFor('K', ['table', 'global'])?.action, 'clone');
-  assert.ok(!KEYS.some((b) => b.reserved) && !COMMANDS.some((c) => c.reserved), 'nothing left reserved');
-  assert.equal(findCommand('q')?.name, 'quit');
-  assert.equal(findCommand('mig')?.name, 'migrate');
-  assert.equal(findCommand('zzz'), undefined);
-  assert.equal(actionFor('E', ['nodes', 'table', 'global'])?.action, 'evacuate');
-  assert.equal(actionFor('E', ['table', 'global']), undefined);
-  assert.equal(actionFor('T', ['nodes', 'table', 'global'])?.action, 'trustHostKey');
-  assert.equal(actionFor('R', ['nodes', 'table', 'global'])?.action, 'reconnect');
-  assert.equal(findCommand('trust')?.name, 'trust');
-  assert.equal(actionFor('?', ['table', 'global'])?.action, 'help');
 });

@@ -6,10 +6,14 @@ import { PassphraseBroker } from '../../src/tui/views/passphrase.js';
 test('questions wait for the dashboard, are asked one at a time, and get no answer after it closes', async () => {
   const b = new PassphraseBroker();
   const asked: string[] = [];
+  let settled = 0;
   const first = b.ask('/k1', 1);
   const second = b.ask('/k2', 1);
+  void first.then(() => settled++);
+  void second.then(() => settled++);
   await new Promise((r) => setTimeout(r, 10));
-  assert.equal(asked.length, 0, 'nothing asked before the dashboard attaches');
+  // Before the dashboard attaches, both questions wait: neither is answered (nor refused).
+  assert.equal(settled, 0, 'questions wait for the dashboard');
   const answers: Array<(s: string | undefined) => void> = [];
   const answer = (s: string | undefined): void => answers.shift()?.(s);
   b.attach((path) => {

@@ -1,9 +1,16 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { client, WireShapeError, type Client } from '../../src/api/client.js';
+import type { VmRow } from '../../src/api/index.js';
+import { startAgent } from '../../src/agent/index.js';
+import { XmlRpcClient } from '../../src/common/xmlrpc/index.js';
+import { createSimCluster } from '../../src/libvirt/sim/index.js';
 import { ClusterStore } from '../../src/tui/store/store.js';
+import { NodePoller } from '../../src/tui/store/poller.js';
+import type { Link } from '../../src/tui/store/link.js';
 import { Ring } from '../../src/tui/store/ring.js';
 import { totals } from '../../src/tui/store/model.js';
-import { decodeEvents, decodeJob, decodeNodeInfo, decodeNodeStats, decodeVmList, decodeVmStats, expandColumns } from '../../src/tui/store/decode.js';
+import { decodeEvents, decodeJob, decodeNodeInfo, decodeNodeStats, decodeVmList, decodeVmStats } from '../../src/tui/store/decode.js';
 
 test('ring keeps the newest values in order', () => {
   const r = new Ring(3);
@@ -15,33 +22,75 @@ test('ring keeps the newest values in order', () => {
   assert.equal(r.length, 3);
 });
 
-test('decoders read node.info, vm.list, stats (rows and columns), events and jobs', () => {
-  const host = decodeNodeInfo({ hostname: 'h1', uri: 'sim://n1', driver: 'Simulated', hypervisorVersion: '1.0.0', simulated: true, node: { cpus: 16, memoryKiB: 65536 } });
+/** A real agent over a 2-node simulated cluster, called through the typed client; ends with the test. */
+async function simAgent(t: TestContext): Promise<{ c: Client; raw: XmlRpcClient }> {
+  const sim = createSimCluster({ nodes: 2, vmsPerNode: 3, seed: 21, timeScale: 20 }); // a migration takes a fraction of a second
+  const agent = await startAgent({ hypervisor: sim.hypervisors[0] as NonNullable<(typeof sim.hypervisors)[0]>, listen: '127.0.0.1:0', pollMs: 100 });
+  const raw = new XmlRpcClient({ url: agent.url });
+  t.after(async () => {
+    raw.close();
+    await agent.close();
+    sim.close();
+  });
+  await new Promise((r) => setTimeout(r, 250));
+  await agent.collectNow();
+  return { c: client(raw), raw };
+}
+
+test('decoders read real node.info, vm.list, node.stats and vm.stats answers', async (t) => {
+  const { c } = await simAgent(t);
+  const info = await c.node.info();
+  const host = decodeNodeInfo(info);
   assert.equal(host.simulated, true);
-  assert.equal(host.cpus, 16);
+  assert.equal(host.cpus, info.node?.cpus);
   assert.equal(host.libvirtUp, true);
-  assert.equal(decodeNodeInfo({ libvirt: 'down' }).libvirtUp, false);
-  const vms = decodeVmList([{ name: 'a', uuid: 'u', state: 'running', vcpus: 2, memKiB: 1024, maxMemKiB: 2048 }, { noname: 1 }]);
-  assert.deepEqual(vms, [{ name: 'a', uuid: 'u', state: 'running', vcpus: 2, memKiB: 1024, maxMemKiB: 2048 }]);
-  const cols = expandColumns({ ticks: [4, 5], cols: { cpuPct: [10, 20], memUsedKiB: [1, 2] } });
-  assert.deepEqual(cols, [{ t: 4, cpuPct: 10, memUsedKiB: 1 }, { t: 5, cpuPct: 20, memUsedKiB: 2 }]);
-  const ns = decodeNodeStats({ cursor: 5, ticks: [4, 5], cols: { cpuPct: [10, 20], memUsedKiB: [100, 200], memTotalKiB: [1000, 1000] } });
-  assert.equal(ns.cursor, 5);
-  assert.deepEqual(ns.samples.map((s) => s.cpuPct), [10, 20]);
-  const vs = decodeVmStats({ cursor: 9, vms: { a: { ticks: [8, 9], cols: { cpuPct: [1, 2], netRxBps: [5, 6] } }, b: [{ cpuPct: 3 }] } });
-  assert.equal(vs.cursor, 9);
-  assert.deepEqual(vs.samples.map((s) => [s.name, s.cpuPct]), [['a', 1], ['a', 2], ['b', 3]]);
-  const rows = decodeVmStats({ cursor: 1, samples: [{ name: 'c', cpuPct: 7 }] });
-  assert.equal(rows.samples[0]?.name, 'c');
-  const ev = decodeEvents({ cursor: 3, events: [{ seq: 3, kind: 'lifecycle', vm: 'a', source: 'domain', detail: {} }] });
-  assert.equal(ev.cursor, 3);
-  assert.equal(ev.events[0]?.vm, 'a');
-  const job = decodeJob({ id: 'j1', state: 'running', stats: { memTotal: 100, memRemaining: 40, memIteration: 3, memDirtyRate: 7 } });
-  assert.equal(job.state, 'running');
-  assert.equal(job.memIteration, 3);
-  assert.equal(decodeJob({ id: 'j', state: 'completed' }).state, 'completed');
-  assert.equal(decodeJob({ id: 'j', state: 'failed', error: 'boom' }).error, 'boom');
-  assert.equal(decodeJob({ id: 'j', state: 'cancelled' }).state, 'cancelled');
+  assert.equal(decodeNodeInfo({ ...info, libvirt: { ...info.libvirt, up: false } }).libvirtUp, false);
+  const rows = await c.vm.list();
+  const vms = decodeVmList(rows);
+  assert.deepEqual(vms.map((v) => v.name), rows.map((r) => r.name));
+  const first = rows[0] as VmRow;
+  assert.equal(vms[0]?.sample?.cpuPct, first.cpuPct);
+  assert.equal(vms[0]?.sample?.t, first.seenAt);
+  assert.equal(vms[0]?.sample?.memUsedKiB, first.memUsedKiB);
+  const ns = await c.node.stats(0);
+  const page = decodeNodeStats(ns);
+  assert.equal(page.cursor, ns.cursor);
+  assert.deepEqual(page.samples.map((s) => s.cpuPct), ns.cpuPct);
+  assert.deepEqual(page.samples.map((s) => s.t), ns.t);
+  const vs = await c.vm.stats(first.name, 0);
+  const vp = decodeVmStats(vs);
+  assert.ok(vp.samples.length > 0);
+  assert.deepEqual(vp.samples.map((s) => [s.name, s.netRxBps]), vs.t.map((_, i) => [first.name, vs.netRxBps[i]]));
+});
+
+test("an event's detail is the agent's struct, not text (it was read as a string and lost)", async (t) => {
+  const { c } = await simAgent(t);
+  const vm = (await c.vm.list())[0]?.name as string;
+  await c.vm.suspend(vm);
+  const page = await c.events.poll(0, 0);
+  const ev = decodeEvents(page);
+  const suspended = ev.events.find((e) => e.source === 'vm' && e.kind === 'suspend');
+  assert.ok(suspended, 'the change made through the agent is an event');
+  const up = ev.events.find((e) => e.source === 'libvirt' && e.kind === 'up');
+  assert.deepEqual(up?.detail, { uri: 'sim://node-01' });
+  assert.deepEqual(ev.events.map((e) => e.detail), page.events.map((e) => e.detail));
+});
+
+test('decodeJob reads a real migration job and refuses a shape the agent never sends', async (t) => {
+  const { c, raw } = await simAgent(t);
+  const vm = (await c.vm.list())[0]?.name as string;
+  const id = await c.vm.migrate(vm, 'sim://node-02');
+  const job = decodeJob(await raw.call('job.get', id));
+  assert.equal(job.id, id);
+  assert.ok(['running', 'completed'].includes(job.state));
+  let end = job;
+  for (let i = 0; i < 200 && end.state === 'running'; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    end = decodeJob(await raw.call('job.get', id));
+  }
+  assert.equal(end.state, 'completed');
+  // The invented shape the old decoder accepted ({state, stats}) is now an error naming the field.
+  assert.throws(() => decodeJob({ id: 'j1', state: 'running', stats: { memTotal: 100 } }), (e: unknown) => e instanceof WireShapeError && e.method === 'job.get' && e.problems.includes('result.status: missing'));
 });
 
 test('the store follows VM lists per node, keeps history, and totals the cluster', () => {
@@ -75,4 +124,51 @@ test('the store follows VM lists per node, keeps history, and totals the cluster
   s.setVmList('n1', [{ name: 'b', uuid: '2', state: 'shutoff', vcpus: 1, memKiB: 500, maxMemKiB: 500 }]);
   assert.equal(s.vms.has('n1/a'), false);
   assert.ok(changes >= 6);
+});
+
+/** The part of a node link the poller uses, over a real XML-RPC client. */
+function linkOver(name: string, raw: XmlRpcClient, calls: string[]): Link {
+  return {
+    name,
+    state: 'up',
+    on: () => undefined,
+    call: (m, ...p) => {
+      calls.push(m);
+      return raw.call(m, ...p);
+    },
+    openConsole: () => Promise.reject(new Error('no console in this test')),
+    close: async () => undefined,
+  };
+}
+
+test('the poller follows a node with vm.watch: all figures when on screen, only the top rows for a ranking, changes as they happen', async (t) => {
+  const { c, raw } = await simAgent(t);
+  const store = new ClusterStore();
+  const calls: string[] = [];
+  let period = 1;
+  let sort = 'name';
+  const p = new NodePoller(linkOver('n1', raw, calls), store, { refreshMs: 60_000, watched: () => period, sort: () => sort, topRows: 1, longPollMs: 200 });
+  t.after(() => p.stop());
+  await p.refresh();
+  assert.equal(store.vms.size, 3);
+  assert.ok(!calls.includes('vm.list'), 'the dashboard no longer reads vm.list');
+  const rows = (await c.vm.list()).filter((r) => r.state === 'running');
+  assert.ok(rows.length >= 2, 'the seed has running VMs');
+  for (const r of rows) assert.equal(store.vms.get(`n1/${r.name}`)?.cpuHist.length, 1, `${r.name} got its figures`);
+
+  // Ranked by CPU and off screen: only the node's top row gets new figures.
+  period = 2;
+  sort = 'cpu';
+  await new Promise((r) => setTimeout(r, 250));
+  await p.refresh(); // tick 2: due (period 2)
+  const hist = rows.map((r) => store.vms.get(`n1/${r.name}`)?.cpuHist.length ?? 0);
+  assert.equal(hist.filter((n) => n === 2).length, 1, `one VM refreshed, got ${hist}`);
+
+  // A change made elsewhere shows after the event, without a full list.
+  const vm = rows[0]?.name as string;
+  await c.vm.suspend(vm);
+  await new Promise((r) => setTimeout(r, 250));
+  p.invalidate(false);
+  await p.refresh();
+  assert.equal(store.vms.get(`n1/${vm}`)?.state, 'paused');
 });

@@ -11,11 +11,11 @@ import { XmlRpcFault } from '../../common/xmlrpc/codec.js';
 import type { MethodRegistry } from '../../common/xmlrpc/registry.js';
 import { fromJsonValue, isStruct, type XmlRpcValue } from '../../common/xmlrpc/value.js';
 import type { Hypervisor } from '../../libvirt/hypervisor.js';
-import { GuestChannel, NO_GUEST_AGENT, NoGuestAgentError } from './channel.js';
+import { DEFAULT_LIMITS, GuestChannel, GuestMisbehavedError, NO_GUEST_AGENT, NoGuestAgentError, type ChannelLimits } from './channel.js';
 import { findChannel, hasQemuAgentChannel } from './domain-xml.js';
 import { QGA_METHODS, QGA_SOURCE } from './qga.js';
 
-export { NO_GUEST_AGENT, NoGuestAgentError } from './channel.js';
+export { GUEST_MISBEHAVED, GuestMisbehavedError, NO_GUEST_AGENT, NoGuestAgentError } from './channel.js';
 export const DEFAULT_GUEST_CHANNEL = 'org.vemanager.guest.0';
 
 export interface GuestRelayOptions {
@@ -24,6 +24,12 @@ export interface GuestRelayOptions {
   channelName?: string;
   /** Maps the socket path libvirt reports to one this process can open (e.g. through /proc/PID/root when libvirtd runs in another mount namespace). */
   resolveChannelPath?: (path: string) => string;
+  /** What a guest may get wrong before its channel is cut (default DEFAULT_LIMITS). */
+  limits?: Partial<ChannelLimits>;
+  /** How long a misbehaving guest's calls are refused (default 60 s; doubled for each repeat, at most 16x). */
+  quarantineMs?: number;
+  /** Told when a guest misbehaved (the agent's event log). */
+  onMisbehave?: (vm: string, detail: { reason: string; quarantineMs: number; until: number }) => void;
 }
 
 interface Relayed {
@@ -77,8 +83,24 @@ export function registerGuestMethods(registry: MethodRegistry, hv: Hypervisor, o
   const channels = new Map<string, GuestChannel>();
   const connecting = new Map<string, Promise<GuestChannel>>();
   let closed = false;
+  const limits: ChannelLimits = { ...DEFAULT_LIMITS, ...o.limits };
+  const baseQuarantine = o.quarantineMs ?? 60_000;
+  /** Guests cut off for misbehaving: their calls are refused until `until`. */
+  const quarantine = new Map<string, { until: number; reason: string; strikes: number }>();
+
+  function misbehaved(vm: string, reason: string): void {
+    const strikes = (quarantine.get(vm)?.strikes ?? 0) + 1;
+    const ms = baseQuarantine * Math.min(16, 2 ** (strikes - 1));
+    const until = Date.now() + ms;
+    quarantine.set(vm, { until, reason, strikes });
+    o.onMisbehave?.(vm, { reason, quarantineMs: ms, until });
+  }
 
   async function open(vm: string): Promise<GuestChannel> {
+    const q = quarantine.get(vm);
+    if (q && Date.now() < q.until) {
+      throw new GuestMisbehavedError(`vm '${vm}': its guest misbehaved on the guest channel (it ${q.reason}); its guest calls are refused until ${new Date(q.until).toISOString()}`, 'see events.poll (source guest, kind misbehaved); restart the guest agent inside the VM');
+    }
     const have = channels.get(vm);
     if (have?.isOpen) return have;
     const pending = connecting.get(vm);
@@ -89,7 +111,7 @@ export function registerGuestMethods(registry: MethodRegistry, hv: Hypervisor, o
       const ch = findChannel(xml, channelName);
       if (!ch) throw new NoGuestAgentError(`no guest agent in vm '${vm}': it has no running virtio channel '${channelName}'`, "add <channel type='unix'><source mode='bind'/><target type='virtio' name='org.vemanager.guest.0'/></channel> and run `vem guest-agent` in the guest");
       const path = o.resolveChannelPath ? o.resolveChannelPath(ch.path) : ch.path;
-      const c = new GuestChannel(path, `vm '${vm}'`);
+      const c = new GuestChannel(path, `vm '${vm}'`, limits, (reason) => misbehaved(vm, reason));
       await c.connect(Math.min(timeoutMs, 5000));
       if (closed) {
         c.close();
@@ -182,6 +204,7 @@ export function registerGuestMethods(registry: MethodRegistry, hv: Hypervisor, o
         return { vm, agent: 'vem-guest-agent', detail: r, channel: channels.get(vm)?.path ?? '' };
       } catch (e) {
         if (!(e instanceof NoGuestAgentError)) {
+          if (e instanceof GuestMisbehavedError) return { vm, agent: 'none', detail: e.message, code: e.code };
           if (e instanceof VemError && !(e instanceof XmlRpcFault)) return { vm, agent: 'none', detail: e.message };
           throw e;
         }

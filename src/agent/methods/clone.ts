@@ -1,10 +1,12 @@
 /** vm.clone: a stopped VM copied under a new name, as a job (volume copies take as long as the data). */
 import { randomInt } from 'node:crypto';
+import { api } from '../../api/index.js';
+import { serve } from '../../api/serve.js';
 import type { MethodRegistry } from '../../common/xmlrpc/registry.js';
 import type { Hypervisor, StorageVolumeInfo, VolumeRef } from '../../libvirt/hypervisor.js';
 import { bytesPerPool, cloneDomainXml, CloneError, cloneVolumeXml, planClone, type ClonePlan, type VolumeOnNode } from '../clone.js';
 import type { Job } from '../jobs.js';
-import { badArg, opts, optBool, str, withOptional, type AgentCore } from '../core.js';
+import { badArg, opts, optBool, str, type AgentCore } from '../core.js';
 
 /** libvirt's rules for a domain name, plus ours: no leading dash and no whitespace at either end. */
 function checkVmName(name: string): void {
@@ -93,17 +95,7 @@ async function runClone(hv: Hypervisor, job: Job, plan: ClonePlan, xml: string, 
 }
 
 export function registerCloneMethods(r: MethodRegistry, core: AgentCore): void {
-  r.register({
-    name: 'vm.clone',
-    help:
-      'Clones a stopped VM as a job: vm.clone(vm, newName[, {start: bool}]) -> job id (follow with job.get; the job has a clone struct ' +
-      '{name, volumes [{target, pool, from, to, bytes, done}], shared, macs [{from, to}]}). Writable disks are copied into their own pools ' +
-      '(names take the new VM\'s name), CD-ROMs and read-only or shareable disks are shared, every NIC gets a new MAC, libvirt gives the UUID. ' +
-      'Refused (fault, nothing made) when the VM runs, the name is taken, a writable disk is not a pool volume, or a pool lacks the space. ' +
-      'A failed clone removes the copies it made; the source VM is never changed.',
-    signature: withOptional('string', ['string', 'string']),
-    mutates: true,
-    handler: async (p, ctx) => {
+  serve(r, api.vm.clone, async (p, ctx) => {
       const vm = str(p, 0);
       const newName = str(p, 1);
       const o = opts(p, 2);
@@ -125,6 +117,5 @@ export function registerCloneMethods(r: MethodRegistry, core: AgentCore): void {
         }),
       );
       return job.id;
-    },
-  });
+    });
 }

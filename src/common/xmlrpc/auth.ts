@@ -43,3 +43,47 @@ export function parseListen(spec: string): { host: string; port: number } {
   if (!m || port > 65535) throw new Error(`listen address must be HOST:PORT (e.g. 127.0.0.1:8770), got '${spec}'`);
   return { host: (m[1] ?? m[2]) as string, port };
 }
+
+/**
+ * An http(s) URL with its userinfo taken out: `https://vem:TOKEN@host:8730/` gives the
+ * URL without it and the token (the password, percent-decoded when it is valid). Any
+ * token works this way, even one with `/ + = @` that WHATWG URL parsing refuses.
+ */
+export function splitUserinfo(url: string): { url: string; user?: string; token?: string } {
+  const dec = (s: string): string => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  try {
+    const u = new URL(url);
+    if (!u.username && !u.password) return { url };
+    const user = dec(u.username);
+    const token = u.password ? dec(u.password) : undefined;
+    u.username = '';
+    u.password = '';
+    return { url: u.toString(), user, ...(token !== undefined ? { token } : {}) };
+  } catch {
+    // Not a URL as WHATWG reads it; most often a token with '/' in the userinfo.
+  }
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)@([^@/?#]*)([/?#].*)?$/is.exec(url);
+  if (!m) return { url };
+  const info = m[2] as string;
+  const colon = info.indexOf(':');
+  const user = dec(colon >= 0 ? info.slice(0, colon) : info);
+  const token = colon >= 0 ? dec(info.slice(colon + 1)) : undefined;
+  return { url: `${m[1] as string}${m[3] as string}${m[4] ?? '/'}`, user, ...(token !== undefined ? { token } : {}) };
+}
+
+/** Every URL in `text` with the credentials of its userinfo masked: what errors and logs may show. */
+export function redactUrls(text: string): string {
+  // Greedy up to the last '@' of the word: a token may itself hold '/', '@' or '='.
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^\s'"<>@]*(?:@[^\s'"<>@]*)*)@(?=[^\s'"<>@]*(?:[\s'"<>]|$))/gi, (_all, scheme: string, info: string) => {
+    const colon = info.indexOf(':');
+    if (colon >= 0) return `${scheme}${info.slice(0, colon)}:***@`;
+    // A lone user is a name in libvirt and ssh URIs (root@host), but may be the token itself in http(s) ones.
+    return /^https?:\/\/$/i.test(scheme) ? `${scheme}***@` : `${scheme}${info}@`;
+  });
+}

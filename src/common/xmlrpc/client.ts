@@ -6,6 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { VemError } from '../errors.js';
+import { redactUrls, splitUserinfo } from './auth.js';
 import { decodeResponse, encodeCall } from './codec.js';
 import type { XmlRpcValue } from './value.js';
 
@@ -24,12 +25,26 @@ export interface XmlRpcClientOptions {
 
 /** The agent answered with an HTTP error instead of an XML-RPC response (401, 413, ...). */
 export class XmlRpcHttpError extends VemError {
+  /** The body was an HTML page (a web server or proxy, not an agent). */
+  readonly html: boolean;
   constructor(
     readonly status: number,
-    body: string,
+    readonly body: string,
   ) {
-    super(`HTTP ${status}: ${body.trim().slice(0, 200)}`);
+    super(`HTTP ${status}${describeBody(body)}`);
+    this.html = /^\s*(<!doctype html|<html)/i.test(body);
   }
+}
+
+/** An HTTP error body in a few words: its text, an HTML page's title, or that it was empty. */
+function describeBody(body: string): string {
+  const t = body.trim();
+  if (t === '') return ' with an empty body';
+  if (/^(<!doctype html|<html)/i.test(t)) {
+    const title = /<title[^>]*>([^<]*)<\/title>/i.exec(t)?.[1]?.trim() ?? /<h1[^>]*>([^<]*)<\/h1>/i.exec(t)?.[1]?.trim();
+    return ` with an HTML page${title ? ` ("${title.slice(0, 80)}")` : ''}`;
+  }
+  return `: ${t.replace(/\s+/g, ' ').slice(0, 200)}`;
 }
 
 export class XmlRpcTimeoutError extends VemError {}
@@ -44,10 +59,17 @@ export class XmlRpcClient {
       const p = opts.socketPath ?? (url as string).replace(/^unix:(\/\/)?/, '');
       this.target = { protocol: 'http:', socketPath: p, path: '/RPC2' };
     } else if (url) {
-      const u = new URL(url);
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new VemError(`unsupported agent URL ${url}`, 'use http://, https:// or unix:PATH');
+      // The token may come in the userinfo, with any characters: it goes into the header, never into a message.
+      const split = splitUserinfo(url);
+      let u: URL;
+      try {
+        u = new URL(split.url);
+      } catch {
+        throw new VemError(`agent URL ${redactUrls(url)} is not a URL`, 'expected http://127.0.0.1:PORT/, https://HOST:PORT/ or unix:/path');
+      }
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new VemError(`unsupported agent URL ${redactUrls(url)}`, 'use http://, https:// or unix:PATH');
       this.target = { protocol: u.protocol, host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)), path: u.pathname || '/' };
-      if (!opts.token && u.password) this.opts = { ...opts, token: decodeURIComponent(u.password) };
+      if (!opts.token && split.token !== undefined) this.opts = { ...opts, token: split.token };
     } else if (opts.createConnection) {
       this.target = { protocol: 'http:', path: '/RPC2' };
     } else {

@@ -32,6 +32,8 @@ export interface DispatchRecord {
   result?: XmlRpcValue;
   fault?: { code: number; message: string };
   ms: number;
+  /** What beforeChange returned for this call (the write-ahead audit record's id). */
+  intent?: string;
 }
 
 /** Turns anything a handler throws into a fault: libvirt's code when it has one. */
@@ -55,12 +57,27 @@ function logged(spec: MethodSpec | undefined, params: XmlRpcValue[]): XmlRpcValu
   return spec?.redact ? spec.redact(params) : params;
 }
 
+/** What a declaration fixes about a method (the agent's come from src/api). */
+export type MethodDeclaration = Pick<MethodSpec, 'help' | 'signature' | 'mutates' | 'redact'>;
+
+export interface RegistryOptions {
+  /**
+   * The declared surface: when given, only declared methods may be registered and
+   * their help, signatures, mutation flag and redaction come from the declaration.
+   */
+  declared?: (name: string) => MethodDeclaration | undefined;
+}
+
 export class MethodRegistry {
   private readonly methods = new Map<string, MethodSpec>();
+  private readonly declared?: RegistryOptions['declared'];
   /** Called after every top-level and multicall-inner call (audit log, metrics). */
   onCall?: (r: DispatchRecord) => void;
+  /** Called before a changing call's handler (write-ahead audit): a throw refuses the call. */
+  beforeChange?: (r: { method: string; params: XmlRpcValue[]; ctx: CallContext }) => string | undefined;
 
-  constructor() {
+  constructor(o: RegistryOptions = {}) {
+    this.declared = o.declared;
     this.register({
       name: 'system.listMethods',
       help: 'The names of every method this server offers.',
@@ -90,7 +107,13 @@ export class MethodRegistry {
     });
   }
 
-  register(spec: MethodSpec): void {
+  register(given: MethodSpec): void {
+    let spec = given;
+    if (this.declared) {
+      const d = this.declared(given.name);
+      if (!d) throw new VemError(`XML-RPC method ${given.name} is not declared (declare it in src/api first)`);
+      spec = { ...given, help: d.help, signature: d.signature, mutates: d.mutates, redact: d.redact };
+    }
     if (this.methods.has(spec.name)) throw new VemError(`XML-RPC method ${spec.name} registered twice`);
     if (spec.signature.length === 0) throw new VemError(`XML-RPC method ${spec.name} has no signature`);
     this.methods.set(spec.name, spec);
@@ -133,16 +156,18 @@ export class MethodRegistry {
   async dispatch(method: string, params: XmlRpcValue[], ctx: CallContext): Promise<XmlRpcValue> {
     const t0 = performance.now();
     let spec: MethodSpec | undefined;
+    let intent: string | undefined;
     try {
       spec = this.spec(method);
       this.checkParams(spec, params);
       if (spec.mutates && ctx.readOnly) throw new XmlRpcFault(FaultCode.SYSTEM_ERROR, `${method} changes state and this agent is read-only`);
+      if (spec.mutates && this.beforeChange) intent = this.beforeChange({ method, params: logged(spec, params), ctx });
       const result = await spec.handler(params, ctx);
-      if (method !== 'system.multicall') this.onCall?.({ method, params: logged(spec, params), ctx, ok: true, result, ms: performance.now() - t0 });
+      if (method !== 'system.multicall') this.onCall?.({ method, params: logged(spec, params), ctx, ok: true, result, ms: performance.now() - t0, intent });
       return result;
     } catch (e) {
       const f = toFault(e);
-      if (method !== 'system.multicall') this.onCall?.({ method, params: logged(spec, params), ctx, ok: false, fault: { code: f.code, message: f.message }, ms: performance.now() - t0 });
+      if (method !== 'system.multicall') this.onCall?.({ method, params: logged(spec, params), ctx, ok: false, fault: { code: f.code, message: f.message }, ms: performance.now() - t0, intent });
       throw f;
     }
   }

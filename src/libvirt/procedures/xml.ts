@@ -4,14 +4,10 @@
  * the document that holds the field; the full XML stays available unparsed.
  */
 
-const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+import { decodeEntities } from '../../common/xml.js';
 
-export function unescapeXml(s: string): string {
-  return s.replace(/&(lt|gt|amp|quot|apos|#\d+|#x[0-9a-fA-F]+);/g, (_, e: string) => {
-    if (e[0] === '#') return String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
-    return ENTITIES[e] ?? '';
-  });
-}
+/** The one entity decoder (src/common/xml.ts), under the name this module's readers use. */
+export const unescapeXml = decodeEntities;
 
 /** Text of the first <tag>…</tag> (no nested elements), or undefined. */
 export function tagText(xml: string, tag: string): string | undefined {

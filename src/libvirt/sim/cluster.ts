@@ -1,10 +1,12 @@
 /** A simulated cluster: one SimHypervisor per node, built from a seed, with migrations between them. */
-import { cloneConfig, type SimDomain } from './domain.js';
+import { cloneConfig } from './domain-config.js';
+import type { SimDomain } from './domain.js';
 import { ManualClock, scaledClock, type SimClock } from './clock.js';
 import type { GuestPolicy } from './guest.js';
-import { SimHypervisor, type SimPeers } from './hypervisor.js';
+import { SimHypervisor } from './hypervisor.js';
+import type { SimPeers } from './node-context.js';
 import { isHotspotSlot, planCluster } from './inventory.js';
-import { Reason } from './domain.js';
+import { Reason } from './constants.js';
 
 export interface SimClusterOptions {
   nodes: number;

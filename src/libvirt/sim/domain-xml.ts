@@ -1,5 +1,6 @@
 /** Domain XML both ways: generated from the simulated state, parsed from what an admin sends. */
-import type { DiskDef, DomainConfig, NicDef, SimDomain } from './domain.js';
+import type { DiskDef, DomainConfig, NicDef } from './domain-config.js';
+import type { SimDomain } from './domain.js';
 import { attr, checkName, checkUuid, child, children, escapeXml as e, parseRoot, positiveInt, sizeBytes, text, xmlError, type XmlNode } from './xml.js';
 
 export const SIM_NS = 'https://ve-manager.dev/xmlns/sim/1';

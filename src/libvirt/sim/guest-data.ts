@@ -1,5 +1,5 @@
 /** What runs inside a simulated guest, by role: processes, services, accounts. Templates only; SimGuest animates them. */
-import type { GuestOs } from './domain.js';
+import type { GuestOs } from './guest-os.js';
 
 export interface ProcTemplate {
   name: string;

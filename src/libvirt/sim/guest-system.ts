@@ -1,11 +1,10 @@
 /** A simulated guest's disks and network as the guest sees them: filesystems from the VM's disks, interfaces from its NICs. */
-import type { SimDomain } from './domain.js';
-import type { GuestFilesystem, GuestInterface } from './guest.js';
+import type { GuestFilesystem, GuestInterface, GuestVm } from './guest-types.js';
 import { hashString } from './rng.js';
 
 const GiB = 1024 ** 3;
 
-export function guestFilesystems(d: SimDomain, role: string): GuestFilesystem[] {
+export function guestFilesystems(d: GuestVm, role: string): GuestFilesystem[] {
   const c = d.current;
   const h = hashString(c.uuid);
   const fsType = d.os.family === 'rhel' ? 'xfs' : 'ext4';
@@ -21,7 +20,7 @@ export function guestFilesystems(d: SimDomain, role: string): GuestFilesystem[] 
   return out;
 }
 
-export function guestInterfaces(d: SimDomain): GuestInterface[] {
+export function guestInterfaces(d: GuestVm): GuestInterface[] {
   const c = d.current;
   const out: GuestInterface[] = [
     { name: 'lo', mac: '00:00:00:00:00:00', mtu: 65536, state: 'unknown', rxBytes: 0, txBytes: 0, addresses: [{ family: 'IPv4', address: '127.0.0.1', netmask: '255.0.0.0', cidr: '127.0.0.1/8' }, { family: 'IPv6', address: '::1', netmask: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', cidr: '::1/128' }] },

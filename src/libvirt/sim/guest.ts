@@ -6,10 +6,12 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { VemError } from '../../common/errors.js';
-import type { SimDomain } from './domain.js';
+import type { GuestActionRecord, GuestFilesystem, GuestGroup, GuestInterface, GuestOsInfo, GuestProcess, GuestService, GuestSession, GuestUser, GuestVm } from './guest-types.js';
 import { baseProcesses, baseServices, roleOf, roleProcesses, SYSTEM_ACCOUNTS, type ProcTemplate } from './guest-data.js';
 import { hashNoise, hashString } from './rng.js';
 import { guestFilesystems, guestInterfaces } from './guest-system.js';
+
+export type { GuestActionRecord, GuestFilesystem, GuestGroup, GuestInterface, GuestOsInfo, GuestProcess, GuestService, GuestSession, GuestUser, GuestVm } from './guest-types.js';
 
 export interface GuestPolicy {
   /** Refuse every action (the real guest agent's default). */
@@ -28,28 +30,6 @@ export class SimGuestError extends VemError {
     this.code = reason === 'denied' ? 403 : reason === 'unavailable' ? 404 : 0;
   }
 }
-
-/** Shapes follow the real guest agent's answers (src/guest-agent), plus simulated: true. */
-export interface GuestProcess { pid: number; ppid: number; user: string; uid: number; state: string; cpuPercent: number; rssKiB: number; threads: number; nice: number; startTime: Date; name: string; command: string }
-export interface GuestUser { name: string; uid: number; gid: number; gecos: string; home: string; shell: string; groups: string[]; adminVia: string[]; admin: boolean; password: 'set' | 'locked' | 'none'; loggedIn: boolean; system: boolean }
-export interface GuestGroup { name: string; gid: number; members: string[] }
-export interface GuestSession { user: string; line: string; host: string; pid: number; loginTime: Date }
-export interface GuestService { name: string; state: 'running' | 'stopped' | 'failed'; enabled: 'enabled' | 'disabled'; description: string }
-export interface GuestFilesystem { device: string; mountPoint: string; fsType: string; readOnly: boolean; totalBytes: number; freeBytes: number; availableBytes: number; usedBytes: number; files: number; filesFree: number }
-export interface GuestInterface { name: string; mac: string; mtu: number; state: string; rxBytes: number; txBytes: number; addresses: Array<{ family: 'IPv4' | 'IPv6'; address: string; netmask: string; cidr: string }> }
-export interface GuestOsInfo {
-  hostname: string;
-  os: { id: string; name: string; version: string; prettyName: string };
-  kernel: string;
-  uptimeSec: number;
-  bootTime: Date;
-  load: { load1: number; load5: number; load15: number; running: number; total: number };
-  cpus: number;
-  memory: { totalKiB: number; freeKiB: number; availableKiB: number; buffersKiB: number; cachedKiB: number; swapTotalKiB: number; swapFreeKiB: number };
-  agentVersion: string;
-  time: Date;
-}
-export interface GuestActionRecord { at: number; action: string; target: string; result: 'ok' | 'denied' | 'failed'; detail?: string }
 
 type Sim<T> = T & { simulated: true };
 interface Proc { pid: number; ppid: number; user: string; stopped: boolean; rssKiB: number; startSec: number; name: string; command: string; weight: number; service?: string }
@@ -72,7 +52,7 @@ export class SimGuest {
   private bootAt: number;
   private readonly role: string;
 
-  constructor(private dom: SimDomain, private now: () => number, private readonly policyOf: GuestPolicy) {
+  constructor(private dom: GuestVm, private now: () => number, private readonly policyOf: GuestPolicy) {
     this.role = roleOf(dom.config.name);
     this.bootAt = dom.startedAt || now();
     this.build();
@@ -166,7 +146,7 @@ export class SimGuest {
   }
 
   /** Called after a migration: same guest, new domain object, new node's clock. */
-  movedTo(d: SimDomain, now: () => number): void {
+  movedTo(d: GuestVm, now: () => number): void {
     this.dom = d;
     this.now = now;
   }

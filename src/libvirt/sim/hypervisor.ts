@@ -8,7 +8,7 @@ import type {
   AllStatsOptions, DomainEvent, DomainInfo, DomainRef, DomainStats, HostInfo, Hypervisor, JobStats, ListDomainsOptions,
   MigrateOptions, NetworkInfo, NodeStats, SchedulerParams, Scope, SnapshotInfo, StoragePoolInfo, StorageVolumeInfo, Unsubscribe, VolumeRef,
 } from '../hypervisor.js';
-import { cloneConfig, Reason, type DomainConfig } from './domain.js';
+import { cloneConfig, type DomainConfig } from './domain-config.js';
 import { domainXml, parseDomainXml } from './domain-xml.js';
 import { agentUnavailable, failed, invalid, notRunning } from './errors.js';
 import { hashString, Rng, uuidFrom } from './rng.js';
@@ -19,9 +19,11 @@ import * as migration from './migrate.js';
 import { openSimConsole } from './console.js';
 import { answerAgentCommand } from './guest-agent.js';
 import { SimGuest } from './guest.js';
-import { LifecycleDetail, SimNode } from './node.js';
+import { LifecycleDetail, Reason } from './constants.js';
+import { SimNode } from './node.js';
 
-export { LifecycleDetail, type SimPeers } from './node.js';
+export { LifecycleDetail } from './constants.js';
+export type { SimPeers } from './node-context.js';
 
 export class SimHypervisor extends SimNode implements Hypervisor {
   // ---- Hypervisor: connection and host ---------------------------------------------------
@@ -31,10 +33,6 @@ export class SimHypervisor extends SimNode implements Hypervisor {
     this.consoles.clear();
     this.listeners.clear();
     this.alive = false;
-  }
-
-  isAlive(): boolean {
-    return this.alive;
   }
 
   async hostInfo(): Promise<HostInfo> {

@@ -1,5 +1,5 @@
 /** A plausible fleet from a seed: node hardware and VMs with roles, sizes, disks, NICs and workloads. */
-import type { DiskDef, DomainConfig, NicDef } from './domain.js';
+import type { DiskDef, DomainConfig, NicDef } from './domain-config.js';
 import type { HostSpec } from './host.js';
 import type { WorkloadKind } from './workload.js';
 import { macFrom, Rng, uuidFrom } from './rng.js';

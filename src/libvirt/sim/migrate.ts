@@ -1,11 +1,12 @@
 /** Live migration between simulated nodes of one cluster (destUri sim://<node>). */
 import type { JobStats, MigrateOptions } from '../hypervisor.js';
 import { ErrorCode, LibvirtError } from '../errors.js';
-import { cloneConfig, Reason, SimDomain } from './domain.js';
+import { LifecycleDetail, Reason } from './constants.js';
+import { cloneConfig } from './domain-config.js';
+import { SimDomain } from './domain.js';
 import { failed, From, invalid, invalidArg, jobLocked, noDomain, notRunning, outOfMemory } from './errors.js';
-import { LifecycleDetail, type SimHypervisor } from './hypervisor.js';
 import { MigrationJob } from './migration.js';
-import type { SimNode } from './node.js';
+import type { NodeContext } from './node-context.js';
 import { noNetwork } from './network.js';
 
 const MiB = 1024 * 1024;
@@ -13,7 +14,7 @@ const MiB = 1024 * 1024;
 const SRC_OVERHEAD = 0.6;
 const DEST_OVERHEAD = 0.4;
 
-function overhead(src: SimNode, dest: SimNode, sign: 1 | -1): void {
+function overhead(src: NodeContext, dest: NodeContext, sign: 1 | -1): void {
   src.host.overheadCores = Math.max(0, src.host.overheadCores + sign * SRC_OVERHEAD);
   dest.host.overheadCores = Math.max(0, dest.host.overheadCores + sign * DEST_OVERHEAD);
   src.host.invalidate();
@@ -21,7 +22,7 @@ function overhead(src: SimNode, dest: SimNode, sign: 1 | -1): void {
 }
 
 interface Flight {
-  dest: SimHypervisor;
+  dest: NodeContext;
   needKiB: number;
   lastT: number;
   pausedForCopy: boolean;
@@ -34,7 +35,7 @@ export function parseSimUri(uri: string): string {
   return m[1];
 }
 
-export function start(src: SimHypervisor, name: string, destUri: string, opts: MigrateOptions): Promise<void> {
+export function start(src: NodeContext, name: string, destUri: string, opts: MigrateOptions): Promise<void> {
   const now = src.sync();
   const d = src.dom(name);
   const destNode = parseSimUri(destUri);
@@ -94,7 +95,7 @@ export function start(src: SimHypervisor, name: string, destUri: string, opts: M
 }
 
 /** Moves a migration on to `now`: pages dirtied follow the CPU the guest actually gets. */
-export function step(src: SimNode, d: SimDomain, now: number): void {
+export function step(src: NodeContext, d: SimDomain, now: number): void {
   const job = d.job;
   const f = job ? flights.get(job) : undefined;
   if (!job || !f) return;
@@ -109,7 +110,7 @@ export function step(src: SimNode, d: SimDomain, now: number): void {
   if (job.phase === 'done') finish(src, d, job, f, now);
 }
 
-function finish(src: SimNode, d: SimDomain, job: MigrationJob, f: Flight, now: number): void {
+function finish(src: NodeContext, d: SimDomain, job: MigrationJob, f: Flight, now: number): void {
   const { dest } = f;
   const opts = job.input.opts;
   const stats = job.stats();
@@ -155,7 +156,7 @@ function finish(src: SimNode, d: SimDomain, job: MigrationJob, f: Flight, now: n
 }
 
 /** Aborts a migration: the VM goes on running on the source. */
-export function cancel(src: SimNode, d: SimDomain, why: string): void {
+export function cancel(src: NodeContext, d: SimDomain, why: string): void {
   const job = d.job;
   if (!job) return;
   const f = flights.get(job);
@@ -177,7 +178,7 @@ export function cancel(src: SimNode, d: SimDomain, why: string): void {
   job.reject(new LibvirtError(`operation aborted: migration out: ${why}`, ErrorCode.OPERATION_ABORTED, From.QEMU));
 }
 
-function offline(src: SimHypervisor, dest: SimHypervisor, d: SimDomain, opts: MigrateOptions): void {
+function offline(src: NodeContext, dest: NodeContext, d: SimDomain, opts: MigrateOptions): void {
   const old = dest.host.byName.get(d.config.name);
   if (old) dest.host.remove(old);
   const moved = new SimDomain(cloneConfig(d.config), d.workload, true, d.os);
@@ -191,7 +192,7 @@ function offline(src: SimHypervisor, dest: SimHypervisor, d: SimDomain, opts: Mi
   }
 }
 
-export function jobStats(hv: SimHypervisor, name: string, completed: boolean): JobStats {
+export function jobStats(hv: NodeContext, name: string, completed: boolean): JobStats {
   const now = hv.sync();
   const d = hv.host.byName.get(name);
   if (!d) throw noDomain(name);

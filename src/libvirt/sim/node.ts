@@ -3,36 +3,21 @@ import type { Duplex } from 'node:stream';
 import type { DomainEvent, DomainEventKind } from '../hypervisor.js';
 import { ConnectionClosedError } from '../errors.js';
 import type { SimClock } from './clock.js';
-import { GUEST_OSES, Reason, SimDomain, type DomainConfig } from './domain.js';
+import { LifecycleDetail, Reason } from './constants.js';
+import type { DomainConfig } from './domain-config.js';
+import { SimDomain } from './domain.js';
+import { GUEST_OSES } from './guest-os.js';
 import { failed, invalid, jobLocked, noDomain, outOfMemory } from './errors.js';
-import type { GuestPolicy } from './guest.js';
 import { SimHost, type HostSpec } from './host.js';
-import type { SimHypervisor } from './hypervisor.js';
 import * as migration from './migrate.js';
+import type { NodeContext, SimPeers } from './node-context.js';
 import { SimNetworks, noNetwork } from './network.js';
 import { hashString, macFrom, Rng, uuidFrom } from './rng.js';
 import { SimStorage } from './storage.js';
 import { makeWorkload, WORKLOAD_KINDS, type WorkloadKind, type WorkloadParams } from './workload.js';
 
-/** Lifecycle event numbering (virDomainEventType) and details, as libvirt sends them. */
-export const LifecycleDetail = {
-  defined: { added: 0, updated: 1, fromSnapshot: 3 },
-  undefined: { removed: 0 },
-  started: { booted: 0, migrated: 1, fromSnapshot: 3 },
-  suspended: { paused: 0, migrated: 1 },
-  resumed: { unpaused: 0, migrated: 1, fromSnapshot: 2 },
-  stopped: { shutdown: 0, destroyed: 1, migrated: 3, fromSnapshot: 6 },
-  shutdown: { finished: 0 },
-} as const;
-
-export interface SimPeers {
-  get(node: string): SimHypervisor | undefined;
-  kick(): void;
-  guestPolicy: GuestPolicy;
-}
-
 /** The engine of one simulated node, under the Hypervisor API (hypervisor.ts): state changes, events, timed work. */
-export class SimNode {
+export class SimNode implements NodeContext {
   readonly simulated = true;
   readonly uri: string;
   readonly host: SimHost;
@@ -57,7 +42,11 @@ export class SimNode {
     this.networks = new SimNetworks(node, uuid);
   }
 
-  // ---- plumbing used by the helper modules -------------------------------------------------
+  // ---- plumbing used by the helper modules (their NodeContext) ------------------------------
+
+  isAlive(): boolean {
+    return this.alive;
+  }
 
   /** Time for the guests of this node: brings the host's rates up to date first. */
   readonly guestClock = (): number => (this.alive ? this.sync() : this.clock.now());

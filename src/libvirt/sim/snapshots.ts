@@ -1,11 +1,12 @@
 /** Snapshots of simulated domains: a tree with a current one; revert restores state and definition. */
 import type { SnapshotInfo } from '../hypervisor.js';
-import { cloneConfig, Reason } from './domain.js';
+import { LifecycleDetail, Reason } from './constants.js';
+import { cloneConfig } from './domain-config.js';
 import { parseSnapshotXml } from './domain-xml.js';
 import { failed, noSnapshot } from './errors.js';
-import { LifecycleDetail, type SimHypervisor } from './hypervisor.js';
+import type { NodeContext } from './node-context.js';
 
-export function create(hv: SimHypervisor, name: string, xml: string): string {
+export function create(hv: NodeContext, name: string, xml: string): string {
   const now = hv.sync();
   const d = hv.dom(name);
   hv.lockFree(d);
@@ -19,7 +20,7 @@ export function create(hv: SimHypervisor, name: string, xml: string): string {
   return snap;
 }
 
-export function list(hv: SimHypervisor, name: string): SnapshotInfo[] {
+export function list(hv: NodeContext, name: string): SnapshotInfo[] {
   hv.sync();
   const d = hv.dom(name);
   return [...d.snapshots.values()].map((s) => {
@@ -30,7 +31,7 @@ export function list(hv: SimHypervisor, name: string): SnapshotInfo[] {
   });
 }
 
-export function revert(hv: SimHypervisor, name: string, snapshot: string): void {
+export function revert(hv: NodeContext, name: string, snapshot: string): void {
   const now = hv.sync();
   const d = hv.dom(name);
   hv.lockFree(d);
@@ -57,7 +58,7 @@ export function revert(hv: SimHypervisor, name: string, snapshot: string): void 
   d.currentSnapshot = snapshot;
 }
 
-export function remove(hv: SimHypervisor, name: string, snapshot: string): void {
+export function remove(hv: NodeContext, name: string, snapshot: string): void {
   hv.sync();
   const d = hv.dom(name);
   hv.lockFree(d);

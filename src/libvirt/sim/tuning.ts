@@ -1,10 +1,10 @@
 /** vCPUs, memory, scheduler parameters and devices of a simulated domain, live and/or in its persistent config. */
 import type { SchedulerParams, Scope } from '../hypervisor.js';
-import type { DomainConfig, SimDomain } from './domain.js';
-import { zeroIo } from './domain.js';
+import { zeroIo, type DomainConfig } from './domain-config.js';
+import type { SimDomain } from './domain.js';
 import { parseDeviceXml } from './domain-xml.js';
 import { failed, invalid, invalidArg, notRunning } from './errors.js';
-import type { SimHypervisor } from './hypervisor.js';
+import type { NodeContext } from './node-context.js';
 import { noNetwork } from './network.js';
 
 /** Which definitions a change applies to; libvirt's "current" (no flag) means live when running, else config. */
@@ -27,7 +27,7 @@ export function targets(d: SimDomain, scope: Scope = {}): DomainConfig[] {
   return out;
 }
 
-export function setVcpus(hv: SimHypervisor, name: string, count: number, scope?: Scope): void {
+export function setVcpus(hv: NodeContext, name: string, count: number, scope?: Scope): void {
   hv.sync();
   const d = hv.dom(name);
   hv.lockFree(d);
@@ -39,7 +39,7 @@ export function setVcpus(hv: SimHypervisor, name: string, count: number, scope?:
   hv.host.invalidate();
 }
 
-export function setMemory(hv: SimHypervisor, name: string, kib: number, scope?: Scope): void {
+export function setMemory(hv: NodeContext, name: string, kib: number, scope?: Scope): void {
   hv.sync();
   const d = hv.dom(name);
   hv.lockFree(d);
@@ -51,7 +51,7 @@ export function setMemory(hv: SimHypervisor, name: string, kib: number, scope?: 
   if (d.live && ts.includes(d.live)) hv.emit('balloon-change', d, { actualKiB: d.live.memKiB });
 }
 
-export function setMaxMemory(hv: SimHypervisor, name: string, kib: number): void {
+export function setMaxMemory(hv: NodeContext, name: string, kib: number): void {
   hv.sync();
   const d = hv.dom(name);
   hv.lockFree(d);
@@ -61,13 +61,13 @@ export function setMaxMemory(hv: SimHypervisor, name: string, kib: number): void
   if (d.config.memKiB > d.config.maxMemKiB) d.config.memKiB = d.config.maxMemKiB;
 }
 
-export function getSchedulerParams(hv: SimHypervisor, name: string): SchedulerParams {
+export function getSchedulerParams(hv: NodeContext, name: string): SchedulerParams {
   hv.sync();
   const c = hv.dom(name).current;
   return { cpuShares: c.cpuShares, vcpuPeriod: c.vcpuPeriod, vcpuQuota: c.vcpuQuota, emulatorPeriod: 100000, emulatorQuota: -1, globalPeriod: 100000, globalQuota: -1, iothreadPeriod: 100000, iothreadQuota: -1 };
 }
 
-export function setSchedulerParams(hv: SimHypervisor, name: string, p: SchedulerParams, scope?: Scope): void {
+export function setSchedulerParams(hv: NodeContext, name: string, p: SchedulerParams, scope?: Scope): void {
   hv.sync();
   const d = hv.dom(name);
   hv.lockFree(d);
@@ -88,7 +88,7 @@ export function setSchedulerParams(hv: SimHypervisor, name: string, p: Scheduler
   hv.host.invalidate();
 }
 
-export function attachDevice(hv: SimHypervisor, name: string, xml: string, scope?: Scope): void {
+export function attachDevice(hv: NodeContext, name: string, xml: string, scope?: Scope): void {
   hv.sync();
   const d = hv.dom(name);
   hv.lockFree(d);
@@ -112,7 +112,7 @@ export function attachDevice(hv: SimHypervisor, name: string, xml: string, scope
   if (d.live && ts.includes(d.live)) hv.emit('device-added', d, { device: dev.kind === 'disk' ? dev.disk.target : `net${d.live.nics.length - 1}` });
 }
 
-export function detachDevice(hv: SimHypervisor, name: string, xml: string, scope?: Scope): void {
+export function detachDevice(hv: NodeContext, name: string, xml: string, scope?: Scope): void {
   hv.sync();
   const d = hv.dom(name);
   hv.lockFree(d);
@@ -140,7 +140,7 @@ export function detachDevice(hv: SimHypervisor, name: string, xml: string, scope
 }
 
 /** Changes a device in place: a CD-ROM's media, a NIC's network or model (matched by target or MAC). */
-export function updateDevice(hv: SimHypervisor, name: string, xml: string, scope?: Scope): void {
+export function updateDevice(hv: NodeContext, name: string, xml: string, scope?: Scope): void {
   hv.sync();
   const d = hv.dom(name);
   hv.lockFree(d);

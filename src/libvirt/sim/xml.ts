@@ -1,21 +1,15 @@
 /** Reading XML given to the simulated hypervisor: well-formedness first, then libvirt-like validation errors. */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { decodeEntities, hasDtd, xmlParser, xmlProblem } from '../../common/xml.js';
 import { ErrorCode, LibvirtError } from '../errors.js';
+
+export { decodeEntities, escapeXml } from '../../common/xml.js';
 
 export type XmlNode = Record<string, unknown>;
 
 const ARRAY_TAGS = new Set(['disk', 'interface', 'boot', 'channel', 'serial', 'console', 'range', 'host', 'ip', 'volume', 'snapshot']);
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  // Entities are never expanded (no billion laughs); the five standard ones are decoded by text().
-  processEntities: false,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  isArray: (tag: string) => ARRAY_TAGS.has(tag),
-});
+// Entities are never expanded (no billion laughs); the five standard ones are decoded by text().
+const parser = xmlParser(ARRAY_TAGS);
 
 export function xmlError(message: string): LibvirtError {
   return new LibvirtError(`XML error: ${message}`, ErrorCode.XML_ERROR, 0);
@@ -24,9 +18,9 @@ export function xmlError(message: string): LibvirtError {
 /** Parses `xml` and returns its root element `root`; broken XML raises XML_ERROR naming the line. */
 export function parseRoot(xml: string, root: string, what: string): XmlNode {
   if (typeof xml !== 'string' || xml.trim() === '') throw xmlError(`(${what}): empty document`);
-  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw xmlError(`(${what}): DTDs and entity declarations are not accepted`);
-  const v = XMLValidator.validate(xml);
-  if (v !== true) throw xmlError(`(${what}):${v.err.line}: ${v.err.msg}`);
+  if (hasDtd(xml)) throw xmlError(`(${what}): DTDs and entity declarations are not accepted`);
+  const bad = xmlProblem(xml);
+  if (bad) throw xmlError(`(${what}):${bad.line}: ${bad.message}`);
   let doc: XmlNode;
   try {
     doc = parser.parse(xml) as XmlNode;
@@ -40,20 +34,6 @@ export function parseRoot(xml: string, root: string, what: string): XmlNode {
     throw xmlError(`(${what}): expected root element <${root}>, found <${found}>`);
   }
   return typeof r === 'object' && r !== null ? (r as XmlNode) : { '#text': r };
-}
-
-const ENT: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-
-export function decodeEntities(s: string): string {
-  return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (m, e: string) => {
-    if (e.startsWith('#x')) return String.fromCodePoint(parseInt(e.slice(2), 16));
-    if (e.startsWith('#')) return String.fromCodePoint(parseInt(e.slice(1), 10));
-    return ENT[e] ?? m;
-  });
-}
-
-export function escapeXml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 }
 
 export function child(n: unknown, tag: string): XmlNode | undefined {

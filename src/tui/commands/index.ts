@@ -3,7 +3,7 @@
  * one becomes a task with per-VM progress and a result or error that the status
  * line shows; nothing here blocks the UI (all calls are promises).
  */
-import { migrationUri } from './migrate-uri.js';
+import { migrationUri } from '../../link/migrate-uri.js';
 import type { Link, XmlRpcValue } from '../store/link.js';
 import type { ClusterStore } from '../store/store.js';
 import type { VmRecord } from '../store/model.js';
@@ -231,15 +231,16 @@ export class CommandCenter {
   }
 
   /** Migrate a node's VMs following a plan, two at a time, each with its own line. */
-  evacuate(node: string, steps: Array<{ vm: VmRecord; target?: string }>): Promise<Task> {
+  evacuate(node: string, steps: Array<{ vm: VmRecord; target?: string; live?: boolean }>): Promise<Task> {
     const movable = steps.filter((s) => s.target !== undefined);
     const targets = new Map(movable.map((s) => [s.vm.key, s.target ?? '']));
+    const live = new Map(movable.map((s) => [s.vm.key, s.live ?? (s.vm.state === 'running' || s.vm.state === 'paused')]));
     return this.forEachVm(
       `evacuate ${node}`,
       movable.map((s) => s.vm),
       async (vm) => {
         const to = targets.get(vm.key) ?? '';
-        const m = await this.migrate(vm, to, vm.state === 'running' || vm.state === 'paused');
+        const m = await this.migrate(vm, to, live.get(vm.key) ?? false);
         while (!m.finished) await new Promise((r) => setTimeout(r, 200));
         if (m.job.state !== 'completed') throw new Error(`${m.job.state}${m.job.error ? `: ${m.job.error}` : ''}`);
         return `-> ${to}`;

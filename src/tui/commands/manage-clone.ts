@@ -2,9 +2,10 @@
  * Cloning a stopped VM from the dashboard: what the clone form checks before
  * sending (pure), and the command that starts the agent's vm.clone job and
  * follows it to the end. The agent makes the final decisions (names, MACs);
- * the preview uses the same volume-naming rule so what is shown is what is made.
+ * the preview plans with the agent's own planner (src/common/clone-plan.ts), so
+ * what is shown is what is made.
  */
-import { cloneVolumeName } from '../../agent/clone.js';
+import { planClone, type CloneDisk, type VolumeOnNode } from '../../common/clone-plan.js';
 import type { NodeStorage, CloneFollow } from '../store/manage.js';
 import type { DomainDevices } from '../store/manage-xml.js';
 import type { VmRecord } from '../store/model.js';
@@ -51,37 +52,38 @@ export function previewClone(vm: VmRecord, devices: DomainDevices, storage: Node
   if (start === undefined) errors.push({ field: 'start', message: `start now: '${input.start}' is not yes or no` });
   if (vm.state !== 'shutoff') errors.push({ field: 'state', message: `${vm.name} is ${vm.state}: a clone is made from a stopped VM (shut it down first)` });
 
-  const byPath = new Map<string, { pool: string; volume: string; bytes: number }>();
-  for (const [pool, vols] of storage.volumes) for (const v of vols) byPath.set(v.path, { pool, volume: v.name, bytes: v.allocation });
-  const taken = (pool: string, n: string, chosen: Set<string>): boolean => chosen.has(`${pool}/${n}`) || (storage.volumes.get(pool)?.some((v) => v.name === n) ?? false);
-  const copies: CloneCopy[] = [];
-  const shared: string[] = [];
-  const chosen = new Set<string>();
-  for (const d of devices.disks) {
-    if (d.device === 'cdrom' || d.device === 'floppy' || d.shared || (d.type !== 'volume' && d.path === undefined && d.type !== 'network')) {
-      shared.push(d.target);
-      continue;
+  const byPath = new Map<string, VolumeOnNode>();
+  const byRef = new Map<string, VolumeOnNode>();
+  for (const [pool, vols] of storage.volumes) {
+    for (const v of vols) {
+      const o: VolumeOnNode = { pool, volume: v.name, allocation: v.allocation, capacity: v.capacity, ...(v.format !== undefined ? { format: v.format } : {}) };
+      if (v.path !== '') byPath.set(v.path, o);
+      byRef.set(`${pool}/${v.name}`, o);
     }
-    const found =
-      d.type === 'volume' && d.pool !== undefined && d.volume !== undefined
-        ? { pool: d.pool, volume: d.volume, bytes: storage.volumes.get(d.pool)?.find((v) => v.name === d.volume)?.allocation ?? 0 }
-        : d.path !== undefined
-          ? byPath.get(d.path)
-          : undefined;
-    if (!found) {
-      errors.push({ field: 'disks', message: `disk ${d.target} (${d.path ?? d.type ?? '?'}) is not a volume of a pool on ${vm.node}: it cannot be copied (detach it, or make it read-only to share it)` });
-      continue;
-    }
-    const to = cloneVolumeName(found.volume, vm.name, name || `${vm.name}-clone`, d.target, (n) => taken(found.pool, n, chosen));
-    chosen.add(`${found.pool}/${to}`);
-    copies.push({ target: d.target, pool: found.pool, from: found.volume, to, bytes: found.bytes });
   }
-  const need = new Map<string, number>();
-  for (const c of copies) need.set(c.pool, (need.get(c.pool) ?? 0) + c.bytes);
-  for (const [pool, bytes] of need) {
-    const p = storage.pools.find((x) => x.name === pool);
-    if (p && bytes > p.available) errors.push({ field: 'disks', message: `disks: the copies need ${bytes} bytes in pool ${pool}, which has ${p.available} available` });
-  }
+  const disks: CloneDisk[] = devices.disks.map((d) => ({
+    target: d.target,
+    device: d.device,
+    type: d.type ?? 'file',
+    shared: d.shared === true,
+    ...(d.path !== undefined ? { path: d.path } : {}),
+    ...(d.pool !== undefined ? { pool: d.pool } : {}),
+    ...(d.volume !== undefined ? { volume: d.volume } : {}),
+  }));
+  let draw = 0;
+  const { plan, problems } = planClone({ name: vm.name, disks, macs: devices.nics.map((n) => n.mac ?? '') }, name || `${vm.name}-clone`, {
+    node: vm.node,
+    volumeAt: (path) => byPath.get(path),
+    volume: (r) => byRef.get(`${r.pool}/${r.volume}`),
+    volumeTaken: (r) => byRef.has(`${r.pool}/${r.volume}`),
+    // The preview shows no MACs (the agent draws them); any distinct draws will do.
+    macTaken: () => false,
+    random24: () => draw++,
+    available: (pool) => storage.pools.find((p) => p.name === pool)?.available,
+  });
+  for (const p of problems) errors.push({ field: 'disks', message: p.message });
+  const copies: CloneCopy[] = plan.volumes.map((v) => ({ target: v.target, pool: v.to.pool, from: v.from.volume, to: v.to.volume, bytes: v.from.allocation }));
+  const shared = plan.shared;
   const out: ClonePreview = { copies, shared, nics: devices.nics.length, errors };
   if (errors.length === 0 && start !== undefined) out.plan = { name, start };
   return out;

@@ -6,6 +6,7 @@
 import type { FieldError } from './manage-validate.js';
 import { fmtGiB, nameProblem, parseSize } from './manage-validate.js';
 import type { PoolRow, VolumeRow } from '../store/manage-decode.js';
+import { escapeXml as esc } from '../../common/xml.js';
 
 export interface CreateInput {
   name: string;
@@ -124,10 +125,6 @@ export function validateCreate(i: CreateInput, f: NodeFacts): { errors: FieldErr
   if (type !== 'kvm' && type !== 'qemu') err('type', `type: '${i.type}' is not kvm or qemu`);
   if (errors.length > 0) return { errors };
   return { errors, plan: { name, vcpus, memKiB: mem * 1024, disk, network: net === '' || net === 'none' ? undefined : net, iso, kernel, initrd, start: start ?? false, type: type === 'qemu' ? 'qemu' : 'kvm' } };
-}
-
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** Domain XML for a plan; `diskPath` is the volume's path once it exists. */

@@ -1,9 +1,6 @@
 /** Device XML for the edit screen (attach, detach, change a NIC's network). Pure. */
+import { escapeXml as esc } from '../../common/xml.js';
 import type { DiskUse, NicUse } from '../store/manage-xml.js';
-
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /** The first free virtio target (vdb, vdc, ...) given the disks a VM has. */
 export function nextDiskTarget(disks: DiskUse[], prefix = 'vd'): string {

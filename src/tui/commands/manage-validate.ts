@@ -2,6 +2,7 @@
  * Pure checks of what an admin types in the management screens, done before
  * anything is sent: every problem names the field it is about.
  */
+import { escapeXml as esc } from '../../common/xml.js';
 
 export interface FieldError {
   field: string;
@@ -53,10 +54,6 @@ export function validateVolume(v: VolumeInput, pool: { name: string; available: 
 
 export function fmtGiB(bytes: number): string {
   return `${(bytes / 1024 ** 3).toFixed(bytes < 10 * 1024 ** 3 ? 1 : 0)}G`;
-}
-
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** <volume> XML for storage.createVolume. */

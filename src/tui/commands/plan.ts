@@ -1,6 +1,7 @@
 /** Pure placement logic for migration and evacuation: does a VM fit, and where do a node's VMs go. */
 import type { NodeRecord, VmRecord } from '../store/model.js';
 import { isActive } from '../store/model.js';
+import { planEvacuation as planBalancerEvacuation, type EvacNode, type EvacVm, type EvacVmState } from '../../balancer/evacuate.js';
 
 export interface Fit {
   node: string;
@@ -35,31 +36,68 @@ export function targetsFor(vm: VmRecord, nodes: Iterable<NodeRecord>): Fit[] {
 export interface EvacuationStep {
   vm: VmRecord;
   target?: string;
+  /** Live (running, paused) or offline (stopped). */
+  live?: boolean;
+  estSeconds?: number;
+  /** Why it stays, when it has no target: a VM is never left out in silence. */
   reason?: string;
 }
 
+const KIB_PER_MIB = 1024;
+
+function evacState(s: string): EvacVmState {
+  return s === 'running' ? 'running' : s === 'paused' || s === 'pmsuspended' ? 'paused' : 'stopped';
+}
+
+/** The dashboard's nodes as the balancer's evacuation planner sees them (memory other VMs hold counts as reserved). */
+export function evacNodes(nodes: Iterable<NodeRecord>, vms: readonly VmRecord[]): EvacNode[] {
+  const listed = new Map<string, number>();
+  for (const v of vms) if (isActive(v.state)) listed.set(v.node, (listed.get(v.node) ?? 0) + v.memKiB);
+  const out: EvacNode[] = [];
+  for (const n of nodes) {
+    const closed = n.link !== 'up' ? `link ${n.link}` : n.host && !n.host.libvirtUp ? 'libvirt down' : !n.host ? 'not known yet' : undefined;
+    out.push({
+      name: n.name,
+      cores: n.host?.cpus ?? 0,
+      memMiB: (n.host?.memoryKiB ?? n.memTotalKiB ?? 0) / KIB_PER_MIB,
+      reservedMiB: Math.max(0, n.vmMemKiB - (listed.get(n.name) ?? 0)) / KIB_PER_MIB,
+      ...(closed ? { closed } : {}),
+      ...(n.host?.driver ? { driver: n.host.simulated ? 'sim' : n.host.driver } : {}),
+    });
+  }
+  return out;
+}
+
+export function evacVms(vms: readonly VmRecord[], nodes: ReadonlyMap<string, NodeRecord>, migrating: (key: string) => boolean = () => false): EvacVm[] {
+  // A VM's CPU % is of its whole node (the agent's measure): demand in cores, at most its vCPUs.
+  const cores = (v: VmRecord): number => nodes.get(v.node)?.host?.cpus ?? v.vcpus;
+  return vms.map((v) => ({
+    name: v.key,
+    node: v.node,
+    state: evacState(v.state),
+    memMiB: (v.memKiB || v.maxMemKiB) / KIB_PER_MIB,
+    cpu: v.state === 'running' ? Math.min(v.vcpus, ((v.cpuPct ?? 0) / 100) * cores(v)) : 0,
+    ...(migrating(v.key) ? { migrating: true } : {}),
+  }));
+}
+
 /**
- * Where each VM of a node goes when it is evacuated: biggest VMs first onto the
- * node with the most memory left (worst-fit keeps room spread out). Stopped VMs
- * move offline; a VM that fits nowhere is listed with the reason.
+ * Where each VM of a node goes when it is evacuated, by the balancer's one
+ * evacuation planner (the same as `vem balance plan --evacuate`): running and
+ * paused VMs live, stopped ones offline, and every VM that cannot go named with
+ * why. `vms` is every VM of the cluster (targets' load counts).
  */
-export function planEvacuation(node: string, nodes: NodeRecord[], vms: VmRecord[]): EvacuationStep[] {
-  const reserved = new Map<string, number>();
-  const ordered = vms.filter((v) => v.node === node).sort((a, b) => b.memKiB - a.memKiB || a.name.localeCompare(b.name));
+export function planEvacuation(node: string, nodes: NodeRecord[], vms: VmRecord[], migrating?: (key: string) => boolean): EvacuationStep[] {
+  const plan = planBalancerEvacuation([node], evacNodes(nodes, vms), evacVms(vms, new Map(nodes.map((n) => [n.name, n])), migrating));
+  const byKey = new Map(vms.map((v) => [v.key, v]));
   const steps: EvacuationStep[] = [];
-  for (const vm of ordered) {
-    const needsRoom = isActive(vm.state);
-    let best: { node: string; after: number } | undefined;
-    for (const n of nodes) {
-      if (n.name === node) continue;
-      const f = fitOn(vm, n, needsRoom ? reserved.get(n.name) ?? 0 : 0);
-      const ok = needsRoom ? f.fits : f.reason === undefined || f.reason === 'not enough memory';
-      if (ok && (!best || f.freeAfterKiB > best.after)) best = { node: n.name, after: f.freeAfterKiB };
-    }
-    if (best) {
-      if (needsRoom) reserved.set(best.node, (reserved.get(best.node) ?? 0) + vm.memKiB);
-      steps.push({ vm, target: best.node });
-    } else steps.push({ vm, reason: 'no node has room' });
+  for (const m of plan.moves) {
+    const vm = byKey.get(m.vm);
+    if (vm) steps.push({ vm, target: m.to, live: m.mode === 'live', estSeconds: m.estSeconds });
+  }
+  for (const r of plan.remaining) {
+    const vm = byKey.get(r.vm);
+    if (vm) steps.push({ vm, reason: r.reason });
   }
   return steps;
 }

@@ -10,16 +10,18 @@ import { cloneVm, emptyClone, previewClone, type CloneInput, type ClonePreview }
 import type { FieldError } from '../commands/manage-validate.js';
 import type { VmRecord } from '../store/model.js';
 import { isSimulated, titleLine, withFooter } from './common.js';
-import type { Screen, ScreenHost } from './types.js';
-import { formKey, formLines, type FormField, type FormState } from './form.js';
+import { moveSel, Screen, type Navigable, type ScreenHost } from './types.js';
+import type { Binding } from '../keymap.js';
+import { editField, formBindings, formLines, type FormField, type FormState } from './form.js';
 
 const FIELDS: Array<FormField & { key: keyof CloneInput }> = [
   { key: 'name', label: 'new name', hint: 'letters, digits, . _ + -', errs: ['name'] },
   { key: 'start', label: 'start now', hint: 'yes | no', errs: ['start'] },
 ];
 
-export class CloneScreen implements Screen {
+export class CloneScreen extends Screen implements Navigable {
   readonly id = 'clone';
+  readonly title = 'Clone VM';
   readonly input: CloneInput;
   errors: FieldError[] = [];
   private sel = 0;
@@ -29,15 +31,16 @@ export class CloneScreen implements Screen {
     private readonly h: ScreenHost,
     readonly vm: VmRecord,
   ) {
+    super();
     this.input = emptyClone(vm.name);
   }
 
-  show(): void {
+  override show(): void {
     void this.h.cmds.loadStorage(this.vm.node);
     void this.h.cmds.loadVmDevices(this.vm);
   }
 
-  hide(): void {}
+  override hide(): void {}
 
   private current(): VmRecord {
     return this.h.store.vms.get(this.vm.key) ?? this.vm;
@@ -74,7 +77,7 @@ export class CloneScreen implements Screen {
       for (const v of follow.volumes) out.push(escapeTags(cell(`  ${v.done ? 'copied ' : 'copying'} ${v.target} -> ${v.pool}/${v.to}`, width)));
       if (follow.error) out.push(t.bad(escapeTags(cell(`  ! ${follow.error}`, width))));
     }
-    return withFooter(out, height, t.dim(escapeTags(cell('up/down field  enter edit (or clone)  C clone  Esc back (a running clone goes on)', width))));
+    return withFooter(out, height);
   }
 
   submit(): void {
@@ -99,8 +102,12 @@ export class CloneScreen implements Screen {
     return { fields: FIELDS, sel: this.sel, errors: this.errors, value: (f) => this.input[f.key] };
   }
 
-  key(k: string): boolean {
-    return formKey(k, this.h, this.form(), {
+  navigate(k: string): void {
+    this.sel = moveSel(this.sel, FIELDS.length + 1, k) ?? this.sel;
+  }
+
+  enter(): void {
+    editField(this.h, this.form(), {
       move: (sel) => (this.sel = Math.min(sel, FIELDS.length)),
       set: (f, text) => {
         this.input[f.key] = text;
@@ -108,5 +115,13 @@ export class CloneScreen implements Screen {
       },
       submit: () => this.submit(),
     });
+  }
+
+  static readonly TABLE: readonly Binding<CloneScreen>[] = [
+    ...formBindings<CloneScreen>('clone'),
+  ];
+
+  protected table(): readonly Binding<this>[] {
+    return CloneScreen.TABLE;
   }
 }

@@ -42,11 +42,9 @@ export function ago(at: number | undefined, now = Date.now()): string {
   return s < 2 ? 'just now' : `${s}s ago`;
 }
 
-/** A screen's lines fitted to its height: padded or cut to height - 1, then the key-hint footer. */
-export function withFooter(out: string[], height: number, footer: string): string[] {
-  while (out.length < height - 1) out.push('');
-  out.length = Math.min(out.length, height - 1);
-  out.push(footer);
+/** A screen's lines fitted to its height (the key hints are the dashboard's bottom line, from the bindings). */
+export function withFooter(out: string[], height: number): string[] {
+  out.length = Math.min(out.length, height);
   return out;
 }
 

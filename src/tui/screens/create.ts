@@ -9,8 +9,9 @@ import { freeForVmsKiB } from '../commands/plan.js';
 import { emptyCreate, validateCreate, type CreateInput, type NodeFacts } from '../commands/manage-create.js';
 import type { FieldError } from '../commands/manage-validate.js';
 import { isSimulated, stepNode, titleLine, withFooter } from './common.js';
-import type { Screen, ScreenHost } from './types.js';
-import { formKey, formLines, type FormField, type FormState } from './form.js';
+import { moveSel, Screen, type Navigable, type ScreenHost } from './types.js';
+import type { Binding } from '../keymap.js';
+import { editField, formBindings, formLines, type FormField, type FormState } from './form.js';
 
 interface Field extends FormField {
   key: keyof CreateInput;
@@ -34,8 +35,9 @@ const FIELDS: Field[] = [
   { key: 'type', label: 'type', errs: ['type'], hint: 'kvm | qemu (TCG, no KVM)' },
 ];
 
-export class CreateScreen implements Screen {
+export class CreateScreen extends Screen implements Navigable {
   readonly id = 'create';
+  readonly title = 'Create VM';
   readonly input: CreateInput = emptyCreate();
   errors: FieldError[] = [];
   private sel = 0;
@@ -46,15 +48,16 @@ export class CreateScreen implements Screen {
     public node: string,
     name = '',
   ) {
+    super();
     this.input.name = name;
   }
 
-  show(): void {
+  override show(): void {
     void this.h.cmds.loadStorage(this.node);
     void this.h.cmds.loadNetworks(this.node);
   }
 
-  hide(): void {}
+  override hide(): void {}
 
   private fields(): Field[] {
     return FIELDS.filter((f) => !f.shown || f.shown(this.input));
@@ -92,7 +95,7 @@ export class CreateScreen implements Screen {
     );
     // Errors of fields the current choices hide are left out; those of no field go under the button.
     out.push(...formLines(t, { ...this.form(), errors: this.errors.filter((x) => !FIELDS.some((fd) => fd.errs.includes(x.field)) || this.fields().some((fd) => fd.errs.includes(x.field))) }, 'create', '', width));
-    return withFooter(out, height, t.dim(escapeTags(cell('up/down field  enter edit (or create)  C create  [ ] node  Esc cancel', width))));
+    return withFooter(out, height);
   }
 
   submit(): void {
@@ -122,14 +125,12 @@ export class CreateScreen implements Screen {
     return { fields: this.fields(), sel: this.sel, errors: this.errors, value: (f) => this.input[f.key] || '' };
   }
 
-  key(k: string): boolean {
-    if (k === '[' || k === ']') {
-      this.node = stepNode(this.h.store, this.node, k === ']' ? 1 : -1);
-      this.errors = [];
-      this.show();
-      return true;
-    }
-    return formKey(k, this.h, this.form(), {
+  navigate(k: string): void {
+    this.sel = moveSel(this.sel, this.fields().length + 1, k) ?? this.sel;
+  }
+
+  enter(): void {
+    editField(this.h, this.form(), {
       move: (sel) => (this.sel = Math.min(sel, this.fields().length)),
       set: (f, text) => {
         this.input[f.key] = text;
@@ -137,5 +138,21 @@ export class CreateScreen implements Screen {
       },
       submit: () => this.submit(),
     });
+  }
+
+  stepNode(delta: number): void {
+    this.node = stepNode(this.h.store, this.node, delta);
+    this.errors = [];
+    this.show();
+  }
+
+  static readonly TABLE: readonly Binding<CreateScreen>[] = [
+    ...formBindings<CreateScreen>('create'),
+    { keys: ['['], help: 'previous node', run: (s) => s.stepNode(-1) },
+    { keys: [']'], help: 'next node', hint: 'node', run: (s) => s.stepNode(1) },
+  ];
+
+  protected table(): readonly Binding<this>[] {
+    return CreateScreen.TABLE;
   }
 }

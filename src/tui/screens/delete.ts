@@ -7,7 +7,8 @@ import { cell, escapeTags } from '../format/text.js';
 import { fmtBytes } from '../format/units.js';
 import { isActive, type VmRecord } from '../store/model.js';
 import { isSimulated, titleLine, withFooter } from './common.js';
-import type { Screen, ScreenHost } from './types.js';
+import { Screen, type ScreenHost } from './types.js';
+import type { Binding } from '../keymap.js';
 
 export interface OwnedVolume {
   pool: string;
@@ -17,19 +18,22 @@ export interface OwnedVolume {
   sharedWith: string[];
 }
 
-export class DeleteScreen implements Screen {
+export class DeleteScreen extends Screen {
   readonly id = 'delete';
+  readonly title = 'Delete VM';
 
   constructor(
     private readonly h: ScreenHost,
     readonly vm: VmRecord,
-  ) {}
+  ) {
+    super();
+  }
 
-  show(): void {
+  override show(): void {
     void this.h.cmds.loadStorage(this.vm.node);
   }
 
-  hide(): void {}
+  override hide(): void {}
 
   /** The VM's volumes as last read; undefined while the node's storage is being read. */
   volumes(): OwnedVolume[] | undefined {
@@ -58,21 +62,21 @@ export class DeleteScreen implements Screen {
       for (const v of vols) out.push(escapeTags(cell(`  ${cell(v.volume, 32)} in ${cell(v.pool, 12)} ${cell(fmtBytes(v.capacity), 7, 'right')}${v.sharedWith.length > 0 ? `  also used by ${v.sharedWith.join(', ')}: kept` : ''}`, width)));
       if (vols.length === 0) out.push('  none found in this node\'s pools');
     }
-    return withFooter(out, height, t.dim(escapeTags(cell('d delete the VM, keep its volumes   V delete the VM and its volumes   Esc cancel', width))));
+    return withFooter(out, height);
   }
 
-  key(k: string): boolean {
-    if (k !== 'd' && k !== 'V') return false;
+  remove(withVolumes: boolean): void {
+    const k = withVolumes ? 'V' : 'd';
     const h = this.h;
     const vm = h.store.vms.get(this.vm.key) ?? this.vm;
     if (isActive(vm.state)) {
       h.say(`${vm.name} is ${vm.state}: stop it before deleting it`, true);
-      return true;
+      return;
     }
     const vols = this.volumes();
     if (k === 'V' && !vols) {
       h.say('still reading the node\'s pools; try again in a moment', true);
-      return true;
+      return;
     }
     const gone = k === 'V' ? (vols ?? []).filter((v) => v.sharedWith.length === 0) : [];
     const lines =
@@ -84,6 +88,14 @@ export class DeleteScreen implements Screen {
         if (ok) h.close();
       });
     });
-    return true;
+  }
+
+  static readonly TABLE: readonly Binding<DeleteScreen>[] = [
+    { keys: ['d'], help: 'delete the VM, keep its volumes (asks first)', hint: 'delete, keep volumes', run: (s) => s.remove(false) },
+    { keys: ['V'], help: 'delete the VM and the volumes only it uses (asks first)', hint: 'delete with volumes', run: (s) => s.remove(true) },
+  ];
+
+  protected table(): readonly Binding<this>[] {
+    return DeleteScreen.TABLE;
   }
 }

@@ -9,27 +9,31 @@ import { isActive, type VmRecord } from '../store/model.js';
 import type { DiskUse, NicUse } from '../store/manage-xml.js';
 import { detachDiskXml, detachNicXml, diskXml, nextDiskTarget, nicXml, parseBootOrder, withBootOrder } from '../commands/manage-devices.js';
 import { isSimulated, titleLine, withFooter } from './common.js';
-import { moveSel, type Screen, type ScreenHost } from './types.js';
+import { listKeys, moveSel, Screen, type Navigable, type ScreenHost } from './types.js';
+import type { Binding } from '../keymap.js';
 
 type Row = { kind: 'disk'; d: DiskUse } | { kind: 'nic'; n: NicUse };
 
-export class EditScreen implements Screen {
+export class EditScreen extends Screen implements Navigable {
   readonly id = 'edit';
+  readonly title = 'Edit VM';
   private sel = 0;
 
   constructor(
     private readonly h: ScreenHost,
     readonly vm: VmRecord,
     private readonly openXml: () => void,
-  ) {}
+  ) {
+    super();
+  }
 
-  show(): void {
+  override show(): void {
     void this.h.cmds.loadVmDevices(this.vm);
     void this.h.cmds.loadStorage(this.vm.node);
     void this.h.cmds.loadNetworks(this.vm.node);
   }
 
-  hide(): void {}
+  override hide(): void {}
 
   rows(): Row[] {
     const d = this.h.manage.vmDevices.get(this.vm.key)?.data;
@@ -56,73 +60,103 @@ export class EditScreen implements Screen {
       const line = escapeTags(cell(`${i === this.sel ? '>' : ' '} ${text}`, width));
       out.push(i === this.sel ? t.sel(line) : line);
     });
-    return withFooter(out, height, t.dim(escapeTags(cell('a attach disk  N attach NIC  x detach  n NIC network  b boot order  X XML  Esc back', width))));
+    return withFooter(out, height);
   }
 
-  key(k: string): boolean {
+  navigate(k: string): void {
+    this.sel = moveSel(this.sel, this.rows().length, k) ?? this.sel;
+  }
+
+  openXmlKey(): void {
+    this.openXml();
+  }
+
+  bootOrder(): void {
+    const h = this.h;
+    h.prompt('boot order (hd, cdrom, network, fd; first is tried first): ', 'hd', (text) => {
+      const r = parseBootOrder(text);
+      if ('error' in r) return h.say(r.error, true);
+      void h.cmds.setBootOrder(this.vm, (xml) => withBootOrder(xml, r.order), r.order.join(','));
+    });
+  }
+
+  attachDisk(): void {
     const h = this.h;
     const rows = this.rows();
-    const m = moveSel(this.sel, rows.length, k);
-    if (m !== undefined) {
-      this.sel = m;
-      return true;
-    }
+    const reload = (ok: boolean): void => {
+      if (ok) void h.cmds.loadVmDevices(this.vm);
+    };
+    h.prompt('attach volume (POOL/VOLUME): ', '', (text) => {
+      const [pool = '', ...rest] = text.trim().split('/');
+      const name = rest.join('/');
+      const vol = h.manage.storage.get(this.vm.node)?.data?.volumes.get(pool)?.find((v) => v.name === name);
+      if (!vol) return h.say(`volume: no volume '${text}' on ${this.vm.node} (POOL/VOLUME)`, true);
+      const disks = rows.filter((x): x is Extract<Row, { kind: 'disk' }> => x.kind === 'disk').map((x) => x.d);
+      if (disks.some((d) => d.path === vol.path)) return h.say(`volume: ${text} is already a disk of ${this.vm.name}`, true);
+      let target: string;
+      try {
+        target = nextDiskTarget(disks);
+      } catch (e) {
+        return h.say(e instanceof Error ? e.message : String(e), true);
+      }
+      void h.cmds.device(this.vm, 'attachDevice', diskXml(vol.path, vol.format, target), `attach ${text} as ${target}`, this.running()).then(reload);
+    });
+  }
+
+  attachNic(): void {
+    const h = this.h;
+    const reload = (ok: boolean): void => {
+      if (ok) void h.cmds.loadVmDevices(this.vm);
+    };
+    const networks = (): string[] => h.manage.networks.get(this.vm.node)?.data?.networks.map((n) => n.name) ?? [];
+    h.prompt(`attach a NIC on network (${networks().join(', ')}): `, networks()[0] ?? '', (net) => {
+      if (!networks().includes(net)) return h.say(`network: no network '${net}' on ${this.vm.node}`, true);
+      void h.cmds.device(this.vm, 'attachDevice', nicXml(net), `attach a NIC on ${net}`, this.running()).then(reload);
+    });
+  }
+
+  detach(): void {
+    const h = this.h;
+    const rows = this.rows();
+    const r = rows[this.sel];
+    const reload = (ok: boolean): void => {
+      if (ok) void h.cmds.loadVmDevices(this.vm);
+    };
+    if (!r) return;
+    h.confirm([r.kind === 'disk' ? `Detach disk ${r.d.target} (${r.d.path ?? ''}) from ${this.vm.name}?` : `Detach NIC ${r.n.mac ?? ''} from ${this.vm.name}?`, 'The volume itself is kept.'], () => {
+      void h.cmds.device(this.vm, 'detachDevice', r.kind === 'disk' ? detachDiskXml(r.d) : detachNicXml(r.n), r.kind === 'disk' ? `detach ${r.d.target}` : `detach NIC ${r.n.mac ?? ''}`, this.running()).then(reload);
+    });
+  }
+
+  nicNetwork(): void {
+    const h = this.h;
+    const rows = this.rows();
     const r = rows[this.sel];
     const reload = (ok: boolean): void => {
       if (ok) void h.cmds.loadVmDevices(this.vm);
     };
     const networks = (): string[] => h.manage.networks.get(this.vm.node)?.data?.networks.map((n) => n.name) ?? [];
-    switch (k) {
-      case 'X':
-        this.openXml();
-        return true;
-      case 'b':
-        h.prompt('boot order (hd, cdrom, network, fd; first is tried first): ', 'hd', (text) => {
-          const r = parseBootOrder(text);
-          if ('error' in r) return h.say(r.error, true);
-          void h.cmds.setBootOrder(this.vm, (xml) => withBootOrder(xml, r.order), r.order.join(','));
-        });
-        return true;
-      case 'a':
-        h.prompt('attach volume (POOL/VOLUME): ', '', (text) => {
-          const [pool = '', ...rest] = text.trim().split('/');
-          const name = rest.join('/');
-          const vol = h.manage.storage.get(this.vm.node)?.data?.volumes.get(pool)?.find((v) => v.name === name);
-          if (!vol) return h.say(`volume: no volume '${text}' on ${this.vm.node} (POOL/VOLUME)`, true);
-          const disks = rows.filter((x): x is Extract<Row, { kind: 'disk' }> => x.kind === 'disk').map((x) => x.d);
-          if (disks.some((d) => d.path === vol.path)) return h.say(`volume: ${text} is already a disk of ${this.vm.name}`, true);
-          let target: string;
-          try {
-            target = nextDiskTarget(disks);
-          } catch (e) {
-            return h.say(e instanceof Error ? e.message : String(e), true);
-          }
-          void h.cmds.device(this.vm, 'attachDevice', diskXml(vol.path, vol.format, target), `attach ${text} as ${target}`, this.running()).then(reload);
-        });
-        return true;
-      case 'N':
-        h.prompt(`attach a NIC on network (${networks().join(', ')}): `, networks()[0] ?? '', (net) => {
-          if (!networks().includes(net)) return h.say(`network: no network '${net}' on ${this.vm.node}`, true);
-          void h.cmds.device(this.vm, 'attachDevice', nicXml(net), `attach a NIC on ${net}`, this.running()).then(reload);
-        });
-        return true;
-      case 'x':
-        if (!r) return true;
-        h.confirm([r.kind === 'disk' ? `Detach disk ${r.d.target} (${r.d.path ?? ''}) from ${this.vm.name}?` : `Detach NIC ${r.n.mac ?? ''} from ${this.vm.name}?`, 'The volume itself is kept.'], () => {
-          void h.cmds.device(this.vm, 'detachDevice', r.kind === 'disk' ? detachDiskXml(r.d) : detachNicXml(r.n), r.kind === 'disk' ? `detach ${r.d.target}` : `detach NIC ${r.n.mac ?? ''}`, this.running()).then(reload);
-        });
-        return true;
-      case 'n':
-        if (r?.kind !== 'nic') {
-          h.say('select a NIC first', true);
-          return true;
-        }
-        h.prompt(`move NIC ${r.n.mac ?? ''} to network (${networks().join(', ')}): `, '', (net) => {
-          if (!networks().includes(net)) return h.say(`network: no network '${net}' on ${this.vm.node}`, true);
-          void h.cmds.device(this.vm, 'updateDevice', nicXml(net, r.n.mac), `move NIC ${r.n.mac ?? ''} to ${net}`, this.running()).then(reload);
-        });
-        return true;
+    if (r?.kind !== 'nic') {
+      h.say('select a NIC first', true);
+      return;
     }
-    return false;
+    h.prompt(`move NIC ${r.n.mac ?? ''} to network (${networks().join(', ')}): `, '', (net) => {
+      if (!networks().includes(net)) return h.say(`network: no network '${net}' on ${this.vm.node}`, true);
+      void h.cmds.device(this.vm, 'updateDevice', nicXml(net, r.n.mac), `move NIC ${r.n.mac ?? ''} to ${net}`, this.running()).then(reload);
+    });
+  }
+
+  static readonly TABLE: readonly Binding<EditScreen>[] = [
+    ...listKeys<EditScreen>('device'),
+    { keys: ['a'], help: 'attach a volume as a disk (POOL/VOLUME)', hint: 'attach disk', run: (s) => s.attachDisk() },
+    { keys: ['N'], help: 'attach a NIC on a network', hint: 'attach NIC', run: (s) => s.attachNic() },
+    { keys: ['x'], help: 'detach the selected disk or NIC (asks first; the volume is kept)', hint: 'detach', run: (s) => s.detach() },
+    { keys: ['n'], help: "move the selected NIC to another network", hint: 'NIC network', run: (s) => s.nicNetwork() },
+    { keys: ['b'], help: 'boot order (hd, cdrom, network, fd)', hint: 'boot order', run: (s) => s.bootOrder() },
+    { keys: ['X'], help: "edit the VM's XML in $EDITOR", hint: 'XML', run: (s) => s.openXmlKey() },
+  ];
+
+  protected table(): readonly Binding<this>[] {
+    return EditScreen.TABLE;
   }
 }

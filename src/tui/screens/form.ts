@@ -6,7 +6,8 @@
 import { cell, escapeTags } from '../format/text.js';
 import type { FieldError } from '../commands/manage-validate.js';
 import type { Theme } from '../views/theme.js';
-import { moveSel, type ScreenHost } from './types.js';
+import { listKeys, type Navigable, type ScreenHost } from './types.js';
+import type { Binding } from '../keymap.js';
 
 export interface FormField {
   label: string;
@@ -39,34 +40,28 @@ export function formLines<F extends FormField>(t: Theme, s: FormState<F>, button
   return out;
 }
 
-/**
- * up/down (and the list keys) move; enter edits the field in the prompt, or
- * presses the button; C submits from anywhere. True when the key was used.
- */
-export function formKey<F extends FormField>(
-  k: string,
-  h: ScreenHost,
-  s: FormState<F>,
-  o: { move(sel: number): void; set(f: F, text: string): void; submit(): void },
-): boolean {
-  const m = moveSel(s.sel, s.fields.length + 1, k);
-  if (m !== undefined) {
-    o.move(m);
-    return true;
-  }
-  if (k === 'C') {
-    o.submit();
-    return true;
-  }
-  if (k !== 'enter') return false;
+/** A form screen as its bindings see it. */
+export interface FormScreen extends Navigable {
+  /** enter: edit the field under the cursor in the prompt, or press the button. */
+  enter(): void;
+  submit(): void;
+}
+
+/** The keys every form has: the list keys move, enter edits (or presses the button), C submits from anywhere. */
+export function formBindings<P extends FormScreen>(button: string): Binding<P>[] {
+  return [
+    ...listKeys<P>('field'),
+    { keys: ['enter'], help: `edit the field (on the button: ${button})`, hint: 'edit', run: (p) => p.enter() },
+    { keys: ['C'], help: `${button} now, from any field`, hint: button, run: (p) => p.submit() },
+  ];
+}
+
+/** enter on a form: the field's prompt (then the cursor moves on), or the button. */
+export function editField<F extends FormField>(h: ScreenHost, s: FormState<F>, o: { move(sel: number): void; set(f: F, text: string): void; submit(): void }): void {
   const fd = s.fields[s.sel];
-  if (!fd) {
-    o.submit();
-    return true;
-  }
+  if (!fd) return o.submit();
   h.prompt(`${fd.label} (${fd.hint}): `, s.value(fd), (text) => {
     o.set(fd, text);
     o.move(s.sel + 1);
   });
-  return true;
 }

@@ -14,7 +14,8 @@ import type { VmRecord } from '../store/model.js';
 import { parseSignal } from '../commands/manage-validate.js';
 import { PROC_SORTS, selectProcesses, type ProcSort } from './guest-table.js';
 import { ago, tableLines, titleLine, withFooter } from './common.js';
-import { moveSel, type Screen, type ScreenHost } from './types.js';
+import { listKeys, moveSel, Screen, type Navigable, type ScreenHost } from './types.js';
+import type { Binding } from '../keymap.js';
 
 export const GUEST_TABS = ['processes', 'users', 'services', 'system'] as const;
 export type GuestTab = (typeof GUEST_TABS)[number];
@@ -72,8 +73,9 @@ export function agentLine(g: GuestData): { text: string; level: 'ok' | 'warn' | 
   }
 }
 
-export class GuestScreen implements Screen {
+export class GuestScreen extends Screen implements Navigable {
   readonly id = 'guest';
+  readonly title = 'Guest browser';
   tab: GuestTab = 'processes';
   sort: ProcSort = 'cpu';
   reverse = false;
@@ -86,15 +88,17 @@ export class GuestScreen implements Screen {
     private readonly h: ScreenHost,
     readonly vm: VmRecord,
     private readonly refreshMs = 3000,
-  ) {}
+  ) {
+    super();
+  }
 
-  show(): void {
+  override show(): void {
     void this.h.cmds.loadGuest(this.vm, Object.values(SECTIONS).flat());
     this.timer = setInterval(() => void this.h.cmds.loadGuest(this.vm, SECTIONS[this.tab]), this.refreshMs);
     this.timer.unref();
   }
 
-  hide(): void {
+  override hide(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
   }
@@ -130,7 +134,7 @@ export class GuestScreen implements Screen {
     if (g.refused) out.push(t.bad(escapeTags(cell(`REFUSED: ${g.refused}`, width))));
     out.push(escapeTags(GUEST_TABS.map((x, i) => (x === this.tab ? `[${i + 1} ${x}]` : ` ${i + 1} ${x} `)).join(' ')));
     if (g.status?.agent === 'none') {
-      return withFooter(out, height, t.dim('Esc back'));
+      return withFooter(out, height);
     }
     const body = height - out.length - 1;
     const errOf = (s: GuestSection): string | undefined => g.errors[s];
@@ -138,7 +142,6 @@ export class GuestScreen implements Screen {
       const e = errOf(s);
       return e ? [t.warn(escapeTags(cell(`${s}: not available (${e})`, width)))] : [];
     };
-    let hint: string;
     if (this.tab === 'processes') {
       const rows = this.processes();
       out.push(escapeTags(cell(`${rows.length} of ${(g.processes ?? []).length} processes  sort ${this.sort}${this.reverse ? ' (reversed)' : ''}${this.filter ? `  filter "${this.filter}"` : ''}`, width)));
@@ -146,7 +149,6 @@ export class GuestScreen implements Screen {
       const tl = tableLines(procCols, rows, this.sel.processes, this.top.processes, true, width, body - 1 - errLine('processes').length, t);
       this.top.processes = tl.top;
       out.push(...tl.lines);
-      hint = 'x signal  s sort  S reverse  / filter  1-4 tabs  Esc back';
     } else if (this.tab === 'users') {
       const users = this.users();
       const sess = g.sessions ?? [];
@@ -157,13 +159,11 @@ export class GuestScreen implements Screen {
       out.push(...tl.lines);
       out.push(t.head(`logged in (${sess.length})`), ...errLine('sessions'));
       for (const s of sess.slice(0, 5)) out.push(escapeTags(cell(`  ${cell(s.user, 12)} ${cell(s.line, 8)} ${cell(s.host || 'local', 20)} since ${s.loginTime}`, width)));
-      hint = '1-4 tabs  Esc back';
     } else if (this.tab === 'services') {
       out.push(escapeTags(`init: ${g.init || '?'}`), ...errLine('services'));
       const tl = tableLines(svcCols, this.services(), this.sel.services, this.top.services, true, width, body - 1 - errLine('services').length, t);
       this.top.services = tl.top;
       out.push(...tl.lines);
-      hint = 'u start  d stop  r restart  e enable  E disable (each asks first)  1-4 tabs  Esc back';
     } else {
       const i = g.info;
       out.push(...errLine('info'));
@@ -175,67 +175,61 @@ export class GuestScreen implements Screen {
       for (const f of g.filesystems ?? []) out.push(escapeTags(cell(`  ${cell(f.mountPoint, 16)} ${cell(f.device, 14)} ${cell(f.fsType, 6)} ${cell(fmtBytes(f.usedBytes), 6, 'right')} of ${cell(fmtBytes(f.totalBytes), 6, 'right')} ${f.totalBytes ? fmtPct(pct(f.usedBytes ?? 0, f.totalBytes)) : ''}`, width)));
       out.push('', t.head('addresses'), ...errLine('interfaces'));
       for (const n of g.interfaces ?? []) out.push(escapeTags(cell(`  ${cell(n.name, 10)} ${cell(n.state, 7)} ${cell(n.mac, 17)} ${n.addresses.join(' ')}`, width)));
-      hint = '1-4 tabs  Esc back';
     }
-    return withFooter(out, height, t.dim(escapeTags(cell(hint, width))));
+    return withFooter(out, height);
   }
 
-  key(k: string): boolean {
-    const h = this.h;
-    const ti = ['1', '2', '3', '4'].indexOf(k);
-    if (ti >= 0 || k === 'tab') {
-      this.tab = ti >= 0 ? GUEST_TABS[ti] ?? 'processes' : GUEST_TABS[(GUEST_TABS.indexOf(this.tab) + 1) % GUEST_TABS.length] ?? 'processes';
-      void h.cmds.loadGuest(this.vm, SECTIONS[this.tab]);
-      return true;
-    }
-    const m = moveSel(this.sel[this.tab], this.count(), k);
-    if (m !== undefined) {
-      this.sel[this.tab] = m;
-      return true;
-    }
-    if (k === 'R') {
-      void h.cmds.loadGuest(this.vm, SECTIONS[this.tab]);
-      return true;
-    }
-    if (this.tab === 'processes') return this.processKey(k);
-    if (this.tab === 'services') {
-      const action = SVC_KEYS[k];
-      const s = this.services()[this.sel.services];
-      if (!action) return false;
-      if (!s) return true;
-      h.confirm([`${action} service ${s.name} in ${this.vm.name}? (now ${s.state}, ${s.enabled})`], () => void h.cmds.serviceAction(this.vm, s.name, action));
-      return true;
-    }
-    return false;
+  navigate(k: string): void {
+    this.sel[this.tab] = moveSel(this.sel[this.tab], this.count(), k) ?? this.sel[this.tab];
   }
 
-  private processKey(k: string): boolean {
+  showTab(i: number | 'next'): void {
+    this.tab = i === 'next' ? GUEST_TABS[(GUEST_TABS.indexOf(this.tab) + 1) % GUEST_TABS.length] ?? 'processes' : GUEST_TABS[i] ?? 'processes';
+    void this.h.cmds.loadGuest(this.vm, SECTIONS[this.tab]);
+  }
+
+  service(action: string): void {
+    const s = this.services()[this.sel.services];
+    if (s) this.h.confirm([`${action} service ${s.name} in ${this.vm.name}? (now ${s.state}, ${s.enabled})`], () => void this.h.cmds.serviceAction(this.vm, s.name, action));
+  }
+
+  signal(): void {
     const h = this.h;
-    switch (k) {
-      case 's':
-        this.sort = PROC_SORTS[(PROC_SORTS.indexOf(this.sort) + 1) % PROC_SORTS.length] ?? 'cpu';
-        return true;
-      case 'S':
-        this.reverse = !this.reverse;
-        return true;
-      case '/':
-        h.prompt('filter processes: ', this.filter, (text) => {
-          this.filter = text;
-          this.sel.processes = 0;
-        });
-        return true;
-      case 'x':
-      case 'delete': {
-        const p = this.processes()[this.sel.processes];
-        if (!p) return true;
-        h.prompt(`signal to pid ${p.pid} (${p.name || p.command}) [TERM, KILL, HUP, INT, ...]: `, 'TERM', (text) => {
-          const sig = parseSignal(text);
-          if (!sig) return h.say(`signal: '${text}' is not one of TERM, KILL, HUP, INT, QUIT, USR1, USR2, STOP, CONT`, true);
-          h.confirm([`Send SIG${sig} to pid ${p.pid} in ${this.vm.name}?`, `${p.user}: ${p.command}`.slice(0, 80)], () => void h.cmds.guestSignal(this.vm, p.pid, sig));
-        });
-        return true;
-      }
-    }
-    return false;
+    const p = this.processes()[this.sel.processes];
+    if (!p) return;
+    h.prompt(`signal to pid ${p.pid} (${p.name || p.command}) [TERM, KILL, HUP, INT, ...]: `, 'TERM', (text) => {
+      const sig = parseSignal(text);
+      if (!sig) return h.say(`signal: '${text}' is not one of TERM, KILL, HUP, INT, QUIT, USR1, USR2, STOP, CONT`, true);
+      h.confirm([`Send SIG${sig} to pid ${p.pid} in ${this.vm.name}?`, `${p.user}: ${p.command}`.slice(0, 80)], () => void h.cmds.guestSignal(this.vm, p.pid, sig));
+    });
+  }
+
+  static readonly TABLE: readonly Binding<GuestScreen>[] = [
+    ...listKeys<GuestScreen>(),
+    { keys: ['1'], help: 'processes tab', run: (g) => g.showTab(0) },
+    { keys: ['2'], help: 'users tab', run: (g) => g.showTab(1) },
+    { keys: ['3'], help: 'services tab', run: (g) => g.showTab(2) },
+    { keys: ['4'], help: 'OS, filesystems and addresses tab', run: (g) => g.showTab(3) },
+    { keys: ['tab'], help: 'next tab', hint: 'next tab', run: (g) => g.showTab('next') },
+    { keys: ['R'], help: 'read the tab again', hint: 'reload', run: (g) => void g.h.cmds.loadGuest(g.vm, SECTIONS[g.tab]) },
+    { keys: ['x', 'delete'], help: 'processes: send a signal to the selected process (asks first)', hint: 'signal', when: (g) => g.tab === 'processes', run: (g) => g.signal() },
+    { keys: ['s'], help: 'processes: sort by the next column', hint: 'sort', when: (g) => g.tab === 'processes', run: (g) => (g.sort = PROC_SORTS[(PROC_SORTS.indexOf(g.sort) + 1) % PROC_SORTS.length] ?? 'cpu') },
+    { keys: ['S'], help: 'processes: reverse the sort', when: (g) => g.tab === 'processes', run: (g) => (g.reverse = !g.reverse) },
+    {
+      keys: ['/'],
+      help: 'processes: filter by name, user or command',
+      hint: 'filter',
+      when: (g) => g.tab === 'processes',
+      run: (g) =>
+        g.h.prompt('filter processes: ', g.filter, (text) => {
+          g.filter = text;
+          g.sel.processes = 0;
+        }),
+    },
+    ...Object.entries(SVC_KEYS).map(([k, action]): Binding<GuestScreen> => ({ keys: [k], help: `services: ${action} the selected service (asks first)`, hint: action, when: (g) => g.tab === 'services', run: (g) => g.service(action) })),
+  ];
+
+  protected table(): readonly Binding<this>[] {
+    return GuestScreen.TABLE;
   }
 }

@@ -17,7 +17,7 @@ import { DeleteScreen } from './delete.js';
 import { CloneScreen } from './clone.js';
 import { EditScreen } from './edit.js';
 import { XmlEditScreen, type EditorRunner } from './xml-edit.js';
-import type { Screen, ScreenHost } from './types.js';
+import { Screen, type ScreenHost } from './types.js';
 
 export type { Screen, ScreenHost } from './types.js';
 
@@ -35,13 +35,18 @@ export interface ScreensDeps {
   /** The VM and node the admin has selected, for screens opened without a name. */
   selectedVm(): VmRecord | undefined;
   selectedNode(): string | undefined;
+  /**
+   * The dashboard's screen stack. Without one (a test driving the screens
+   * directly) the screens keep a stack of their own.
+   */
+  stack?: { push(s: Screen): void; pop(s: Screen): void; top(): unknown };
 }
 
 export class ManageScreens {
   readonly manage = new ManageStore();
   readonly cmds: ManageCommands;
-  current: Screen | undefined;
   private readonly host: ScreenHost;
+  private readonly own: Screen[] = [];
 
   constructor(private readonly deps: ScreensDeps) {
     this.cmds = new ManageCommands(
@@ -64,16 +69,33 @@ export class ManageScreens {
     };
   }
 
+  /** The management screen on top, if the top page is one. */
+  get current(): Screen | undefined {
+    if (!this.deps.stack) return this.own[this.own.length - 1];
+    const t = this.deps.stack.top();
+    return t instanceof Screen ? t : undefined;
+  }
+
   open(s: Screen): void {
-    this.current?.hide();
-    this.current = s;
-    s.show();
+    if (this.deps.stack) this.deps.stack.push(s);
+    else {
+      // Without the dashboard's stack, one screen at a time: a new one replaces the last.
+      this.own.pop()?.hide();
+      this.own.push(s);
+      s.show();
+    }
     this.deps.markDirty();
   }
 
+  /** Take the top management screen off the stack. */
   close(): void {
-    this.current?.hide();
-    this.current = undefined;
+    const s = this.current;
+    if (!s) return;
+    if (this.deps.stack) this.deps.stack.pop(s);
+    else {
+      this.own.pop();
+      s.hide();
+    }
     this.deps.markDirty();
   }
 
@@ -91,26 +113,26 @@ export class ManageScreens {
   }
 
   /** Open a screen by its command name; says why not when it cannot. Returns false for names it does not serve. */
-  openByName(name: string, arg = ''): boolean {
+  openByName(name: string, arg = '', node?: string): boolean {
     const say = this.deps.say;
     switch (name) {
       case 'storage':
       case 'networks': {
-        const node = this.findNode(arg);
-        if (!node) {
+        const n = node ?? this.findNode(arg);
+        if (!n) {
           say(arg ? `no node '${arg}'` : 'no node selected', true);
           return true;
         }
-        this.open(name === 'storage' ? new StorageScreen(this.host, node) : new NetworkScreen(this.host, node));
+        this.open(name === 'storage' ? new StorageScreen(this.host, n) : new NetworkScreen(this.host, n));
         return true;
       }
       case 'create': {
-        const node = this.findNode('');
-        if (!node) {
-          say('no node selected', true);
+        const n = node ?? this.findNode('');
+        if (!n) {
+          say('no node to create the VM on (select one in the node list)', true);
           return true;
         }
-        this.open(new CreateScreen(this.host, node, arg));
+        this.open(new CreateScreen(this.host, n, arg));
         return true;
       }
       case 'guest':
@@ -134,3 +156,15 @@ export class ManageScreens {
     return false;
   }
 }
+
+/** Every management screen's table, for `?`. */
+export const SCREEN_HELP = [
+  { title: 'Storage (:storage)', bindings: StorageScreen.TABLE },
+  { title: 'Networks (:networks)', bindings: NetworkScreen.TABLE },
+  { title: 'Guest browser (i)', bindings: GuestScreen.TABLE },
+  { title: 'Create VM (a)', bindings: CreateScreen.TABLE },
+  { title: 'Clone VM (K)', bindings: CloneScreen.TABLE },
+  { title: 'Edit VM (e)', bindings: EditScreen.TABLE },
+  { title: 'XML edit (X)', bindings: XmlEditScreen.TABLE },
+  { title: 'Delete VM (:delete)', bindings: DeleteScreen.TABLE },
+];

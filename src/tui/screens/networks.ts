@@ -7,7 +7,8 @@ import type { Column } from '../format/text.js';
 import { cell, escapeTags } from '../format/text.js';
 import type { NetworkRow } from '../store/manage-decode.js';
 import { ago, isSimulated, Refresher, stepNode, tableLines, titleLine, withFooter } from './common.js';
-import { moveSel, type Screen, type ScreenHost } from './types.js';
+import { listKeys, moveSel, Screen, type Navigable, type ScreenHost } from './types.js';
+import type { Binding } from '../keymap.js';
 
 /** 255.255.255.0 -> 24 (undefined for a non-contiguous mask). */
 export function prefixLength(mask: string): number | undefined {
@@ -35,24 +36,27 @@ function cols(users: (n: NetworkRow) => string[]): Column<NetworkRow>[] {
   ];
 }
 
-export class NetworkScreen implements Screen {
+export class NetworkScreen extends Screen implements Navigable {
   readonly id = 'networks';
+  readonly title = 'Networks';
   private sel = 0;
   private top = 0;
 
   constructor(
     private readonly h: ScreenHost,
     public node: string,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Re-read while shown: pools/networks every 5 s, who uses what (domain XML) every 30 s or when VMs come and go. */
   private readonly refresher = new Refresher(5000);
 
-  show(): void {
+  override show(): void {
     this.refresher.start((full) => void this.h.cmds.loadNetworks(this.node, !full));
   }
 
-  hide(): void {
+  override hide(): void {
     this.refresher.stop();
   }
 
@@ -90,50 +94,77 @@ export class NetworkScreen implements Screen {
       }
       if (users.length === 0) out.push('  none');
     }
-    return withFooter(out, height, t.dim(escapeTags(cell('u start  d stop  a autostart on/off  R reload  [ ] node  Esc back', width))));
+    return withFooter(out, height);
   }
 
-  key(k: string): boolean {
-    const h = this.h;
-    const rows = this.rows();
-    const m = moveSel(this.sel, rows.length, k);
-    if (m !== undefined) {
-      this.sel = m;
-      return true;
-    }
-    const n = rows[Math.min(this.sel, rows.length - 1)];
-    switch (k) {
-      case '[':
-      case ']':
-        this.node = stepNode(h.store, this.node, k === ']' ? 1 : -1);
-        this.sel = 0;
-        this.show();
-        return true;
-      case 'R':
-        this.show();
-        return true;
-      case 'u':
-        if (!n) return true;
-        if (n.active) h.say(`network ${n.name} is already active`);
-        else void h.cmds.networkStart(this.node, n.name);
-        return true;
-      case 'd': {
-        if (!n) return true;
-        if (!n.active) {
-          h.say(`network ${n.name} is not active`);
-          return true;
-        }
-        const users = this.users(n.name);
-        h.confirm(
-          [`Stop network ${n.name} on ${this.node}?`, users.length > 0 ? `VMs on it lose their network: ${users.slice(0, 6).join(', ')}${users.length > 6 ? ` and ${users.length - 6} more` : ''}` : 'No VM uses it.'],
-          () => void h.cmds.networkStop(this.node, n.name),
-        );
-        return true;
-      }
-      case 'a':
-        if (n) void h.cmds.networkAutostart(this.node, n.name, !n.autostart);
-        return true;
-    }
-    return false;
+  navigate(k: string): void {
+    this.sel = moveSel(this.sel, this.rows().length, k) ?? this.sel;
   }
+
+  private cur(): ReturnType<NetworkScreen['rows']>[number] | undefined {
+    const rows = this.rows();
+    return rows[Math.min(this.sel, rows.length - 1)];
+  }
+
+  stepNode(delta: number): void {
+    this.node = stepNode(this.h.store, this.node, delta);
+    this.sel = 0;
+    this.show();
+  }
+
+  start(): void {
+    const n = this.cur();
+    if (!n) return;
+    if (n.active) this.h.say(`network ${n.name} is already active`);
+    else void this.h.cmds.networkStart(this.node, n.name);
+  }
+
+  stop(): void {
+    const h = this.h;
+    const n = this.cur();
+    if (!n) return;
+    if (!n.active) return h.say(`network ${n.name} is not active`);
+    const users = this.users(n.name);
+    h.confirm(
+      [`Stop network ${n.name} on ${this.node}?`, ...(users.length > 0 ? ['VMs on it lose their network:', ...wrapNames(users, 90)] : ['No VM uses it.'])],
+      () => void h.cmds.networkStop(this.node, n.name),
+    );
+  }
+
+  static readonly TABLE: readonly Binding<NetworkScreen>[] = [
+    ...listKeys<NetworkScreen>('network'),
+    { keys: ['u'], help: 'start the network', hint: 'start', run: (s) => s.start() },
+    { keys: ['d'], help: 'stop the network (asks first, naming the VMs on it)', hint: 'stop', run: (s) => s.stop() },
+    {
+      keys: ['a'],
+      help: 'autostart on/off',
+      hint: 'autostart',
+      run: (s) => {
+        const n = s.cur();
+        if (n) void s.h.cmds.networkAutostart(s.node, n.name, !n.autostart);
+      },
+    },
+    { keys: ['R'], help: 'reload the list', hint: 'reload', run: (s) => s.show() },
+    { keys: ['['], help: 'previous node', run: (s) => s.stepNode(-1) },
+    { keys: [']'], help: 'next node', hint: 'node', run: (s) => s.stepNode(1) },
+  ];
+
+  protected table(): readonly Binding<this>[] {
+    return NetworkScreen.TABLE;
+  }
+}
+
+/** Names as whole words on lines of at most `width` (never one cut in the middle). */
+function wrapNames(names: string[], width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const n of names) {
+    const next = line ? `${line}, ${n}` : n;
+    if (next.length > width && line) {
+      out.push(`${line},`);
+      line = n;
+    } else line = next;
+  }
+  if (line) out.push(line);
+  return out.slice(0, 6);
 }

@@ -9,7 +9,8 @@ import { fmtBytes, fmtPct, pct } from '../format/units.js';
 import type { PoolRow, VolumeRow } from '../store/manage-decode.js';
 import { validateVolume } from '../commands/manage-validate.js';
 import { ago, isSimulated, Refresher, stepNode, tableLines, titleLine, withFooter } from './common.js';
-import { moveSel, type Screen, type ScreenHost } from './types.js';
+import { listKeys, moveSel, Screen, type Navigable, type ScreenHost } from './types.js';
+import type { Binding } from '../keymap.js';
 
 const poolCols: Column<PoolRow>[] = [
   { id: 'name', title: 'POOL', min: 10, max: 20, get: (p) => p.name },
@@ -33,8 +34,9 @@ function volCols(users: (v: VolumeRow) => string[]): Column<VolumeRow>[] {
   ];
 }
 
-export class StorageScreen implements Screen {
+export class StorageScreen extends Screen implements Navigable {
   readonly id = 'storage';
+  readonly title = 'Storage';
   private poolSel = 0;
   private volSel = 0;
   private poolTop = 0;
@@ -44,16 +46,18 @@ export class StorageScreen implements Screen {
   constructor(
     private readonly h: ScreenHost,
     public node: string,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Re-read while shown: pools/networks every 5 s, who uses what (domain XML) every 30 s or when VMs come and go. */
   private readonly refresher = new Refresher(5000);
 
-  show(): void {
+  override show(): void {
     this.refresher.start((full) => void this.h.cmds.loadStorage(this.node, !full));
   }
 
-  hide(): void {
+  override hide(): void {
     this.refresher.stop();
   }
 
@@ -107,75 +111,72 @@ export class StorageScreen implements Screen {
     this.volTop = vt.top;
     out.push(...vt.lines);
     if (vols.length === 0 && !err) out.push(' no volumes');
-    return withFooter(out, height, t.dim(escapeTags(cell('tab pools/volumes  c create  x delete  F force delete  R refresh pool  [ ] node  Esc back', width))));
+    return withFooter(out, height);
   }
 
-  key(k: string): boolean {
-    const h = this.h;
+  navigate(k: string): void {
     const count = this.focus === 'pools' ? this.pools().length : this.volumes().length;
     const cur = this.focus === 'pools' ? this.poolSel : this.volSel;
-    const m = moveSel(cur, count, k);
-    if (m !== undefined) {
-      if (this.focus === 'pools') {
-        if (m !== this.poolSel) this.volSel = 0;
-        this.poolSel = m;
-      } else this.volSel = m;
-      return true;
-    }
+    const m = moveSel(cur, count, k) ?? cur;
+    if (this.focus === 'pools') {
+      if (m !== this.poolSel) this.volSel = 0;
+      this.poolSel = m;
+    } else this.volSel = m;
+  }
+
+  stepNode(delta: number): void {
+    this.node = stepNode(this.h.store, this.node, delta);
+    this.poolSel = this.volSel = 0;
+    this.show();
+  }
+
+  refresh(): void {
+    const p = this.pool();
+    if (p) void this.h.cmds.refreshPool(this.node, p.name);
+    else void this.h.cmds.loadStorage(this.node);
+  }
+
+  createVolume(): void {
+    const h = this.h;
+    const p = this.pool();
+    if (!p) return h.say('no pool selected', true);
+    h.prompt(`new volume in ${p.name} (NAME SIZE [qcow2|raw]): `, '', (text) => {
+      const [name = '', size = '', format = 'qcow2'] = text.split(/\s+/);
+      const existing = this.volumes().map((x) => x.name);
+      const r = validateVolume({ name, size, format }, p, existing);
+      const first = r.errors[0];
+      if (first || r.bytes === undefined) return h.say(first ? r.errors.map((e) => e.message).join('; ') : 'size missing', true);
+      void h.cmds.createVolume(this.node, p.name, name, r.bytes, format);
+    });
+  }
+
+  deleteVolume(force: boolean): void {
+    const h = this.h;
     const p = this.pool();
     const v = this.volume();
-    switch (k) {
-      case 'tab':
-        this.focus = this.focus === 'pools' ? 'volumes' : 'pools';
-        return true;
-      case 'enter':
-        this.focus = 'volumes';
-        return true;
-      case '[':
-      case ']':
-        this.node = stepNode(h.store, this.node, k === ']' ? 1 : -1);
-        this.poolSel = this.volSel = 0;
-        this.show();
-        return true;
-      case 'R':
-        if (p) void h.cmds.refreshPool(this.node, p.name);
-        else void h.cmds.loadStorage(this.node);
-        return true;
-      case 'c': {
-        if (!p) {
-          h.say('no pool selected', true);
-          return true;
-        }
-        h.prompt(`new volume in ${p.name} (NAME SIZE [qcow2|raw]): `, '', (text) => {
-          const [name = '', size = '', format = 'qcow2'] = text.split(/\s+/);
-          const existing = this.volumes().map((x) => x.name);
-          const r = validateVolume({ name, size, format }, p, existing);
-          const first = r.errors[0];
-          if (first || r.bytes === undefined) return h.say(first ? r.errors.map((e) => e.message).join('; ') : 'size missing', true);
-          void h.cmds.createVolume(this.node, p.name, name, r.bytes, format);
-        });
-        return true;
-      }
-      case 'x':
-      case 'delete':
-      case 'F': {
-        if (!p || !v) {
-          h.say('no volume selected (tab moves to the volumes)', true);
-          return true;
-        }
-        const users = this.users(v.name);
-        if (users.length > 0 && k !== 'F') {
-          h.say(`volume ${v.name} is used by ${users.join(', ')}: not deleted (F forces, after a confirmation)`, true);
-          return true;
-        }
-        const lines =
-          users.length > 0
-            ? [`FORCE delete volume ${v.name} from pool ${p.name} on ${this.node}?`, `It is used by ${users.join(', ')}: their disk will be gone.`, 'Its data is lost.']
-            : [`Delete volume ${v.name} (${fmtBytes(v.capacity)}) from pool ${p.name} on ${this.node}?`, 'Its data is lost.'];
-        h.confirm(lines, () => void h.cmds.deleteVolume(this.node, p.name, v.name, users.length > 0));
-        return true;
-      }
-    }
-    return false;
+    if (!p || !v) return h.say('no volume selected (tab moves to the volumes)', true);
+    const users = this.users(v.name);
+    if (users.length > 0 && !force) return h.say(`volume ${v.name} is used by ${users.join(', ')}: not deleted (F forces, after a confirmation)`, true);
+    const lines =
+      users.length > 0
+        ? [`FORCE delete volume ${v.name} from pool ${p.name} on ${this.node}?`, `It is used by ${users.join(', ')}: their disk will be gone.`, 'Its data is lost.']
+        : [`Delete volume ${v.name} (${fmtBytes(v.capacity)}) from pool ${p.name} on ${this.node}?`, 'Its data is lost.'];
+    h.confirm(lines, () => void h.cmds.deleteVolume(this.node, p.name, v.name, users.length > 0));
+  }
+
+  static readonly TABLE: readonly Binding<StorageScreen>[] = [
+    ...listKeys<StorageScreen>(),
+    { keys: ['tab'], help: 'switch between pools and volumes', hint: 'pools/volumes', run: (s) => (s.focus = s.focus === 'pools' ? 'volumes' : 'pools') },
+    { keys: ['enter'], help: "the selected pool's volumes", run: (s) => (s.focus = 'volumes') },
+    { keys: ['c'], help: 'create a volume in the selected pool (NAME SIZE [qcow2|raw])', hint: 'create', run: (s) => s.createVolume() },
+    { keys: ['x', 'delete'], help: 'delete the selected volume (refused while a VM uses it; asks first)', hint: 'delete', run: (s) => s.deleteVolume(false) },
+    { keys: ['F'], help: 'force-delete a volume a VM uses (asks first)', hint: 'force delete', run: (s) => s.deleteVolume(true) },
+    { keys: ['R'], help: 'refresh the pool (re-scan its volumes)', hint: 'refresh', run: (s) => s.refresh() },
+    { keys: ['['], help: 'previous node', run: (s) => s.stepNode(-1) },
+    { keys: [']'], help: 'next node', hint: 'node', run: (s) => s.stepNode(1) },
+  ];
+
+  protected table(): readonly Binding<this>[] {
+    return StorageScreen.TABLE;
   }
 }

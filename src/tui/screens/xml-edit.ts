@@ -12,15 +12,17 @@ import { cell, escapeTags } from '../format/text.js';
 import type { VmRecord } from '../store/model.js';
 import { xmlWellFormed } from '../store/manage-xml.js';
 import { isSimulated, titleLine, withFooter } from './common.js';
-import type { Screen, ScreenHost } from './types.js';
+import { Screen, type ScreenHost } from './types.js';
+import type { Binding } from '../keymap.js';
 
 /** Runs the admin's editor on a file with the terminal handed over; resolves when it exits (true = status 0). */
 export type EditorRunner = (file: string) => Promise<boolean>;
 
 type State = { kind: 'loading' } | { kind: 'editing' } | { kind: 'sending' } | { kind: 'rejected'; error: string; local: boolean } | { kind: 'failed'; error: string };
 
-export class XmlEditScreen implements Screen {
+export class XmlEditScreen extends Screen {
   readonly id = 'xml';
+  readonly title = 'XML edit';
   state: State = { kind: 'loading' };
   file = '';
   private original = '';
@@ -30,13 +32,15 @@ export class XmlEditScreen implements Screen {
     private readonly h: ScreenHost,
     readonly vm: VmRecord,
     private readonly runEditor: EditorRunner,
-  ) {}
+  ) {
+    super();
+  }
 
-  show(): void {
+  override show(): void {
     void this.begin();
   }
 
-  hide(): void {}
+  override hide(): void {}
 
   private async begin(): Promise<void> {
     try {
@@ -114,18 +118,25 @@ export class XmlEditScreen implements Screen {
       this.top = Math.max(0, Math.min(this.top, text.length - room));
       text.slice(this.top, this.top + room).forEach((l, i) => out.push(escapeTags(cell(`${String(this.top + i + 1).padStart(4)} ${l}`, width))));
     }
-    return withFooter(out, height, t.dim(s.kind === 'rejected' ? 'e edit your text again  up/down scroll  Esc discard (the file stays)' : 'Esc back'));
+    return withFooter(out, height);
   }
 
-  key(k: string): boolean {
-    if (this.state.kind !== 'rejected') return this.state.kind === 'editing' || this.state.kind === 'sending';
-    if (k === 'e') {
-      void this.edit();
-      return true;
-    }
-    if (k === 'up' || k === 'k') this.top = Math.max(0, this.top - 1);
-    else if (k === 'down' || k === 'j') this.top++;
-    else return false;
-    return true;
+  private rejected(): boolean {
+    return this.state.kind === 'rejected';
+  }
+
+  /** While the editor runs or the XML is being sent, keys wait (nothing else happens on this screen). */
+  override fallback(): boolean {
+    return this.state.kind === 'editing' || this.state.kind === 'sending';
+  }
+
+  static readonly TABLE: readonly Binding<XmlEditScreen>[] = [
+    { keys: ['e'], help: 'edit your refused text again in $EDITOR', hint: 'edit again', when: (x) => x.rejected(), run: (x) => void x.edit() },
+    { keys: ['up', 'k'], help: 'scroll up', when: (x) => x.rejected(), run: (x) => (x.top = Math.max(0, x.top - 1)) },
+    { keys: ['down', 'j'], help: 'scroll down', hint: 'scroll', when: (x) => x.rejected(), run: (x) => x.top++ },
+  ];
+
+  protected table(): readonly Binding<this>[] {
+    return XmlEditScreen.TABLE;
   }
 }

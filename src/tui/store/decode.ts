@@ -1,62 +1,27 @@
 /**
- * Turns the agent's XML-RPC answers into the store's typed records. The only
- * place that knows the wire shapes of node.info, vm.list, node.stats, vm.stats,
- * events.poll and job.get; tolerant of absent fields (older agents, other VMMs).
+ * The agent's typed answers (src/api) turned into the store's records. The wire
+ * shapes are declared in src/api and checked by the client; here only the
+ * dashboard's view of them is made (columns into samples, status into state).
  */
-import type { XmlRpcValue } from './link.js';
+import { checked } from '../../api/client.js';
+import { api, type AgentEvent, type EventsPage, type Job, type NodeInfo, type NodeStats, type VmInventory, type VmRow, type VmStats, type WatchAnswer } from '../../api/index.js';
+import { unpackFloat32, unpackInt32 } from '../../api/packed.js';
+import { isStruct, type XmlRpcValue } from '../../common/xmlrpc/value.js';
 import type { NodeHost } from './model.js';
 
-type Obj = { [key: string]: XmlRpcValue };
+/** Whether a value is a struct (the command layer reads generic answers with it). */
+export const isObj = isStruct;
 
-export function isObj(v: XmlRpcValue | undefined): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date) && !Buffer.isBuffer(v);
-}
-
-function asObj(v: XmlRpcValue | undefined): Obj {
-  return isObj(v) ? v : {};
-}
-
-function asArr(v: XmlRpcValue | undefined): XmlRpcValue[] {
-  return Array.isArray(v) ? v : [];
-}
-
-/** The first of several field names that holds a finite number. */
-export function num(o: Obj, ...names: string[]): number | undefined {
-  for (const n of names) {
-    const v = o[n];
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
-    if (typeof v === 'string' && v !== '' && Number.isFinite(Number(v))) return Number(v);
-  }
-  return undefined;
-}
-
-export function str(o: Obj, ...names: string[]): string | undefined {
-  for (const n of names) {
-    const v = o[n];
-    if (typeof v === 'string') return v;
-  }
-  return undefined;
-}
-
-function bool(o: Obj, name: string): boolean | undefined {
-  const v = o[name];
-  return typeof v === 'boolean' ? v : undefined;
-}
-
-export function decodeNodeInfo(v: XmlRpcValue): NodeHost {
-  const o = asObj(v);
-  const node = asObj(o['node']);
-  const libvirt = o['libvirt'];
-  const libvirtUp = typeof libvirt === 'string' ? libvirt === 'up' : isObj(libvirt) ? bool(libvirt, 'up') ?? str(libvirt, 'state') !== 'down' : bool(o, 'libvirtUp') ?? true;
+export function decodeNodeInfo(o: NodeInfo): NodeHost {
   return {
-    hostname: str(o, 'hostname') ?? '',
-    uri: str(o, 'uri') ?? '',
-    driver: str(o, 'driver', 'type') ?? '?',
-    hypervisorVersion: str(o, 'hypervisorVersion', 'version') ?? '',
-    simulated: bool(o, 'simulated') ?? false,
-    cpus: num(node, 'cpus') ?? num(o, 'cpus') ?? 0,
-    memoryKiB: num(node, 'memoryKiB') ?? num(o, 'memoryKiB') ?? 0,
-    libvirtUp,
+    hostname: o.hostname ?? '',
+    uri: o.uri ?? '',
+    driver: o.driver ?? '?',
+    hypervisorVersion: o.hypervisorVersion ?? '',
+    simulated: o.simulated ?? false,
+    cpus: o.node?.cpus ?? 0,
+    memoryKiB: o.node?.memoryKiB ?? 0,
+    libvirtUp: o.libvirt.up,
   };
 }
 
@@ -67,25 +32,57 @@ export interface WireVm {
   vcpus: number;
   memKiB: number;
   maxMemKiB: number;
-  /** The latest figures the agent collected (vm.list carries them), when present. */
+  /** The latest figures the agent collected. */
   sample?: VmSample;
 }
 
-export function decodeVmList(v: XmlRpcValue): WireVm[] {
-  const list = Array.isArray(v) ? v : asArr(asObj(v)['vms']);
-  const out: WireVm[] = [];
-  for (const item of list) {
-    const o = asObj(item);
-    const name = str(o, 'name');
-    if (name === undefined) continue;
+export function decodeVmRow(r: VmRow): WireVm {
+  return {
+    name: r.name,
+    uuid: r.uuid,
+    state: r.state,
+    vcpus: r.vcpus,
+    memKiB: r.memKiB,
+    maxMemKiB: r.maxMemKiB,
+    sample: { name: r.name, t: r.seenAt, cpuPct: r.cpuPct, memUsedKiB: r.memUsedKiB, diskRdBps: r.diskRdBps, diskWrBps: r.diskWrBps, netRxBps: r.netRxBps, netTxBps: r.netTxBps },
+  };
+}
+
+export function decodeVmList(rows: VmRow[]): WireVm[] {
+  return rows.map(decodeVmRow);
+}
+
+/** A VM's inventory from vm.watch (no figures: those come packed, for the shown VMs only). */
+export function inventoryVm(i: VmInventory): WireVm {
+  return { name: i.name, uuid: i.uuid, state: i.state, vcpus: i.vcpus, memKiB: i.memKiB, maxMemKiB: i.maxMemKiB };
+}
+
+/** vm.watch's packed figures as one sample per VM, by the keys of the inventory held. */
+export function liveSamples(w: WatchAnswer, names: ReadonlyMap<number, string>): VmSample[] {
+  const l = w.live;
+  const keys = unpackInt32(l.keys, 'keys');
+  const cols = {
+    cpuPct: unpackFloat32(l.cpuPct, 'cpuPct'),
+    memUsedKiB: unpackFloat32(l.memUsedKiB, 'memUsedKiB'),
+    diskRdBps: unpackFloat32(l.diskRdBps, 'diskRdBps'),
+    diskWrBps: unpackFloat32(l.diskWrBps, 'diskWrBps'),
+    netRxBps: unpackFloat32(l.netRxBps, 'netRxBps'),
+    netTxBps: unpackFloat32(l.netTxBps, 'netTxBps'),
+  };
+  for (const [k, c] of Object.entries(cols)) if (c.length !== keys.length) throw new RangeError(`vm.watch: packed column ${k} has ${c.length} values for ${keys.length} keys`);
+  const out: VmSample[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const name = names.get(keys[i] as number);
+    if (name === undefined) continue; // a VM from before our inventory: the next full answer brings it
     out.push({
       name,
-      uuid: str(o, 'uuid') ?? '',
-      state: str(o, 'state') ?? 'nostate',
-      vcpus: num(o, 'vcpus', 'nrVirtCpu') ?? 0,
-      memKiB: num(o, 'memKiB', 'memoryKiB', 'currentMemKiB') ?? 0,
-      maxMemKiB: num(o, 'maxMemKiB', 'maxMemoryKiB') ?? 0,
-      ...(num(o, 'seenAt') !== undefined || num(o, 'cpuPct') !== undefined ? { sample: { ...decodeVmSample(o, name), t: num(o, 'seenAt') ?? 0 } } : {}),
+      t: w.seenAt,
+      cpuPct: cols.cpuPct[i],
+      memUsedKiB: cols.memUsedKiB[i],
+      diskRdBps: cols.diskRdBps[i],
+      diskWrBps: cols.diskWrBps[i],
+      netRxBps: cols.netRxBps[i],
+      netTxBps: cols.netTxBps[i],
     });
   }
   return out;
@@ -102,7 +99,6 @@ export interface VmSample {
   name: string;
   t: number;
   cpuPct?: number;
-  memPct?: number;
   memUsedKiB?: number;
   diskRdBps?: number;
   diskWrBps?: number;
@@ -111,126 +107,43 @@ export interface VmSample {
 }
 
 export interface Page<T> {
-  cursor: XmlRpcValue;
+  cursor: number;
   samples: T[];
 }
 
-function time(o: Obj): number {
-  const t = o['t'] ?? o['time'] ?? o['at'];
-  if (t instanceof Date) return t.getTime();
-  return typeof t === 'number' ? t : 0;
+/** node.stats' columns, one sample per time. */
+export function decodeNodeStats(s: NodeStats): Page<NodeSample> {
+  return { cursor: s.cursor, samples: s.t.map((t, i) => ({ t, cpuPct: s.cpuPct[i], memUsedKiB: s.memUsedKiB[i], memTotalKiB: s.memTotalKiB[i] })) };
 }
 
-export function decodeNodeSample(o: Obj): NodeSample {
-  const mem = asObj(o['memory']);
-  const total = num(o, 'memTotalKiB') ?? num(mem, 'totalKiB');
-  const free = num(mem, 'freeKiB', 'availableKiB');
-  let used = num(o, 'memUsedKiB') ?? num(mem, 'usedKiB');
-  if (used === undefined && total !== undefined && free !== undefined) used = total - free - (num(mem, 'buffersKiB') ?? 0) - (num(mem, 'cachedKiB') ?? 0);
-  return { t: time(o), cpuPct: num(o, 'cpuPct', 'cpu_pct', 'cpu'), memUsedKiB: used, memTotalKiB: total };
-}
-
-export function decodeVmSample(o: Obj, name?: string): VmSample {
+/** vm.stats' columns, one sample per time. */
+export function decodeVmStats(s: VmStats): Page<VmSample> {
   return {
-    name: name ?? str(o, 'name', 'vm') ?? '',
-    t: time(o),
-    cpuPct: num(o, 'cpuPct', 'cpu_pct', 'cpu'),
-    memPct: num(o, 'memPct', 'mem_pct'),
-    memUsedKiB: num(o, 'memUsedKiB', 'memKiB'),
-    diskRdBps: num(o, 'diskRdBps', 'diskReadBps', 'blockRdBps'),
-    diskWrBps: num(o, 'diskWrBps', 'diskWriteBps', 'blockWrBps'),
-    netRxBps: num(o, 'netRxBps'),
-    netTxBps: num(o, 'netTxBps'),
+    cursor: s.cursor,
+    samples: s.t.map((t, i) => ({
+      name: s.vm,
+      t,
+      cpuPct: s.cpuPct[i],
+      memUsedKiB: s.memUsedKiB[i],
+      diskRdBps: s.diskRdBps[i],
+      diskWrBps: s.diskWrBps[i],
+      netRxBps: s.netRxBps[i],
+      netTxBps: s.netTxBps[i],
+    })),
   };
 }
 
-/**
- * Columnar history (`{ticks:[...], cols:{cpuPct:[...], ...}}`, or the columns
- * beside `ticks`) expanded to one object per sample; undefined when not columnar.
- */
-export function expandColumns(o: Obj): Obj[] | undefined {
-  const cols = isObj(o['cols']) ? o['cols'] : isObj(o['columns']) ? o['columns'] : Array.isArray(o['ticks']) || Array.isArray(o['t']) ? o : undefined;
-  if (!cols) return undefined;
-  const ticks = asArr(o['ticks'] ?? cols['ticks']);
-  const times = asArr(o['t'] ?? o['times'] ?? cols['t'] ?? cols['times']);
-  const skip = new Set(['ticks', 'times', 't']);
-  const arrays = Object.entries(cols).filter((e): e is [string, XmlRpcValue[]] => Array.isArray(e[1]) && !skip.has(e[0]));
-  const n = Math.max(ticks.length, ...arrays.map(([, a]) => a.length));
-  const out: Obj[] = [];
-  for (let i = 0; i < n; i++) {
-    const s: Obj = { t: times[i] ?? ticks[i] ?? i };
-    for (const [k, a] of arrays) s[k] = a[i] ?? null;
-    out.push(s);
-  }
-  return out;
+/** An agent event as the dashboard keeps it; `detail` is the agent's struct (uuid, reason, job, ...). */
+export type WireEvent = AgentEvent;
+
+export function decodeEvents(p: EventsPage): { cursor: number; events: WireEvent[]; missed: boolean; agentStart: number } {
+  return { cursor: p.cursor, events: p.events, missed: p.missed, agentStart: p.agentStart };
 }
 
-/** node.stats(cursor): `{cursor, samples:[...]}`, columnar, or a bare sample. */
-export function decodeNodeStats(v: XmlRpcValue): Page<NodeSample> {
-  const o = asObj(v);
-  const colsOf = expandColumns(isObj(o['history']) ? o['history'] : o);
-  if (colsOf) return { cursor: o['cursor'] ?? null, samples: colsOf.map(decodeNodeSample) };
-  const list = asArr(o['samples'] ?? o['history']);
-  if (list.length === 0 && o['samples'] === undefined && o['history'] === undefined) return { cursor: o['cursor'] ?? null, samples: [decodeNodeSample(o)] };
-  return { cursor: o['cursor'] ?? null, samples: list.map((s) => decodeNodeSample(asObj(s))) };
-}
-
-/**
- * vm.stats(cursor): `{cursor, samples:[{name,...}]}`, or `{cursor, vms:{name:[...]}}`,
- * or `{cursor, vms:[{name, samples:[...]}]}`.
- */
-export function decodeVmStats(v: XmlRpcValue): Page<VmSample> {
-  const o = asObj(v);
-  const out: VmSample[] = [];
-  for (const s of asArr(o['samples'])) out.push(decodeVmSample(asObj(s)));
-  const vms = o['vms'];
-  if (isObj(vms)) {
-    for (const [name, list] of Object.entries(vms)) {
-      const cols = isObj(list) ? expandColumns(list) : undefined;
-      if (cols) for (const s of cols) out.push(decodeVmSample(s, name));
-      else if (Array.isArray(list)) for (const s of list) out.push(decodeVmSample(asObj(s), name));
-      else out.push(decodeVmSample(asObj(list), name));
-    }
-  } else {
-    for (const item of asArr(vms)) {
-      const io = asObj(item);
-      const name = str(io, 'name') ?? '';
-      const list = io['samples'] ?? io['history'];
-      const cols = expandColumns(isObj(list) ? list : io);
-      if (cols) for (const s of cols) out.push(decodeVmSample(s, name));
-      else if (Array.isArray(list)) for (const s of list) out.push(decodeVmSample(asObj(s), name));
-      else out.push(decodeVmSample(io, name));
-    }
-  }
-  return { cursor: o['cursor'] ?? null, samples: out };
-}
-
-export interface WireEvent {
-  kind: string;
-  vm?: string;
-  event?: string;
-  detail?: string;
-}
-
-export function decodeEvents(v: XmlRpcValue): { cursor: XmlRpcValue; events: WireEvent[] } {
-  const o = asObj(v);
-  const events = asArr(o['events']).map((e) => {
-    const eo = asObj(e);
-    const dom = asObj(eo['domain']);
-    return {
-      kind: str(eo, 'kind', 'type') ?? 'other',
-      vm: str(eo, 'vm', 'name') ?? str(dom, 'name'),
-      event: str(eo, 'event'),
-      detail: str(eo, 'message', 'detail'),
-    };
-  });
-  return { cursor: o['cursor'] ?? o['next'] ?? null, events };
-}
-
-/** job.get: the state and libvirt's job statistics (see JobStats in src/libvirt/hypervisor.ts). */
+/** job.get as the migration and clone followers show it. */
 export interface WireJob {
   id: string;
-  state: 'running' | 'completed' | 'failed' | 'cancelled';
+  state: Job['status'];
   error?: string;
   elapsedMs?: number;
   dataTotal?: number;
@@ -244,28 +157,32 @@ export interface WireJob {
   memBps?: number;
   downtimeMs?: number;
   timeRemainingMs?: number;
+  percent?: number;
 }
 
-export function decodeJob(v: XmlRpcValue): WireJob {
-  const o = asObj(v);
-  const stats = isObj(o['stats']) ? o['stats'] : isObj(o['progress']) ? o['progress'] : o;
-  const raw = (str(o, 'state', 'status') ?? 'running').toLowerCase();
-  const state: WireJob['state'] = /complet|done|success|finished/.test(raw) ? 'completed' : /fail|error/.test(raw) ? 'failed' : /cancel|abort/.test(raw) ? 'cancelled' : 'running';
+export function jobView(j: Job): WireJob {
+  const p = j.progress;
   return {
-    id: String(o['id'] ?? o['jobId'] ?? ''),
-    state,
-    error: str(o, 'error', 'message', 'reason'),
-    elapsedMs: num(stats, 'timeElapsedMs', 'elapsedMs') ?? num(o, 'elapsedMs'),
-    dataTotal: num(stats, 'dataTotal'),
-    dataProcessed: num(stats, 'dataProcessed'),
-    dataRemaining: num(stats, 'dataRemaining'),
-    memTotal: num(stats, 'memTotal'),
-    memProcessed: num(stats, 'memProcessed'),
-    memRemaining: num(stats, 'memRemaining'),
-    memDirtyRate: num(stats, 'memDirtyRate'),
-    memIteration: num(stats, 'memIteration'),
-    memBps: num(stats, 'memBps'),
-    downtimeMs: num(stats, 'downtimeMs', 'expectedDowntimeMs'),
-    timeRemainingMs: num(stats, 'timeRemainingMs'),
+    id: j.id,
+    state: j.status,
+    error: j.reason,
+    elapsedMs: p?.timeElapsedMs ?? j.elapsedMs,
+    dataTotal: p?.dataTotal,
+    dataProcessed: p?.dataProcessed,
+    dataRemaining: p?.dataRemaining,
+    memTotal: p?.memTotal,
+    memProcessed: p?.memProcessed,
+    memRemaining: p?.memRemaining,
+    memDirtyRate: p?.memDirtyRate,
+    memIteration: p?.memIteration,
+    memBps: p?.memBps,
+    downtimeMs: p?.expectedDowntimeMs,
+    timeRemainingMs: p?.timeRemainingMs,
+    percent: p?.percent,
   };
+}
+
+/** A raw job.get answer (the command layer's generic call), checked against the declared job type. */
+export function decodeJob(v: XmlRpcValue): WireJob {
+  return jobView(checked(api.job.get, v));
 }

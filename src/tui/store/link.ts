@@ -1,15 +1,18 @@
 /**
- * The part of the transport's NodeLink (src/tui/transport/index.ts) that the
+ * The part of the transport's NodeLink (src/link/index.ts) that the
  * store and the command layer use, declared structurally so the TUI's pure
  * parts compile and test on their own; the real NodeLink satisfies it.
  */
 import type { Duplex } from 'node:stream';
+import type { Caller } from '../../api/client.js';
+import type { XmlRpcValue } from '../../common/xmlrpc/value.js';
 
-export type XmlRpcValue = null | boolean | number | string | Date | Buffer | XmlRpcValue[] | { [key: string]: XmlRpcValue };
+export type { XmlRpcValue };
 
 export type LinkState = 'connecting' | 'up' | 'down' | 'auth-failed' | 'hostkey-refused' | 'hostkey-unknown';
 
-export interface Link {
+/** A node link: the API's Caller plus connection state and consoles. */
+export interface Link extends Caller {
   readonly name: string;
   readonly state: LinkState;
   readonly detail?: string;

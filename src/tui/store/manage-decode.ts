@@ -1,25 +1,16 @@
 /**
- * Wire shapes of the management screens' agent methods (storage.*, network.*,
- * guest.*) turned into typed records. Pure and tolerant of absent fields: a
- * qemu-guest-agent answer carries less than ours.
+ * The management screens' agent answers (storage.*, network.*, guest.*) as the
+ * screens' rows. The shapes are the declared ones (src/api): each answer is checked
+ * against its method's result type, then only defaults are filled in (a
+ * qemu-guest-agent answer carries less than ours).
  */
+import { checked } from '../../api/client.js';
+import { api } from '../../api/index.js';
 import type { XmlRpcValue } from './link.js';
-import { isObj, num, str } from './decode.js';
 
-type Obj = { [key: string]: XmlRpcValue };
-
-function arr(v: XmlRpcValue | undefined): XmlRpcValue[] {
-  return Array.isArray(v) ? v : [];
-}
-function objs(v: XmlRpcValue | undefined): Obj[] {
-  return arr(v).filter(isObj);
-}
-function bool(o: Obj, name: string): boolean | undefined {
-  const v = o[name];
-  return typeof v === 'boolean' ? v : undefined;
-}
-function strs(v: XmlRpcValue | undefined): string[] {
-  return arr(v).filter((x): x is string => typeof x === 'string');
+/** A guest's time (a dateTime from our agent, ISO text from others) as text. */
+function timeText(v: Date | string | undefined): string {
+  return v instanceof Date ? v.toISOString() : (v ?? '');
 }
 
 export interface PoolRow {
@@ -34,15 +25,15 @@ export interface PoolRow {
 }
 
 export function decodePools(v: XmlRpcValue): PoolRow[] {
-  return objs(v).map((o) => ({
-    name: str(o, 'name') ?? '?',
-    state: str(o, 'state') ?? '?',
-    type: str(o, 'type') ?? '',
-    path: str(o, 'path') ?? '',
-    capacity: num(o, 'capacity') ?? 0,
-    allocation: num(o, 'allocation') ?? 0,
-    available: num(o, 'available') ?? 0,
-    autostart: bool(o, 'autostart') ?? false,
+  return checked(api.storage.pools, v).map((o) => ({
+    name: o.name,
+    state: o.state,
+    type: o.type ?? '',
+    path: o.path ?? '',
+    capacity: o.capacity,
+    allocation: o.allocation,
+    available: o.available,
+    autostart: o.autostart,
   }));
 }
 
@@ -53,17 +44,12 @@ export interface VolumeRow {
   capacity: number;
   allocation: number;
   format: string;
+  /** The VMs using this volume, as the agent knows from their definitions (the view needs no domain XML of its own). */
+  usedBy?: string[];
 }
 
 export function decodeVolumes(v: XmlRpcValue): VolumeRow[] {
-  return objs(v).map((o) => ({
-    name: str(o, 'name') ?? '?',
-    path: str(o, 'path') ?? '',
-    key: str(o, 'key') ?? '',
-    capacity: num(o, 'capacity') ?? 0,
-    allocation: num(o, 'allocation') ?? 0,
-    format: str(o, 'format', 'type') ?? '',
-  }));
+  return checked(api.storage.volumes, v).map((o) => ({ name: o.name, path: o.path, key: o.key, capacity: o.capacity, allocation: o.allocation, format: o.format ?? '', usedBy: o.usedBy ?? [] }));
 }
 
 export interface NetworkRow {
@@ -76,19 +62,22 @@ export interface NetworkRow {
   netmask: string;
   dhcpStart: string;
   dhcpEnd: string;
+  /** The VMs with an interface on this network, as the agent knows from their definitions. */
+  usedBy?: string[];
 }
 
 export function decodeNetworks(v: XmlRpcValue): NetworkRow[] {
-  return objs(v).map((o) => ({
-    name: str(o, 'name') ?? '?',
-    active: bool(o, 'active') ?? false,
-    autostart: bool(o, 'autostart') ?? false,
-    persistent: bool(o, 'persistent') ?? true,
-    bridge: str(o, 'bridge') ?? '',
-    ipAddress: str(o, 'ipAddress') ?? '',
-    netmask: str(o, 'netmask') ?? '',
-    dhcpStart: str(o, 'dhcpStart') ?? '',
-    dhcpEnd: str(o, 'dhcpEnd') ?? '',
+  return checked(api.network.list, v).map((o) => ({
+    name: o.name,
+    active: o.active,
+    autostart: o.autostart,
+    persistent: o.persistent,
+    bridge: o.bridge ?? '',
+    ipAddress: o.ipAddress ?? '',
+    netmask: o.netmask ?? '',
+    dhcpStart: o.dhcpStart ?? '',
+    dhcpEnd: o.dhcpEnd ?? '',
+    usedBy: o.usedBy ?? [],
   }));
 }
 
@@ -100,9 +89,8 @@ export interface GuestAgentState {
 }
 
 export function decodeGuestStatus(v: XmlRpcValue): GuestAgentState {
-  const o = isObj(v) ? v : {};
-  const d = o['detail'];
-  return { agent: str(o, 'agent') ?? 'none', detail: typeof d === 'string' ? d : '', simulated: bool(o, 'simulated') ?? false };
+  const o = checked(api.guest.status, v);
+  return { agent: o.agent, detail: typeof o.detail === 'string' ? o.detail : '', simulated: o.simulated ?? false };
 }
 
 export interface ProcessRow {
@@ -117,16 +105,15 @@ export interface ProcessRow {
 }
 
 export function decodeProcesses(v: XmlRpcValue): ProcessRow[] {
-  const list = isObj(v) ? v['processes'] : v;
-  return objs(list).map((o) => ({
-    pid: num(o, 'pid') ?? 0,
-    ppid: num(o, 'ppid') ?? 0,
-    user: str(o, 'user') ?? String(num(o, 'uid') ?? '?'),
-    state: str(o, 'state') ?? '',
-    cpuPct: num(o, 'cpuPercent', 'cpuPct') ?? 0,
-    rssKiB: num(o, 'rssKiB') ?? 0,
-    name: str(o, 'name') ?? '',
-    command: str(o, 'command', 'name') ?? '',
+  return checked(api.guest.processes, v).processes.map((o) => ({
+    pid: o.pid,
+    ppid: o.ppid ?? 0,
+    user: o.user ?? String(o.uid ?? '?'),
+    state: o.state ?? '',
+    cpuPct: o.cpuPercent ?? 0,
+    rssKiB: o.rssKiB ?? 0,
+    name: o.name ?? '',
+    command: o.command ?? o.name ?? '',
   }));
 }
 
@@ -149,20 +136,20 @@ export interface GroupRow {
 }
 
 export function decodeUsers(v: XmlRpcValue): { users: UserRow[]; groups: GroupRow[] } {
-  const o = isObj(v) ? v : { users: v };
+  const o = checked(api.guest.users, v);
   return {
-    users: objs(o['users']).map((u) => ({
-      name: str(u, 'name', 'user') ?? '?',
-      uid: num(u, 'uid') ?? -1,
-      groups: strs(u['groups']),
-      admin: bool(u, 'admin') ?? false,
-      adminVia: strs(u['adminVia']),
-      password: str(u, 'password') ?? '',
-      shell: str(u, 'shell') ?? '',
-      system: bool(u, 'system') ?? false,
-      loggedIn: bool(u, 'loggedIn') ?? false,
+    users: o.users.map((u) => ({
+      name: u.name,
+      uid: u.uid ?? -1,
+      groups: u.groups ?? [],
+      admin: u.admin ?? false,
+      adminVia: u.adminVia ?? [],
+      password: u.password ?? '',
+      shell: u.shell ?? '',
+      system: u.system ?? false,
+      loggedIn: u.loggedIn ?? false,
     })),
-    groups: objs(o['groups']).map((g) => ({ name: str(g, 'name') ?? '?', gid: num(g, 'gid') ?? -1, members: strs(g['members']) })),
+    groups: o.groups.map((g) => ({ name: g.name, gid: g.gid, members: g.members })),
   };
 }
 
@@ -174,7 +161,7 @@ export interface SessionRow {
 }
 
 export function decodeSessions(v: XmlRpcValue): SessionRow[] {
-  return objs(v).map((o) => ({ user: str(o, 'user', 'name') ?? '?', line: str(o, 'line', 'tty') ?? '', host: str(o, 'host', 'domain') ?? '', loginTime: str(o, 'loginTime') ?? '' }));
+  return checked(api.guest.sessions, v).map((o) => ({ user: o.user, line: o.line ?? '', host: o.host ?? o.domain ?? '', loginTime: timeText(o.loginTime) }));
 }
 
 export interface ServiceRow {
@@ -185,11 +172,8 @@ export interface ServiceRow {
 }
 
 export function decodeServices(v: XmlRpcValue): { init: string; services: ServiceRow[] } {
-  const o = isObj(v) ? v : { services: v };
-  return {
-    init: str(o, 'init') ?? '',
-    services: objs(o['services']).map((s) => ({ name: str(s, 'name') ?? '?', state: str(s, 'state') ?? '', enabled: str(s, 'enabled') ?? '', description: str(s, 'description') ?? '' })),
-  };
+  const o = checked(api.guest.services, v);
+  return { init: o.init, services: o.services.map((x) => ({ name: x.name, state: x.state, enabled: x.enabled ?? '', description: x.description ?? '' })) };
 }
 
 export interface GuestSystem {
@@ -204,19 +188,17 @@ export interface GuestSystem {
 }
 
 export function decodeGuestInfo(v: XmlRpcValue): GuestSystem {
-  const o = isObj(v) ? v : {};
-  const os = isObj(o['os']) ? o['os'] : {};
-  const load = isObj(o['load']) ? o['load'] : undefined;
-  const mem = isObj(o['memory']) ? o['memory'] : {};
+  const o = checked(api.guest.info, v);
+  const load = o.load;
   return {
-    hostname: str(o, 'hostname') ?? '',
-    os: str(os, 'prettyName', 'name') ?? str(o, 'os') ?? '',
-    kernel: str(o, 'kernel') ?? str(os, 'kernelRelease') ?? '',
-    uptimeSec: num(o, 'uptimeSec'),
-    load: load ? [num(load, 'load1'), num(load, 'load5'), num(load, 'load15')].map((x) => (x === undefined ? '-' : x.toFixed(2))).join(' ') : undefined,
-    cpus: num(o, 'cpus'),
-    memTotalKiB: num(mem, 'totalKiB'),
-    memAvailableKiB: num(mem, 'availableKiB'),
+    hostname: o.hostname ?? '',
+    os: o.os?.prettyName ?? o.os?.name ?? '',
+    kernel: o.kernel ?? o.os?.kernelRelease ?? '',
+    uptimeSec: o.uptimeSec,
+    load: load ? [load.load1, load.load5, load.load15].map((x) => x.toFixed(2)).join(' ') : undefined,
+    cpus: o.cpus,
+    memTotalKiB: o.memory?.totalKiB,
+    memAvailableKiB: o.memory?.availableKiB,
   };
 }
 
@@ -229,7 +211,7 @@ export interface FilesystemRow {
 }
 
 export function decodeFilesystems(v: XmlRpcValue): FilesystemRow[] {
-  return objs(v).map((o) => ({ mountPoint: str(o, 'mountPoint', 'mountpoint') ?? '?', device: str(o, 'device', 'name') ?? '', fsType: str(o, 'fsType', 'type') ?? '', totalBytes: num(o, 'totalBytes'), usedBytes: num(o, 'usedBytes') }));
+  return checked(api.guest.filesystems, v).map((o) => ({ mountPoint: o.mountPoint, device: o.device ?? '', fsType: o.fsType ?? '', totalBytes: o.totalBytes, usedBytes: o.usedBytes }));
 }
 
 export interface InterfaceRow {
@@ -240,10 +222,10 @@ export interface InterfaceRow {
 }
 
 export function decodeInterfaces(v: XmlRpcValue): InterfaceRow[] {
-  return objs(v).map((o) => ({
-    name: str(o, 'name') ?? '?',
-    mac: str(o, 'mac') ?? '',
-    state: str(o, 'state') ?? '',
-    addresses: objs(o['addresses']).map((a) => str(a, 'cidr', 'address') ?? '').filter((a) => a !== ''),
+  return checked(api.guest.interfaces, v).map((o) => ({
+    name: o.name,
+    mac: o.mac ?? '',
+    state: o.state ?? '',
+    addresses: o.addresses.map((a) => a.cidr ?? a.address ?? '').filter((a) => a !== ''),
   }));
 }

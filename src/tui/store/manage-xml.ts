@@ -3,18 +3,11 @@
  * sources and network interfaces, so a volume or network can say which VMs use
  * it. Pure; entities are not expanded.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { decodeEntities, xmlParser, xmlProblem } from '../../common/xml.js';
 
 type Node = Record<string, unknown>;
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  processEntities: false,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  isArray: (tag) => tag === 'disk' || tag === 'interface',
-});
+const parser = xmlParser(['disk', 'interface']);
 
 function obj(v: unknown): Node | undefined {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Node) : undefined;
@@ -24,7 +17,7 @@ function list(v: unknown): Node[] {
 }
 function attr(n: Node | undefined, name: string): string | undefined {
   const v = n?.[`@_${name}`];
-  return typeof v === 'string' || typeof v === 'number' ? String(v).replace(/&apos;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&') : undefined;
+  return typeof v === 'string' || typeof v === 'number' ? decodeEntities(String(v)) : undefined;
 }
 
 export interface DiskUse {
@@ -114,7 +107,6 @@ export function networkUsers(networks: string[], devices: ReadonlyMap<string, Do
  */
 export function xmlWellFormed(xml: string): { ok: true } | { ok: false; line: number; message: string } {
   if (xml.trim() === '') return { ok: false, line: 1, message: 'the XML is empty' };
-  const r = XMLValidator.validate(xml);
-  if (r === true) return { ok: true };
-  return { ok: false, line: r.err.line, message: r.err.msg };
+  const bad = xmlProblem(xml);
+  return bad ? { ok: false, ...bad } : { ok: true };
 }

@@ -1,12 +1,14 @@
 /**
- * One poller per node: periodic refresh (node.stats, vm.stats with cursors;
- * vm.list when events say something changed, and every few ticks anyway) plus an
+ * One poller per node: periodic refresh (vm.watch with the inventory version
+ * held and what is shown; node.stats with a cursor) plus an
  * events.poll long-poll so state changes show at once. A refresh that comes due
  * while the previous one still runs is dropped, never queued.
  */
-import type { Link, XmlRpcValue } from './link.js';
+import { client, type Client } from '../../api/client.js';
+import type { Link } from './link.js';
 import type { ClusterStore } from './store.js';
-import { decodeEvents, decodeNodeInfo, decodeNodeStats, decodeVmList, decodeVmStats } from './decode.js';
+import type { WatchAnswer, WatchView } from '../../api/index.js';
+import { decodeEvents, decodeNodeInfo, decodeNodeStats, decodeVmStats, inventoryVm, liveSamples } from './decode.js';
 import { HISTORY_POINTS } from './model.js';
 
 export interface PollerOptions {
@@ -25,7 +27,14 @@ export interface PollerOptions {
   watched?: () => number;
   /** Whether the node's own row or charts are on screen; otherwise node.stats every `listEvery` ticks (the cursor still brings every sample). */
   nodeWatched?: () => boolean;
+  /** The table's sort key (cpu, mem, disk, net rank by a figure: each node then sends its top rows). */
+  sort?: () => string;
+  /** How many top rows a node sends for a ranking (the table's height is plenty; default 40). */
+  topRows?: number;
 }
+
+/** The table's sort keys that rank by a live figure, as vm.watch names the column. */
+const WATCH_SORT: Record<string, WatchView['sort']> = { cpu: 'cpuPct', mem: 'memPct', disk: 'diskBps', net: 'netBps' };
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -38,15 +47,22 @@ export class NodePoller {
   private ticks = 0;
   private needList = true;
   private needInfo = true;
-  private nodeCursor: XmlRpcValue = null;
-  private eventCursor: XmlRpcValue = null;
+  private nodeCursor = 0;
+  /** The inventory version we hold of this node (vm.watch), the agent that gave it, and its VM keys. */
+  private version = 0;
+  private agentStart = 0;
+  private readonly keys = new Map<number, string>();
+  private eventCursor: number | undefined;
+  /** The agent's API over this node's link. */
+  private readonly agent: Client;
   private completed = 0;
   /** Refreshes skipped because the previous one was still running (for the bench and the status view). */
   dropped = 0;
-  readonly o: Required<Omit<PollerOptions, 'watched' | 'nodeWatched'>> & Pick<PollerOptions, 'watched' | 'nodeWatched'>;
+  readonly o: Required<Omit<PollerOptions, 'watched' | 'nodeWatched' | 'sort'>> & Pick<PollerOptions, 'watched' | 'nodeWatched' | 'sort'>;
 
   constructor(readonly link: Link, readonly store: ClusterStore, o: PollerOptions = {}) {
-    this.o = { refreshMs: 1000, infoEvery: 30, listEvery: 10, longPollMs: 20000, frozen: false, ...o };
+    this.agent = client(link);
+    this.o = { refreshMs: 1000, infoEvery: 30, listEvery: 10, longPollMs: 20000, frozen: false, topRows: 40, ...o };
     store.addNode(link.name, link.state);
     link.on('state', (s, detail) => {
       store.setLink(link.name, s, detail);
@@ -83,25 +99,22 @@ export class NodePoller {
     try {
       this.ticks++;
       if (this.needInfo || this.ticks % this.o.infoEvery === 0) {
-        this.store.setHost(name, decodeNodeInfo(await this.link.call('node.info')));
+        this.store.setHost(name, decodeNodeInfo(await this.agent.node.info()));
         this.needInfo = false;
       }
-      // vm.list is served from the agent's last collection (no libvirt call) and
-      // carries every VM's latest figures, so one call per tick feeds the table and
-      // the sparklines; vm.stats is only read for one VM's full history (backfill).
+      // vm.watch is served from the agent's last collection (no libvirt call): the
+      // inventory's changes since the version we hold, and figures only for what is
+      // shown (a node on screen: its VMs; a ranking: the node's top rows by the
+      // column), packed. A tick's cost follows the screen and the nodes, not the VMs.
       const metrics = !(this.o.frozen && this.completed > 0) && (this.completed === 0 || (this.o.nodeWatched?.() ?? true) || this.ticks % this.o.listEvery === 0);
-      const full = this.needList || this.ticks % this.o.listEvery === 0;
       const period = Math.max(1, this.o.watched?.() ?? 1);
-      const watched = this.ticks % period === 0;
+      const due = this.needList || this.ticks % period === 0 || this.ticks % this.o.listEvery === 0;
       this.needList = false;
-      // Every tick for a watched node: its running VMs (stopped ones have no figures that move);
-      // the whole list on events, after commands, and every few ticks.
-      const listCall = full ? this.link.call('vm.list') : watched ? this.link.call('vm.list', { active: true, inactive: false }) : Promise.resolve(null);
-      const [list, ns] = await Promise.all([
-        listCall,
-        metrics ? this.link.call('node.stats', this.nodeCursor ?? 0, ...(this.o.frozen ? [1] : [])) : Promise.resolve(null),
+      const [w, ns] = await Promise.all([
+        due ? this.agent.vm.watch(this.version, this.view(period)) : Promise.resolve(null),
+        metrics ? this.agent.node.stats(this.nodeCursor, this.o.frozen ? 1 : undefined) : Promise.resolve(null),
       ]);
-      if (list !== null && !this.store.setVmList(name, decodeVmList(list), !(this.o.frozen && this.completed > 0), !full)) this.needList = true;
+      if (w !== null) this.apply(w);
       if (ns !== null) {
         const page = decodeNodeStats(ns);
         this.nodeCursor = page.cursor;
@@ -118,11 +131,46 @@ export class NodePoller {
     }
   }
 
+  /** What this node shows now, as vm.watch's view. */
+  private view(period: number): WatchView {
+    if (this.o.frozen) return this.completed === 0 ? { all: true } : {};
+    const sort = WATCH_SORT[this.o.sort?.() ?? ''];
+    if (this.completed === 0) return { all: true };
+    // A metric ranking: the node's top rows (its rows on screen are among them); else a node on screen: all its VMs.
+    if (sort && period <= 2) return { sort, top: this.o.topRows };
+    if (period === 1) return { all: true };
+    return {};
+  }
+
+  private apply(w: WatchAnswer): void {
+    const name = this.link.name;
+    if (w.agentStart !== this.agentStart && !w.full) {
+      // Another agent answers (it restarted): our version means nothing to it.
+      this.agentStart = w.agentStart;
+      this.version = 0;
+      this.needList = true;
+      return;
+    }
+    this.agentStart = w.agentStart;
+    if (w.full) this.keys.clear();
+    for (const i of w.added) this.keys.set(i.key, i.name);
+    for (const i of w.changed) this.keys.set(i.key, i.name);
+    const upserts = [...w.added, ...w.changed].map(inventoryVm);
+    let complete = true;
+    if (w.full) complete = this.store.setVmList(name, upserts, false);
+    else if (upserts.length > 0 || w.removed.length > 0) complete = this.store.applyVmChanges(name, upserts, w.removed);
+    // A VM kept on screen by a migration left our version behind: the whole inventory again next tick, until it is released.
+    this.version = complete ? w.version : 0;
+    if (!complete) this.needList = true;
+    const samples = liveSamples(w, this.keys);
+    if (samples.length > 0) this.store.setVmFigures(name, samples, w.seenAt);
+  }
+
   /** One VM's kept history (for its charts when its detail view opens). */
   async backfill(vm: string): Promise<void> {
     if (this.o.frozen) return; // the kept history grows with time: not for stable captures
     try {
-      const page = decodeVmStats({ cursor: null, vms: { [vm]: await this.link.call('vm.stats', vm, 0, HISTORY_POINTS) } });
+      const page = decodeVmStats(await this.agent.vm.stats(vm, 0, HISTORY_POINTS));
       this.store.backfillVm(`${this.link.name}/${vm}`, page.samples);
     } catch {
       /* the live samples keep coming; a missing history is not an error worth a status line */
@@ -136,8 +184,8 @@ export class NodePoller {
         continue;
       }
       try {
-        const r = decodeEvents(await this.link.call('events.poll', ...(this.eventCursor === null ? [0] : [this.eventCursor]), this.o.longPollMs));
-        const first = this.eventCursor === null;
+        const r = decodeEvents(await this.agent.events.poll(this.eventCursor ?? 0, this.o.longPollMs));
+        const first = this.eventCursor === undefined;
         this.eventCursor = r.cursor;
         if (!first && r.events.length > 0) this.invalidate();
       } catch {

@@ -62,42 +62,20 @@ export class ClusterStore {
   /**
    * Replace one node's VM list: new VMs appear, gone ones (undefined, migrated
    * away) disappear. With `partial` (only the running VMs were asked for) nothing
-   * is removed; returns false when the partial list misses a VM that was running
-   * (it stopped or left: the caller should fetch the whole list).
+   * is removed; returns false when the partial list misses a VM that was running,
+   * or a gone VM stays because a migration pins it (the caller should ask again).
    */
   setVmList(node: string, list: WireVm[], withSamples = true, partial = false): boolean {
-    const n = this.addNode(node, 'up');
-    const keys = this.byNode.get(node) ?? new Set<string>();
-    this.byNode.set(node, keys);
+    const keys = this.keysOf(node);
     const seen = new Set<string>();
-    for (const w of list) {
-      const key = `${node}/${w.name}`;
-      seen.add(key);
-      let vm = this.vms.get(key);
-      if (!vm) {
-        vm = newVm(node, w.name);
-        this.vms.set(key, vm);
-      }
-      keys.add(key);
-      vm.uuid = w.uuid;
-      if (vm.state !== w.state && !isActive(w.state)) {
-        vm.cpuPct = undefined;
-        vm.diskRdBps = vm.diskWrBps = vm.netRxBps = vm.netTxBps = undefined;
-      }
-      vm.state = w.state;
-      vm.vcpus = w.vcpus;
-      vm.memKiB = w.memKiB;
-      vm.maxMemKiB = w.maxMemKiB;
-      if (withSamples && w.sample && w.sample.t !== vm.seenAt) {
-        vm.seenAt = w.sample.t;
-        // A stopped VM has no memory in use, whatever its balloon figure says.
-        this.pushVmSample(vm, isActive(w.state) ? w.sample : { name: w.name, t: w.sample.t, cpuPct: 0 });
-        if (!isActive(w.state)) vm.memPct = undefined;
-      }
-    }
+    for (const w of list) seen.add(this.upsert(node, keys, w, withSamples).key);
     let complete = true;
     for (const key of keys) {
-      if (seen.has(key) || this.pinned.has(key)) continue;
+      if (seen.has(key)) continue;
+      if (this.pinned.has(key)) {
+        complete = false; // kept while a migration holds it: ask again once it is released
+        continue;
+      }
       if (partial) {
         if (isActive(this.vms.get(key)?.state ?? '')) complete = false;
         continue;
@@ -105,6 +83,84 @@ export class ClusterStore {
       this.vms.delete(key);
       keys.delete(key);
     }
+    this.recount(node, keys);
+    return complete;
+  }
+
+  /**
+   * Inventory changes of one node (vm.watch): VMs added or changed, and names gone.
+   * A gone VM that a migration pins stays; returns false then (ask for the whole inventory later).
+   */
+  applyVmChanges(node: string, upserts: WireVm[], removed: string[]): boolean {
+    const keys = this.keysOf(node);
+    for (const w of upserts) this.upsert(node, keys, w, false);
+    let complete = true;
+    for (const name of removed) {
+      const key = `${node}/${name}`;
+      if (this.pinned.has(key)) {
+        complete = false;
+        continue;
+      }
+      this.vms.delete(key);
+      keys.delete(key);
+    }
+    this.recount(node, keys);
+    return complete;
+  }
+
+  /** The latest figures of some of a node's VMs, collected at `seenAt` (a collection already shown is not counted twice). */
+  setVmFigures(node: string, samples: VmSample[], seenAt: number): void {
+    let any = false;
+    for (const s of samples) {
+      const vm = this.vms.get(`${node}/${s.name}`);
+      if (!vm || vm.seenAt === seenAt) continue;
+      vm.seenAt = seenAt;
+      this.pushVmSample(vm, isActive(vm.state) ? s : { name: s.name, t: s.t, cpuPct: 0 });
+      any = true;
+    }
+    if (any) this.changed();
+  }
+
+  private keysOf(node: string): Set<string> {
+    this.addNode(node, 'up');
+    let keys = this.byNode.get(node);
+    if (!keys) {
+      keys = new Set<string>();
+      this.byNode.set(node, keys);
+    }
+    return keys;
+  }
+
+  private upsert(node: string, keys: Set<string>, w: WireVm, withSamples: boolean): VmRecord {
+    const key = `${node}/${w.name}`;
+    let vm = this.vms.get(key);
+    if (!vm) {
+      vm = newVm(node, w.name);
+      this.vms.set(key, vm);
+    }
+    keys.add(key);
+    vm.uuid = w.uuid;
+    if (vm.state !== w.state && !isActive(w.state)) {
+      vm.cpuPct = undefined;
+      vm.diskRdBps = vm.diskWrBps = vm.netRxBps = vm.netTxBps = undefined;
+      vm.memPct = undefined;
+    }
+    vm.state = w.state;
+    vm.vcpus = w.vcpus;
+    vm.memKiB = w.memKiB;
+    vm.maxMemKiB = w.maxMemKiB;
+    if (withSamples && w.sample && w.sample.t !== vm.seenAt) {
+      vm.seenAt = w.sample.t;
+      // A stopped VM has no memory in use, whatever its balloon figure says.
+      this.pushVmSample(vm, isActive(w.state) ? w.sample : { name: w.name, t: w.sample.t, cpuPct: 0 });
+      if (!isActive(w.state)) vm.memPct = undefined;
+    }
+    return vm;
+  }
+
+  /** The node's counts and committed resources, from its VMs (after its inventory changed). */
+  private recount(node: string, keys: Set<string>): void {
+    const n = this.addNode(node, 'up');
     let running = 0;
     let mem = 0;
     let vcpus = 0;
@@ -120,7 +176,6 @@ export class ClusterStore {
     n.vmMemKiB = mem;
     n.vmVcpus = vcpus;
     this.changed();
-    return complete;
   }
 
   addNodeSamples(node: string, samples: NodeSample[]): void {
@@ -167,7 +222,7 @@ export class ClusterStore {
       vm.cpuPct = s.cpuPct;
       vm.cpuHist.push(s.cpuPct);
     }
-    const memPct = s.memPct ?? (s.memUsedKiB !== undefined && vm.memKiB > 0 ? (100 * s.memUsedKiB) / vm.memKiB : undefined);
+    const memPct = s.memUsedKiB !== undefined && vm.memKiB > 0 ? (100 * s.memUsedKiB) / vm.memKiB : undefined;
     if (memPct !== undefined) {
       vm.memPct = memPct;
       vm.memHist.push(memPct);

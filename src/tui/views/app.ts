@@ -9,19 +9,21 @@ import { performance } from 'node:perf_hooks';
 import type { Link } from '../store/link.js';
 import { ClusterStore } from '../store/store.js';
 import { NodePoller } from '../store/poller.js';
-import { totals, type NodeRecord, type VmRecord } from '../store/model.js';
+import type { VmRecord } from '../store/model.js';
 import { CommandCenter } from '../commands/index.js';
 import { detectGlyphs, type Glyphs } from '../format/chart.js';
 import { cell, escapeTags } from '../format/text.js';
-import { headerLine, nodeLines, vmLines } from './tables.js';
-import { nodeDetailLines, taskLines, vmDetailLines, wallLines } from './panels.js';
-import { selectRows, type SortKey } from './vmlist.js';
 import { themeFromEnv, type Theme } from './theme.js';
-import { ConsoleSession } from './console.js';
-import { handleKey, type KeyEvent } from './keys.js';
-import { dialogLines, type Dialog } from './dialogs.js';
-import { helpLines } from '../keymap.js';
-import { ManageScreens } from '../screens/index.js';
+import { CONSOLE_ESCAPE, ConsoleSession } from './console.js';
+import { inputKey, keyName, type InputLine, type KeyEvent } from './keys.js';
+import { ConfirmDialog, DIALOG_HELP } from './dialogs.js';
+import { bind, findCommandIn, findKey, footerHints, helpLines, type Binding, type Bound, type HelpSection } from '../keymap.js';
+import { ManageScreens, SCREEN_HELP } from '../screens/index.js';
+import { OVERVIEW, OverviewPage } from './overview.js';
+import { HelpPage, TasksPage, VIEW_HELP, WallPage } from './pages.js';
+import { PageStack, type AppHost, type Page, type PromptOptions } from './page.js';
+import { BALANCE, BalancePage, balanceCommand } from './balance.js';
+import { BalanceCenter } from '../commands/balance.js';
 import type { PassphraseBroker } from './passphrase.js';
 
 export interface DashboardOptions {
@@ -39,56 +41,71 @@ export interface DashboardOptions {
   nodeConfig?(node: string): { migrateUri?: string; sshHost?: string } | undefined;
 }
 
-export type ViewMode = 'overview' | 'vm' | 'node' | 'wall' | 'help' | 'tasks';
-
-export interface InputLine {
-  prompt: string;
-  buf: string;
-  submit(text: string): void;
-  /** Typed text is not shown and not trimmed (a passphrase). */
-  secret?: boolean;
-  /** Esc: the question is dropped (a passphrase not given). */
-  cancel?(): void;
-}
-
 type Box = blessed.Widgets.BoxElement;
 
-export class Dashboard {
+/** How long a status message stays (errors longer); it also goes when its screen does. */
+const STATUS_MS = 8000;
+const STATUS_ERROR_MS = 20000;
+
+/** Keys and commands of every screen: the stack's top page first, then these (`?` and `:` lead the footer). */
+export const GLOBAL: readonly Binding<Dashboard>[] = [
+  { keys: ['?'], help: 'this help: every key and command of every screen', hint: 'help', command: 'help', run: (d) => d.push(new HelpPage(d)) },
+  { keys: [':'], help: 'command line (:vm NAME, :node NAME, :migrate, :balance, ...)', hint: 'command', run: (d) => d.prompt(':', '', (t) => d.runCommand(t)) },
+  { keys: ['escape'], help: 'close the screen or dialog on top', hint: 'back', when: (d) => d.stack.top !== d.overview, run: (d) => d.pop(d.stack.top) },
+  { keys: ['q'], help: 'quit (on another screen: back to the one below)', hint: 'quit', command: 'quit', run: (d) => (d.stack.top === d.overview || d.viaCommand ? d.quit(0) : d.pop(d.stack.top)) },
+  { keys: ['C-c'], help: 'quit at once', run: (d) => d.quit(0) },
+  { keys: ['w'], help: 'wall mode: the whole cluster at a glance, no keys needed', hint: 'wall', command: 'wall', run: (d) => d.push(new WallPage(d)) },
+  { keys: ['t'], help: 'tasks: progress and results of migrations and bulk actions', command: 'tasks', run: (d) => d.showTasks() },
+  { keys: ['A'], help: 'toggle ASCII charts (for terminals without braille)', run: (d) => d.toggleGlyphs() },
+  { keys: ['B'], help: 'balance (level 2): imbalance, recommended moves, automatic mode (:balance apply, :balance auto on|off [SECONDS])', command: 'balance', args: '[apply|auto on|off]', run: (d, arg) => balanceCommand(d, d.balance, arg, () => d.openBalance()) },
+];
+
+/** Every screen's table, in the order `?` shows them. */
+export function helpSections(): HelpSection[] {
+  return [{ title: 'Everywhere', bindings: GLOBAL }, { title: 'Overview: node list and VM table', bindings: OVERVIEW }, ...VIEW_HELP, { title: 'Balance (B, :balance)', bindings: BALANCE }, ...SCREEN_HELP, ...DIALOG_HELP];
+}
+
+/** The `?` screen's text, generated from the tables. */
+export function helpText(): string[] {
+  return [
+    ...helpLines(helpSections()),
+    'Console',
+    '  C-]            leave the console, back to the dashboard',
+    'Input line: Enter accepts, Esc cancels, Backspace and Ctrl-U edit; a suggested value is replaced by what you type',
+  ];
+}
+
+export class Dashboard implements AppHost {
   readonly store = new ClusterStore();
   readonly pollers = new Map<string, NodePoller>();
   readonly links = new Map<string, Link>();
   readonly cmd: CommandCenter;
+  /** Level 2 from the dashboard: the balancer's plan over the store, automatic mode. */
+  readonly balance: BalanceCenter;
   /** The management screens (storage, networks, guest, create, edit, XML, delete). */
   readonly screens: ManageScreens;
   readonly screen: blessed.Widgets.Screen;
+  readonly overview: OverviewPage;
+  readonly stack: PageStack;
   theme: Theme;
   glyphs: Glyphs;
-  view: ViewMode = 'overview';
-  focus: 'vms' | 'nodes' = 'vms';
-  selVm = '';
-  selNode = '';
-  vmTop = 0;
-  nodeTop = 0;
-  filter = '';
-  sortKey: SortKey = 'name';
-  reverse = false;
-  readonly marks = new Set<string>();
-  dialog: Dialog | undefined;
   input: InputLine | undefined;
   console: { session: ConsoleSession; full: boolean } | undefined;
-  helpTop = 0;
-  readonly helpLines: string[] = helpLines();
-  /** Rows of the VM table as last drawn (filter and sort applied). */
-  rows: VmRecord[] = [];
-  nodeRows: NodeRecord[] = [];
+  /** True while a `:` command runs (`:q` quits from any screen). */
+  viaCommand = false;
   private dirty = true;
   /** How long blessed's screen.render() (diff and terminal writes) took last time. */
   lastRenderMs = 0;
   private readonly contents = new Map<Box, string>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly boxes: Record<'header' | 'nodes' | 'vmTitle' | 'vms' | 'side' | 'full' | 'status' | 'bottom' | 'dialog' | 'console', Box>;
+  private readonly boxes: Record<'full' | 'status' | 'bottom' | 'dialog' | 'console', Box>;
+  /** Boxes for pages that draw several panes (the overview), reused in order. */
+  private readonly paneBoxes: Box[] = [];
   private done: ((code: number) => void) | undefined;
   private readonly traceFile: string | undefined;
+  private readonly global: Bound[];
+  /** The status message as last seen: which page it belongs to and when it came. */
+  private statusSeen = { text: '', page: undefined as Page | undefined, at: 0 };
   readonly frozen: boolean;
 
   constructor(readonly o: DashboardOptions) {
@@ -97,10 +114,12 @@ export class Dashboard {
     this.glyphs = detectGlyphs(env);
     this.frozen = o.frozen ?? false;
     this.traceFile = env['VEM_TUI_TRACE'] || undefined;
-    if (o.wall) this.view = 'wall';
+    this.overview = new OverviewPage(this);
+    this.stack = new PageStack(this.overview);
+    this.global = bind(this, GLOBAL);
     for (const l of o.links) {
       this.links.set(l.name, l);
-      this.pollers.set(l.name, new NodePoller(l, this.store, { refreshMs: o.refreshMs ?? 1000, frozen: this.frozen, watched: () => this.watches(l.name), nodeWatched: () => this.watchesNode(l.name) }));
+      this.pollers.set(l.name, new NodePoller(l, this.store, { refreshMs: o.refreshMs ?? 1000, frozen: this.frozen, watched: () => this.watches(l.name), nodeWatched: () => this.watchesNode(l.name), sort: () => this.overview.sortKey }));
     }
     this.cmd = new CommandCenter({
       store: this.store,
@@ -108,18 +127,22 @@ export class Dashboard {
       invalidate: (n) => this.pollers.get(n)?.invalidate(),
       ...(o.nodeConfig ? { nodeConfig: o.nodeConfig } : {}),
     });
+    this.balance = new BalanceCenter(this.store, this.cmd);
+    this.balance.onChange(() => (this.dirty = true));
+    this.overview.headerExtra = () => (this.balance.auto ? 'AUTO-BALANCE' : '');
     this.screens = new ManageScreens({
       theme: () => this.theme,
       store: this.store,
       link: (n) => this.links.get(n),
       invalidate: (n) => this.pollers.get(n)?.invalidate(),
-      say: (t, e) => this.cmd.say(t, e),
-      confirm: (lines, yes) => (this.dialog = { kind: 'confirm', lines, yes }),
-      prompt: (prompt, buf, submit) => (this.input = { prompt, buf, submit }),
+      say: (t, e) => this.say(t, e),
+      confirm: (lines, yes) => this.confirm(lines, yes),
+      prompt: (prompt, buf, submit) => this.prompt(prompt, buf, submit),
       markDirty: () => (this.dirty = true),
       runEditor: (file) => this.runEditor(file),
-      selectedVm: () => this.selectedVm(),
-      selectedNode: () => (this.focus === 'nodes' ? this.selectedNode()?.name : undefined),
+      selectedVm: () => this.overview.selectedVm(),
+      selectedNode: () => (this.overview.focus === 'nodes' ? this.overview.selectedNode()?.name : undefined),
+      stack: { push: (s) => this.push(s), pop: (s) => this.pop(s), top: () => this.stack.top },
     });
     this.screen = blessed.screen({
       smartCSR: true,
@@ -134,29 +157,23 @@ export class Dashboard {
     // Box-drawing as Unicode (or ASCII when the terminal cannot), not the VT100
     // alternate charset: it reads right in captures, logs and odd terminals.
     (this.screen.tput as unknown as { brokenACS: boolean }).brokenACS = true;
-    const mk = (opts: blessed.Widgets.BoxOptions = {}): Box => blessed.box({ parent: this.screen, tags: true, wrap: false, top: 0, left: 0, width: 1, height: 1, ...opts });
     this.boxes = {
-      header: mk(),
-      nodes: mk(),
-      vmTitle: mk(),
-      vms: mk(),
-      side: mk(),
-      full: mk({ hidden: true }),
-      status: mk(),
-      bottom: mk(),
-      console: mk({ hidden: true, border: { type: 'line' } }),
-      dialog: mk({ hidden: true, border: { type: 'line' } }),
+      full: this.mk({ hidden: true }),
+      status: this.mk(),
+      bottom: this.mk(),
+      console: this.mk({ hidden: true, border: { type: 'line' } }),
+      dialog: this.mk({ hidden: true, border: { type: 'line' } }),
     };
     // A link that changes state says so in the status line too (the node list may be scrolled or narrow).
     for (const l of o.links) {
       l.on('state', (s, detail) => {
         if (s === 'up') {
-          if (this.cmd.statusIsError && this.cmd.status.startsWith(`node ${l.name} `)) this.cmd.say(`node ${l.name} up`);
+          if (this.cmd.statusIsError && this.cmd.status.startsWith(`node ${l.name} `)) this.say(`node ${l.name} up`);
         } else if (s !== 'connecting') {
           // An unknown key: the fingerprint first, so a narrow status line still shows what to check.
           const k = s === 'hostkey-unknown' ? l.pendingHostKey : undefined;
           const why = k ? `new host key ${k.keyType} ${k.fingerprint}` : detail;
-          this.cmd.say(`node ${l.name} ${s}${why ? `: ${why}` : ''}${linkHint(s)}`, true);
+          this.say(`node ${l.name} ${s}${why ? `: ${why}` : ''}${linkHint(s)}`, true);
         }
       });
     }
@@ -164,14 +181,7 @@ export class Dashboard {
     o.passphrases?.attach(
       (path, attempt) =>
         new Promise((resolve) => {
-          this.input = {
-            prompt: `passphrase for ${path}${attempt > 1 ? ` (wrong; try ${attempt} of 3)` : ''} (hidden, Esc skips): `,
-            buf: '',
-            secret: true,
-            submit: (t) => resolve(t),
-            cancel: () => resolve(undefined),
-          };
-          this.dirty = true;
+          this.prompt(`passphrase for ${path}${attempt > 1 ? ` (wrong; try ${attempt} of 3)` : ''} (hidden, Esc skips): `, '', (t) => resolve(t), { secret: true, cancel: () => resolve(undefined) });
         }),
     );
     this.store.onChange(() => (this.dirty = true));
@@ -180,11 +190,111 @@ export class Dashboard {
     this.screen.on('resize', () => this.draw());
   }
 
+  private mk(opts: blessed.Widgets.BoxOptions = {}): Box {
+    return blessed.box({ parent: this.screen, tags: true, wrap: false, top: 0, left: 0, width: 1, height: 1, ...opts });
+  }
+
+  // --- AppHost: what pages may ask of the dashboard ---
+
+  get selection(): OverviewPage {
+    return this.overview;
+  }
+
+  push(p: Page): void {
+    this.stack.push(p);
+    this.dirty = true;
+  }
+
+  pop(p: Page): void {
+    this.stack.pop(p);
+    this.dirty = true;
+  }
+
+  home(): void {
+    this.stack.home();
+    this.dirty = true;
+  }
+
+  say(text: string, isError = false): void {
+    this.cmd.say(text, isError);
+  }
+
+  confirm(lines: string[], yes: () => void): void {
+    this.push(new ConfirmDialog(this, lines, yes));
+  }
+
+  prompt(prompt: string, initial: string, submit: (text: string) => void, o: PromptOptions = {}): void {
+    this.input = { prompt, buf: initial, submit, ...o };
+    this.dirty = true;
+  }
+
+  toggleGlyphs(): void {
+    this.glyphs = this.glyphs === 'unicode' ? 'ascii' : 'unicode';
+    this.say(`charts: ${this.glyphs}`);
+  }
+
+  link(node: string): Link | undefined {
+    return this.links.get(node);
+  }
+
+  backfill(vm: VmRecord): void {
+    void this.pollers.get(vm.node)?.backfill(vm.name);
+  }
+
+  openScreen(name: string, arg: string, node?: string): boolean {
+    return this.screens.openByName(name, arg, node);
+  }
+
+  /** The balance view: the one on the stack, else a new one on top. */
+  openBalance(): BalancePage {
+    const open = this.stack.find((p): p is BalancePage => p instanceof BalancePage);
+    if (open) {
+      const above = this.stack.all[this.stack.all.indexOf(open) + 1];
+      if (above) this.pop(above);
+      return open;
+    }
+    const p = new BalancePage(this, this.balance);
+    this.push(p);
+    return p;
+  }
+
+  showTasks(): void {
+    const t = this.stack.top;
+    if (t instanceof TasksPage) return this.pop(t);
+    this.push(new TasksPage(this));
+  }
+
+  helpText(): string[] {
+    return helpText();
+  }
+
+  /**
+   * `:` commands: the top page's, then the overview's (acting on its selection),
+   * then the global ones; all are bindings with a command name.
+   */
+  runCommand(text: string): void {
+    const [word = '', ...rest] = text.split(/\s+/);
+    if (!word) return;
+    const arg = rest.join(' ');
+    const top = this.stack.top;
+    const own = top !== this.overview ? findCommandIn(top.bindings(), word) : undefined;
+    const b = own ?? findCommandIn(this.overview.bindings(), word) ?? findCommandIn(this.global, word);
+    if (!b) return this.say(`unknown command :${word} (? lists them)`, true);
+    // A command of the overview runs from the overview, as if typed there.
+    if (!own && b.command !== 'help' && this.overview.bindings().includes(b)) this.home();
+    this.viaCommand = true;
+    try {
+      b.run(arg);
+    } finally {
+      this.viaCommand = false;
+    }
+  }
+
   /** Start polling and drawing; resolves with the exit code when the admin quits. */
   run(): Promise<number> {
     for (const p of this.pollers.values()) p.start();
     this.timer = setInterval(() => {
-      if (this.dirty || this.view === 'wall') this.draw();
+      if (this.dirty || this.stack.base.fullTerminal || this.statusExpired()) this.draw();
     }, this.o.refreshMs ?? 1000);
     this.draw();
     return new Promise((resolve) => (this.done = resolve));
@@ -194,15 +304,15 @@ export class Dashboard {
     if (this.timer) clearInterval(this.timer);
     this.input?.cancel?.();
     this.o.passphrases?.close();
-    this.screens.close();
+    this.stack.closeAll();
+    this.balance.close();
     for (const p of this.pollers.values()) p.stop();
     this.console?.session.close();
     this.screen.destroy();
-    this.done?.(code);
+    const done = this.done;
+    this.done = undefined;
+    done?.(code);
   }
-
-  /** Nodes whose VMs are in the table's visible window (set at each draw). */
-  private visibleNodes = new Set<string>();
 
   /**
    * Every how many ticks a node's VMs refresh: each tick when they are on screen
@@ -211,19 +321,18 @@ export class Dashboard {
    * rows are off screen; events still bring state changes at once).
    */
   watches(node: string): number {
-    if (this.view === 'node') return this.selectedNode()?.name === node ? 1 : 10;
-    if (this.view === 'vm') return this.selectedVm()?.node === node ? 1 : 10;
-    if (this.view === 'overview' && (this.visibleNodes.size === 0 || this.visibleNodes.has(node))) return 1;
-    if (this.view === 'wall' || this.view === 'tasks') return 2;
-    if (this.sortKey !== 'name' && this.sortKey !== 'node' && this.sortKey !== 'state' && this.sortKey !== 'vcpus' && this.sortKey !== 'memory') return 2;
+    const own = this.stack.base.watches?.(node);
+    if (own !== undefined) return own;
+    const k = this.overview.sortKey;
+    if (k !== 'name' && k !== 'node' && k !== 'state' && k !== 'vcpus' && k !== 'memory') return 2;
     return 10;
   }
 
-  private visibleNodeRows = new Set<string>();
-
   watchesNode(node: string): boolean {
-    if (this.view === 'wall' || this.view === 'node') return true;
-    return this.visibleNodeRows.size === 0 || this.visibleNodeRows.has(node) || this.selectedVm()?.node === node;
+    const base = this.stack.base;
+    if (base.fullTerminal || base.id === 'node' || base.id === 'balance') return true;
+    const o = this.overview;
+    return o.visibleNodeRows.size === 0 || o.visibleNodeRows.has(node) || o.selectedVm()?.node === node;
   }
 
   markDirty(): void {
@@ -233,9 +342,9 @@ export class Dashboard {
   private onKey(ch: string | undefined, key: KeyEvent | undefined): void {
     const t0 = performance.now();
     try {
-      handleKey(this, ch, key ?? {});
+      this.handleKey(ch, key ?? {});
     } catch (e) {
-      this.cmd.say(e instanceof Error ? e.message : String(e), true);
+      this.say(e instanceof Error ? e.message : String(e), true);
     }
     if (this.done === undefined) return;
     const t1 = performance.now();
@@ -244,47 +353,44 @@ export class Dashboard {
     if (this.traceFile) appendFileSync(this.traceFile, `${(performance.now() - t0).toFixed(3)} ${(performance.now() - t1).toFixed(3)} ${this.lastRenderMs.toFixed(3)}\n`);
   }
 
-  vm(key: string): VmRecord | undefined {
-    return this.store.vms.get(key);
-  }
-
-  selectedVm(): VmRecord | undefined {
-    return this.store.vms.get(this.selVm) ?? this.rows[0];
-  }
-
-  selectedNode(): NodeRecord | undefined {
-    return this.store.nodes.get(this.selNode) ?? this.nodeRows[0];
-  }
-
-  /** Marked VMs that still exist, else the selected one. */
-  targets(): VmRecord[] {
-    const marked = [...this.marks].map((k) => this.store.vms.get(k)).filter((v): v is VmRecord => v !== undefined);
-    if (marked.length > 0) return marked;
-    const v = this.selectedVm();
-    return v ? [v] : [];
-  }
-
-  private rowsKey = '';
-  private rowsVersion = 0;
-
-  /** Filter and sort again only when the data, the filter or the sort changed (not on every key). */
-  refreshRows(withData = true): void {
-    // A key only re-sorts when it changed the filter or the order; new data waits for the tick.
-    const version = withData || this.rowsKey === '' ? this.store.version : this.rowsVersion;
-    const key = `${version}\0${this.filter}\0${this.sortKey}\0${this.reverse}`;
-    if (key === this.rowsKey) return;
-    this.rowsVersion = version;
-    this.rowsKey = key;
-    this.nodeRows = [...this.store.nodes.values()].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
-    this.rows = selectRows(this.store.vms.values(), this.filter, this.sortKey, this.reverse);
-    if (!this.rows.some((r) => r.key === this.selVm)) this.selVm = this.rows[0]?.key ?? '';
-    if (!this.store.nodes.has(this.selNode)) this.selNode = this.nodeRows[0]?.name ?? '';
+  /** Console first (keys go to the guest), then the input line, then the top page's bindings, then the global ones. */
+  private handleKey(ch: string | undefined, key: KeyEvent): void {
+    const c = this.console;
+    if (c) {
+      const seq = key.sequence ?? ch ?? '';
+      if (key.name === 'enter' && seq === '\r') return; // the duplicate of 'return'
+      if (seq === CONSOLE_ESCAPE) return this.closeConsole();
+      if (c.session.closed) return;
+      if (seq) c.session.send(seq);
+      return;
+    }
+    const k = keyName(ch, key);
+    if (k === '') return;
+    const inp = this.input;
+    if (inp) {
+      const r = inputKey(inp, k, ch);
+      if (r === 'cancel') {
+        this.input = undefined;
+        inp.cancel?.();
+      } else if (r === 'submit') {
+        this.input = undefined;
+        inp.submit(inp.secret ? inp.buf : inp.buf.trim());
+      }
+      return;
+    }
+    if (k === 'C-c') return this.quit(0);
+    const top = this.stack.top;
+    const b = findKey(top.bindings(), k);
+    if (b) return b.run();
+    if (top.fallback?.(k)) return;
+    if (top.dialog) return;
+    findKey(this.global, k)?.run();
   }
 
   async openConsole(vm: VmRecord, full: boolean, force = false): Promise<void> {
     const link = this.links.get(vm.node);
-    if (!link) return this.cmd.say(`no link to ${vm.node}`, true);
-    this.cmd.say(`console: connecting to ${vm.name}...`);
+    if (!link) return this.say(`no link to ${vm.node}`, true);
+    this.say(`console: connecting to ${vm.name}...`);
     try {
       const stream = await link.openConsole(vm.name, force ? { force: true } : undefined);
       const { cols, rows } = this.consoleSize(full);
@@ -292,19 +398,15 @@ export class Dashboard {
       session.onChange(() => (this.dirty = true));
       this.console?.session.close();
       this.console = { session, full };
-      this.cmd.say(`console ${vm.name} on ${vm.node}: Ctrl-] returns`);
+      this.say(`console ${vm.name} on ${vm.node}: Ctrl-] returns`);
       // A fresh prompt, so the admin sees the guest is there.
       session.send('\r');
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       // Someone else holds it (another admin, a virsh console): offer to take it over, as virsh console --force does.
       if (!force && /in use by|active console session/i.test(msg)) {
-        this.dialog = {
-          kind: 'confirm',
-          lines: [`The console of ${vm.name} is in use:`, msg.replace(/^(HTTP 409: )?(console of \S+: )?/, ''), 'Take it over? The other session is ended.'],
-          yes: () => void this.openConsole(vm, full, true),
-        };
-      } else this.cmd.say(`console ${vm.name}: ${msg}`, true);
+        this.confirm([`The console of ${vm.name} is in use:`, msg.replace(/^(HTTP 409: )?(console of \S+: )?/, ''), 'Take it over? The other session is ended.'], () => void this.openConsole(vm, full, true));
+      } else this.say(`console ${vm.name}: ${msg}`, true);
     }
     this.draw();
   }
@@ -313,7 +415,7 @@ export class Dashboard {
     if (!this.console) return;
     this.console.session.close();
     this.console = undefined;
-    this.cmd.say('console closed');
+    this.say('console closed');
   }
 
   /** $EDITOR (else $VISUAL, else vi) on a file, with the terminal handed over until it exits. */
@@ -349,78 +451,58 @@ export class Dashboard {
     if (b.hidden) b.show();
   }
 
+  /** The status message follows its screen: shown while the page that was on top when it came is, and for a while. */
+  private statusText(): { text: string; error: boolean } | undefined {
+    const s = this.cmd.status;
+    if (!s) return undefined;
+    const top = this.stack.base;
+    if (s !== this.statusSeen.text) this.statusSeen = { text: s, page: top, at: Date.now() };
+    if (this.statusSeen.page !== top && this.stack.all.includes(this.statusSeen.page as Page)) return undefined;
+    if (this.statusSeen.page !== top) this.statusSeen.page = top;
+    if (!this.frozen && Date.now() - this.statusSeen.at > (this.cmd.statusIsError ? STATUS_ERROR_MS : STATUS_MS)) return undefined;
+    return { text: s, error: this.cmd.statusIsError };
+  }
+
+  private statusExpired(): boolean {
+    const s = this.statusSeen;
+    return s.text !== '' && !this.frozen && this.contents.get(this.boxes.status) !== '' && Date.now() - s.at > (this.cmd.statusIsError ? STATUS_ERROR_MS : STATUS_MS);
+  }
+
   draw(fromKey = false): void {
     if (this.done === undefined && this.timer === undefined) return;
     if (!fromKey) this.dirty = false;
     const W = this.screen.width as number;
     const H = this.screen.height as number;
     const b = this.boxes;
-    this.refreshRows(!fromKey);
-    const t = totals(this.store.nodes.values());
-    const clock = this.frozen ? '' : new Date().toISOString().slice(11, 19);
-    const all = Object.values(b);
-    const full = (lines: string[]): void => {
-      for (const x of all) if (x !== b.full && x !== b.status && x !== b.bottom && x !== b.dialog) x.hide();
-      this.place(b.full, 0, 0, W, H - 2, lines);
-    };
-    if (this.view === 'wall') {
-      for (const x of all) if (x !== b.full) x.hide();
-      this.place(b.full, 0, 0, W, H, wallLines(t, this.nodeRows, [...this.store.vms.values()], W, H, this.theme, this.glyphs, clock));
+    this.overview.refreshRows(!fromKey);
+    const base = this.stack.base;
+    if (base.fullTerminal) {
+      for (const x of [...Object.values(b), ...this.paneBoxes]) if (x !== b.full) x.hide();
+      this.place(b.full, 0, 0, W, H, base.lines(W, H));
+      this.drawDialogs(W, H);
       this.screen.render();
       return;
     }
+    const panes = base.panes ? base.panes(W, H - 2) : [{ top: 0, left: 0, width: W, height: H - 2, lines: base.lines(W, H - 2) }];
+    panes.forEach((p, i) => {
+      const box = this.paneBoxes[i] ?? this.paneBoxes[this.paneBoxes.push(this.mk()) - 1];
+      if (box) this.place(box, p.top, p.left, p.width, p.height, p.lines);
+    });
+    for (const x of this.paneBoxes.slice(panes.length)) x.hide();
     b.full.hide();
-    if (this.view === 'help') full(helpScreen(this, H - 2));
-    else if (this.screens.current) full(this.screens.current.lines(W, H - 2));
-    else if (this.view === 'tasks') full(taskLines(this.cmd.tasks, H - 2, this.theme));
-    else if (this.view === 'vm') {
-      const vm = this.selectedVm();
-      full(vm ? vmDetailLines(vm, this.store.nodes.get(vm.node), this.cmd.migrations.get(vm.key), W, H - 2, this.theme, this.glyphs) : ['no VM selected']);
-    } else if (this.view === 'node') {
-      const n = this.selectedNode();
-      full(n ? nodeDetailLines(n, this.store.vmsOf(n.name), W, H - 2, this.theme, this.glyphs) : ['no node']);
-    } else this.drawOverview(W, H, t, clock);
     this.drawConsole(W, H);
-    this.drawDialog(W, H);
-    const status = this.cmd.status ? escapeTags(cell(this.cmd.status, W)) : '';
-    this.place(b.status, H - 2, 0, W, 1, [this.cmd.statusIsError ? this.theme.bad(status) : status]);
-    const hints = this.console
-      ? 'console: keys go to the guest  Ctrl-] back to the dashboard'
-      : this.screens.current
-      ? '? help  : command  Esc back (this screen\'s keys: the line above)'
-      : '? help  : command  / filter  enter details  m migrate  c console  u/d/D/r/p/P start/stop/off/reboot/pause/resume  space mark  w wall  q quit';
+    this.drawDialogs(W, H);
+    const st = this.statusText();
+    const status = st ? escapeTags(cell(st.text, W)) : '';
+    this.place(b.status, H - 2, 0, W, 1, [st?.error ? this.theme.bad(status) : status]);
+    const top = this.stack.top;
+    const hints = this.console ? 'console: keys go to the guest  Ctrl-] back to the dashboard' : footerHints(top.dialog ? top.bindings() : [...this.global.slice(0, 2), ...top.bindings(), ...this.global.slice(2)], W);
     const typed = this.input?.secret ? '' : this.input?.buf ?? '';
-    const bottom = this.input ? escapeTags(cell(this.input.prompt + typed, W - 1)) + '{inverse} {/inverse}' : this.theme.dim(escapeTags(cell(hints, W)));
+    const bottom = this.input ? escapeTags(cell(this.input.prompt + typed, W - 1)) + (this.input.suggested ? '  {inverse}(type to replace){/inverse}' : '{inverse} {/inverse}') : this.theme.dim(escapeTags(hints));
     this.place(b.bottom, H - 1, 0, W, 1, [bottom]);
     const r0 = performance.now();
     this.screen.render();
     this.lastRenderMs = performance.now() - r0;
-  }
-
-  private drawOverview(W: number, H: number, t: ReturnType<typeof totals>, clock: string): void {
-    const b = this.boxes;
-    this.place(b.header, 0, 0, W, 1, [headerLine(t, W, this.theme, clock)]);
-    const nodesH = Math.min(this.nodeRows.length + 1, Math.max(3, Math.floor((H - 5) / 3)));
-    const nodeSel = Math.max(0, this.nodeRows.findIndex((n) => n.name === this.selNode));
-    const nl = nodeLines({ rows: this.nodeRows, selected: nodeSel, top: this.nodeTop, focused: this.focus === 'nodes' }, W, nodesH, this.theme, this.glyphs);
-    this.nodeTop = nl.top;
-    this.visibleNodeRows = new Set(this.nodeRows.slice(nl.top, nl.top + nodesH - 1).map((n) => n.name));
-    this.place(b.nodes, 1, 0, W, nodesH, nl.lines);
-    const side = W >= 140 ? Math.min(64, Math.floor(W * 0.36)) : 0;
-    const tableW = side > 0 ? W - side - 1 : W;
-    const vmTop = 1 + nodesH;
-    const vmH = H - 2 - vmTop - 1;
-    const marked = this.marks.size > 0 ? `  marked ${this.marks.size}` : '';
-    const title = `VMs ${this.rows.length} of ${this.store.vms.size}${this.filter ? `  filter "${this.filter}"` : ''}  sort ${this.sortKey}${this.reverse ? ' (reversed)' : ''}${marked}`;
-    this.place(b.vmTitle, vmTop, 0, tableW, 1, [this.theme.head(escapeTags(cell(title, tableW)))]);
-    const vmSel = Math.max(0, this.rows.findIndex((r) => r.key === this.selVm));
-    const vl = vmLines({ rows: this.rows, selected: vmSel, top: this.vmTop, focused: this.focus === 'vms', marks: this.marks }, tableW, vmH, this.theme, this.glyphs, this.cmd.migrations);
-    this.vmTop = vl.top;
-    this.visibleNodes = new Set(this.rows.slice(vl.top, vl.top + vmH).map((r) => r.node));
-    this.place(b.vms, vmTop + 1, 0, tableW, vmH, vl.lines);
-    const vm = this.selectedVm();
-    if (side > 0 && vm) this.place(b.side, vmTop, tableW + 1, side, vmH + 1, vmDetailLines(vm, this.store.nodes.get(vm.node), this.cmd.migrations.get(vm.key), side, vmH + 1, this.theme, this.glyphs).slice(0, -1));
-    else b.side.hide();
   }
 
   private drawConsole(W: number, H: number): void {
@@ -439,22 +521,19 @@ export class Dashboard {
     this.boxes.console.setFront();
   }
 
-  private drawDialog(W: number, H: number): void {
-    const d = this.dialog;
+  /** The topmost dialog, in a box over the page below it. */
+  private drawDialogs(W: number, H: number): void {
+    const d = this.stack.dialogs.at(-1);
     if (!d) {
       this.boxes.dialog.hide();
       return;
     }
     const width = Math.min(W - 2, 96);
-    const lines = dialogLines(this, d, width - 2, H - 4);
+    const lines = d.lines(width - 2, H - 4);
     const height = Math.min(H - 2, lines.length + 2);
     this.place(this.boxes.dialog, Math.max(0, Math.floor((H - height) / 2)), Math.floor((W - width) / 2), width, height, lines);
     this.boxes.dialog.setFront();
   }
-}
-
-function helpScreen(d: Dashboard, height: number): string[] {
-  return d.helpLines.slice(d.helpTop, d.helpTop + height - 1).map(escapeTags).concat(d.theme.dim('up/down scroll  Esc back'));
 }
 
 export async function runDashboard(o: DashboardOptions): Promise<number> {

@@ -159,9 +159,14 @@ export function migrationLines(m: Migration, width: number, theme: Theme, glyphs
 }
 
 export function evacuationLines(node: string, steps: EvacuationStep[], theme: Theme): string[] {
-  const out = [theme.head(escapeTags(`Evacuate ${node}: ${steps.filter((s) => s.target).length} of ${steps.length} VMs can move`)), ''];
-  for (const s of steps) out.push(escapeTags(` ${cell(s.vm.name, 20)} ${cell(s.vm.state, 9)} ${cell(fmtKiB(s.vm.memKiB), 6, 'right')}  ${s.target ? `-> ${s.target}${s.vm.state === 'running' || s.vm.state === 'paused' ? ' (live)' : ' (offline)'}` : `stays: ${s.reason ?? ''}`}`));
+  const stay = steps.filter((s) => !s.target);
+  const out = [theme.head(escapeTags(`Evacuate ${node}: ${steps.length - stay.length} of ${steps.length} VMs can move`)), ''];
+  for (const s of steps) {
+    const text = escapeTags(` ${cell(s.vm.name, 20)} ${cell(s.vm.state, 9)} ${cell(fmtKiB(s.vm.memKiB), 6, 'right')}  ${s.target ? `-> ${s.target} (${s.live ? 'live' : 'offline'}${s.estSeconds ? `, ~${fmtDuration(s.estSeconds * 1000)}` : ''})` : `stays: ${s.reason ?? ''}`}`);
+    out.push(s.target ? text : theme.bad(text));
+  }
   if (steps.length === 0) out.push(' no VMs on this node');
+  if (stay.length > 0) out.push('', theme.bad(escapeTags(`node ${node} still holds ${stay.length} VM${stay.length === 1 ? '' : 's'} after this plan: do not power it off`)));
   out.push('', 'y/enter start  n/Esc cancel');
   return out;
 }

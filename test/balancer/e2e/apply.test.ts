@@ -9,7 +9,7 @@ import { startAgent, type RunningAgent } from '../../../src/agent/index.js';
 import { agentSource } from '../../../src/balancer/agent-source.js';
 import { applyMoves, planLive, type ClusterSource } from '../../../src/balancer/live.js';
 import { connectLibvirt, type LibvirtClient } from '../../../src/libvirt/client/index.js';
-import { openDirectLink, type NodeLink } from '../../../src/tui/transport/index.js';
+import { openDirectLink, type NodeLink } from '../../../src/link/index.js';
 import { buildGuestImage, guestDomainXml, requireLab, startLab, type Lab, type LabNode } from '../../lab/index.js';
 
 const skip = requireLab(undefined, ['libvirt', 'qemu', 'guest']);

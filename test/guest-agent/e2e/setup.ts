@@ -95,6 +95,8 @@ export async function startNodeAgent(node: LabNode): Promise<NodeAgent> {
     });
   });
   const [url = '', ...how] = line.split(' ');
+  // The e2e runs the real agent or fails: node-agent.ts has no fallback, and says which path ran.
+  if (how.join(' ') !== 'startAgent') throw new Error(`node agent on ${node.name} did not run startAgent: ${line}`);
   return {
     url,
     how: how.join(' '),

@@ -15,16 +15,14 @@ import { buildGuestImage, guestDomainXml, openGuestConsole, requireLab, startLab
 import { connectLibvirt } from '../../../src/libvirt/client/index.js';
 import { startAgent } from '../../../src/agent/index.js';
 import { haveTmux, tableRows, Tmux } from './tmux.js';
+import { need } from '../../ci.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const VEM = resolve(ROOT, 'dist/src/cli.js');
 
 test('vem tui: the console pane reaches a real TCG guest through the agent; Ctrl-] returns; q exits 0', { timeout: 240_000 }, async (t) => {
   if (requireLab(t, ['libvirt', 'qemu', 'guest']) !== null) return;
-  if (!haveTmux()) {
-    if (process.env['CI'] === 'true') throw new Error('tmux is missing (required in CI)');
-    return t.skip('tmux is not installed');
-  }
+  if (!need(t, haveTmux(), 'tmux')) return;
   const image = await buildGuestImage();
   const lab = await startLab({ nodes: 1, name: 'tuicon' });
   t.after(() => lab.stop());

@@ -14,16 +14,14 @@ import { buildGuestImage, guestDomainXml, requireLab, startLab } from '../../lab
 import { connectLibvirt } from '../../../src/libvirt/client/index.js';
 import { startAgent } from '../../../src/agent/index.js';
 import { haveTmux, tableRows, Tmux } from './tmux.js';
+import { need } from '../../ci.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const VEM = resolve(ROOT, 'dist/src/cli.js');
 
 test('vem tui: a live migration between two lab nodes through the cluster file\'s migrate-uri, seen by virsh', { timeout: 240_000 }, async (t) => {
   if (requireLab(t, ['libvirt', 'qemu', 'guest']) !== null) return;
-  if (!haveTmux()) {
-    if (process.env['CI'] === 'true') throw new Error('tmux is missing (required in CI)');
-    return t.skip('tmux is not installed');
-  }
+  if (!need(t, haveTmux(), 'tmux')) return;
   const image = await buildGuestImage();
   const lab = await startLab({ nodes: 2, name: 'tuimig' });
   t.after(() => lab.stop());

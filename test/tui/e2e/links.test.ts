@@ -13,11 +13,12 @@ import { dirname, join, resolve } from 'node:path';
 import { createSimCluster } from '../../../src/libvirt/sim/index.js';
 import { startAgent, type RunningAgent } from '../../../src/agent/index.js';
 import { haveTmux, tableRows, Tmux } from './tmux.js';
+import { skipUnless } from '../../ci.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const VEM = resolve(ROOT, 'dist/src/cli.js');
 
-test('a node whose agent stops shows down, the others keep going, and it comes back by itself', { skip: haveTmux() ? undefined : process.env['CI'] === 'true' ? undefined : 'tmux is not installed', timeout: 90_000 }, async (t) => {
+test('a node whose agent stops shows down, the others keep going, and it comes back by itself', { skip: skipUnless(haveTmux(), 'tmux'), timeout: 90_000 }, async (t) => {
   const sim = createSimCluster({ nodes: 2, vmsPerNode: 3, seed: 5 });
   const dir = mkdtempSync(join(tmpdir(), 'vem-tui-links-'));
   const agents: RunningAgent[] = [];

@@ -10,7 +10,7 @@ import { writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { startAgent, type RunningAgent } from '../../../src/agent/index.js';
 import { createSimCluster, type SimCluster } from '../../../src/libvirt/sim/index.js';
-import { openDirectLink } from '../../../src/tui/transport/index.js';
+import { openDirectLink } from '../../../src/link/index.js';
 import { ClusterStore } from '../../../src/tui/store/store.js';
 import { NodePoller } from '../../../src/tui/store/poller.js';
 import type { Link } from '../../../src/tui/store/link.js';

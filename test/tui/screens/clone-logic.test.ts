@@ -51,7 +51,7 @@ test('clone preview: each problem names its field and no plan is made', () => {
   assert.match(by('name'), /n1 already has a VM named 'taken'/);
   assert.match(by('start'), /'maybe' is not yes or no/);
   assert.match(by('state'), /db1 is running: a clone is made from a stopped VM/);
-  assert.match(by('disks'), /disk vda \(\/root\/stray.img\) is not a volume of a pool on n1/);
+  assert.match(by('disks'), /disk vda \(\/root\/stray.img\) is not a volume of any storage pool on n1/);
   assert.match(by('disks'), /need 5000 bytes in pool fast, which has 100 available/);
   const bad = previewClone({ ...running, state: 'shutoff' }, domainDevices(XML), storage(), [], { name: 'a/b', start: 'no' });
   assert.match(bad.errors[0]?.message ?? '', /name 'a\/b' may only use letters/);
@@ -60,7 +60,7 @@ test('clone preview: each problem names its field and no plan is made', () => {
 test('a clone job as job.get gives it: state, percent, volumes done', () => {
   const prev: CloneFollow = { node: 'n1', source: 'db1', name: 'db2', job: 'j1', state: 'running', percent: 0, bytesDone: 0, bytesTotal: 0, volumes: [], startedAt: 1 };
   const next = decodeCloneJob(
-    { id: 'j1', kind: 'clone', status: 'failed', reason: 'pool full', clone: { name: 'db2', volumes: [{ target: 'vda', pool: 'default', from: 'db1.qcow2', to: 'db2.qcow2', bytes: 10, done: true }] }, progress: { type: 'clone', dataTotal: 20, dataProcessed: 10, dataRemaining: 10, percent: 50 } },
+    { id: 'j1', kind: 'clone', vm: 'db1', dest: 'db2', startedAt: 1, elapsedMs: 5, cancelRequested: false, caller: 'test', options: { start: false }, status: 'failed', reason: 'pool full', clone: { name: 'db2', volumes: [{ target: 'vda', pool: 'default', from: 'db1.qcow2', to: 'db2.qcow2', bytes: 10, done: true }], shared: [], macs: [], start: false }, progress: { type: 'clone', dataTotal: 20, dataProcessed: 10, dataRemaining: 10, percent: 50 } },
     prev,
   );
   assert.deepEqual([next.state, next.percent, next.bytesDone, next.bytesTotal, next.error], ['failed', 50, 10, 20, 'pool full']);

@@ -11,14 +11,13 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { haveTmux, tableRows, Tmux } from '../e2e/tmux.js';
+import { skipUnless } from '../../ci.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const VEM = resolve(ROOT, 'dist/src/cli.js');
 
 function skipReason(): string | undefined {
-  if (haveTmux()) return undefined;
-  if (process.env['CI'] === 'true') throw new Error('tmux is missing (required in CI)');
-  return 'tmux is not installed';
+  return skipUnless(haveTmux(), 'tmux');
 }
 
 const settle = (ms = 300): Promise<void> => new Promise((r) => setTimeout(r, ms));

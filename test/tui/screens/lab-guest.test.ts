@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireLab, openGuestConsole, waitForPrompt } from '../../lab/index.js';
 import { bootGuest, guestAgentImage, guestLab, startNodeAgent } from '../../guest-agent/e2e/setup.js';
-import { openDirectLink } from '../../../src/tui/transport/index.js';
+import { openDirectLink } from '../../../src/link/index.js';
 import { ClusterStore } from '../../../src/tui/store/store.js';
 import { NodePoller } from '../../../src/tui/store/poller.js';
 import { ManageScreens } from '../../../src/tui/screens/index.js';

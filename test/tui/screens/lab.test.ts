@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { requireLab, startLab } from '../../lab/index.js';
 import { connectLibvirt } from '../../../src/libvirt/client/index.js';
 import { startAgent } from '../../../src/agent/index.js';
-import { openDirectLink } from '../../../src/tui/transport/index.js';
+import { openDirectLink } from '../../../src/link/index.js';
 import { ClusterStore } from '../../../src/tui/store/store.js';
 import { NodePoller } from '../../../src/tui/store/poller.js';
 import { ManageScreens } from '../../../src/tui/screens/index.js';

@@ -6,7 +6,10 @@ import { nameProblem, parseSignal, parseSize, validateVolume, volumeXml } from '
 import { processMatches, selectProcesses } from '../../../src/tui/screens/guest-table.js';
 import { addressText, prefixLength } from '../../../src/tui/screens/networks.js';
 import { agentLine } from '../../../src/tui/screens/guest.js';
-import { decodeNetworks, decodePools, decodeProcesses, decodeUsers, type ProcessRow } from '../../../src/tui/store/manage-decode.js';
+import { decodeFilesystems, decodeNetworks, decodePools, decodeProcesses, decodeSessions, decodeUsers, type ProcessRow } from '../../../src/tui/store/manage-decode.js';
+import { WireShapeError } from '../../../src/api/client.js';
+import type { Network, Pool } from '../../../src/api/index.js';
+import { QGA_METHODS } from '../../../src/agent/guest/qga.js';
 import { isPolicyRefusal } from '../../../src/tui/commands/manage.js';
 import { bootOrderOf, detachDiskXml, detachNicXml, diskXml, nextDiskTarget, nicXml, parseBootOrder, withBootOrder } from '../../../src/tui/commands/manage-devices.js';
 
@@ -88,7 +91,7 @@ test('sizes, names and signals', () => {
   assert.equal(parseSignal('sigkill'), 'KILL');
   assert.equal(parseSignal('hup'), 'HUP');
   assert.equal(parseSignal('BOOM'), undefined);
-  assert.equal(volumeXml("a'b", 1024, 'raw'), "<volume><name>a&#39;b</name><capacity unit='bytes'>1024</capacity><target><format type='raw'/></target></volume>");
+  assert.equal(volumeXml("a'b", 1024, 'raw'), "<volume><name>a&apos;b</name><capacity unit='bytes'>1024</capacity><target><format type='raw'/></target></volume>");
 });
 
 test('a new volume: each problem names its field; a valid one gives its size in bytes', () => {
@@ -110,7 +113,7 @@ function proc(pid: number, user: string, cpuPct: number, rssKiB: number, command
 }
 
 test('process table: sorts by cpu, rss, pid, user, command (ties by pid), filters by words, reverses', () => {
-  const ps = [proc(10, 'root', 1, 500, 'sshd'), proc(20, 'www-data', 9, 100, 'nginx: worker'), proc(30, 'www-data', 9, 900, 'php-fpm'), proc(5, 'alice', 0, 50, 'bash')];
+  const ps: ProcessRow[] = [proc(10, 'root', 1, 500, 'sshd'), proc(20, 'www-data', 9, 100, 'nginx: worker'), proc(30, 'www-data', 9, 900, 'php-fpm'), proc(5, 'alice', 0, 50, 'bash')];
   assert.deepEqual(selectProcesses(ps, '', 'cpu', false).map((p) => p.pid), [20, 30, 10, 5]);
   assert.deepEqual(selectProcesses(ps, '', 'rss', false).map((p) => p.pid), [30, 10, 20, 5]);
   assert.deepEqual(selectProcesses(ps, '', 'pid', false).map((p) => p.pid), [5, 10, 20, 30]);
@@ -120,7 +123,8 @@ test('process table: sorts by cpu, rss, pid, user, command (ties by pid), filter
   assert.deepEqual(selectProcesses(ps, 'www', 'pid', false).map((p) => p.pid), [20, 30]);
   assert.deepEqual(selectProcesses(ps, 'www !nginx', 'pid', false).map((p) => p.pid), [30]);
   assert.equal(processMatches(ps[0] as ProcessRow, '10'), true);
-  assert.equal(ps.length, 4, 'the input is not changed');
+  // An in-place sort keeps the length; the order is what would show the mutation.
+  assert.deepEqual(ps.map((p) => p.pid), [10, 20, 30, 5], 'the input is not reordered');
 });
 
 test('network addresses and prefix lengths', () => {
@@ -128,23 +132,43 @@ test('network addresses and prefix lengths', () => {
   assert.equal(prefixLength('255.255.0.0'), 16);
   assert.equal(prefixLength('255.255.255.255'), 32);
   assert.equal(prefixLength('255.0.255.0'), undefined);
-  const [n] = decodeNetworks([{ name: 'default', active: true, bridge: 'virbr0', ipAddress: '192.168.122.1', netmask: '255.255.255.0', dhcpStart: '192.168.122.2', dhcpEnd: '192.168.122.254' }]);
+  const net: Network = { name: 'default', uuid: 'u', active: true, persistent: true, autostart: false, bridge: 'virbr0', ipAddress: '192.168.122.1', netmask: '255.255.255.0', dhcpStart: '192.168.122.2', dhcpEnd: '192.168.122.254' };
+  const [n] = decodeNetworks([net]);
   assert.ok(n);
   assert.equal(addressText(n), '192.168.122.1/24');
   assert.equal(n.autostart, false);
   assert.equal(addressText({ ...n, ipAddress: '' }), '-');
 });
 
-test('decoders tolerate missing fields and the qemu-guest-agent shapes', () => {
-  const [p] = decodePools([{ name: 'default', state: 'running', capacity: 100, allocation: 40, available: 60 }]);
+/** What qemu-guest-agent replies to one command (QMP JSON), as the node agent's fallback reads it. */
+function qga(reply: unknown): (cmd: string, t: number) => Promise<string> {
+  return async () => JSON.stringify({ return: reply });
+}
+
+test("decoders fill defaults for what a declared field may omit, and read qemu-guest-agent's answers", async () => {
+  const pool: Pool = { name: 'default', uuid: 'u', state: 'running', capacity: 100, allocation: 40, available: 60, autostart: false, persistent: true };
+  const [p] = decodePools([pool]);
   assert.deepEqual(p, { name: 'default', state: 'running', type: '', path: '', capacity: 100, allocation: 40, available: 60, autostart: false });
-  const procs = decodeProcesses({ processes: [{ pid: 7, user: 'root', cpuPercent: 1.5, rssKiB: 10, command: '/sbin/x' }, 'junk'] });
-  assert.equal(procs.length, 1);
+  const procs = decodeProcesses({ processes: [{ pid: 7, user: 'root', cpuPercent: 1.5, rssKiB: 10, command: '/sbin/x' }] });
   assert.equal(procs[0]?.cpuPct, 1.5);
-  const u = decodeUsers([{ name: 'alice', loggedIn: true }]);
+  assert.equal(procs[0]?.ppid, 0);
+  // The node agent's own qemu-guest-agent mapping, fed the replies qemu-guest-agent gives.
+  const users = await (QGA_METHODS['guest.users'] as NonNullable<(typeof QGA_METHODS)['guest.users']>)(qga([{ user: 'alice', 'login-time': 1700000000.5 }]), 5);
+  const u = decodeUsers(users);
   assert.equal(u.users[0]?.name, 'alice');
   assert.equal(u.users[0]?.loggedIn, true);
+  assert.equal(u.users[0]?.uid, -1, 'qemu-guest-agent does not know the uid');
   assert.deepEqual(u.groups, []);
+  const sessions = decodeSessions(await (QGA_METHODS['guest.sessions'] as NonNullable<(typeof QGA_METHODS)['guest.sessions']>)(qga([{ user: 'bob', domain: 'CORP', 'login-time': 1700000000 }]), 5));
+  assert.deepEqual(sessions, [{ user: 'bob', line: '', host: 'CORP', loginTime: '2023-11-14T22:13:20.000Z' }]);
+  const fs = decodeFilesystems(await (QGA_METHODS['guest.filesystems'] as NonNullable<(typeof QGA_METHODS)['guest.filesystems']>)(qga([{ name: 'sda1', mountpoint: '/', type: 'ext4', 'total-bytes': 100, 'used-bytes': 30 }]), 5));
+  assert.deepEqual(fs, [{ mountPoint: '/', device: 'sda1', fsType: 'ext4', totalBytes: 100, usedBytes: 30 }]);
+});
+
+test('decoders refuse shapes the agent does not send, naming the method and the field', () => {
+  assert.throws(() => decodeProcesses([{ pid: 7 }]), (e: unknown) => e instanceof WireShapeError && e.method === 'guest.processes');
+  assert.throws(() => decodePools([{ name: 'default', capacity: 1 }]), (e: unknown) => e instanceof WireShapeError && e.problems.includes('result[0].state: missing'));
+  assert.throws(() => decodeUsers([{ name: 'alice' }]), WireShapeError);
 });
 
 test('agent line: none, qemu-guest-agent, simulated; policy refusals told apart from failures', () => {

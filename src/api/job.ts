@@ -1,0 +1,26 @@
+/** job.*, jobs.list: migrations and clones that run as jobs. */
+import { method } from './method.js';
+import { array, string } from './schema.js';
+import { jobInfo } from './types.js';
+
+export const job = {
+  cancel: method({
+    name: 'job.cancel',
+    help: 'Aborts a running job (libvirt abortJob); the job then ends as cancelled and the VM stays on this node: job.cancel(id) -> the job struct as in job.get.',
+    params: [string],
+    result: jobInfo,
+    mutates: true,
+  }),
+  get: method({
+    name: 'job.get',
+    help: 'A job\'s state: {id, kind, vm, dest, status: running|completed|failed|cancelled, reason (when failed or cancelled), vmStateOnSource, startedAt, endedAt, elapsedMs, progress {type, dataTotal, dataProcessed, dataRemaining, memTotal, memProcessed, memRemaining, memIteration, memDirtyRate, memBps, expectedDowntimeMs, timeElapsedMs, timeRemainingMs, percent}}. Bytes as <double>.',
+    params: [string],
+    result: jobInfo,
+  }),
+  list: method({
+    name: 'jobs.list',
+    help: 'Every job this agent knows (running and the last finished ones), as in job.get.',
+    params: [],
+    result: array(jobInfo),
+  }),
+};

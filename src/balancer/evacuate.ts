@@ -1,0 +1,262 @@
+/**
+ * The one evacuation planner (CLI, dashboard, automatic mode): where every VM
+ * of the nodes being emptied goes, and for each VM that cannot go, a line that
+ * names it and says why. Nothing is dropped in silence: an admin powers off a
+ * node on the strength of this plan.
+ *
+ * - Running VMs move live and need memory (and CPU under the ceiling) on the target.
+ * - Paused VMs move live (they stay paused there) or are kept, as the caller chooses.
+ * - Stopped VMs move offline (their definition); they need no room now, but
+ *   prefer a node where they would fit when started.
+ * - A VM only goes to a node of the same driver, that takes VMs, whose driver can
+ *   receive that kind of migration, and where no VM shares an anti-affinity label.
+ * Biggest VMs first, each onto the node left least loaded (memory or CPU, whichever
+ * is fuller) so room stays spread out. Pure: plain data in, a plan out.
+ */
+import { migrationSeconds } from './cluster.js';
+
+export type EvacVmState = 'running' | 'paused' | 'stopped';
+export type MigrationMode = 'live' | 'offline';
+/** What to do with a paused VM: move it live (it stays paused), or leave it where it is (named in the plan). */
+export type PausedChoice = 'live' | 'keep';
+
+export interface EvacNode {
+  name: string;
+  cores: number;
+  memMiB: number;
+  /** Why the node takes no VMs (maintenance, unreachable, libvirt down); absent when it does. */
+  closed?: string;
+  /** Hypervisor driver (QEMU, LXC, Xen, ...): a VM only moves between nodes of the same driver when both are known. */
+  driver?: string;
+  /** What the node's driver can do; each defaults to true. */
+  canMigrate?: { live?: boolean; offline?: boolean };
+  /** Memory and CPU already promised beyond the VMs listed (migrations arriving), MiB and cores. */
+  reservedMiB?: number;
+  reservedCpu?: number;
+}
+
+export interface EvacVm {
+  name: string;
+  node: string;
+  state: EvacVmState;
+  memMiB: number;
+  /** CPU demand in cores (0 when unknown or not running). */
+  cpu?: number;
+  /** Page-dirtying rate, MiB/s, for the time estimate. */
+  dirtyMiBs?: number;
+  antiAffinity?: string[];
+  /** A migration of this VM runs now: it is not planned again. */
+  migrating?: boolean;
+  /** Why this VM cannot migrate at all (host devices, local-only storage...), when the caller knows. */
+  cannotMigrate?: string;
+}
+
+export interface EvacuationOptions {
+  paused?: PausedChoice;
+  /** A target's CPU demand may reach this share of its cores (default 1: no overcommit of demand). */
+  cpuCeiling?: number;
+  bandwidthMiBs?: number;
+}
+
+export interface EvacMove {
+  vm: string;
+  from: string;
+  to: string;
+  mode: MigrationMode;
+  state: EvacVmState;
+  estSeconds: number;
+}
+
+/** Why a VM stays: the kind (for programs) and the sentence (for people). */
+export type RemainingCode = 'only-node' | 'no-target' | 'no-room' | 'anti-affinity' | 'cannot-migrate' | 'migrating' | 'kept';
+
+export interface Remaining {
+  vm: string;
+  node: string;
+  state: EvacVmState;
+  code: RemainingCode;
+  reason: string;
+}
+
+export interface EvacNodeSummary {
+  node: string;
+  /** VMs on the node before the plan. */
+  vms: number;
+  moving: number;
+  /** VMs the node still holds once every planned move is done. */
+  holds: number;
+}
+
+export interface EvacuationPlan {
+  moves: EvacMove[];
+  remaining: Remaining[];
+  nodes: EvacNodeSummary[];
+}
+
+interface Target {
+  node: EvacNode;
+  mem: number;
+  cpu: number;
+  /** Anti-affinity label -> VMs on the node holding it. */
+  labels: Map<string, string[]>;
+}
+
+const MIB_PER_GIB = 1024;
+function size(mib: number): string {
+  return mib >= MIB_PER_GIB ? `${(mib / MIB_PER_GIB).toFixed(1)} GiB` : `${Math.round(mib)} MiB`;
+}
+function sameDriver(a?: string, b?: string): boolean {
+  return a === undefined || b === undefined || a.toLowerCase() === b.toLowerCase();
+}
+function can(n: EvacNode, mode: MigrationMode): boolean {
+  return n.canMigrate?.[mode] ?? true;
+}
+/** VMs that hold memory and CPU where they are. */
+function active(s: EvacVmState): boolean {
+  return s !== 'stopped';
+}
+const STATE_ORDER: Record<EvacVmState, number> = { running: 0, paused: 1, stopped: 2 };
+const LIST_MAX = 4;
+
+function joinReasons(parts: string[]): string {
+  return parts.length <= LIST_MAX ? parts.join('; ') : `${parts.slice(0, LIST_MAX).join('; ')}; +${parts.length - LIST_MAX} more`;
+}
+
+export function planEvacuation(evacuate: readonly string[], nodes: readonly EvacNode[], vms: readonly EvacVm[], o: EvacuationOptions = {}): EvacuationPlan {
+  const ceiling = o.cpuCeiling ?? 1;
+  const bw = o.bandwidthMiBs ?? 119;
+  const paused = o.paused ?? 'live';
+  const leaving = new Set(evacuate);
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const targets = new Map<string, Target>();
+  for (const n of nodes) targets.set(n.name, { node: n, mem: n.reservedMiB ?? 0, cpu: n.reservedCpu ?? 0, labels: new Map() });
+  for (const v of vms) {
+    const t = targets.get(v.node);
+    if (!t) continue;
+    if (active(v.state)) {
+      t.mem += v.memMiB;
+      t.cpu += v.cpu ?? 0;
+    }
+    for (const l of v.antiAffinity ?? []) t.labels.set(l, [...(t.labels.get(l) ?? []), v.name]);
+  }
+
+  const moves: EvacMove[] = [];
+  const remaining: Remaining[] = [];
+  const stay = (v: EvacVm, code: RemainingCode, reason: string): void => {
+    remaining.push({ vm: v.name, node: v.node, state: v.state, code, reason });
+  };
+
+  const list = vms.filter((v) => leaving.has(v.node));
+  list.sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state] || b.memMiB - a.memMiB || (b.cpu ?? 0) - (a.cpu ?? 0) || a.name.localeCompare(b.name));
+  const others = nodes.filter((n) => !leaving.has(n.name));
+
+  for (const v of list) {
+    const src = byName.get(v.node) ?? { name: v.node, cores: 0, memMiB: 0 };
+    if (v.migrating) {
+      stay(v, 'migrating', 'a migration of it is already running; it counts once that ends');
+      continue;
+    }
+    if (v.state === 'paused' && paused === 'keep') {
+      stay(v, 'kept', 'paused; kept here as asked (move it live with --paused live)');
+      continue;
+    }
+    if (v.cannotMigrate !== undefined) {
+      stay(v, 'cannot-migrate', `cannot migrate: ${v.cannotMigrate}`);
+      continue;
+    }
+    const mode: MigrationMode = v.state === 'stopped' ? 'offline' : 'live';
+    if (!can(src, mode)) {
+      stay(v, 'cannot-migrate', `the ${src.driver ?? 'node\'s'} driver on ${src.name} cannot migrate a ${v.state} VM (${mode})`);
+      continue;
+    }
+    if (others.length === 0 && nodes.length <= 1) {
+      stay(v, 'only-node', `${src.name} is the only node in the cluster: there is nowhere to move it`);
+      continue;
+    }
+    if (others.length === 0) {
+      stay(v, 'no-target', 'every node in the cluster is being evacuated');
+      continue;
+    }
+    const cpu = active(v.state) ? v.cpu ?? 0 : 0;
+    const need = active(v.state) ? v.memMiB : 0;
+    const why: string[] = [];
+    let room = false;
+    let affinity = false;
+    let best: { t: Target; load: number; fits: boolean } | undefined;
+    for (const n of others) {
+      const t = targets.get(n.name) as Target;
+      if (n.closed !== undefined) {
+        why.push(`${n.name}: ${n.closed}`);
+        continue;
+      }
+      if (!sameDriver(src.driver, n.driver)) {
+        why.push(`${n.name}: driver ${n.driver ?? '?'}, not ${src.driver ?? '?'}`);
+        continue;
+      }
+      if (!can(n, mode)) {
+        why.push(`${n.name}: its ${n.driver ?? ''} driver cannot receive a ${mode} migration`.replace('its  driver', 'its driver'));
+        continue;
+      }
+      const clash = (v.antiAffinity ?? []).flatMap((l) => (t.labels.get(l) ?? []).map((x) => `${x} (${l})`));
+      if (clash.length > 0) {
+        affinity = true;
+        why.push(`${n.name}: anti-affinity with ${clash.join(', ')}`);
+        continue;
+      }
+      const memAfter = t.mem + need;
+      const cpuAfter = t.cpu + cpu;
+      const memOk = memAfter <= n.memMiB + 1e-6;
+      const cpuOk = cpu <= 1e-9 || cpuAfter <= n.cores * ceiling + 1e-9;
+      if (active(v.state) && !(memOk && cpuOk)) {
+        room = true;
+        why.push(!memOk
+          ? `${n.name}: ${size(Math.max(0, n.memMiB - t.mem))} free, needs ${size(need)}`
+          : `${n.name}: CPU would reach ${Math.round((cpuAfter / n.cores) * 100)}% of ${n.cores} cores`);
+        continue;
+      }
+      // A stopped VM needs no room now; prefer a node where it would fit when started.
+      const fits = active(v.state) || t.mem + v.memMiB <= n.memMiB + 1e-6;
+      const load = Math.max((t.mem + (active(v.state) ? need : v.memMiB)) / Math.max(1, n.memMiB), cpuAfter / Math.max(1e-9, n.cores * ceiling));
+      if (!best || Number(fits) > Number(best.fits) || (fits === best.fits && load < best.load - 1e-12)) best = { t, load, fits };
+    }
+    if (!best) {
+      const code: RemainingCode = room ? 'no-room' : affinity ? 'anti-affinity' : 'no-target';
+      const head = code === 'no-room' ? 'no node with room' : code === 'anti-affinity' ? 'anti-affinity rules out every node' : 'no node can take it';
+      stay(v, code, `${head}: ${joinReasons(why)}`);
+      continue;
+    }
+    const t = best.t;
+    if (active(v.state)) {
+      t.mem += need;
+      t.cpu += cpu;
+    }
+    for (const l of v.antiAffinity ?? []) t.labels.set(l, [...(t.labels.get(l) ?? []), v.name]);
+    moves.push({
+      vm: v.name, from: v.node, to: t.node.name, mode, state: v.state,
+      estSeconds: mode === 'live' ? migrationSeconds(v.memMiB, v.dirtyMiBs ?? 16 * cpu, bw) : 1,
+    });
+  }
+
+  const summary: EvacNodeSummary[] = evacuate.filter((n, i) => evacuate.indexOf(n) === i).map((node) => {
+    const total = vms.filter((v) => v.node === node).length;
+    const moving = moves.filter((m) => m.from === node).length;
+    return { node, vms: total, moving, holds: total - moving };
+  });
+  return { moves, remaining, nodes: summary };
+}
+
+/** "node X still holds N VMs" plus one line per VM that stays, for plans printed to people. */
+export function describeRemaining(plan: EvacuationPlan): string[] {
+  const out: string[] = [];
+  for (const s of plan.nodes) {
+    if (s.holds === 0) continue;
+    out.push(`node ${s.node} still holds ${s.holds} VM${s.holds === 1 ? '' : 's'}:`);
+    for (const r of plan.remaining.filter((x) => x.node === s.node)) out.push(`  ${r.vm.padEnd(20)} ${r.state.padEnd(8)} ${r.reason}`);
+  }
+  return out;
+}
+
+/** VMs the evacuated nodes still hold after the plan, over all of them. */
+export function stillHeld(plan: EvacuationPlan): number {
+  return plan.nodes.reduce((s, n) => s + n.holds, 0);
+}

@@ -1,0 +1,243 @@
+/**
+ * Level 2 from the dashboard: the balancer's own planner (planLive, the one
+ * `vem balance plan|apply` runs) over a snapshot of the dashboard's store, and
+ * its moves carried out through the command layer, so they show in the tasks
+ * view. Automatic mode plans and applies every interval on the same terms as
+ * `vem balance apply --auto`; every decision, taken or declined, is kept with
+ * its reason.
+ */
+import { applyMoves, planLive, type ClusterSource, type LiveSnapshot } from '../../balancer/live.js';
+import { DEFAULT_LEVEL2, cooldownOf, type Level2Config } from '../../balancer/level2.js';
+import type { EvacuationPlan } from '../../balancer/evacuate.js';
+import type { Move } from '../../balancer/types.js';
+import { stddev } from '../../balancer/mathx.js';
+import type { ClusterStore } from '../store/store.js';
+import type { CommandCenter } from './index.js';
+
+/** Samples of history the planner sees (its window n). */
+const SAMPLES = DEFAULT_LEVEL2.n;
+
+export interface BalancePlan {
+  at: number;
+  snapshot: LiveSnapshot;
+  moves: Move[];
+  evacuation: EvacuationPlan;
+  /** The balancer's imbalance measure: the standard deviation of node CPU utilisation (0..1). */
+  imbalance: number;
+  /** Node -> CPU utilisation now (0..1) and memory used (0..1). */
+  util: Map<string, { cpu: number; mem: number }>;
+  /** What ruled VMs or nodes out of this round, one line each. */
+  constraints: string[];
+}
+
+export interface Decision {
+  at: number;
+  taken: boolean;
+  text: string;
+}
+
+export interface BalanceOptions {
+  config?: Partial<Level2Config>;
+  /** Seconds between automatic rounds (vem balance apply --auto --every; default 300). */
+  everySec?: number;
+  now?: () => number;
+}
+
+/** The store as the balancer's ClusterSource: history from the dashboard's rings, migrations through the command layer. */
+export function storeSource(store: ClusterStore, cmd: CommandCenter, now: () => number): ClusterSource {
+  return {
+    snapshot(): Promise<LiveSnapshot> {
+      const nodes = [...store.nodes.values()].map((n) => ({
+        name: n.name,
+        cores: n.host?.cpus ?? 0,
+        memMiB: (n.host?.memoryKiB ?? n.memTotalKiB ?? 0) / 1024,
+        cpuHistory: n.cpuHist.values(SAMPLES).map((p) => p / 100),
+        reachable: n.link === 'up' && (n.host?.libvirtUp ?? false),
+        ...(n.host?.driver ? { driver: n.host.simulated ? 'sim' : n.host.driver } : {}),
+      }));
+      const vms = [...store.vms.values()].map((v) => {
+        const m = cmd.migrations.get(v.key);
+        // The agent's CPU % of a VM is of the whole node (as agentSource reads it): demand in cores, at most its vCPUs.
+        const cores = store.nodes.get(v.node)?.host?.cpus ?? v.vcpus;
+        const hist = v.cpuHist.values(SAMPLES).map((p) => Math.min(v.vcpus, (p / 100) * cores));
+        return {
+          name: v.key,
+          node: v.node,
+          vcpus: v.vcpus,
+          memMiB: (v.memKiB || v.maxMemKiB) / 1024,
+          cpuHistory: hist.length > 0 ? hist : [0],
+          running: v.state === 'running',
+          state: v.state,
+          ...(m && !m.finished ? { migrating: true } : {}),
+          ...(m ? { lastMigration: m.startedAt / 1000 } : {}),
+        };
+      });
+      return Promise.resolve({ now: now() / 1000, period: 1, nodes, vms, inflight: [] });
+    },
+    async migrate(move: Move): Promise<void> {
+      const vm = store.vms.get(move.vm);
+      if (!vm) throw new Error(`${move.vm} is gone`);
+      if (vm.node !== move.from) throw new Error(`${vm.name} is on ${vm.node} now, not ${move.from}`);
+      const m = await cmd.migrate(vm, move.to, move.live !== false);
+      while (!m.finished) await new Promise((r) => setTimeout(r, 200));
+      if (m.job.state !== 'completed') throw new Error(`${m.job.state}${m.job.error ? `: ${m.job.error}` : ''}`);
+    },
+  };
+}
+
+function vmName(key: string): string {
+  return key.slice(key.indexOf('/') + 1);
+}
+
+export function describeMove(m: Move): string {
+  return `${vmName(m.vm)}  ${m.from} -> ${m.to}`;
+}
+
+export class BalanceCenter {
+  plan: BalancePlan | undefined;
+  error: string | undefined;
+  auto = false;
+  readonly decisions: Decision[] = [];
+  readonly cfg: Level2Config;
+  everySec: number;
+  private timer: NodeJS.Timeout | undefined;
+  private planning: Promise<BalancePlan | undefined> | undefined;
+  private readonly src: ClusterSource;
+  private readonly now: () => number;
+  private readonly listeners: Array<() => void> = [];
+
+  constructor(
+    private readonly store: ClusterStore,
+    private readonly cmd: CommandCenter,
+    o: BalanceOptions = {},
+  ) {
+    this.now = o.now ?? Date.now;
+    this.cfg = { ...DEFAULT_LEVEL2, ...o.config };
+    this.everySec = o.everySec ?? 300;
+    this.src = storeSource(store, cmd, this.now);
+  }
+
+  onChange(cb: () => void): void {
+    this.listeners.push(cb);
+  }
+
+  private changed(): void {
+    for (const cb of this.listeners) cb();
+  }
+
+  private decide(taken: boolean, text: string): void {
+    this.decisions.unshift({ at: this.now(), taken, text });
+    if (this.decisions.length > 200) this.decisions.length = 200;
+    this.changed();
+  }
+
+  /** Plan again from the store now; a call while one runs shares it. */
+  refresh(): Promise<BalancePlan | undefined> {
+    this.planning ??= this.doPlan().finally(() => (this.planning = undefined));
+    return this.planning;
+  }
+
+  private async doPlan(): Promise<BalancePlan | undefined> {
+    try {
+      const r = await planLive(this.src, { config: this.cfg });
+      const util = new Map<string, { cpu: number; mem: number }>();
+      for (const n of this.store.nodes.values()) util.set(n.name, { cpu: (n.cpuPct ?? 0) / 100, mem: n.memTotalKiB ? (n.memUsedKiB ?? 0) / n.memTotalKiB : 0 });
+      const up = r.snapshot.nodes.filter((n) => n.reachable).map((n) => util.get(n.name)?.cpu ?? 0);
+      this.plan = { at: this.now(), ...r, imbalance: up.length > 1 ? stddev(up) : 0, util, constraints: this.constraints(r.snapshot) };
+      this.error = undefined;
+    } catch (e) {
+      this.error = e instanceof Error ? e.message : String(e);
+    }
+    this.changed();
+    return this.plan;
+  }
+
+  /** What keeps VMs or nodes out of the plan, as the planner's rules say. */
+  private constraints(s: LiveSnapshot): string[] {
+    const out: string[] = [];
+    for (const n of s.nodes) if (!n.reachable) out.push(`node ${n.name}: unreachable or libvirt down, takes no VMs`);
+    const now = s.now;
+    for (const v of s.vms) {
+      if (v.migrating) out.push(`${vmName(v.name)}: a migration of it is running`);
+      else if (v.lastMigration !== undefined) {
+        const cd = cooldownOf({ name: v.name, host: v.node, cpuHistory: v.cpuHistory, memMiB: v.memMiB, vcpus: v.vcpus, lastMigration: v.lastMigration }, this.cfg);
+        const left = v.lastMigration + cd - now;
+        if (left > 0) out.push(`${vmName(v.name)}: in cooldown for ${Math.ceil(left)} s more (moved recently)`);
+      }
+    }
+    const stopped = s.vms.filter((v) => !v.running && v.state !== 'paused').length;
+    if (stopped > 0) out.push(`${stopped} stopped VMs are not balanced (they hold no CPU or memory)`);
+    out.push(`a target stays at or below ${Math.round(this.cfg.targetCeiling * 100)}% CPU and must have the memory; hot at ${Math.round(this.cfg.hot * 100)}% on ${this.cfg.k} of ${this.cfg.n} samples; gain below ${this.cfg.minGain} is not worth a move`);
+    return out;
+  }
+
+  /** Carry out moves as one task (tasks view), at most cfg.maxPerNode at a time per node. */
+  async apply(all: readonly Move[], why: string): Promise<void> {
+    // Migrations already running count against the per-node cap, as they would in one vem balance round.
+    const busy = new Map<string, number>();
+    for (const m of this.cmd.migrations.values()) {
+      if (m.finished) continue;
+      busy.set(m.from, (busy.get(m.from) ?? 0) + 1);
+      busy.set(m.to, (busy.get(m.to) ?? 0) + 1);
+    }
+    const moves: Move[] = [];
+    for (const m of all) {
+      const full = [m.from, m.to].find((n) => (busy.get(n) ?? 0) >= this.cfg.maxPerNode);
+      if (full) {
+        this.decide(false, `${describeMove(m)} (${why}): ${full} already runs ${this.cfg.maxPerNode} migrations, the cap`);
+        continue;
+      }
+      moves.push(m);
+      busy.set(m.from, (busy.get(m.from) ?? 0) + 1);
+      busy.set(m.to, (busy.get(m.to) ?? 0) + 1);
+    }
+    if (moves.length === 0) return;
+    for (const m of moves) this.decide(true, `${why}: ${describeMove(m)} (${m.reason}, score ${m.score.toFixed(3)}, ~${Math.round(m.estSeconds)} s)`);
+    const vms = moves.map((m) => this.store.vms.get(m.vm)).filter((v) => v !== undefined);
+    const byVm = new Map(moves.map((m) => [m.vm, m]));
+    try {
+      // One task line per VM; the migrations run through the balancer's applyMoves (its per-node cap), each line ending with its own.
+      const waiting = new Map<string, { ok: (t: string) => void; fail: (e: Error) => void }>();
+      const results = new Map(moves.map((m) => [m.vm, new Promise<string>((ok, fail) => waiting.set(m.vm, { ok, fail }))]));
+      const all = applyMoves(this.src, moves, this.cfg.maxPerNode, (r) => {
+        const w = waiting.get(r.move.vm);
+        if (r.ok) w?.ok(`-> ${r.move.to} in ${r.seconds.toFixed(1)} s`);
+        else {
+          this.decide(false, `${describeMove(r.move)} failed: ${r.error ?? ''} (the VM stays where it was)`);
+          w?.fail(new Error(r.error ?? 'failed'));
+        }
+      });
+      await this.cmd.forEachVm(`balance (${why})`, vms, (vm) => results.get(vm.key) ?? Promise.resolve(`${byVm.get(vm.key)?.to ?? ''}`), moves.length);
+      await all;
+    } finally {
+      void this.refresh();
+    }
+  }
+
+  setAuto(on: boolean): void {
+    this.auto = on;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.decide(true, `automatic mode ${on ? `on: a round every ${this.everySec} s, at most ${this.cfg.maxPerNode} migrations per node at once` : 'off'}`);
+    if (!on) return;
+    const round = (): void => void this.autoRound();
+    this.timer = setInterval(round, this.everySec * 1000);
+    this.timer.unref();
+    round();
+  }
+
+  private async autoRound(): Promise<void> {
+    const p = await this.refresh();
+    if (!this.auto || !p) return;
+    if (p.moves.length === 0) {
+      this.decide(false, `automatic round: no move (imbalance ${p.imbalance.toFixed(3)}, threshold ${this.cfg.imbalance}; no node hot)`);
+      return;
+    }
+    await this.apply(p.moves, 'automatic');
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
