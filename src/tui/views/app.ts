@@ -119,7 +119,7 @@ export class Dashboard implements AppHost {
     this.global = bind(this, GLOBAL);
     for (const l of o.links) {
       this.links.set(l.name, l);
-      this.pollers.set(l.name, new NodePoller(l, this.store, { refreshMs: o.refreshMs ?? 1000, frozen: this.frozen, watched: () => this.watches(l.name), nodeWatched: () => this.watchesNode(l.name), sort: () => this.sortKey }));
+      this.pollers.set(l.name, new NodePoller(l, this.store, { refreshMs: o.refreshMs ?? 1000, frozen: this.frozen, watched: () => this.watches(l.name), nodeWatched: () => this.watchesNode(l.name), sort: () => this.overview.sortKey }));
     }
     this.cmd = new CommandCenter({
       store: this.store,
