@@ -1,26 +1,14 @@
 /** The dashboard's dialogs as pages on the stack: confirmation, migration, its progress, evacuation, snapshots. */
-import { bind, type Binding, type Bound } from '../keymap.js';
+import type { Binding } from '../keymap.js';
 import type { EvacuationStep } from '../commands/plan.js';
 import { targetsFor } from '../commands/plan.js';
 import type { VmRecord } from '../store/model.js';
 import { escapeTags } from '../format/text.js';
 import { evacuationLines, migrateChoiceLines, migrationLines } from './panels.js';
-import type { AppHost, Page } from './page.js';
+import { BoundPage, type AppHost } from './page.js';
 
-abstract class Dialog implements Page {
-  abstract readonly id: string;
-  abstract readonly title: string;
+abstract class Dialog extends BoundPage {
   readonly dialog = true;
-  private bound: Bound[] | undefined;
-  protected abstract table(): readonly Binding<this>[];
-  constructor(readonly host: AppHost) {}
-  bindings(): readonly Bound[] {
-    return (this.bound ??= bind(this, this.table()));
-  }
-  abstract lines(width: number, height: number): string[];
-  close(): void {
-    this.host.pop(this);
-  }
 }
 
 const ESC_CLOSES: Binding<Dialog> = { keys: ['escape', 'q'], help: 'close', hint: 'close', run: (d) => d.close() };

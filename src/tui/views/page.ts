@@ -4,7 +4,7 @@
  * bindings (keymap.ts) and draws lines; it reaches the dashboard only through
  * the narrow host interfaces below, never through the Dashboard class.
  */
-import type { Bound } from '../keymap.js';
+import { bind, type Binding, type Bound } from '../keymap.js';
 import type { Theme } from './theme.js';
 import type { Glyphs } from '../format/chart.js';
 import type { ClusterStore } from '../store/store.js';
@@ -155,5 +155,21 @@ export class PageStack {
       if (pred(p)) return p;
     }
     return undefined;
+  }
+}
+
+/** A page whose bindings come from a table of its own, bound once; closing it takes it off the stack. */
+export abstract class BoundPage implements Page {
+  abstract readonly id: string;
+  abstract readonly title: string;
+  private bound: Bound[] | undefined;
+  protected abstract table(): readonly Binding<this>[];
+  constructor(readonly host: AppHost) {}
+  bindings(): readonly Bound[] {
+    return (this.bound ??= bind(this, this.table()));
+  }
+  abstract lines(width: number, height: number): string[];
+  close(): void {
+    this.host.pop(this);
   }
 }

@@ -1,25 +1,14 @@
 /** The read-mostly views on the stack: VM and node details, wall mode, help, tasks. */
-import { bind, type Binding, type Bound } from '../keymap.js';
+import type { Binding } from '../keymap.js';
 import type { NodeRecord, VmRecord } from '../store/model.js';
 import { totals } from '../store/model.js';
 import { escapeTags } from '../format/text.js';
 import { nodeDetailLines, taskLines, vmDetailLines, wallLines } from './panels.js';
-import type { AppHost, Page } from './page.js';
+import { BoundPage, type AppHost } from './page.js';
 import { VM_ACTIONS, type VmContext } from './vm-actions.js';
 
-abstract class View implements Page {
-  abstract readonly id: string;
-  abstract readonly title: string;
-  private bound: Bound[] | undefined;
-  protected abstract table(): readonly Binding<this>[];
-  constructor(readonly host: AppHost) {}
-  bindings(): readonly Bound[] {
-    return (this.bound ??= bind(this, this.table()));
-  }
-  abstract lines(width: number, height: number): string[];
-  close(): void {
-    this.host.pop(this);
-  }
+abstract class View extends BoundPage {
+  // a read-mostly view: its table, its lines, Esc/q closes it
 }
 
 export class VmPage extends View implements VmContext {
