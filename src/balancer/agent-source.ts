@@ -58,6 +58,8 @@ export function migrationCapability(info: XmlRpcStruct): LiveNode['canMigrate'] 
   const c = info.capabilities;
   if (!isStruct(c)) return undefined;
   const b = (v: XmlRpcValue | undefined): boolean | undefined => (typeof v === 'boolean' ? v : undefined);
+  // The node's libvirt refused a migration (src/libvirt's capability layer records it): no kind of move.
+  if (isStruct(c.unsupported) && typeof c.unsupported['migration'] === 'string') return { live: false, offline: false };
   const one = b(c.migrate) ?? b(c.migration);
   const live = b(c.migrateLive) ?? b(c.liveMigration) ?? one;
   const offline = b(c.migrateOffline) ?? b(c.offlineMigration) ?? one;
