@@ -95,6 +95,10 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const collector = new Collector({ pollMs, historySeconds });
   const domains = new DomainCache();
   const jobs = new JobManager(events);
+  jobs.onVmLeft = (vm) => {
+    collector.forget(vm);
+    domains.markDirty(vm);
+  };
   if (o.historyFile) {
     const r = loadHistoryFile(o.historyFile, collector);
     if (r.ok) events.push('history', 'loaded', undefined, { file: o.historyFile, samples: r.samples, vms: r.vms, savedAt: r.savedAt });

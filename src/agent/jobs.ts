@@ -82,6 +82,9 @@ export class JobManager {
     this.events.push('job', status, job.vm, detail);
   }
 
+  /** A VM this node's migration moved away and undefined (the agent forgets its figures). */
+  onVmLeft?: (vm: string) => void;
+
   startMigration(hv: Hypervisor, vm: string, dest: string, options: MigrateOptions, caller: string): Job {
     const job: Job = { id: this.newId(), kind: 'migrate', vm, dest, options, status: 'running', startedAt: Date.now(), cancelRequested: false, caller };
     this.jobs.set(job.id, job);
@@ -126,6 +129,10 @@ export class JobManager {
         /* the VM left this node: the last progress stands */
       }
       if (job.progress) job.progress = { ...job.progress, dataRemaining: 0, memRemaining: 0 };
+      // Undefined here by the migration: forget it now rather than after the collector's grace,
+      // so a plan made right after the move does not see the VM still on this node.
+      const gone = await hv.domainInfo(job.vm).then(() => false, () => true);
+      if (gone) this.onVmLeft?.(job.vm);
     } else {
       try {
         job.vmStateOnSource = (await hv.domainInfo(job.vm)).state;
