@@ -107,6 +107,18 @@ test('the store follows VM lists per node, keeps history, and totals the cluster
   assert.equal(s.vms.size, 2);
   assert.equal(s.nodes.get('n1')?.running, 1);
   assert.equal(s.nodes.get('n1')?.vmMemKiB, 1000);
+  // A paused VM holds its memory and vCPUs but is not counted as running (the header said 31/40 running with paused ones in).
+  s.setVmList('n1', [
+    { name: 'a', uuid: '1', state: 'running', vcpus: 2, memKiB: 1000, maxMemKiB: 1000 },
+    { name: 'b', uuid: '2', state: 'shutoff', vcpus: 1, memKiB: 500, maxMemKiB: 500 },
+    { name: 'p', uuid: '3', state: 'paused', vcpus: 1, memKiB: 300, maxMemKiB: 300 },
+  ]);
+  assert.equal(s.nodes.get('n1')?.running, 1, 'paused is not running');
+  assert.equal(s.nodes.get('n1')?.vmMemKiB, 1300, 'but its memory is committed');
+  s.setVmList('n1', [
+    { name: 'a', uuid: '1', state: 'running', vcpus: 2, memKiB: 1000, maxMemKiB: 1000 },
+    { name: 'b', uuid: '2', state: 'shutoff', vcpus: 1, memKiB: 500, maxMemKiB: 500 },
+  ]);
   s.addVmSamples('n1', [{ name: 'a', t: 1, cpuPct: 10, memUsedKiB: 500 }, { name: 'a', t: 2, cpuPct: 30 }, { name: 'zz', t: 2, cpuPct: 1 }]);
   const a = s.vms.get('n1/a');
   assert.equal(a?.cpuPct, 30);

@@ -167,7 +167,8 @@ export class ClusterStore {
     for (const key of keys) {
       const vm = this.vms.get(key);
       if (!vm || !isActive(vm.state)) continue;
-      running++;
+      // Paused VMs hold memory and vCPUs but are not running (the header counts running ones).
+      if (vm.state === 'running') running++;
       mem += vm.memKiB;
       vcpus += vm.vcpus;
     }
