@@ -10,26 +10,17 @@ import { LibvirtError } from '../../src/libvirt/errors.js';
 import type { DomainEvent, JobStats } from '../../src/libvirt/hypervisor.js';
 import { consoleShell, waitPrompt, type ConsoleShell } from './guest-console.js';
 import { parseDomstats, parseKeyValues } from './virsh-parse.js';
+import { QEMU_GA_START, qemuGaFiles } from '../guest-agent/e2e/setup.js';
+import { execFileSync } from 'node:child_process';
 
 const skip = requireLab(undefined, ['libvirt', 'qemu', 'guest']);
 const PROMPT = new RegExp(GUEST_PROMPT.replace(/[#]/g, '\\#'));
 const AGENT = 'org.qemu.guest_agent.0';
 
-/**
- * NOT qemu-ga: a scripted stand-in in busybox sh on the guest's org.qemu.guest_agent.0 port, answering
- * guest-sync, guest-info, guest-get-host-name and guest-ping with canned JSON. What it tests is our side:
- * virDomainQemuAgentCommand through a real libvirtd and QEMU to the guest's port and back, and the
- * parsing of the answers. Debian's real qemu-ga is not in the lab guest image yet.
- */
-const SH_AGENT = [
-  `( P=/dev/virtio-ports/${AGENT}; [ -e $P ] || exit 0; while true; do exec 3<>$P; while read -r line <&3; do case "$line" in`,
-  `*guest-sync*) id=$(echo "$line" | sed -n 's/.*"id" *: *\\([0-9]*\\).*/\\1/p'); echo "{\\"return\\": $id}" >&3;;`,
-  `*guest-info*) echo '{"return": {"version": "vem-sh-agent", "supported_commands": []}}' >&3;;`,
-  `*guest-get-host-name*) echo '{"return": {"host-name": "vem-guest"}}' >&3;;`,
-  `*guest-ping*) echo '{"return": {}}' >&3;;`,
-  `*) echo '{"error": {"class": "CommandNotFound", "desc": "not in the test agent"}}' >&3;;`,
-  `esac; done; exec 3<&-; sleep 0.2; done ) &`,
-].join(' ');
+/** Debian's real qemu-ga (the guest-agent e2e's copy, unpacked into the lab cache), started at boot on its channel. */
+const QGA = qemuGaFiles();
+/** The same binary run on the host: the peer that says which version the guest's agent must report. */
+const QGA_VERSION = /(\d+\.\d+\.\d+)/.exec(execFileSync(QGA[0]?.hostPath ?? 'qemu-ga', ['--version'], { encoding: 'utf8' }))?.[1];
 
 describe('libvirt client vs virsh on QEMU/TCG guests', { skip: skip ?? false, timeout: 600_000 }, () => {
   let lab: Lab;
@@ -41,7 +32,7 @@ describe('libvirt client vs virsh on QEMU/TCG guests', { skip: skip ?? false, ti
   const events: DomainEvent[] = [];
 
   before(async () => {
-    const [l, image] = await Promise.all([startLab({ nodes: 2, name: 'libvirt-qemu' }), buildGuestImage({ node: false, startup: [SH_AGENT] })]);
+    const [l, image] = await Promise.all([startLab({ nodes: 2, name: 'libvirt-qemu' }), buildGuestImage({ node: false, files: QGA, startup: [QEMU_GA_START] })]);
     lab = l;
     n1 = lab.nodes[0] as LabNode;
     n2 = lab.nodes[1] as LabNode;
@@ -165,7 +156,7 @@ describe('libvirt client vs virsh on QEMU/TCG guests', { skip: skip ?? false, ti
     assert.doesNotMatch(await n1.virsh(n1.qemuUnixUri, 'dumpxml', '--inactive', 'g1'), /vem-extra\.img/);
   });
 
-  it('QEMU agent passthrough (to a scripted stand-in for qemu-ga): a command through libvirt and QEMU, and guest-info', async () => {
+  it('QEMU guest agent (Debian\'s qemu-ga in the guest): a command through libvirt and QEMU, guest-info, and the guest\'s hostname', async () => {
     // libvirt marks the agent connected once the guest has opened its port
     let text: string;
     for (const t0 = Date.now(); ; ) {
@@ -173,14 +164,20 @@ describe('libvirt client vs virsh on QEMU/TCG guests', { skip: skip ?? false, ti
         text = await c1.guestAgentCommand('g1', '{"execute":"guest-info"}', 10);
         break;
       } catch (e) {
-        if (!(e instanceof LibvirtError) || e.code !== 86 || Date.now() - t0 > 30_000) throw e;
+        if (!(e instanceof LibvirtError) || e.code !== 86 || Date.now() - t0 > 60_000) throw e;
         await new Promise((r) => setTimeout(r, 250));
       }
     }
-    const out = JSON.parse(text) as { return: { version: string } };
-    assert.equal(out.return.version, 'vem-sh-agent');
+    const out = JSON.parse(text) as { return: { version: string; supported_commands: Array<{ name: string; enabled: boolean }> } };
+    assert.ok(QGA_VERSION, 'qemu-ga --version on the host names a version');
+    assert.equal(out.return.version, QGA_VERSION, 'the guest runs the real qemu-ga');
+    assert.ok(out.return.supported_commands.some((c) => c.name === 'guest-get-host-name' && c.enabled));
+    // The earlier console tests took the console over: open our own (force) and ask the guest itself.
+    const con = consoleShell(await c1.openConsole('g1', undefined, { force: true }));
+    con.send('\recho HN=$(hostname)=\r');
+    const hn = (await con.expect(/HN=([A-Za-z0-9._-]+)=/))[1];
     const info = await c1.guestInfo('g1', 8);
-    assert.equal(info['hostname'], 'vem-guest');
+    assert.equal(info['hostname'], hn, 'guest-get-host-name through libvirt agrees with the console');
     await assert.rejects(c1.guestAgentCommand('g1', '{"execute":"guest-no-such"}', 10), LibvirtError);
   });
 

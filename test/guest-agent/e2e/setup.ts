@@ -9,9 +9,11 @@ import { bundleGuestAgent, repoRoot } from '../bundle.js';
 
 export const GUEST_POLICY = { allow: ['signal', 'user.add', 'user.setPassword', 'user.lock', 'user.unlock'] };
 export const AGENT_PATH = '/usr/local/lib/vem/guest-agent.mjs';
+/** Starts Debian's qemu-ga in the guest when the VM has its channel. */
+export const QEMU_GA_START = '[ -e /dev/virtio-ports/org.qemu.guest_agent.0 ] && qemu-ga -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 -t /run -f /run/qemu-ga.pid -d';
 
 /** Debian's qemu-guest-agent binary (apt-get download, unpacked once into the lab cache) and the libraries ldd lists for it. */
-function qemuGaFiles(): Array<{ guestPath: string; hostPath: string }> {
+export function qemuGaFiles(): Array<{ guestPath: string; hostPath: string }> {
   const dest = join(cacheRoot(), 'packages', 'qemu-guest-agent');
   if (!existsSync(join(dest, '.done'))) {
     mkdirSync(join(cacheRoot(), 'packages'), { recursive: true });
@@ -33,7 +35,8 @@ function qemuGaFiles(): Array<{ guestPath: string; hostPath: string }> {
     }
   }
   const bin = join(dest, 'usr', 'sbin', 'qemu-ga');
-  const libs = [...execFileSync('ldd', [bin], { encoding: 'utf8' }).matchAll(/=>\s+(\/\S+)\s+\(0x/g)].map((m) => m[1]).filter((p): p is string => p !== undefined);
+  // Every library ldd names, and the dynamic loader itself (its line has no "=>"), so qemu-ga runs in an image without Node.
+  const libs = [...execFileSync('ldd', [bin], { encoding: 'utf8' }).matchAll(/(?:=>\s+|^\s+)(\/\S+)\s+\(0x/gm)].map((m) => m[1]).filter((p): p is string => p !== undefined);
   return [{ guestPath: '/usr/sbin/qemu-ga', hostPath: bin }, ...libs.map((l) => ({ guestPath: l, hostPath: l }))];
 }
 
@@ -53,7 +56,7 @@ export async function guestAgentImage(): Promise<{ kernel: string; initrd: strin
     ],
     startup: [
       `[ -e /dev/virtio-ports/org.vemanager.guest.0 ] && UV_THREADPOOL_SIZE=8 node ${AGENT_PATH} --port /dev/virtio-ports/org.vemanager.guest.0 > /var/log/vem-guest-agent.err 2>&1 &`,
-      '[ -e /dev/virtio-ports/org.qemu.guest_agent.0 ] && qemu-ga -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 -t /run -f /run/qemu-ga.pid -d',
+      QEMU_GA_START,
     ],
   });
 }
