@@ -45,3 +45,27 @@ test('the rule itself: a lab or tmux user is told apart from a pure test', () =>
   assert.equal(neededSuffix("const tm = new Tmux(['vem']); await startLab({});"), 'tmux');
   assert.equal(neededSuffix("assert.equal(1 + 1, 2);"), undefined);
 });
+
+test('one CI helper: no test decides "are we in CI?" by itself, and none swallows a failed import', () => {
+  const wrong: string[] = [];
+  const ciRead = /process\.env(?:\.CI|\[['"]CI['"]\])\s*[!=]==/;
+  const swallow = ['.catch(() =>', ' ({}))'].join('');
+  for (const f of [...testFiles(TEST_DIR), ...tsFiles(TEST_DIR)]) {
+    if (f.endsWith('ci.ts') && dirname(f) === TEST_DIR) continue;
+    if (f === join(TEST_DIR, 'test-names.test.ts')) continue;
+    const src = readFileSync(f, 'utf8');
+    if (ciRead.test(src)) wrong.push(`${relative(TEST_DIR, f)} reads CI itself (use test/ci.ts)`);
+    if (src.includes(swallow)) wrong.push(`${relative(TEST_DIR, f)} swallows an error into {}`);
+  }
+  assert.deepEqual([...new Set(wrong)], []);
+});
+
+function tsFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) out.push(...tsFiles(p));
+    else if (p.endsWith('.ts') && !p.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
