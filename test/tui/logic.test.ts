@@ -66,6 +66,12 @@ test('filter, sort and glob marks', () => {
   assert.equal(m('xweb-01'), false);
   assert.equal(globMatcher('db-?')('db-1'), true);
   assert.equal(globMatcher('a.b')('axb'), false);
+  // Character classes, as the shell reads them (the web-0[12] marked nothing).
+  const two = globMatcher('web-0[12]');
+  assert.deepEqual(['web-01', 'web-02', 'web-03', 'web-012'].filter(two), ['web-01', 'web-02']);
+  assert.deepEqual(['db-a', 'db-b', 'db-9'].filter(globMatcher('db-[a-z]')), ['db-a', 'db-b']);
+  assert.deepEqual(['a1', 'b1', 'c1'].filter(globMatcher('[!a]1')), ['b1', 'c1']);
+  assert.equal(globMatcher('odd[')('odd['), true, 'an unclosed [ is a plain character');
 });
 
 test('bindings: no key bound twice in a table (unless one is conditional), ? lists every binding and command of every screen, commands resolve by prefix', () => {

@@ -70,8 +70,26 @@ export function selectRows(all: Iterable<VmRecord>, filter: string, k: SortKey, 
   return sortVms(out, k, reverse);
 }
 
-/** A glob ("web-*", "db-?", "*") as a whole-name, case-insensitive matcher. */
+/**
+ * A glob ("web-*", "db-?", "web-0[12]", "[!a]*", "*") as a whole-name, case-insensitive
+ * matcher, as the shell reads one; an unclosed "[" is a plain character.
+ */
 export function globMatcher(pattern: string): (name: string) => boolean {
-  const re = new RegExp('^' + pattern.trim().replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i');
-  return (name) => re.test(name);
+  const p = pattern.trim();
+  let re = '';
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i] as string;
+    if (c === '*') re += '.*';
+    else if (c === '?') re += '.';
+    else if (c === '[' && p.indexOf(']', i + 2) > i) {
+      const end = p.indexOf(']', i + 2);
+      let body = p.slice(i + 1, end);
+      const negate = body.startsWith('!') || body.startsWith('^');
+      if (negate) body = body.slice(1);
+      re += `[${negate ? '^' : ''}${body.replace(/[\\\]^]/g, '\\$&')}]`;
+      i = end;
+    } else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  const rx = new RegExp(`^${re}$`, 'i');
+  return (name) => rx.test(name);
 }
