@@ -127,7 +127,7 @@ export function wallLines(t: ClusterTotals, nodes: NodeRecord[], vms: VmRecord[]
 export function migrateChoiceLines(vm: VmRecord, fits: Fit[], selected: number, live: boolean, theme: Theme): string[] {
   const out = [theme.head(escapeTags(`Migrate ${vm.name} from ${vm.node} (${fmtKiB(vm.memKiB)}, ${vm.vcpus} vCPUs, ${vm.state})`)), `mode: ${live ? 'live' : 'offline'}  (l toggles)`, ''];
   fits.forEach((f, i) => {
-    const text = escapeTags(`${i === selected ? '>' : ' '}${cell(f.node, 14)} ${f.fits ? 'fits    ' : 'no fit  '} ${f.reason ?? `${fmtKiB(f.freeAfterKiB)} free after`}`);
+    const text = escapeTags(`${i === selected ? '>' : ' '}${cell(f.node, 14)} ${f.fits ? 'fits    ' : 'no fit  '} ${f.reason ?? `${fmtKiB(f.freeAfterKiB)} of memory free there after the move`}`);
     out.push(i === selected ? theme.sel(text) : f.fits ? text : theme.dim(text));
   });
   if (fits.length === 0) out.push(' no other node');
@@ -151,7 +151,10 @@ export function migrationLines(m: Migration, width: number, theme: Theme, glyphs
     `${m.vm}: ${m.from} -> ${m.to}  ${m.live ? 'live' : 'offline'}  ${stateColour(theme, j.state === 'completed' ? 'running' : j.state === 'failed' ? 'crashed' : 'paused', stateTxt)}  elapsed ${fmtDuration(j.elapsedMs)}`,
     `sent ${fmtBytes(sent)}  remaining ${fmtBytes(remaining)} of ${fmtBytes(total)}  iteration ${j.memIteration ?? '-'}`,
     `dirty rate ${j.memDirtyRate !== undefined ? `${fmtBytes(j.memDirtyRate)}/s` : '-'}  bandwidth ${fmtRate(j.memBps)}  ${converging}`,
-    `expected downtime ${fmtDuration(j.downtimeMs)}  time left ${j.timeRemainingMs !== undefined ? fmtDuration(j.timeRemainingMs) : '-'}`,
+    // While it runs these are libvirt's expectations; once it has ended, what it took.
+    j.state === 'running'
+      ? `expected downtime ${fmtDuration(j.downtimeMs)}  time left ${j.timeRemainingMs !== undefined ? fmtDuration(j.timeRemainingMs) : '-'}`
+      : `downtime ${fmtDuration(j.downtimeMs)}  took ${fmtDuration(j.elapsedMs)}`,
   ];
   if (remaining !== undefined && total) lines.push(`left to copy ${bar(remaining / total, Math.max(10, Math.min(40, width - 20)), glyphs)}`);
   if (j.error) lines.push(theme.bad(escapeTags(`error: ${j.error}`)));
