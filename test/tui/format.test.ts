@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fmtBytes, fmtDuration, fmtKiB, fmtPct, fmtRate, fmtUsedTotal } from '../../src/tui/format/units.js';
-import { cell, escapeTags, layoutColumns, renderHeader, renderRow, visibleWindow, type Column } from '../../src/tui/format/text.js';
+import { cell, escapeTags, layoutColumns, renderHeader, renderRow, visibleWindow, type Column, wrapText } from '../../src/tui/format/text.js';
 import { bar, detectGlyphs, lineChart, sparkline } from '../../src/tui/format/chart.js';
 
 test('bytes, rates, percentages and durations read like an admin expects', () => {
@@ -80,4 +80,17 @@ test('line charts: braille fills under the line, ASCII uses # columns', () => {
   assert.equal(detectGlyphs({ LANG: 'C' }), 'ascii');
   assert.equal(detectGlyphs({ LANG: 'en_US.UTF-8' }), 'unicode');
   assert.equal(detectGlyphs({ LANG: 'en_US.UTF-8', VEM_ASCII: '1' }), 'ascii');
+});
+
+test('wrapText breaks at spaces within the width, cuts only a word longer than a line, and keeps to maxLines', () => {
+  const msg = "no guest agent answers in this VM: it has no running virtio channel 'org.vemanager.guest.0'";
+  const lines = wrapText(msg, 40);
+  assert.ok(lines.every((l) => l.length <= 40), JSON.stringify(lines));
+  assert.equal(lines.join(' '), msg, 'nothing lost or cut');
+  assert.ok(lines.some((l) => l.includes("'org.vemanager.guest.0'")), 'the channel name is whole');
+  assert.deepEqual(wrapText('abcdefghij xy', 5), ['abcd~', 'xy']);
+  const two = wrapText('one two three four five six', 9, 2);
+  assert.equal(two.length, 2);
+  assert.ok((two[1] ?? '').endsWith('~'), 'the last kept line says more was left');
+  assert.deepEqual(wrapText('', 10), []);
 });

@@ -17,6 +17,29 @@ export function cell(s: string, w: number, align: Align = 'left'): string {
   return align === 'left' ? t + pad : pad + t;
 }
 
+/**
+ * Words on lines of at most `w` columns, broken at spaces; a word longer than a line is
+ * cut with "~" (cell's rule). At most `maxLines`, the last one cut when more is left.
+ */
+export function wrapText(s: string, w: number, maxLines = Infinity): string[] {
+  if (w <= 0) return [];
+  const out: string[] = [];
+  let line = '';
+  for (const word of s.split(/\s+/).filter((x) => x !== '')) {
+    const next = line ? `${line} ${word}` : word;
+    if (width(next) <= w) line = next;
+    else {
+      if (line) out.push(line);
+      line = width(word) > w ? cell(word, w) : word;
+    }
+  }
+  if (line) out.push(line);
+  if (out.length <= maxLines) return out;
+  const kept = out.slice(0, maxLines);
+  kept[maxLines - 1] = cell(`${kept[maxLines - 1] ?? ''} ${out[maxLines] ?? ''}`, w);
+  return kept;
+}
+
 export interface Column<R> {
   id: string;
   title: string;

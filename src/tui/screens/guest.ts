@@ -6,7 +6,7 @@
  * data is simulated, and when the guest's policy refused an action.
  */
 import type { Column } from '../format/text.js';
-import { cell, escapeTags } from '../format/text.js';
+import { cell, escapeTags, wrapText } from '../format/text.js';
 import { fmtBytes, fmtDuration, fmtKiB, fmtPct, pct } from '../format/units.js';
 import type { GuestData, GuestSection } from '../store/manage.js';
 import type { ProcessRow, ServiceRow, UserRow } from '../store/manage-decode.js';
@@ -129,8 +129,11 @@ export class GuestScreen extends Screen implements Navigable {
     const sim = g.status?.agent === 'simulated' || g.status?.simulated === true;
     const out = [titleLine(t, `Guest of ${this.vm.name} on ${this.vm.node}  (${g.loading ? 'reading...' : `read ${ago(g.at)}`})`, width, sim)];
     const a = agentLine(g);
-    const al = escapeTags(cell(`agent: ${a.text}`, width));
-    out.push(a.level === 'bad' ? t.bad(al) : a.level === 'warn' ? t.warn(al) : al);
+    // The agent line is how an admin learns why the browser is empty: wrapped at words, never cut mid-name.
+    for (const l of wrapText(`agent: ${a.text}`, width, 4)) {
+      const al = escapeTags(cell(l, width));
+      out.push(a.level === 'bad' ? t.bad(al) : a.level === 'warn' ? t.warn(al) : al);
+    }
     if (g.refused) out.push(t.bad(escapeTags(cell(`REFUSED: ${g.refused}`, width))));
     out.push(escapeTags(GUEST_TABS.map((x, i) => (x === this.tab ? `[${i + 1} ${x}]` : ` ${i + 1} ${x} `)).join(' ')));
     if (g.status?.agent === 'none') {
