@@ -33,6 +33,17 @@ export interface NodeRecord {
   vmVcpus: number;
   /** Last error from this node's poller, shown in the overview. */
   error?: string;
+  /** When the node's agent last answered with VM data (ms since the epoch). */
+  lastAnswerAt?: number;
+}
+
+/**
+ * Since when a node's VM rows are stale: the time of its last answer while its link is
+ * not up or its agent reports an error (libvirt down); undefined while it answers.
+ */
+export function staleSince(n: NodeRecord | undefined): number | undefined {
+  if (!n || (n.link === 'up' && n.error === undefined)) return undefined;
+  return n.lastAnswerAt ?? 0;
 }
 
 export interface VmRecord {

@@ -45,6 +45,12 @@ export class ClusterStore {
     this.changed();
   }
 
+  /** The node's agent answered with VM data: its rows are fresh as of now. */
+  private answered(node: string): void {
+    const n = this.nodes.get(node);
+    if (n) n.lastAnswerAt = Date.now();
+  }
+
   setNodeError(node: string, error: string | undefined): void {
     const n = this.nodes.get(node);
     if (!n || n.error === error) return;
@@ -66,6 +72,7 @@ export class ClusterStore {
    * or a gone VM stays because a migration pins it (the caller should ask again).
    */
   setVmList(node: string, list: WireVm[], withSamples = true, partial = false): boolean {
+    this.answered(node);
     const keys = this.keysOf(node);
     const seen = new Set<string>();
     for (const w of list) seen.add(this.upsert(node, keys, w, withSamples).key);
@@ -92,6 +99,7 @@ export class ClusterStore {
    * A gone VM that a migration pins stays; returns false then (ask for the whole inventory later).
    */
   applyVmChanges(node: string, upserts: WireVm[], removed: string[]): boolean {
+    this.answered(node);
     const keys = this.keysOf(node);
     for (const w of upserts) this.upsert(node, keys, w, false);
     let complete = true;
@@ -110,6 +118,7 @@ export class ClusterStore {
 
   /** The latest figures of some of a node's VMs, collected at `seenAt` (a collection already shown is not counted twice). */
   setVmFigures(node: string, samples: VmSample[], seenAt: number): void {
+    this.answered(node);
     let any = false;
     for (const s of samples) {
       const vm = this.vms.get(`${node}/${s.name}`);

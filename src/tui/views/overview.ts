@@ -3,7 +3,7 @@
  * filter, sort and marks. It owns the selection other pages act on.
  */
 import { bind, type Binding, type Bound } from '../keymap.js';
-import { totals, type NodeRecord, type VmRecord } from '../store/model.js';
+import { staleSince, totals, type NodeRecord, type VmRecord } from '../store/model.js';
 import { cell, escapeTags } from '../format/text.js';
 import { headerLine, nodeLines, vmLines } from './tables.js';
 import { vmDetailLines } from './panels.js';
@@ -145,7 +145,7 @@ export class OverviewPage implements Page, Selection, VmContext {
     const title = `VMs ${this.rows.length} of ${h.store.vms.size}${this.filter ? `  filter "${this.filter}"` : ''}  sort ${this.sortKey}${this.reverse ? ' (reversed)' : ''}${marked}`;
     out.push({ top: vmTop, left: 0, width: tableW, height: 1, lines: [t.head(escapeTags(cell(title, tableW)))] });
     const vmSel = Math.max(0, this.rows.findIndex((r) => r.key === this.selVm));
-    const vl = vmLines({ rows: this.rows, selected: vmSel, top: this.vmTop, focused: this.focus === 'vms', marks: this.marks }, tableW, vmH, t, h.glyphs, h.cmd.migrations);
+    const vl = vmLines({ rows: this.rows, selected: vmSel, top: this.vmTop, focused: this.focus === 'vms', marks: this.marks }, tableW, vmH, t, h.glyphs, h.cmd.migrations, (node) => staleSince(h.store.nodes.get(node)));
     this.vmTop = vl.top;
     this.visibleNodes = new Set(this.rows.slice(vl.top, vl.top + vmH).map((r) => r.node));
     out.push({ top: vmTop + 1, left: 0, width: tableW, height: vmH, lines: vl.lines });

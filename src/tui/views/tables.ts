@@ -68,18 +68,21 @@ export function nodeLines(v: TableView<NodeRecord>, width: number, height: numbe
   return { lines, top };
 }
 
-function vmState(vm: VmRecord, mig: Migration | undefined): string {
+function vmState(vm: VmRecord, mig: Migration | undefined, stale?: (node: string) => number | undefined): string {
   if (mig && !mig.finished) return `migr>${mig.to}`;
+  // A down node's VMs keep their last known state, marked as such with the time it was last heard.
+  const since = stale?.(vm.node);
+  if (since !== undefined) return `${vm.state}? ${since > 0 ? new Date(since).toTimeString().slice(0, 5) : 'never'}`;
   return vm.state;
 }
 
-function vmColumns(glyphs: Glyphs, marks: ReadonlySet<string> | undefined, migs: ReadonlyMap<string, Migration>, sparkW: number, selected: string): Column<VmRecord>[] {
+function vmColumns(glyphs: Glyphs, marks: ReadonlySet<string> | undefined, migs: ReadonlyMap<string, Migration>, sparkW: number, selected: string, stale?: (node: string) => number | undefined): Column<VmRecord>[] {
   return [
     // '>' marks the cursor row too, so it shows without colour or reverse video (captures, screen readers).
     { id: 'mark', title: ' ', min: 1, get: (vm) => (marks?.has(vm.key) ? '*' : vm.key === selected ? '>' : ' ') },
     { id: 'name', title: 'NAME', min: 12, max: 28, get: (vm) => vm.name },
     { id: 'node', title: 'NODE', min: 7, max: 14, get: (vm) => vm.node },
-    { id: 'state', title: 'STATE', min: 8, max: 14, get: (vm) => vmState(vm, migs.get(vm.key)) },
+    { id: 'state', title: 'STATE', min: 8, max: 14, get: (vm) => vmState(vm, migs.get(vm.key), stale) },
     { id: 'vcpus', title: 'VCPU', min: 4, align: 'right', get: (vm) => String(vm.vcpus) },
     { id: 'memory', title: 'MEM', min: 5, align: 'right', get: (vm) => fmtKiB(vm.memKiB) },
     { id: 'cpu', title: 'CPU%', min: 5, align: 'right', get: (vm) => fmtPct(vm.cpuPct) },
@@ -98,10 +101,11 @@ export function vmLines(
   theme: Theme,
   glyphs: Glyphs,
   migs: ReadonlyMap<string, Migration>,
+  stale?: (node: string) => number | undefined,
 ): { lines: string[]; top: number } {
   const sparkW = Math.max(8, Math.min(30, width - 100));
   const selKey = v.focused ? v.rows[v.selected]?.key ?? '' : '';
-  const l = layoutColumns(vmColumns(glyphs, v.marks, migs, sparkW, selKey), width);
+  const l = layoutColumns(vmColumns(glyphs, v.marks, migs, sparkW, selKey, stale), width);
   const rowsH = Math.max(0, height - 1);
   const top = visibleWindow(v.rows.length, rowsH, v.selected, v.top);
   const lines = [theme.head(escapeTags(renderHeader(l)))];
@@ -118,7 +122,7 @@ export function vmLines(
     // Colour only the state cell, so the row stays aligned and readable in mono.
     const parts = l.columns.map(({ col, w }) => escapeTags(cell(col.get(vm, w), w, col.align)));
     const st = parts[stateCol];
-    if (st !== undefined) parts[stateCol] = stateColour(theme, vmState(vm, migs.get(vm.key)), st);
+    if (st !== undefined) parts[stateCol] = stale?.(vm.node) !== undefined ? theme.dim(st) : stateColour(theme, vmState(vm, migs.get(vm.key)), st);
     lines.push(parts.join(' '));
   }
   return { lines, top };

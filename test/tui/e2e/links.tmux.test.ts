@@ -45,9 +45,15 @@ test('a node whose agent stops shows down, the others keep going, and it comes b
   const down = await tm.waitFor((x) => new RegExp(`${n2}\\s+down`).test(x) && new RegExp(`node ${n2} down: .*(ECONNREFUSED|refused)`, 'i').test(x), 15_000, `${n2} down, with the reason in the status line`);
   assert.match(down, new RegExp(`${n1}\\s+up`), 'the other node stays up');
   assert.ok(tableRows(down).some((r) => r.node === n1));
+  // The down node's VMs are not shown as if live: their last state, marked stale, with the time last heard.
+  const stale = await tm.waitFor((x) => tableRows(x).some((r) => r.node === n2), 5000, `${n2}'s VMs still listed`);
+  const rows2 = tableRows(stale).filter((r) => r.node === n2);
+  assert.ok(rows2.length > 0 && rows2.every((r) => /^\w+\? \d\d:\d\d$/.test(r.state)), JSON.stringify(rows2.map((r) => r.state)));
+  assert.ok(tableRows(stale).filter((r) => r.node === n1).every((r) => !r.state.includes('?')), 'the live node is not marked');
 
   agents.push(await startAgent({ hypervisor: sim.hypervisors[1] ?? sim.hypervisors[0]!, listen: `127.0.0.1:${port}` }));
   await tm.waitFor(new RegExp(`${n2}\\s+up`), 45_000, `${n2} up again`);
+  await tm.waitFor((x) => tableRows(x).some((r) => r.node === n2) && tableRows(x).every((r) => !r.state.includes('?')), 10_000, `${n2}'s VMs fresh again`);
   tm.keys('q');
   assert.equal(await tm.waitExit(15_000), 0);
 });

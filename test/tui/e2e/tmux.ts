@@ -122,7 +122,7 @@ export function tableRows(screen: string): Array<{ name: string; node: string; s
   const head = lines.findIndex((l) => /^\s*NAME\s+NODE\s+STATE/.test(l));
   if (head < 0) return out;
   for (const line of lines.slice(head + 1)) {
-    const m = /^[ *>] (\S+)\s+(\S+)\s+(\S+)\s+\d+\s/.exec(line);
+    const m = /^[ *>] (\S+)\s+(\S+)\s+(\S+(?: \d\d:\d\d| never)?)\s+\d+\s/.exec(line);
     if (!m) break;
     out.push({ name: m[1] ?? '', node: m[2] ?? '', state: m[3] ?? '', line });
   }
