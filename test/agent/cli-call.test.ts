@@ -2,39 +2,24 @@
 // options anywhere, --agent in the cluster file's forms, tokens with any characters,
 // --ca-file, --raw, and transport errors that say what was reached and what to check.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { need } from '../ci.js';
+import { runVem, startVemAgent, type VemRun } from '../vem-cli.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli.js');
 // What `head -c 32 /dev/urandom | base64` makes: '/', '+' and '=' included.
 const TOKEN = 'g/fnuQ+7x0Zk3/aL9pQ2w+Yt8vR1s0dE=';
 
-function vem(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.once('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
+const vem = (...args: string[]): Promise<VemRun> => runVem(args);
 
 async function agent(dir: string, name: string, extra: string[]): Promise<{ url: string; p: ChildProcess }> {
-  const p = spawn(process.execPath, [CLI, 'agent', '--sim', '--sim-vms', '3', '--listen', '127.0.0.1:0', '--audit-log', join(dir, `${name}.jsonl`), ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  p.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  for (let i = 0; i < 100 && !/serving (https?:\S+)/.test(err); i++) await new Promise((r) => setTimeout(r, 100));
-  const url = /serving (https?:\S+)/.exec(err)?.[1];
-  assert.ok(url, `agent did not start: ${err}`);
-  return { url, p };
+  const a = await startVemAgent(['--sim', '--sim-vms', '3', '--listen', '127.0.0.1:0', '--audit-log', join(dir, `${name}.jsonl`), ...extra]);
+  return { url: a.url, p: a.proc };
 }
 
 describe('vem call (CLI)', () => {

@@ -2,26 +2,18 @@
 // a URI libvirtd refuses ends the agent at start with one line; while libvirtd is down,
 // vm.list is a fault that says so and since when (never [], which reads as "no VMs").
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { requireLab, startLab, writeTestNodeXml } from '../lab/index.js';
+import { runVem, startVemAgent, type VemRun } from '../vem-cli.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli.js');
 
-function vem(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.once('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
+const vem = (...args: string[]): Promise<VemRun> => runVem(args);
 
 async function waitFor<T>(what: string, f: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
@@ -57,12 +49,11 @@ test('vem agent on a real libvirtd: a refused URI exits at start; vm.list while 
   // The test driver through libvirtd; then libvirtd goes away under the agent.
   const nodeXml = join(dir, 'node.xml');
   writeTestNodeXml(nodeXml, { domains: 6, running: 3 });
-  const p = spawn(process.execPath, [CLI, 'agent', '--uri', n.testUri(nodeXml), '--listen', '127.0.0.1:0', '--audit-log', audit, '--poll-ms', '200'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const agent = await startVemAgent(['--uri', n.testUri(nodeXml), '--listen', '127.0.0.1:0', '--audit-log', audit, '--poll-ms', '200']);
+  const p = agent.proc;
   kids.push(p);
-  let err = '';
-  p.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const url = await waitFor('the agent to serve', async () => /serving (http\S+)/.exec(err)?.[1]);
-  assert.match(err, /libvirt up/);
+  const url = agent.url;
+  assert.match(agent.stderr(), /libvirt up/);
   const up = await vem('call', '--agent', url, 'vm.list');
   assert.equal(up.code, 0, up.stderr);
   assert.equal((JSON.parse(up.stdout) as unknown[]).length, 6);

@@ -7,41 +7,24 @@
 //    file at the path): the change is refused with a fault that says so, the VM is
 //    unchanged, reads keep working, and changes resume once the log can be written.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { requireLab, startLab, writeTestNodeXml, testDomainName } from '../lab/index.js';
 import { connectLibvirt } from '../../src/libvirt/client/index.js';
 import { startAgent } from '../../src/agent/index.js';
 import { AUDIT_UNAVAILABLE, readAuditLog, type AuditEntry } from '../../src/agent/audit.js';
 import { XmlRpcClient, XmlRpcFault } from '../../src/common/xmlrpc/index.js';
+import { startVemAgent, type VemAgent } from '../vem-cli.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli.js');
 const VMS = 8;
 const ROUNDS = 6;
 
-interface Agent {
-  proc: ChildProcess;
-  url: string;
-  stderr: () => string;
-}
+type Agent = VemAgent;
 
-async function spawnAgent(uri: string, audit: string): Promise<Agent> {
-  const proc = spawn(process.execPath, [CLI, 'agent', '--uri', uri, '--listen', '127.0.0.1:0', '--audit-log', audit, '--history-file', 'none', '--poll-ms', '1000'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  for (let i = 0; i < 200 && !/serving (http:\/\/\S+)/.test(err); i++) {
-    if (proc.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const m = /serving (http:\/\/\S+)/.exec(err);
-  if (!m?.[1]) {
-    proc.kill('SIGKILL');
-    throw new Error(`vem agent did not start: ${err}`);
-  }
-  return { proc, url: m[1], stderr: () => err };
+function spawnAgent(uri: string, audit: string): Promise<Agent> {
+  return startVemAgent(['--uri', uri, '--listen', '127.0.0.1:0', '--audit-log', audit, '--history-file', 'none', '--poll-ms', '1000'], 10_000);
 }
 
 type Key = string; // method|vm

@@ -3,18 +3,17 @@
 // the periodic save), a corrupt file (set aside with a message, never a crash), and a
 // size cap on the file.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { requireLab, startLab, writeTestNodeXml, testDomainName } from '../lab/index.js';
 import { connectLibvirt } from '../../src/libvirt/client/index.js';
 import { startAgent } from '../../src/agent/index.js';
 import { XmlRpcClient } from '../../src/common/xmlrpc/index.js';
 import { waitFor } from './e2e-helpers.js';
+import { startVemAgent } from '../vem-cli.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli.js');
 
 interface Agent {
   proc: ChildProcess;
@@ -23,11 +22,8 @@ interface Agent {
 }
 
 async function spawnAgent(uri: string, dir: string, history: string): Promise<Agent> {
-  const proc = spawn(process.execPath, [CLI, 'agent', '--uri', uri, '--listen', '127.0.0.1:0', '--audit-log', join(dir, 'audit.jsonl'), '--history-file', history, '--history-save', '1', '--poll-ms', '200'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const url = await waitFor('the agent to serve', async () => /serving (http:\/\/\S+)/.exec(err)?.[1] ?? (proc.exitCode !== null ? Promise.reject(new Error(err)) : undefined), 20_000, 50);
-  return { proc, client: new XmlRpcClient({ url }), stderr: () => err };
+  const a = await startVemAgent(['--uri', uri, '--listen', '127.0.0.1:0', '--audit-log', join(dir, 'audit.jsonl'), '--history-file', history, '--history-save', '1', '--poll-ms', '200']);
+  return { proc: a.proc, client: new XmlRpcClient({ url: a.url }), stderr: a.stderr };
 }
 
 async function stop(a: Agent, signal: NodeJS.Signals): Promise<number | null> {

@@ -1,12 +1,13 @@
 // `vem balance simulate|generate` as a user runs them: the real CLI in a child process.
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { startVemAgent } from '../vem-cli.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli.js');
 const PLANETLAB = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'traces', 'planetlab-3days-300vms.csv.gz');
@@ -71,14 +72,8 @@ describe('vem balance (CLI)', () => {
 
 /** A `vem agent --sim` child on a loopback port; resolves with its URL once it serves. */
 async function simAgent(dir: string, name: string, vms: number): Promise<{ url: string; p: ChildProcess }> {
-  const p = spawn(process.execPath, [CLI, 'agent', '--sim', '--sim-vms', String(vms), '--listen', '127.0.0.1:0', '--audit-log', join(dir, `${name}-audit.jsonl`), '--poll-ms', '200'],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  p.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  for (let i = 0; i < 100 && !/serving (http\S+)/.test(err); i++) await new Promise((r) => setTimeout(r, 100));
-  const url = /serving (http\S+)/.exec(err)?.[1];
-  assert.ok(url, `agent did not start: ${err}`);
-  return { url, p };
+  const a = await startVemAgent(['--sim', '--sim-vms', String(vms), '--listen', '127.0.0.1:0', '--audit-log', join(dir, `${name}-audit.jsonl`), '--poll-ms', '200']);
+  return { url: a.url, p: a.proc };
 }
 
 describe('vem balance generate/simulate: files as named, warnings, units', () => {

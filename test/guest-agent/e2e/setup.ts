@@ -1,10 +1,11 @@
 /** Shared by the guest end-to-end test and benchmark: a lab whose test guest runs the bundled guest agent. */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLab, buildGuestImage, guestDomainXml, type Lab, type LabNode } from '../../lab/index.js';
 import { cacheRoot } from '../../lab/guest-image.js';
+import { startNodeScript } from '../../lab/node-script.js';
 import { bundleGuestAgent, repoRoot } from '../bundle.js';
 
 export const GUEST_POLICY = { allow: ['signal', 'user.add', 'user.setPassword', 'user.lock', 'user.unlock'] };
@@ -77,44 +78,11 @@ export interface NodeAgent {
 /** Starts the node agent inside the node's namespace, listening on the node's own loopback address. */
 export async function startNodeAgent(node: LabNode): Promise<NodeAgent> {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'node-agent.js');
-  const prefix = node.enterNamespace ?? [];
-  const argv = [...prefix, process.execPath, script, node.qemuUnixUri, `${node.ip}:0`];
-  const proc = spawn(argv[0] ?? 'nsenter', argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node agent on ${node.name} did not start: ${err}`)), 30_000);
-    proc.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('\n')) {
-        clearTimeout(timer);
-        resolve(out.split('\n')[0] ?? '');
-      }
-    });
-    proc.once('exit', (c) => {
-      clearTimeout(timer);
-      reject(new Error(`node agent on ${node.name} exited (${c}): ${err}`));
-    });
-  });
-  const [url = '', ...how] = line.split(' ');
+  const run = await startNodeScript(node, script, [node.qemuUnixUri, `${node.ip}:0`], 'node agent');
+  const [url = '', ...how] = run.line.split(' ');
   // The e2e runs the real agent or fails: node-agent.ts has no fallback, and says which path ran.
-  if (how.join(' ') !== 'startAgent') throw new Error(`node agent on ${node.name} did not run startAgent: ${line}`);
-  return {
-    url,
-    how: how.join(' '),
-    proc,
-    stop: () =>
-      new Promise<void>((r) => {
-        if (proc.exitCode !== null || proc.signalCode !== null) return r();
-        const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-        proc.once('exit', () => {
-          clearTimeout(t);
-          r();
-        });
-        proc.kill('SIGTERM');
-      }),
-  };
+  if (how.join(' ') !== 'startAgent') throw new Error(`node agent on ${node.name} did not run startAgent: ${run.line}`);
+  return { url, how: how.join(' '), proc: run.proc, stop: () => run.stop() };
 }
 
 export async function guestLab(nodes: number): Promise<Lab> {
