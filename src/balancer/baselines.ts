@@ -3,7 +3,7 @@
  * defaults. They share the hard constraints (memory capacity, anti-affinity,
  * maintenance) through WorkCluster; everything else is their own rule.
  */
-import { WorkCluster, dirtyRateOf, migrationSeconds, type WorkHost } from './cluster.js';
+import { WorkCluster, dirtyRateOf, migrationSeconds, type WorkHost, type WorkVm } from './cluster.js';
 import { countAbove, forecastAr1, last, mean, stddev } from './mathx.js';
 import type { Level2Policy, Move, PlanInput, VmState } from './types.js';
 
@@ -42,15 +42,15 @@ export function planDrs(input: PlanInput, cfg: DrsConfig = DEFAULT_DRS): Move[] 
     const imb = stddev(loads());
     if (drsPriority(imb, hosts.length) > cfg.threshold) break;
     // Greedy: the single move that lowers the imbalance most, net of its cost.
-    let best: { vm: VmState; to: WorkHost; gain: number; secs: number } | undefined;
+    let best: { v: WorkVm; to: WorkHost; gain: number; secs: number } | undefined;
     for (const src of hosts) {
       if ((moves.get(src.spec.name) ?? 0) >= cfg.maxMovesPerHost) continue;
-      for (const name of src.vms) {
-        const vm = w.vms.get(name) as VmState;
-        if (vm.migrating || w.moved(name)) continue;
-        const c = w.vmCpu.get(name) ?? 0;
+      for (const v of src.vms) {
+        const vm = v.vm;
+        if (vm.migrating || v.moved) continue;
+        const c = v.cpu;
         for (const to of hosts) {
-          if (to === src || (moves.get(to.spec.name) ?? 0) >= cfg.maxMovesPerHost || !w.feasible(vm, to)) continue;
+          if (to === src || (moves.get(to.spec.name) ?? 0) >= cfg.maxMovesPerHost || !w.feasible(v, to)) continue;
           src.cpu -= c;
           to.cpu += c;
           const after = stddev(loads());
@@ -59,13 +59,13 @@ export function planDrs(input: PlanInput, cfg: DrsConfig = DEFAULT_DRS): Move[] 
           const secs = migrationSeconds(vm.memMiB, dirtyRateOf(vm), BW);
           // Cost-benefit: the gain must outweigh the migration's cost over the invocation period.
           const gain = imb - after - (secs / cfg.everySeconds) * 0.01;
-          if (gain > 0 && (!best || gain > best.gain)) best = { vm, to, gain, secs };
+          if (gain > 0 && (!best || gain > best.gain)) best = { v, to, gain, secs };
         }
       }
     }
     if (!best) break;
-    const from = w.at.get(best.vm.name) as string;
-    w.apply(best.vm.name, best.to.spec.name, 'imbalance', best.gain, best.secs);
+    const from = best.v.at.spec.name;
+    w.apply(best.v, best.to, 'imbalance', best.gain, best.secs);
     moves.set(from, (moves.get(from) ?? 0) + 1);
     moves.set(best.to.spec.name, (moves.get(best.to.spec.name) ?? 0) + 1);
   }
@@ -101,7 +101,7 @@ export function planSandpiper(input: PlanInput, cfg: SandpiperConfig = DEFAULT_S
   const hosts = [...w.hosts.values()];
   const netCap = (h: WorkHost): number => h.spec.netMbps ?? 1000;
   const vmNet = (v: VmState): number => v.netMbps ?? 0;
-  const hostNet = (h: WorkHost): number => [...h.vms].reduce((s, n) => s + vmNet(w.vms.get(n) as VmState), 0);
+  const hostNet = (h: WorkHost): number => h.vms.reduce((s, v) => s + vmNet(v.vm), 0);
   const hostVol = (h: WorkHost): number => volume(w.util(h), h.mem / h.spec.memMiB, hostNet(h) / netCap(h));
   const hot = hosts.filter((h) =>
     sandpiperHot(h.spec.cpuHistory, cfg) ||
@@ -112,19 +112,20 @@ export function planSandpiper(input: PlanInput, cfg: SandpiperConfig = DEFAULT_S
   const hotNames = new Set(hot.map((h) => h.spec.name));
   for (const src of hot) {
     // VMs by decreasing volume-to-size ratio (size = memory footprint).
-    const vsr = (v: VmState): number =>
-      volume((w.vmCpu.get(v.name) ?? 0) / src.spec.cores, v.memMiB / src.spec.memMiB, vmNet(v) / netCap(src)) / Math.max(1, v.memMiB);
-    const list = [...src.vms].map((n) => w.vms.get(n) as VmState).filter((v) => !v.migrating).sort((a, b) => vsr(b) - vsr(a));
-    for (const vm of list) {
+    const vsr = ({ vm: v, cpu }: WorkVm): number =>
+      volume(cpu / src.spec.cores, v.memMiB / src.spec.memMiB, vmNet(v) / netCap(src)) / Math.max(1, v.memMiB);
+    const list = src.vms.filter((v) => !v.vm.migrating).sort((a, b) => vsr(b) - vsr(a));
+    for (const wv of list) {
       if (w.util(src) <= cfg.threshold) break;
-      const c = w.vmCpu.get(vm.name) ?? 0;
+      const vm = wv.vm;
+      const c = wv.cpu;
       // Least-loaded (lowest volume) node that can take the VM without becoming hot itself.
       const targets = hosts
-        .filter((to) => to !== src && !hotNames.has(to.spec.name) && w.feasible(vm, to) && (to.cpu + c) / to.spec.cores <= cfg.threshold)
+        .filter((to) => to !== src && !hotNames.has(to.spec.name) && w.feasible(wv, to) && (to.cpu + c) / to.spec.cores <= cfg.threshold)
         .sort((a, b) => hostVol(a) - hostVol(b));
       const to = targets[0];
       if (!to) continue;
-      w.apply(vm.name, to.spec.name, 'hotspot', 0, migrationSeconds(vm.memMiB, dirtyRateOf(vm), BW));
+      w.apply(wv, to, 'hotspot', 0, migrationSeconds(vm.memMiB, dirtyRateOf(vm), BW));
     }
   }
   return w.moves;
@@ -158,16 +159,15 @@ export function planOvirt(input: PlanInput, cfg: OvirtConfig = DEFAULT_OVIRT): M
     .sort((a, b) => last(b.spec.cpuHistory) - last(a.spec.cpuHistory));
   for (const src of over) {
     // The VM with the least CPU x vCPUs (its demand in cores) goes.
-    const vm = [...src.vms]
-      .map((n) => w.vms.get(n) as VmState)
-      .filter((v) => !v.migrating)
-      .sort((a, b) => (w.vmCpu.get(a.name) ?? 0) - (w.vmCpu.get(b.name) ?? 0))[0];
-    if (!vm) continue;
+    const wv = src.vms
+      .filter((v) => !v.vm.migrating)
+      .sort((a, b) => a.cpu - b.cpu)[0];
+    if (!wv) continue;
     const to = hosts
-      .filter((h) => h !== src && last(h.spec.cpuHistory) < cfg.low && w.feasible(vm, h))
+      .filter((h) => h !== src && last(h.spec.cpuHistory) < cfg.low && w.feasible(wv, h))
       .sort((a, b) => w.util(a) - w.util(b))[0];
     if (!to) continue;
-    w.apply(vm.name, to.spec.name, 'hotspot', 0, migrationSeconds(vm.memMiB, dirtyRateOf(vm), BW));
+    w.apply(wv, to, 'hotspot', 0, migrationSeconds(wv.vm.memMiB, dirtyRateOf(wv.vm), BW));
     break; // one VM per balancing run
   }
   return w.moves;

@@ -16,31 +16,47 @@ export interface WorkHost {
   active: number;
   /** Anti-affinity label -> how many VMs on the node carry it. */
   labels: Map<string, number>;
-  vms: Set<string>;
+  /** The VMs on the node in the plan (after planned moves), in arrival order. */
+  vms: WorkVm[];
 }
 
+/** A VM as the planner sees it: where the plan has it now, and its CPU under the planner's estimate. */
+export interface WorkVm {
+  readonly vm: VmState;
+  at: WorkHost;
+  /** CPU demand, cores, under the planner's estimate. */
+  readonly cpu: number;
+  /** A move of it is in the plan already. */
+  moved: boolean;
+}
+
+/**
+ * Plain objects and arrays, no per-VM map: a plan on 1,000 nodes x 20 VMs builds this for
+ * 20,000 VMs every round, and maps keyed by name cost more than the planning itself. The
+ * name -> VM map is built only when something asks for a VM by name.
+ */
 export class WorkCluster {
   readonly hosts = new Map<string, WorkHost>();
-  readonly vms = new Map<string, VmState>();
-  /** Current host of each VM in the plan (after planned moves). */
-  readonly at = new Map<string, string>();
+  /** Every VM on a known node, in input order. */
+  readonly list: WorkVm[] = [];
   readonly moves: Move[] = [];
-  readonly vmCpu = new Map<string, number>();
+  private byName: Map<string, WorkVm> | undefined;
 
   constructor(readonly input: PlanInput, estimate: (vm: VmState) => number = (v) => last(v.cpuHistory)) {
-    for (const h of input.hosts) this.hosts.set(h.name, { spec: h, cpu: 0, mem: 0, active: 0, labels: new Map(), vms: new Set() });
+    for (const h of input.hosts) this.hosts.set(h.name, { spec: h, cpu: 0, mem: 0, active: 0, labels: new Map(), vms: [] });
+    const inflight = input.inflight.length > 0 ? new Map<string, WorkVm | undefined>(input.inflight.map((m) => [m.vm, undefined])) : undefined;
     // VMs usually come grouped by node: the last lookup is reused (this runs for every VM of every plan).
     let h: WorkHost | undefined;
     for (const v of input.vms) {
       if (h?.spec.name !== v.host) h = this.hosts.get(v.host);
       if (!h) continue;
-      this.vms.set(v.name, v);
-      this.at.set(v.name, v.host);
       const c = estimate(v);
-      this.vmCpu.set(v.name, c);
+      const wv: WorkVm = { vm: v, at: h, cpu: c, moved: false };
+      this.list.push(wv);
+      if (inflight?.has(v.name)) inflight.set(v.name, wv);
       h.cpu += c;
       h.mem += v.memMiB;
-      h.vms.add(v.name);
+      h.vms.push(wv);
       if (v.antiAffinity) for (const l of v.antiAffinity) h.labels.set(l, (h.labels.get(l) ?? 0) + 1);
     }
     for (const m of input.inflight) {
@@ -50,10 +66,19 @@ export class WorkCluster {
       if (to) {
         to.active++;
         // The copy holds the VM's memory on the target until the move ends.
-        const v = this.vms.get(m.vm);
+        const v = inflight?.get(m.vm)?.vm;
         if (v && v.host !== m.to) to.mem += v.memMiB;
       }
     }
+  }
+
+  /** The VM by name (the map is built on first use). */
+  vm(name: string): WorkVm | undefined {
+    if (!this.byName) {
+      this.byName = new Map();
+      for (const wv of this.list) this.byName.set(wv.vm.name, wv);
+    }
+    return this.byName.get(name);
   }
 
   util(h: WorkHost): number {
@@ -70,7 +95,7 @@ export class WorkCluster {
   }
 
   antiAffinityOk(vm: VmState, h: WorkHost): boolean {
-    for (const l of vm.antiAffinity ?? []) if ((h.labels.get(l) ?? 0) > 0) return false;
+    if (vm.antiAffinity) for (const l of vm.antiAffinity) if ((h.labels.get(l) ?? 0) > 0) return false;
     return true;
   }
 
@@ -79,36 +104,29 @@ export class WorkCluster {
   }
 
   /** Hard constraints shared by every policy (capacity, anti-affinity, maintenance). */
-  feasible(vm: VmState, to: WorkHost): boolean {
-    return this.at.get(vm.name) !== to.spec.name && this.acceptsVms(to) && this.fitsMemory(vm, to) && this.antiAffinityOk(vm, to);
+  feasible(v: WorkVm, to: WorkHost): boolean {
+    return v.at !== to && this.acceptsVms(to) && this.fitsMemory(v.vm, to) && this.antiAffinityOk(v.vm, to);
   }
 
   /** Record a move and update both ends. */
-  apply(vmName: string, toName: string, reason: Move['reason'], score: number, estSeconds: number): void {
-    const vm = this.vms.get(vmName);
-    const fromName = this.at.get(vmName);
-    const from = fromName === undefined ? undefined : this.hosts.get(fromName);
-    const to = this.hosts.get(toName);
-    if (!vm || !from || !to) throw new Error(`bad move ${vmName} -> ${toName}`);
-    const c = this.vmCpu.get(vmName) ?? 0;
-    from.cpu -= c;
-    to.cpu += c;
+  apply(v: WorkVm, to: WorkHost, reason: Move['reason'], score: number, estSeconds: number): void {
+    const from = v.at;
+    const vm = v.vm;
+    from.cpu -= v.cpu;
+    to.cpu += v.cpu;
     // Memory stays held on the source until the copy ends; the target needs it now.
     to.mem += vm.memMiB;
     from.active++;
     to.active++;
-    from.vms.delete(vmName);
-    to.vms.add(vmName);
+    from.vms.splice(from.vms.indexOf(v), 1);
+    to.vms.push(v);
     for (const l of vm.antiAffinity ?? []) {
       from.labels.set(l, (from.labels.get(l) ?? 1) - 1);
       to.labels.set(l, (to.labels.get(l) ?? 0) + 1);
     }
-    this.at.set(vmName, toName);
-    this.moves.push({ vm: vmName, from: from.spec.name, to: toName, reason, score, estSeconds });
-  }
-
-  moved(vmName: string): boolean {
-    return this.moves.some((m) => m.vm === vmName);
+    v.at = to;
+    v.moved = true;
+    this.moves.push({ vm: vm.name, from: from.spec.name, to: to.spec.name, reason, score, estSeconds });
   }
 }
 

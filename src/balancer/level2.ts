@@ -13,7 +13,7 @@
  *   migrations per node.
  * Pure: PlanInput in, moves out.
  */
-import { WorkCluster, dirtyRateOf, migrationSeconds, type WorkHost } from './cluster.js';
+import { WorkCluster, dirtyRateOf, migrationSeconds, type WorkHost, type WorkVm } from './cluster.js';
 import { planEvacuation, type EvacNode, type EvacuationPlan, type EvacVm } from './evacuate.js';
 import { countAbove, forecastTrend, last } from './mathx.js';
 import type { Level2Policy, Move, PlanInput, VmState } from './types.js';
@@ -116,7 +116,7 @@ class Spread {
 const TARGETS_PER_VM = 8;
 
 interface Candidate {
-  vm: VmState;
+  vm: WorkVm;
   to: WorkHost;
   score: number;
   secs: number;
@@ -126,14 +126,15 @@ interface Candidate {
 function evacuationOf(w: WorkCluster, cfg: Level2Config): EvacuationPlan {
   const nodes: EvacNode[] = [];
   for (const h of w.hosts.values()) {
-    const listed = [...h.vms].reduce((s, n) => s + (w.vms.get(n)?.memMiB ?? 0), 0);
+    let listed = 0;
+    for (const v of h.vms) listed += v.vm.memMiB;
     nodes.push({
       name: h.spec.name, cores: h.spec.cores, memMiB: h.spec.memMiB, reservedMiB: Math.max(0, h.mem - listed),
       closed: h.spec.evacuate ? 'being evacuated' : h.spec.maintenance ? 'in maintenance' : undefined,
     });
   }
-  const vms: EvacVm[] = [...w.vms.values()].map((v) => ({
-    name: v.name, node: v.host, state: 'running', memMiB: v.memMiB, cpu: w.vmCpu.get(v.name) ?? 0,
+  const vms: EvacVm[] = w.list.map(({ vm: v, cpu }) => ({
+    name: v.name, node: v.host, state: 'running', memMiB: v.memMiB, cpu,
     dirtyMiBs: dirtyRateOf(v), antiAffinity: v.antiAffinity, migrating: v.migrating,
   }));
   return planEvacuation(w.input.hosts.filter((h) => h.evacuate).map((h) => h.name), nodes, vms, { bandwidthMiBs: cfg.bandwidthMiBs });
@@ -150,16 +151,17 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
   // concurrency do not hold it back. VMs it cannot place stay; planEvacuation names them.
   if (hosts.some((h) => h.spec.evacuate)) {
     for (const m of evacuationOf(w, cfg).moves) {
-      const src = w.hosts.get(m.from) as WorkHost;
+      const v = w.vm(m.vm) as WorkVm;
+      const src = v.at;
       const to = w.hosts.get(m.to) as WorkHost;
       const a0 = w.util(src);
       const b0 = w.util(to);
-      w.apply(m.vm, m.to, 'evacuation', 0, m.estSeconds);
+      w.apply(v, to, 'evacuation', 0, m.estSeconds);
       spread.update(a0, w.util(src), b0, w.util(to));
     }
   }
 
-  const movable = (vm: VmState): boolean => !vm.migrating && !w.inCooldown(vm, cooldownOf(vm, cfg)) && !w.moved(vm.name);
+  const movable = (v: WorkVm): boolean => !v.moved && !v.vm.migrating && !w.inCooldown(v.vm, cooldownOf(v.vm, cfg));
   // Peak CPU share over the window of the VMs a node holds now (not of the node's own
   // history, which still counts VMs that left), beyond what they are estimated at.
   const peakExtra = new Map<WorkHost, number>();
@@ -167,8 +169,8 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
     const sums = new Float64Array(cfg.n);
     for (const h of hosts) {
       sums.fill(0);
-      for (const name of h.vms) {
-        const hist = (w.vms.get(name) as VmState).cpuHistory;
+      for (const v of h.vms) {
+        const hist = v.vm.cpuHistory;
         for (let k = 0; k < cfg.n; k++) sums[k]! += hist[hist.length - 1 - k] ?? 0;
       }
       peakExtra.set(h, Math.max(0, Math.max(...sums) / h.spec.cores - w.util(h)));
@@ -198,25 +200,36 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
     byUtil.splice(lo, 0, h);
   };
 
-  /** Best move off `src`: the highest score over its VMs and the allowed targets. */
-  const bestMove = (src: WorkHost, hotNames: Set<string>, imbalanceOnly: boolean, overflow = false, atPeak = cfg.targetPeak): Candidate | undefined => {
+  // A target's use after the move is at least its use now plus the VM's CPU over the most cores
+  // any node has: once that passes the limit, so does every node after it in byUtil.
+  let maxCores = 0;
+  for (const h of hosts) maxCores = Math.max(maxCores, h.spec.cores);
+
+  /** Best move off `src`: the highest score over its VMs and the allowed targets. No allocation in the loops. */
+  const bestMove = (src: WorkHost, hotSet: Set<WorkHost>, imbalanceOnly: boolean, overflow = false, atPeak = cfg.targetPeak): Candidate | undefined => {
     if (!free(src)) return undefined;
-    let best: Candidate | undefined;
+    let bestVm: WorkVm | undefined;
+    let bestTo: WorkHost | undefined;
+    let bestScore = 0;
+    let bestSecs = 0;
     const uSrc = w.util(src);
     const std0 = spread.std();
-    for (const name of src.vms) {
-      const vm = w.vms.get(name) as VmState;
-      if (!movable(vm)) continue;
-      const c = w.vmCpu.get(name) ?? 0;
+    const limit = overflow ? 1 : cfg.targetCeiling;
+    for (const v of src.vms) {
+      if (!movable(v)) continue;
+      const vm = v.vm;
+      const c = v.cpu;
       if (c <= 1e-6) continue;
       const secs = migrationSeconds(vm.memMiB, dirtyRateOf(vm), cfg.bandwidthMiBs);
       const cost = secs / cfg.horizonSec;
       const uSrc1 = (src.cpu - c) / src.spec.cores;
+      const step = maxCores > 0 ? c / maxCores : 0;
       let looked = 0;
-      for (const to of byUtil) {
-        if (looked >= TARGETS_PER_VM) break;
-        if (to === src || hotNames.has(to.spec.name) || !free(to) || !w.feasible(vm, to)) continue;
+      for (let i = 0; i < byUtil.length && looked < TARGETS_PER_VM; i++) {
+        const to = byUtil[i] as WorkHost;
         const uTo = w.util(to);
+        if (uTo + step > limit + 1e-9) break;
+        if (to === src || hotSet.has(to) || !free(to) || !w.feasible(v, to)) continue;
         const uTo1 = (to.cpu + c) / to.spec.cores;
         // Overflow: demand would go unserved anyway, so only room now counts.
         if (overflow ? uTo1 > 1 : uTo1 + (atPeak ? peakExtra.get(to) ?? 0 : 0) > cfg.targetCeiling) continue;
@@ -229,16 +242,21 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
         if (imbalanceOnly && balance <= 0) continue;
         const score = relief + balance - cost;
         if (score < cfg.minGain) continue;
-        if (!best || score > best.score) best = { vm, to, score, secs };
+        if (!bestVm || score > bestScore) {
+          bestVm = v;
+          bestTo = to;
+          bestScore = score;
+          bestSecs = secs;
+        }
       }
     }
-    return best;
+    return bestVm && bestTo ? { vm: bestVm, to: bestTo, score: bestScore, secs: bestSecs } : undefined;
   };
 
   const take = (src: WorkHost, c: Candidate, reason: Move['reason']): void => {
     const a0 = w.util(src);
     const b0 = w.util(c.to);
-    w.apply(c.vm.name, c.to.spec.name, reason, c.score, c.secs);
+    w.apply(c.vm, c.to, reason, c.score, c.secs);
     spread.update(a0, w.util(src), b0, w.util(c.to));
     reposition(src);
     reposition(c.to);
@@ -246,14 +264,14 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
 
   // 2. Hotspots, worst first; move until the node is under the threshold.
   const hot = hosts.filter((h) => !h.spec.evacuate && isHotspot(h.spec.cpuHistory, cfg));
-  const hotNames = new Set(hot.map((h) => h.spec.name));
+  const hotSet = new Set(hot);
   hot.sort((a, b) => w.util(b) - w.util(a));
   let budget = cfg.maxMoves;
   for (const src of hot) {
     while (budget > 0 && w.util(src) > cfg.hot) {
       // A target whose recent peak leaves room first; failing that, one with room now; failing that, overflow.
-      const c = bestMove(src, hotNames, false) ?? (cfg.targetPeak ? bestMove(src, hotNames, false, false, false) : undefined) ??
-        (w.util(src) > 1 ? bestMove(src, hotNames, false, true) : undefined);
+      const c = bestMove(src, hotSet, false) ?? (cfg.targetPeak ? bestMove(src, hotSet, false, false, false) : undefined) ??
+        (w.util(src) > 1 ? bestMove(src, hotSet, false, true) : undefined);
       if (!c) break;
       take(src, c, 'hotspot');
       budget--;
@@ -265,7 +283,7 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
     let rounds = Math.min(budget, cfg.imbalanceMoves);
     while (rounds-- > 0 && spread.std() > cfg.imbalance) {
       const src = hosts.filter((h) => !h.spec.evacuate).reduce((a, b) => (w.util(b) > w.util(a) ? b : a));
-      const c = bestMove(src, hotNames, true);
+      const c = bestMove(src, hotSet, true);
       if (!c) break;
       take(src, c, 'imbalance');
     }

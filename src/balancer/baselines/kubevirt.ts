@@ -16,7 +16,7 @@
  * limit, no cooldown) and placed by the scheduler.
  * Pure.
  */
-import { WorkCluster, dirtyRateOf, migrationSeconds, type WorkHost } from '../cluster.js';
+import { WorkCluster, dirtyRateOf, migrationSeconds, type WorkHost, type WorkVm } from '../cluster.js';
 import { last } from '../mathx.js';
 import type { Level2Policy, Move, PlanInput, VmState } from '../types.js';
 
@@ -49,12 +49,13 @@ export function kubevirtCooldown(vm: VmState, cfg: KubevirtConfig = DEFAULT_KUBE
 }
 
 /** The scheduler's choice: the feasible node with the most free CPU and memory after placing the VM (least allocated). */
-function schedule(w: WorkCluster, vm: VmState, hosts: readonly WorkHost[]): WorkHost | undefined {
-  const c = w.vmCpu.get(vm.name) ?? 0;
+function schedule(w: WorkCluster, v: WorkVm, hosts: readonly WorkHost[]): WorkHost | undefined {
+  const c = v.cpu;
+  const vm = v.vm;
   let to: WorkHost | undefined;
   let bestFree = -Infinity;
   for (const h of hosts) {
-    if (!w.feasible(vm, h)) continue;
+    if (!w.feasible(v, h)) continue;
     const free = (1 - (h.cpu + c) / h.spec.cores + 1 - (h.mem + vm.memMiB) / h.spec.memMiB) / 2;
     if (free > bestFree) {
       bestFree = free;
@@ -68,10 +69,10 @@ export function planKubevirt(input: PlanInput, cfg: KubevirtConfig = DEFAULT_KUB
   const w = new WorkCluster(input, (v) => last(v.cpuHistory));
   const all = [...w.hosts.values()];
   for (const src of all.filter((h) => h.spec.evacuate)) {
-    for (const name of [...src.vms]) {
-      const vm = w.vms.get(name) as VmState;
-      const to = vm.migrating ? undefined : schedule(w, vm, all);
-      if (to) w.apply(name, to.spec.name, 'evacuation', 0, migrationSeconds(vm.memMiB, dirtyRateOf(vm), cfg.bandwidthMiBs));
+    for (const v of [...src.vms]) {
+      const vm = v.vm;
+      const to = vm.migrating ? undefined : schedule(w, v, all);
+      if (to) w.apply(v, to, 'evacuation', 0, migrationSeconds(vm.memMiB, dirtyRateOf(vm), cfg.bandwidthMiBs));
     }
   }
   if (w.moves.length > 0) return w.moves;
@@ -98,15 +99,15 @@ export function planKubevirt(input: PlanInput, cfg: KubevirtConfig = DEFAULT_KUB
   sources.sort((a, b) => cpuU(b) + memU(b) - (cpuU(a) + memU(a)));
   for (const src of sources) {
     let evicted = 0;
-    for (const name of [...src.vms]) {
+    for (const v of [...src.vms]) {
       if (evicted >= cfg.maxPerNode || !over(src) || roomCpu <= 0 || roomMem <= 0) break;
-      const vm = w.vms.get(name) as VmState;
-      if (vm.migrating || w.moved(name)) continue;
+      const vm = v.vm;
+      if (vm.migrating || v.moved) continue;
       if (vm.lastMigration !== undefined && input.now - vm.lastMigration < kubevirtCooldown(vm, cfg)) continue;
-      const c = w.vmCpu.get(name) ?? 0;
-      const to = schedule(w, vm, hosts);
+      const c = v.cpu;
+      const to = schedule(w, v, hosts);
       if (!to) continue;
-      w.apply(name, to.spec.name, 'hotspot', 0, migrationSeconds(vm.memMiB, dirtyRateOf(vm), cfg.bandwidthMiBs));
+      w.apply(v, to, 'hotspot', 0, migrationSeconds(vm.memMiB, dirtyRateOf(vm), cfg.bandwidthMiBs));
       gone.set(src, (gone.get(src) ?? 0) + vm.memMiB);
       roomCpu -= c;
       roomMem -= vm.memMiB;

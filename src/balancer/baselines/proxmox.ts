@@ -19,7 +19,7 @@
  * then migrate, then hold again), so Proxmox is not slowed by our sampling.
  * Pure.
  */
-import { WorkCluster, dirtyRateOf, migrationSeconds, type WorkHost } from '../cluster.js';
+import { WorkCluster, dirtyRateOf, migrationSeconds, type WorkHost, type WorkVm } from '../cluster.js';
 import { last } from '../mathx.js';
 import type { Level2Policy, Move, PlanInput, VmState } from '../types.js';
 import { topsisBest, type TopsisCriterion } from './topsis.js';
@@ -104,11 +104,11 @@ function evacuate(w: WorkCluster, cfg: ProxmoxConfig): void {
   const all = [...w.hosts.values()];
   const criteria = CRITERIA(cfg.weights);
   for (const src of all.filter((h) => h.spec.evacuate)) {
-    for (const name of [...src.vms]) {
-      const vm = w.vms.get(name) as VmState;
+    for (const v of [...src.vms]) {
+      const vm = v.vm;
       if (vm.migrating) continue;
-      const c = w.vmCpu.get(name) ?? 0;
-      const targets = all.filter((h) => w.feasible(vm, h));
+      const c = v.cpu;
+      const targets = all.filter((h) => w.feasible(v, h));
       if (targets.length === 0) continue;
       // The node's own usage after adding the VM (Proxmox's start scoring): CPU and memory shares.
       const rows = targets.map((h) => {
@@ -117,7 +117,7 @@ function evacuate(w: WorkCluster, cfg: ProxmoxConfig): void {
         return [cpu, cpu, mem, mem];
       });
       const to = targets[topsisBest(rows, criteria)] as WorkHost;
-      w.apply(name, to.spec.name, 'evacuation', 0, migrationSeconds(vm.memMiB, dirtyRateOf(vm), cfg.bandwidthMiBs));
+      w.apply(v, to, 'evacuation', 0, migrationSeconds(vm.memMiB, dirtyRateOf(vm), cfg.bandwidthMiBs));
     }
   }
 }
@@ -162,18 +162,18 @@ export function planProxmox(input: PlanInput, cfg: ProxmoxConfig = DEFAULT_PROXM
     if (i0 <= cfg.threshold) break;
     const byCpu = [...cpu.keys()].sort((a, b) => cpu[b]! - cpu[a]!).slice(0, 3);
     const byMem = [...mem.keys()].sort((a, b) => mem[b]! - mem[a]!).slice(0, 3);
-    const cands: Array<{ vm: VmState; to: WorkHost; i1: number; secs: number }> = [];
+    const cands: Array<{ v: WorkVm; to: WorkHost; i1: number; secs: number }> = [];
     const rows: number[][] = [];
     for (const src of hosts) {
       const a = idx.get(src) as number;
-      for (const name of src.vms) {
-        const vm = w.vms.get(name) as VmState;
-        if (vm.migrating || w.moved(name)) continue;
-        const c = w.vmCpu.get(name) ?? 0;
+      for (const v of src.vms) {
+        const vm = v.vm;
+        if (vm.migrating || v.moved) continue;
+        const c = v.cpu;
         const ca = cpu[a]! - c / src.spec.cores;
         const ma = mem[a]! - vm.memMiB / src.spec.memMiB;
         for (const to of hosts) {
-          if (to === src || !w.feasible(vm, to)) continue;
+          if (to === src || !w.feasible(v, to)) continue;
           const b = idx.get(to) as number;
           const cb = cpu[b]! + c / to.spec.cores;
           const mb = mem[b]! + vm.memMiB / to.spec.memMiB;
@@ -182,7 +182,7 @@ export function planProxmox(input: PlanInput, cfg: ProxmoxConfig = DEFAULT_PROXM
           const la1 = load(ca, ma);
           const lb1 = load(cb, mb);
           const i1 = imb(s - la0 - lb0 + la1 + lb1, q - la0 * la0 - lb0 * lb0 + la1 * la1 + lb1 * lb1);
-          cands.push({ vm, to, i1, secs: migrationSeconds(vm.memMiB, dirtyRateOf(vm), cfg.bandwidthMiBs) });
+          cands.push({ v, to, i1, secs: migrationSeconds(vm.memMiB, dirtyRateOf(vm), cfg.bandwidthMiBs) });
           rows.push([
             (sc - cpu[a]! - cpu[b]! + ca + cb) / n,
             Math.max(maxExcept(byCpu, cpu, a, b), ca, cb),
@@ -196,8 +196,8 @@ export function planProxmox(input: PlanInput, cfg: ProxmoxConfig = DEFAULT_PROXM
     if (best < 0) break;
     const c = cands[best]!;
     if ((i0 - c.i1) / i0 < cfg.margin) break;
-    freed[idx.get(w.hosts.get(w.at.get(c.vm.name) as string) as WorkHost) as number]! += c.vm.memMiB;
-    w.apply(c.vm.name, c.to.spec.name, 'imbalance', 0, c.secs);
+    freed[idx.get(c.v.at) as number]! += c.v.vm.memMiB;
+    w.apply(c.v, c.to, 'imbalance', 0, c.secs);
     // The next rounds wait for this migration to end, then count the hold duration again.
     elapsed += c.secs + hold;
   }
