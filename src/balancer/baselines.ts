@@ -3,7 +3,7 @@
  * defaults. They share the hard constraints (memory capacity, anti-affinity,
  * maintenance) through WorkCluster; everything else is their own rule.
  */
-import { WorkCluster, dirtyRateOf, migrationSeconds, type WorkHost, type WorkVm } from './cluster.js';
+import { WorkCluster, dirtyRateOf, migrationSeconds, type WorkHost } from './cluster.js';
 import { countAbove, forecastAr1, last, mean, stddev } from './mathx.js';
 import type { Level2Policy, Move, PlanInput, VmState } from './types.js';
 
@@ -42,13 +42,13 @@ export function planDrs(input: PlanInput, cfg: DrsConfig = DEFAULT_DRS): Move[] 
     const imb = stddev(loads());
     if (drsPriority(imb, hosts.length) > cfg.threshold) break;
     // Greedy: the single move that lowers the imbalance most, net of its cost.
-    let best: { v: WorkVm; to: WorkHost; gain: number; secs: number } | undefined;
+    let best: { v: number; to: WorkHost; gain: number; secs: number } | undefined;
     for (const src of hosts) {
       if ((moves.get(src.spec.name) ?? 0) >= cfg.maxMovesPerHost) continue;
       for (const v of src.vms) {
-        const vm = v.vm;
-        if (vm.migrating || v.moved) continue;
-        const c = v.cpu;
+        const vm = w.vms[v] as VmState;
+        if (vm.migrating || w.moved[v]) continue;
+        const c = w.cpu[v] as number;
         for (const to of hosts) {
           if (to === src || (moves.get(to.spec.name) ?? 0) >= cfg.maxMovesPerHost || !w.feasible(v, to)) continue;
           src.cpu -= c;
@@ -64,7 +64,7 @@ export function planDrs(input: PlanInput, cfg: DrsConfig = DEFAULT_DRS): Move[] 
       }
     }
     if (!best) break;
-    const from = best.v.at.spec.name;
+    const from = (w.at[best.v] as WorkHost).spec.name;
     w.apply(best.v, best.to, 'imbalance', best.gain, best.secs);
     moves.set(from, (moves.get(from) ?? 0) + 1);
     moves.set(best.to.spec.name, (moves.get(best.to.spec.name) ?? 0) + 1);
@@ -101,7 +101,7 @@ export function planSandpiper(input: PlanInput, cfg: SandpiperConfig = DEFAULT_S
   const hosts = [...w.hosts.values()];
   const netCap = (h: WorkHost): number => h.spec.netMbps ?? 1000;
   const vmNet = (v: VmState): number => v.netMbps ?? 0;
-  const hostNet = (h: WorkHost): number => h.vms.reduce((s, v) => s + vmNet(v.vm), 0);
+  const hostNet = (h: WorkHost): number => h.vms.reduce((s, i) => s + vmNet(w.vms[i] as VmState), 0);
   const hostVol = (h: WorkHost): number => volume(w.util(h), h.mem / h.spec.memMiB, hostNet(h) / netCap(h));
   const hot = hosts.filter((h) =>
     sandpiperHot(h.spec.cpuHistory, cfg) ||
@@ -112,13 +112,15 @@ export function planSandpiper(input: PlanInput, cfg: SandpiperConfig = DEFAULT_S
   const hotNames = new Set(hot.map((h) => h.spec.name));
   for (const src of hot) {
     // VMs by decreasing volume-to-size ratio (size = memory footprint).
-    const vsr = ({ vm: v, cpu }: WorkVm): number =>
-      volume(cpu / src.spec.cores, v.memMiB / src.spec.memMiB, vmNet(v) / netCap(src)) / Math.max(1, v.memMiB);
-    const list = src.vms.filter((v) => !v.vm.migrating).sort((a, b) => vsr(b) - vsr(a));
+    const vsr = (i: number): number => {
+      const v = w.vms[i] as VmState;
+      return volume((w.cpu[i] as number) / src.spec.cores, v.memMiB / src.spec.memMiB, vmNet(v) / netCap(src)) / Math.max(1, v.memMiB);
+    };
+    const list = src.vms.filter((i) => !(w.vms[i] as VmState).migrating).sort((a, b) => vsr(b) - vsr(a));
     for (const wv of list) {
       if (w.util(src) <= cfg.threshold) break;
-      const vm = wv.vm;
-      const c = wv.cpu;
+      const vm = w.vms[wv] as VmState;
+      const c = w.cpu[wv] as number;
       // Least-loaded (lowest volume) node that can take the VM without becoming hot itself.
       const targets = hosts
         .filter((to) => to !== src && !hotNames.has(to.spec.name) && w.feasible(wv, to) && (to.cpu + c) / to.spec.cores <= cfg.threshold)
@@ -160,14 +162,15 @@ export function planOvirt(input: PlanInput, cfg: OvirtConfig = DEFAULT_OVIRT): M
   for (const src of over) {
     // The VM with the least CPU x vCPUs (its demand in cores) goes.
     const wv = src.vms
-      .filter((v) => !v.vm.migrating)
-      .sort((a, b) => a.cpu - b.cpu)[0];
-    if (!wv) continue;
+      .filter((i) => !(w.vms[i] as VmState).migrating)
+      .sort((a, b) => (w.cpu[a] as number) - (w.cpu[b] as number))[0];
+    if (wv === undefined) continue;
     const to = hosts
       .filter((h) => h !== src && last(h.spec.cpuHistory) < cfg.low && w.feasible(wv, h))
       .sort((a, b) => w.util(a) - w.util(b))[0];
     if (!to) continue;
-    w.apply(wv, to, 'hotspot', 0, migrationSeconds(wv.vm.memMiB, dirtyRateOf(wv.vm), BW));
+    const vm = w.vms[wv] as VmState;
+    w.apply(wv, to, 'hotspot', 0, migrationSeconds(vm.memMiB, dirtyRateOf(vm), BW));
     break; // one VM per balancing run
   }
   return w.moves;

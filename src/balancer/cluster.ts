@@ -16,47 +16,49 @@ export interface WorkHost {
   active: number;
   /** Anti-affinity label -> how many VMs on the node carry it. */
   labels: Map<string, number>;
-  /** The VMs on the node in the plan (after planned moves), in arrival order. */
-  vms: WorkVm[];
-}
-
-/** A VM as the planner sees it: where the plan has it now, and its CPU under the planner's estimate. */
-export interface WorkVm {
-  readonly vm: VmState;
-  at: WorkHost;
-  /** CPU demand, cores, under the planner's estimate. */
-  readonly cpu: number;
-  /** A move of it is in the plan already. */
-  moved: boolean;
+  /** Indexes (into WorkCluster.vms) of the VMs on the node in the plan (after planned moves), in arrival order. */
+  vms: number[];
 }
 
 /**
- * Plain objects and arrays, no per-VM map: a plan on 1,000 nodes x 20 VMs builds this for
- * 20,000 VMs every round, and maps keyed by name cost more than the planning itself. The
- * name -> VM map is built only when something asks for a VM by name.
+ * Per-VM plan state lives in arrays indexed by VM (no object, map or boxed number per VM):
+ * a plan on 1,000 nodes x 20 VMs builds this for 20,000 VMs every round, and per-VM
+ * allocations both cost more than the planning and, kept alive across a plan, get
+ * promoted and end in full collections of the whole heap. The name -> index map is
+ * built only when something asks for a VM by name.
  */
 export class WorkCluster {
   readonly hosts = new Map<string, WorkHost>();
-  /** Every VM on a known node, in input order. */
-  readonly list: WorkVm[] = [];
+  /** Every VM on a known node, in input order; a VM's index is its place here. */
+  readonly vms: VmState[] = [];
+  /** Where the plan has each VM now. */
+  readonly at: WorkHost[] = [];
+  /** CPU demand of each VM, cores, under the planner's estimate. */
+  readonly cpu: Float64Array;
+  /** 1 when a move of the VM is in the plan already. */
+  readonly moved: Uint8Array;
   readonly moves: Move[] = [];
-  private byName: Map<string, WorkVm> | undefined;
+  private byName: Map<string, number> | undefined;
 
   constructor(readonly input: PlanInput, estimate: (vm: VmState) => number = (v) => last(v.cpuHistory)) {
     for (const h of input.hosts) this.hosts.set(h.name, { spec: h, cpu: 0, mem: 0, active: 0, labels: new Map(), vms: [] });
-    const inflight = input.inflight.length > 0 ? new Map<string, WorkVm | undefined>(input.inflight.map((m) => [m.vm, undefined])) : undefined;
+    this.cpu = new Float64Array(input.vms.length);
+    this.moved = new Uint8Array(input.vms.length);
+    const inflight = input.inflight.length > 0 ? new Map<string, VmState | undefined>(input.inflight.map((m) => [m.vm, undefined])) : undefined;
     // VMs usually come grouped by node: the last lookup is reused (this runs for every VM of every plan).
     let h: WorkHost | undefined;
     for (const v of input.vms) {
       if (h?.spec.name !== v.host) h = this.hosts.get(v.host);
       if (!h) continue;
+      const i = this.vms.length;
       const c = estimate(v);
-      const wv: WorkVm = { vm: v, at: h, cpu: c, moved: false };
-      this.list.push(wv);
-      if (inflight?.has(v.name)) inflight.set(v.name, wv);
+      this.vms.push(v);
+      this.at.push(h);
+      this.cpu[i] = c;
+      if (inflight?.has(v.name)) inflight.set(v.name, v);
       h.cpu += c;
       h.mem += v.memMiB;
-      h.vms.push(wv);
+      h.vms.push(i);
       if (v.antiAffinity) for (const l of v.antiAffinity) h.labels.set(l, (h.labels.get(l) ?? 0) + 1);
     }
     for (const m of input.inflight) {
@@ -66,17 +68,17 @@ export class WorkCluster {
       if (to) {
         to.active++;
         // The copy holds the VM's memory on the target until the move ends.
-        const v = inflight?.get(m.vm)?.vm;
+        const v = inflight?.get(m.vm);
         if (v && v.host !== m.to) to.mem += v.memMiB;
       }
     }
   }
 
-  /** The VM by name (the map is built on first use). */
-  vm(name: string): WorkVm | undefined {
+  /** The VM's index by name (the map is built on first use). */
+  indexOf(name: string): number | undefined {
     if (!this.byName) {
       this.byName = new Map();
-      for (const wv of this.list) this.byName.set(wv.vm.name, wv);
+      for (let i = 0; i < this.vms.length; i++) this.byName.set((this.vms[i] as VmState).name, i);
     }
     return this.byName.get(name);
   }
@@ -103,29 +105,31 @@ export class WorkCluster {
     return vm.lastMigration !== undefined && this.input.now - vm.lastMigration < cooldownSec;
   }
 
-  /** Hard constraints shared by every policy (capacity, anti-affinity, maintenance). */
-  feasible(v: WorkVm, to: WorkHost): boolean {
-    return v.at !== to && this.acceptsVms(to) && this.fitsMemory(v.vm, to) && this.antiAffinityOk(v.vm, to);
+  /** Hard constraints shared by every policy (capacity, anti-affinity, maintenance), for VM index i. */
+  feasible(i: number, to: WorkHost): boolean {
+    const vm = this.vms[i] as VmState;
+    return this.at[i] !== to && this.acceptsVms(to) && this.fitsMemory(vm, to) && this.antiAffinityOk(vm, to);
   }
 
-  /** Record a move and update both ends. */
-  apply(v: WorkVm, to: WorkHost, reason: Move['reason'], score: number, estSeconds: number): void {
-    const from = v.at;
-    const vm = v.vm;
-    from.cpu -= v.cpu;
-    to.cpu += v.cpu;
+  /** Record a move of VM index i and update both ends. */
+  apply(i: number, to: WorkHost, reason: Move['reason'], score: number, estSeconds: number): void {
+    const from = this.at[i] as WorkHost;
+    const vm = this.vms[i] as VmState;
+    const c = this.cpu[i] as number;
+    from.cpu -= c;
+    to.cpu += c;
     // Memory stays held on the source until the copy ends; the target needs it now.
     to.mem += vm.memMiB;
     from.active++;
     to.active++;
-    from.vms.splice(from.vms.indexOf(v), 1);
-    to.vms.push(v);
+    from.vms.splice(from.vms.indexOf(i), 1);
+    to.vms.push(i);
     for (const l of vm.antiAffinity ?? []) {
       from.labels.set(l, (from.labels.get(l) ?? 1) - 1);
       to.labels.set(l, (to.labels.get(l) ?? 0) + 1);
     }
-    v.at = to;
-    v.moved = true;
+    this.at[i] = to;
+    this.moved[i] = 1;
     this.moves.push({ vm: vm.name, from: from.spec.name, to: to.spec.name, reason, score, estSeconds });
   }
 }

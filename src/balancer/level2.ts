@@ -13,7 +13,7 @@
  *   migrations per node.
  * Pure: PlanInput in, moves out.
  */
-import { WorkCluster, dirtyRateOf, migrationSeconds, type WorkHost, type WorkVm } from './cluster.js';
+import { WorkCluster, dirtyRateOf, migrationSeconds, type WorkHost } from './cluster.js';
 import { planEvacuation, type EvacNode, type EvacuationPlan, type EvacVm } from './evacuate.js';
 import { countAbove, forecastTrend, last } from './mathx.js';
 import type { Level2Policy, Move, PlanInput, VmState } from './types.js';
@@ -116,7 +116,8 @@ class Spread {
 const TARGETS_PER_VM = 8;
 
 interface Candidate {
-  vm: WorkVm;
+  /** VM index in the WorkCluster. */
+  vm: number;
   to: WorkHost;
   score: number;
   secs: number;
@@ -127,14 +128,14 @@ function evacuationOf(w: WorkCluster, cfg: Level2Config): EvacuationPlan {
   const nodes: EvacNode[] = [];
   for (const h of w.hosts.values()) {
     let listed = 0;
-    for (const v of h.vms) listed += v.vm.memMiB;
+    for (const i of h.vms) listed += (w.vms[i] as VmState).memMiB;
     nodes.push({
       name: h.spec.name, cores: h.spec.cores, memMiB: h.spec.memMiB, reservedMiB: Math.max(0, h.mem - listed),
       closed: h.spec.evacuate ? 'being evacuated' : h.spec.maintenance ? 'in maintenance' : undefined,
     });
   }
-  const vms: EvacVm[] = w.list.map(({ vm: v, cpu }) => ({
-    name: v.name, node: v.host, state: 'running', memMiB: v.memMiB, cpu,
+  const vms: EvacVm[] = w.vms.map((v, i) => ({
+    name: v.name, node: v.host, state: 'running', memMiB: v.memMiB, cpu: w.cpu[i] as number,
     dirtyMiBs: dirtyRateOf(v), antiAffinity: v.antiAffinity, migrating: v.migrating,
   }));
   return planEvacuation(w.input.hosts.filter((h) => h.evacuate).map((h) => h.name), nodes, vms, { bandwidthMiBs: cfg.bandwidthMiBs });
@@ -151,8 +152,8 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
   // concurrency do not hold it back. VMs it cannot place stay; planEvacuation names them.
   if (hosts.some((h) => h.spec.evacuate)) {
     for (const m of evacuationOf(w, cfg).moves) {
-      const v = w.vm(m.vm) as WorkVm;
-      const src = v.at;
+      const v = w.indexOf(m.vm) as number;
+      const src = w.at[v] as WorkHost;
       const to = w.hosts.get(m.to) as WorkHost;
       const a0 = w.util(src);
       const b0 = w.util(to);
@@ -161,7 +162,10 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
     }
   }
 
-  const movable = (v: WorkVm): boolean => !v.moved && !v.vm.migrating && !w.inCooldown(v.vm, cooldownOf(v.vm, cfg));
+  const movable = (i: number): boolean => {
+    const vm = w.vms[i] as VmState;
+    return w.moved[i] === 0 && !vm.migrating && !w.inCooldown(vm, cooldownOf(vm, cfg));
+  };
   // Peak CPU share over the window of the VMs a node holds now (not of the node's own
   // history, which still counts VMs that left), beyond what they are estimated at.
   const peakExtra = new Map<WorkHost, number>();
@@ -169,8 +173,8 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
     const sums = new Float64Array(cfg.n);
     for (const h of hosts) {
       sums.fill(0);
-      for (const v of h.vms) {
-        const hist = v.vm.cpuHistory;
+      for (const i of h.vms) {
+        const hist = (w.vms[i] as VmState).cpuHistory;
         for (let k = 0; k < cfg.n; k++) sums[k]! += hist[hist.length - 1 - k] ?? 0;
       }
       peakExtra.set(h, Math.max(0, Math.max(...sums) / h.spec.cores - w.util(h)));
@@ -208,7 +212,7 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
   /** Best move off `src`: the highest score over its VMs and the allowed targets. No allocation in the loops. */
   const bestMove = (src: WorkHost, hotSet: Set<WorkHost>, imbalanceOnly: boolean, overflow = false, atPeak = cfg.targetPeak): Candidate | undefined => {
     if (!free(src)) return undefined;
-    let bestVm: WorkVm | undefined;
+    let bestVm = -1;
     let bestTo: WorkHost | undefined;
     let bestScore = 0;
     let bestSecs = 0;
@@ -217,8 +221,8 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
     const limit = overflow ? 1 : cfg.targetCeiling;
     for (const v of src.vms) {
       if (!movable(v)) continue;
-      const vm = v.vm;
-      const c = v.cpu;
+      const vm = w.vms[v] as VmState;
+      const c = w.cpu[v] as number;
       if (c <= 1e-6) continue;
       const secs = migrationSeconds(vm.memMiB, dirtyRateOf(vm), cfg.bandwidthMiBs);
       const cost = secs / cfg.horizonSec;
@@ -242,7 +246,7 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
         if (imbalanceOnly && balance <= 0) continue;
         const score = relief + balance - cost;
         if (score < cfg.minGain) continue;
-        if (!bestVm || score > bestScore) {
+        if (bestVm < 0 || score > bestScore) {
           bestVm = v;
           bestTo = to;
           bestScore = score;
@@ -250,7 +254,7 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
         }
       }
     }
-    return bestVm && bestTo ? { vm: bestVm, to: bestTo, score: bestScore, secs: bestSecs } : undefined;
+    return bestVm >= 0 && bestTo ? { vm: bestVm, to: bestTo, score: bestScore, secs: bestSecs } : undefined;
   };
 
   const take = (src: WorkHost, c: Candidate, reason: Move['reason']): void => {

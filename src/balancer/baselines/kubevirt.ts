@@ -16,7 +16,7 @@
  * limit, no cooldown) and placed by the scheduler.
  * Pure.
  */
-import { WorkCluster, dirtyRateOf, migrationSeconds, type WorkHost, type WorkVm } from '../cluster.js';
+import { WorkCluster, dirtyRateOf, migrationSeconds, type WorkHost } from '../cluster.js';
 import { last } from '../mathx.js';
 import type { Level2Policy, Move, PlanInput, VmState } from '../types.js';
 
@@ -49,9 +49,9 @@ export function kubevirtCooldown(vm: VmState, cfg: KubevirtConfig = DEFAULT_KUBE
 }
 
 /** The scheduler's choice: the feasible node with the most free CPU and memory after placing the VM (least allocated). */
-function schedule(w: WorkCluster, v: WorkVm, hosts: readonly WorkHost[]): WorkHost | undefined {
-  const c = v.cpu;
-  const vm = v.vm;
+function schedule(w: WorkCluster, v: number, hosts: readonly WorkHost[]): WorkHost | undefined {
+  const c = w.cpu[v] as number;
+  const vm = w.vms[v] as VmState;
   let to: WorkHost | undefined;
   let bestFree = -Infinity;
   for (const h of hosts) {
@@ -70,7 +70,7 @@ export function planKubevirt(input: PlanInput, cfg: KubevirtConfig = DEFAULT_KUB
   const all = [...w.hosts.values()];
   for (const src of all.filter((h) => h.spec.evacuate)) {
     for (const v of [...src.vms]) {
-      const vm = v.vm;
+      const vm = w.vms[v] as VmState;
       const to = vm.migrating ? undefined : schedule(w, v, all);
       if (to) w.apply(v, to, 'evacuation', 0, migrationSeconds(vm.memMiB, dirtyRateOf(vm), cfg.bandwidthMiBs));
     }
@@ -101,10 +101,10 @@ export function planKubevirt(input: PlanInput, cfg: KubevirtConfig = DEFAULT_KUB
     let evicted = 0;
     for (const v of [...src.vms]) {
       if (evicted >= cfg.maxPerNode || !over(src) || roomCpu <= 0 || roomMem <= 0) break;
-      const vm = v.vm;
-      if (vm.migrating || v.moved) continue;
+      const vm = w.vms[v] as VmState;
+      if (vm.migrating || w.moved[v]) continue;
       if (vm.lastMigration !== undefined && input.now - vm.lastMigration < kubevirtCooldown(vm, cfg)) continue;
-      const c = v.cpu;
+      const c = w.cpu[v] as number;
       const to = schedule(w, v, hosts);
       if (!to) continue;
       w.apply(v, to, 'hotspot', 0, migrationSeconds(vm.memMiB, dirtyRateOf(vm), cfg.bandwidthMiBs));

@@ -19,7 +19,7 @@
  * then migrate, then hold again), so Proxmox is not slowed by our sampling.
  * Pure.
  */
-import { WorkCluster, dirtyRateOf, migrationSeconds, type WorkHost, type WorkVm } from '../cluster.js';
+import { WorkCluster, dirtyRateOf, migrationSeconds, type WorkHost } from '../cluster.js';
 import { last } from '../mathx.js';
 import type { Level2Policy, Move, PlanInput, VmState } from '../types.js';
 import { topsisBest, type TopsisCriterion } from './topsis.js';
@@ -105,9 +105,9 @@ function evacuate(w: WorkCluster, cfg: ProxmoxConfig): void {
   const criteria = CRITERIA(cfg.weights);
   for (const src of all.filter((h) => h.spec.evacuate)) {
     for (const v of [...src.vms]) {
-      const vm = v.vm;
+      const vm = w.vms[v] as VmState;
       if (vm.migrating) continue;
-      const c = v.cpu;
+      const c = w.cpu[v] as number;
       const targets = all.filter((h) => w.feasible(v, h));
       if (targets.length === 0) continue;
       // The node's own usage after adding the VM (Proxmox's start scoring): CPU and memory shares.
@@ -162,14 +162,14 @@ export function planProxmox(input: PlanInput, cfg: ProxmoxConfig = DEFAULT_PROXM
     if (i0 <= cfg.threshold) break;
     const byCpu = [...cpu.keys()].sort((a, b) => cpu[b]! - cpu[a]!).slice(0, 3);
     const byMem = [...mem.keys()].sort((a, b) => mem[b]! - mem[a]!).slice(0, 3);
-    const cands: Array<{ v: WorkVm; to: WorkHost; i1: number; secs: number }> = [];
+    const cands: Array<{ v: number; to: WorkHost; i1: number; secs: number }> = [];
     const rows: number[][] = [];
     for (const src of hosts) {
       const a = idx.get(src) as number;
       for (const v of src.vms) {
-        const vm = v.vm;
-        if (vm.migrating || v.moved) continue;
-        const c = v.cpu;
+        const vm = w.vms[v] as VmState;
+        if (vm.migrating || w.moved[v]) continue;
+        const c = w.cpu[v] as number;
         const ca = cpu[a]! - c / src.spec.cores;
         const ma = mem[a]! - vm.memMiB / src.spec.memMiB;
         for (const to of hosts) {
@@ -196,7 +196,7 @@ export function planProxmox(input: PlanInput, cfg: ProxmoxConfig = DEFAULT_PROXM
     if (best < 0) break;
     const c = cands[best]!;
     if ((i0 - c.i1) / i0 < cfg.margin) break;
-    freed[idx.get(c.v.at) as number]! += c.v.vm.memMiB;
+    freed[idx.get(w.at[c.v] as WorkHost) as number]! += (w.vms[c.v] as VmState).memMiB;
     w.apply(c.v, c.to, 'imbalance', 0, c.secs);
     // The next rounds wait for this migration to end, then count the hold duration again.
     elapsed += c.secs + hold;
