@@ -22,6 +22,8 @@ import { registerResourceMethods } from './methods/resources.js';
 import { registerVmMethods } from './methods/vm.js';
 import { registerCloneMethods } from './methods/clone.js';
 import { registerWatchMethods } from './methods/watch.js';
+import { registerLeaseMethods } from './methods/lease.js';
+import { guardChange } from './lease.js';
 import { loadPlugins, type Plugins } from './plugins.js';
 import type { GuestRelayOptions } from './guest/index.js';
 
@@ -187,6 +189,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   registerCloneMethods(registry, core);
   registerWatchMethods(registry, core);
   registerResourceMethods(registry, core);
+  registerLeaseMethods(registry, core);
   if (o.plugins !== false) plugins = loadPlugins(registry, core, o.guest);
 
   const audit = o.auditLog
@@ -202,7 +205,11 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const consoleSessions = new Map<string, ConsoleSession>();
   // Write-ahead: the intent is on disk before the handler runs (or the change is refused),
   // the outcome before the reply is sent.
-  if (audit) registry.beforeChange = (r) => audit.intent(r.ctx.caller, r.method, r.params);
+  // A change that would fight another's running migration or clone is refused first (its refusal is still audited).
+  registry.beforeChange = (r) => {
+    guardChange(r.method, r.params, jobs.list());
+    return audit?.intent(r.ctx.caller, r.method, r.params);
+  };
   registry.onCall = (rec) => {
     if (!audit || !registry.mutates(rec.method)) return;
     audit.write({ id: rec.intent, caller: rec.ctx.caller, method: rec.method, args: rec.params, ok: rec.ok, result: rec.result, fault: rec.fault, ms: rec.ms });

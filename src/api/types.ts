@@ -321,7 +321,7 @@ export const jobInfo = struct({
 });
 export type Job = Infer<typeof jobInfo>;
 
-export const eventSource = literal('domain', 'vm', 'job', 'libvirt', 'storage', 'network', 'balancer', 'guest');
+export const eventSource = literal('domain', 'vm', 'job', 'libvirt', 'storage', 'network', 'balancer', 'guest', 'audit', 'history', 'lease');
 export const agentEvent = struct({
   seq: int,
   at: big,
