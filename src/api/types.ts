@@ -311,6 +311,8 @@ export const jobInfo = struct({
   startedAt: big,
   elapsedMs: big,
   cancelRequested: bool,
+  /** Found running in libvirt after an agent restart (the migration was started before it). */
+  adopted: opt(bool),
   caller: string,
   options: record(any),
   endedAt: optNum,
