@@ -15,6 +15,7 @@ import { DomainCache } from './domains.js';
 import { EventLog } from './events.js';
 import { DEFAULT_HISTORY_FILE_MAX_BYTES, loadHistoryFile, saveHistoryFile, snapshotCollector } from './history-file.js';
 import { JobManager } from './jobs.js';
+import { adoptRunningJobs, loadRunningJobs, saveRunningJobs } from './job-adopt.js';
 import { HypervisorLink } from './link.js';
 import { renderMetrics } from './metrics.js';
 import { registerNodeMethods } from './methods/node.js';
@@ -22,6 +23,8 @@ import { registerResourceMethods } from './methods/resources.js';
 import { registerVmMethods } from './methods/vm.js';
 import { registerCloneMethods } from './methods/clone.js';
 import { registerWatchMethods } from './methods/watch.js';
+import { registerLeaseMethods } from './methods/lease.js';
+import { guardChange } from './lease.js';
 import { loadPlugins, type Plugins } from './plugins.js';
 import type { GuestRelayOptions } from './guest/index.js';
 
@@ -71,6 +74,8 @@ export interface AgentOptions {
   maxBackoffMs?: number;
   /** Load the guest.* and balancer.level1.* modules when present (default true). */
   plugins?: boolean;
+  /** Keep the running migrations here so a restarted agent adopts them under their ids (default: the audit log's path + ".jobs"). */
+  jobsFile?: string;
   /** Options of the guest.* relay (timeouts, limits on what a guest may send, quarantine). */
   guest?: GuestRelayOptions;
 }
@@ -124,6 +129,37 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       });
     return saving;
   };
+  const jobsFile = o.jobsFile ?? (o.auditLog ? `${o.auditLog}.jobs` : undefined);
+  const saved = jobsFile ? loadRunningJobs(jobsFile) : { jobs: [] };
+  if (saved.message) {
+    events.push('job', 'file-unreadable', undefined, { message: saved.message });
+    process.stderr.write(`vem agent: ${saved.message}\n`);
+  }
+  if (jobsFile) {
+    jobs.onChange = () => {
+      try {
+        saveRunningJobs(jobsFile, jobs.list());
+      } catch (e) {
+        events.push('job', 'file-save-failed', undefined, { file: jobsFile, message: e instanceof Error ? e.message : String(e) });
+      }
+    };
+  }
+  // Once per process, when libvirt is first up and the audit log is open: take over the migrations a previous agent started.
+  let adoptable = false;
+  let adopting: Promise<void> | undefined;
+  const adopt = (hv: Hypervisor): Promise<void> => {
+    if (!adoptable) return Promise.resolve();
+    adopting ??= adoptRunningJobs(hv, jobs, saved.jobs).then(
+      (r) => {
+        if (r.adopted.length + r.settled.length > 0) events.push('job', 'recovered', undefined, { adopted: r.adopted.map((j) => j.id).join(' '), settled: r.settled.map((j) => j.id).join(' ') });
+      },
+      (e: unknown) => {
+        adopting = undefined; // libvirt went away during it: the next up tries again
+        events.push('job', 'adopt-failed', undefined, { message: e instanceof Error ? e.message : String(e) });
+      },
+    );
+    return adopting;
+  };
   let unsubscribe: Unsubscribe | undefined;
   let plugins: Plugins | undefined;
 
@@ -145,6 +181,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         if (e.kind !== 'balloon-change') domains.markDirty(e.domain.name);
       });
       events.push('libvirt', 'up', undefined, { uri: hv.uri });
+      void adopt(hv);
     },
     onDown: (reason) => {
       unsubscribe = undefined; // the connection and its subscription are gone
@@ -187,6 +224,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   registerCloneMethods(registry, core);
   registerWatchMethods(registry, core);
   registerResourceMethods(registry, core);
+  registerLeaseMethods(registry, core);
   if (o.plugins !== false) plugins = loadPlugins(registry, core, o.guest);
 
   const audit = o.auditLog
@@ -202,11 +240,21 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const consoleSessions = new Map<string, ConsoleSession>();
   // Write-ahead: the intent is on disk before the handler runs (or the change is refused),
   // the outcome before the reply is sent.
-  if (audit) registry.beforeChange = (r) => audit.intent(r.ctx.caller, r.method, r.params);
+  // A change that would fight another's running migration or clone is refused first (its refusal is still audited).
+  registry.beforeChange = (r) => {
+    guardChange(r.method, r.params, jobs.list());
+    return audit?.intent(r.ctx.caller, r.method, r.params);
+  };
   registry.onCall = (rec) => {
     if (!audit || !registry.mutates(rec.method)) return;
     audit.write({ id: rec.intent, caller: rec.ctx.caller, method: rec.method, args: rec.params, ok: rec.ok, result: rec.result, fault: rec.fault, ms: rec.ms });
   };
+
+  // A job's end is a change of the system made by the agent: its record closes the vm.migrate/vm.clone record.
+  jobs.onEnd = (j) =>
+    audit?.write({ caller: j.caller, method: `job:${j.kind}`, args: [j.id, j.vm, j.dest, j.adopted ? 'adopted after a restart' : 'started here'], ok: j.status === 'completed', result: { status: j.status }, fault: j.status === 'completed' ? undefined : { code: 0, message: `${j.status}: ${j.reason ?? ''}` } });
+  adoptable = true;
+  if (link.status().up) await adopt(link.get());
 
   await collectNow();
   const timer = setInterval(() => void collectNow(), pollMs);

@@ -39,6 +39,10 @@ export interface Job {
   /** After a failure or cancel: the VM's state on this node. */
   vmStateOnSource?: string;
   caller: string;
+  /** Found running in libvirt after an agent restart, not started by this process. */
+  adopted?: boolean;
+  /** Polls in a row that found no libvirt job for an adopted migration (two end it). */
+  quietPolls?: number;
 }
 
 export class JobManager {
@@ -72,7 +76,16 @@ export class JobManager {
     return job;
   }
 
+  /** A job started or ended (the agent keeps the running ones in a file, to adopt them after a restart). */
+  onChange?: () => void;
+  /** A job ended (the audit log records it). */
+  onEnd?: (job: Job) => void;
+
+  private closed = false;
+
   private end(job: Job, status: JobStatus, reason?: string): void {
+    // A closed manager's agent is gone: the next one reports (adopts) what is still running.
+    if (this.closed) return;
     job.status = status;
     if (reason !== undefined) job.reason = reason;
     job.endedAt = Date.now();
@@ -80,6 +93,8 @@ export class JobManager {
     if (reason !== undefined) detail.reason = reason;
     if (job.vmStateOnSource) detail.vmStateOnSource = job.vmStateOnSource;
     this.events.push('job', status, job.vm, detail);
+    this.onEnd?.(job);
+    this.onChange?.();
   }
 
   /** A VM this node's migration moved away and undefined (the agent forgets its figures). */
@@ -90,6 +105,7 @@ export class JobManager {
     this.jobs.set(job.id, job);
     this.trim();
     this.events.push('job', 'started', vm, { job: job.id, kind: 'migrate', dest });
+    this.onChange?.();
     const poll = setInterval(() => void this.refreshProgress(hv, job), this.progressMs);
     poll.unref();
     this.pollers.set(job.id, poll);
@@ -143,6 +159,63 @@ export class JobManager {
     this.end(job, status, reason);
   }
 
+  /**
+   * A migration libvirt runs that this process did not start (the agent was restarted
+   * during it): watched through libvirt's job until it ends; job.cancel aborts it.
+   */
+  adopt(hv: Hypervisor, job: Job): void {
+    job.adopted = true;
+    this.jobs.set(job.id, job);
+    this.trim();
+    this.events.push('job', 'adopted', job.vm, { job: job.id, kind: job.kind, dest: job.dest });
+    this.onChange?.();
+    const poll = setInterval(() => void this.watchAdopted(hv, job), this.progressMs);
+    poll.unref();
+    this.pollers.set(job.id, poll);
+  }
+
+  private async watchAdopted(hv: Hypervisor, job: Job): Promise<void> {
+    if (job.status !== 'running') return;
+    const s = await hv.jobStats(job.vm).catch(() => undefined);
+    if (job.status !== 'running') return;
+    if (s && s.type !== 'none') {
+      job.progress = s;
+      job.progressAt = Date.now();
+      job.quietPolls = 0;
+      return;
+    }
+    // One quiet poll may be the switch-over; the second settles it from where the VM is.
+    job.quietPolls = (job.quietPolls ?? 0) + 1;
+    if (job.quietPolls >= 2) await this.settleUnwatched(hv, job, 'libvirt ended the migration');
+  }
+
+  /**
+   * A migration whose end nobody saw (it ended while the agent was down, or libvirt
+   * ended it unwatched): still active here means it failed (or was cancelled) and the
+   * VM stayed; gone or shut off here means it moved.
+   */
+  async settleUnwatched(hv: Hypervisor, job: Job, how: string): Promise<void> {
+    if (!this.jobs.has(job.id)) {
+      job.adopted = true;
+      this.jobs.set(job.id, job);
+    }
+    const t = this.pollers.get(job.id);
+    if (t) clearInterval(t);
+    this.pollers.delete(job.id);
+    const state = await hv.domainInfo(job.vm).then(
+      (i) => i.state,
+      () => undefined,
+    );
+    if (job.status !== 'running') return;
+    if (state === undefined || state === 'shutoff') {
+      if (state === undefined) this.onVmLeft?.(job.vm);
+      this.end(job, 'completed');
+      return;
+    }
+    job.vmStateOnSource = state;
+    this.end(job, job.cancelRequested ? 'cancelled' : 'failed', `${how} without the agent seeing its result; the VM is ${state} on this node`);
+  }
+
   get(id: string): Job | undefined {
     return this.jobs.get(id);
   }
@@ -176,6 +249,7 @@ export class JobManager {
   }
 
   close(): void {
+    this.closed = true;
     for (const t of this.pollers.values()) clearInterval(t);
     this.pollers.clear();
   }
@@ -194,6 +268,7 @@ export function jobToValue(j: Job): XmlRpcStruct {
     elapsedMs: now - j.startedAt,
     cancelRequested: j.cancelRequested,
     caller: j.caller,
+    ...(j.adopted ? { adopted: true } : {}),
     options: fromJsonValue(j.options),
   };
   if (j.endedAt !== undefined) v.endedAt = j.endedAt;

@@ -9,13 +9,14 @@ import { balancer } from './balancer.js';
 import { events } from './events.js';
 import { guest } from './guest.js';
 import { job } from './job.js';
+import { lease } from './lease.js';
 import { network } from './network.js';
 import { node } from './node.js';
 import { storage } from './storage.js';
 import { system } from './system.js';
 import { vm } from './vm.js';
 
-export const api = { vm, node, job, events, storage, network, guest, balancer, system } as const;
+export const api = { vm, node, job, events, storage, network, guest, balancer, system, lease } as const;
 export type Api = typeof api;
 export type Namespace = keyof Api;
 

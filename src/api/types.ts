@@ -311,6 +311,8 @@ export const jobInfo = struct({
   startedAt: big,
   elapsedMs: big,
   cancelRequested: bool,
+  /** Found running in libvirt after an agent restart (the migration was started before it). */
+  adopted: opt(bool),
   caller: string,
   options: record(any),
   endedAt: optNum,
@@ -321,7 +323,7 @@ export const jobInfo = struct({
 });
 export type Job = Infer<typeof jobInfo>;
 
-export const eventSource = literal('domain', 'vm', 'job', 'libvirt', 'storage', 'network', 'balancer', 'guest');
+export const eventSource = literal('domain', 'vm', 'job', 'libvirt', 'storage', 'network', 'balancer', 'guest', 'audit', 'history', 'lease');
 export const agentEvent = struct({
   seq: int,
   at: big,

@@ -147,6 +147,12 @@ test('every declared method answers its declared type on the simulated agent', a
   await c.balancer.level1DryRun();
   await c.balancer.level1Disable();
 
+  // lease
+  const lease = await c.lease.acquire('balance', 'contract', 'level-2 balancing', 5);
+  assert.equal((await c.lease.renew(lease.token ?? '', 5)).holder, 'contract');
+  assert.equal((await c.lease.list()).length, 1);
+  assert.equal(await c.lease.release(lease.token ?? ''), true);
+
   assert.deepEqual(wrong, [], 'answers that do not fit their declared type');
   const missed = [...declared.keys()].filter((n) => !answered.has(n));
   assert.deepEqual(missed, [], 'declared methods the contract test did not call');
