@@ -94,3 +94,35 @@ export async function domainStats(hv: Hypervisor): Promise<DomainStats[]> {
   for (const i of infos) if (i) out.push(statsFromInfo(i));
   return out;
 }
+
+/** The agent's name for each guarded feature, and the words a refusal uses for it. */
+export const featureLabels = {
+  migration: 'live migration is',
+  'offline-migration': 'migration is',
+  snapshots: 'snapshots are',
+  balloon: 'memory ballooning is',
+  'max-memory': 'changing the maximum memory is',
+  vcpus: 'changing vCPUs is',
+  scheduler: 'scheduler parameters are',
+  console: 'the console is',
+  'guest-agent': 'guest-agent commands are',
+} as const;
+export type Feature = keyof typeof featureLabels;
+
+/**
+ * Runs one call of `feature`; when libvirt answers NO_SUPPORT, records it (node.info shows it)
+ * and throws a refusal naming the driver and node, since libvirt's own text says neither
+ * ("snapshots are not supported by the LXC driver on n2 (...)"). Other errors pass unchanged.
+ */
+export async function guardFeature<T>(hv: Hypervisor, feature: Feature, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (!isNoSupport(e)) throw e;
+    noteUnsupported(hv, feature, e);
+    const le = e as LibvirtError;
+    // hostInfo may itself fail (link gone): the refusal still stands, naming what it can.
+    const h = await hv.hostInfo().catch(() => undefined);
+    throw new LibvirtError(`${featureLabels[feature]} not supported by the ${h?.driver ?? 'connection'} driver on ${h?.hostname ?? 'this node'} (${le.message})`, le.code, le.domain);
+  }
+}

@@ -60,6 +60,16 @@ test('agent over an LXC lab node: containers listed with live CPU, suspend/resum
   assert.match(job.reason ?? '', /migration is not supported by the LXC driver on n1/);
   assert.match(await virsh('domstate', 'burn'), /running/);
 
+  // Level-1's call path on LXC: cpu_shares set through the capability-guarded client, read back
+  // with virsh schedinfo; a snapshot, which this driver lacks, refused naming the driver and node.
+  const hv = await connectLibvirt(n.lxcUnixUri, { timeoutMs: 20_000 });
+  t.after(() => hv.close());
+  await hv.setSchedulerParams('burn', { cpuShares: 512 }, { live: true });
+  assert.match(await virsh('schedinfo', 'burn'), /cpu_shares\s*:\s*512/);
+  assert.equal((await hv.getSchedulerParams('burn')).cpuShares, 512);
+  await assert.rejects(hv.snapshotCreate('burn', '<domainsnapshot><name>s1</name></domainsnapshot>'),
+    /snapshots are not supported by the LXC driver on n1/);
+
   await c.call('vm.suspend', 'burn');
   assert.match(await virsh('domstate', 'burn'), /paused/);
   await c.call('vm.resume', 'burn');

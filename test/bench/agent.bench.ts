@@ -11,7 +11,9 @@
  *     calls/s, p50/p99 (answers checked once, then read raw so the load generator
  *     is not the bottleneck).
  *  4. the write-ahead audit log's cost: calls/s of vm.suspend/vm.resume with and without it (audit-cost.ts).
- * Last line: {"bench":"agent","collect_ratio":..,"vm_list_p99_ms":..,"calls_per_s":..,"cpu_pct":..,"rss_mb":..,"audit_ratio":..}
+ *  5. an LXC lab node with 50 containers (no bulk stats): the per-domain route against virsh making
+ *     the same calls in one session -> lxc_collect_ratio (agent-lxc.ts).
+ * Last line: {"bench":"agent","collect_ratio":..,"vm_list_p99_ms":..,"calls_per_s":..,"cpu_pct":..,"rss_mb":..,"audit_ratio":..,"lxc_collect_ratio":..,"lxc_collect_ms":..,"lxc_virsh_ms":..,"lxc_virsh_start_ms":..,"lxc_containers":50}
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -19,6 +21,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { requireLab, startLab, writeTestNodeXml } from '../lab/index.js';
+import { lxcCollect } from './agent-lxc.js';
 import { connectLibvirt } from '../../src/libvirt/client/index.js';
 import { startAgent } from '../../src/agent/index.js';
 import { encodeCall, XmlRpcClient } from '../../src/common/xmlrpc/index.js';
@@ -101,11 +104,13 @@ async function collectRatio(uri: string): Promise<{ ratio: number; bareMs: numbe
 }
 
 async function main(): Promise<number> {
-  const skip = requireLab(undefined, ['libvirt']);
+  const skip = requireLab(undefined, ['libvirt', 'lxc']);
   if (skip) {
     log(`agent bench: ${skip}`);
     return 1;
   }
+  // Its own LXC lab node first (started and stopped before the QEMU-side lab).
+  const lxc = await lxcCollect(log);
   const lab = await startLab({ nodes: 1, name: 'bench-agent' });
   try {
     const node = lab.nodes[0];
@@ -170,7 +175,7 @@ async function main(): Promise<number> {
       client.close();
       log(`${CALLERS} callers for ${LOAD_SECONDS} s: ${Math.round(callsPerS)} calls/s; vm.list (${info.vms} VMs) p50 ${r2(pct(lat['vm.list'], 50))} ms p99 ${r2(pct(lat['vm.list'], 99))} ms; node.stats (last minute) p50 ${r2(pct(lat['node.stats'], 50))} ms p99 ${r2(pct(lat['node.stats'], 99))} ms`);
       log(`targets: collect_ratio <= 1.2, rss_mb < 150, cpu_pct < 5`);
-      log(JSON.stringify({ bench: 'agent', collect_ratio: r2(c.ratio), vm_list_p99_ms: r2(pct(lat['vm.list'], 99)), calls_per_s: Math.round(callsPerS), cpu_pct: r2(cpuPct), rss_mb: r2(rssMb), audit_ratio: r2(audit.ratio) }));
+      log(JSON.stringify({ bench: 'agent', collect_ratio: r2(c.ratio), vm_list_p99_ms: r2(pct(lat['vm.list'], 99)), calls_per_s: Math.round(callsPerS), cpu_pct: r2(cpuPct), rss_mb: r2(rssMb), audit_ratio: r2(audit.ratio), lxc_collect_ratio: r2(lxc.ratio), lxc_collect_ms: r2(lxc.agentMs), lxc_virsh_ms: r2(lxc.virshMs), lxc_virsh_start_ms: r2(lxc.virshStartMs), lxc_containers: lxc.containers }));
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

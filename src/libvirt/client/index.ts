@@ -1,4 +1,4 @@
-import { isNoSupport, noteUnsupported } from '../capabilities.js';
+import { guardFeature } from '../capabilities.js';
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type {
@@ -223,19 +223,19 @@ export class LibvirtClient extends EventEmitter implements Hypervisor {
   }
 
   setVcpus(name: string, count: number, scope?: Scope): Promise<void> {
-    return this.withDomain(name, (d) => dom.setVcpus(this.rpcConn, d, count, scope));
+    return guardFeature(this, 'vcpus', () => this.withDomain(name, (d) => dom.setVcpus(this.rpcConn, d, count, scope)));
   }
   setMemory(name: string, kib: number, scope?: Scope): Promise<void> {
-    return this.withDomain(name, (d) => dom.setMemory(this.rpcConn, d, kib, scope));
+    return guardFeature(this, 'balloon', () => this.withDomain(name, (d) => dom.setMemory(this.rpcConn, d, kib, scope)));
   }
   setMaxMemory(name: string, kib: number): Promise<void> {
-    return this.withDomain(name, (d) => dom.setMaxMemory(this.rpcConn, d, kib));
+    return guardFeature(this, 'max-memory', () => this.withDomain(name, (d) => dom.setMaxMemory(this.rpcConn, d, kib)));
   }
   getSchedulerParams(name: string): Promise<SchedulerParams> {
-    return this.withDomain(name, (d) => dom.getScheduler(this.rpcConn, d));
+    return guardFeature(this, 'scheduler', () => this.withDomain(name, (d) => dom.getScheduler(this.rpcConn, d)));
   }
   setSchedulerParams(name: string, params: SchedulerParams, scope?: Scope): Promise<void> {
-    return this.withDomain(name, (d) => dom.setScheduler(this.rpcConn, d, params, scope));
+    return guardFeature(this, 'scheduler', () => this.withDomain(name, (d) => dom.setScheduler(this.rpcConn, d, params, scope)));
   }
 
   attachDevice(name: string, xml: string, scope?: Scope): Promise<void> {
@@ -249,19 +249,19 @@ export class LibvirtClient extends EventEmitter implements Hypervisor {
   }
 
   async snapshotCreate(name: string, xml: string): Promise<string> {
-    return (await this.withDomain(name, (d) => snap.create(this.rpcConn, d, xml))).name;
+    return (await guardFeature(this, 'snapshots', () => this.withDomain(name, (d) => snap.create(this.rpcConn, d, xml)))).name;
   }
   snapshotList(name: string): Promise<SnapshotInfo[]> {
-    return this.withDomain(name, (d) => snap.list(this.rpcConn, d));
+    return guardFeature(this, 'snapshots', () => this.withDomain(name, (d) => snap.list(this.rpcConn, d)));
   }
   snapshotCurrent(name: string): Promise<string | null> {
-    return this.withDomain(name, (d) => snap.current(this.rpcConn, d));
+    return guardFeature(this, 'snapshots', () => this.withDomain(name, (d) => snap.current(this.rpcConn, d)));
   }
   snapshotRevert(name: string, snapshot: string): Promise<void> {
-    return this.withDomain(name, async (d) => snap.revert(this.rpcConn, await snap.lookup(this.rpcConn, d, snapshot)));
+    return guardFeature(this, 'snapshots', () => this.withDomain(name, async (d) => snap.revert(this.rpcConn, await snap.lookup(this.rpcConn, d, snapshot))));
   }
   snapshotDelete(name: string, snapshot: string): Promise<void> {
-    return this.withDomain(name, async (d) => snap.remove(this.rpcConn, await snap.lookup(this.rpcConn, d, snapshot)));
+    return guardFeature(this, 'snapshots', () => this.withDomain(name, async (d) => snap.remove(this.rpcConn, await snap.lookup(this.rpcConn, d, snapshot))));
   }
 
   async listPools(): Promise<StoragePoolInfo[]> {
@@ -315,17 +315,9 @@ export class LibvirtClient extends EventEmitter implements Hypervisor {
     await network.setAutostart(this.rpcConn, await network.lookup(this.rpcConn, name), on);
   }
 
-  async migrate(name: string, destUri: string, opts: MigrateOptions = {}): Promise<void> {
-    try {
-      await this.withDomain(name, (d) => migration.migrateP2P(this.rpcConn, d, destUri, opts, this.opts.migrateTimeoutMs ?? 600000));
-    } catch (e) {
-      if (!isNoSupport(e)) throw e;
-      noteUnsupported(this, 'migration', e);
-      // A refusal names the driver and the node (libvirt's own text says neither).
-      const h = await this.hostInfo().catch(() => undefined);
-      const what = opts.live === false ? 'migration' : 'live migration';
-      throw new LibvirtError(`${what} is not supported by the ${h?.driver ?? 'connection'} driver on ${h?.hostname ?? this.uri} (${(e as Error).message})`, (e as LibvirtError).code, (e as LibvirtError).domain);
-    }
+  migrate(name: string, destUri: string, opts: MigrateOptions = {}): Promise<void> {
+    return guardFeature(this, opts.live === false ? 'offline-migration' : 'migration',
+      () => this.withDomain(name, (d) => migration.migrateP2P(this.rpcConn, d, destUri, opts, this.opts.migrateTimeoutMs ?? 600000)));
   }
   jobStats(name: string, completed?: boolean): Promise<JobStats> {
     return this.withDomain(name, (d) => migration.jobStats(this.rpcConn, d, completed));
@@ -339,14 +331,14 @@ export class LibvirtClient extends EventEmitter implements Hypervisor {
   }
 
   openConsole(name: string, device?: string, opts?: { force?: boolean }): Promise<Duplex> {
-    return this.withDomain(name, (d) => openConsole(this.rpcConn, d, device, opts?.force));
+    return guardFeature(this, 'console', () => this.withDomain(name, (d) => openConsole(this.rpcConn, d, device, opts?.force)));
   }
   guestAgentCommand(name: string, command: string, timeoutSec?: number): Promise<string> {
-    return this.withDomain(name, (d) => qemu.agentCommand(this.rpcConn, d, command, timeoutSec));
+    return guardFeature(this, 'guest-agent', () => this.withDomain(name, (d) => qemu.agentCommand(this.rpcConn, d, command, timeoutSec)));
   }
   /** virDomainGetGuestInfo (QEMU guest agent): os.*, hostname, user.*, fs.*, ... as typed values. */
   guestInfo(name: string, types?: number): Promise<Record<string, TypedValue>> {
-    return this.withDomain(name, (d) => qemu.guestInfo(this.rpcConn, d, types));
+    return guardFeature(this, 'guest-agent', () => this.withDomain(name, (d) => qemu.guestInfo(this.rpcConn, d, types)));
   }
 }
 
