@@ -1,4 +1,9 @@
 /** The registry of `vem` subcommands: name, one-line summary, usage, and a lazy loader. */
+import { setLocalAgentLoader } from '../link/agentless-host.js';
+
+// Agentless nodes run the agent's code in this process; it is loaded only when one is met.
+setLocalAgentLoader(() => import('./agentless-agent.js').then((m) => m.runLocalAgent));
+
 export interface Command {
   name: string;
   summary: string;

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Node as YamlNode, type YAMLMap } from 'yaml';
 import { VemError } from '../common/errors.js';
 import { splitUserinfo } from '../common/xmlrpc/auth.js';
+import { parseLibvirtUri, type LibvirtUri } from '../libvirt/uri.js';
 import type { AgentAddress, ClusterConfig, NodeConfig } from './types.js';
 
 /** Where `vem agent` listens when given neither --listen nor --socket. */
@@ -24,7 +25,7 @@ export function expandHome(p: string): string {
 /** A cluster file problem: names the file, line and field so the admin can fix it in one go. */
 export class ClusterFileError extends VemError {}
 
-const NODE_KEYS = new Set(['name', 'ssh', 'identity', 'agent', 'labels', 'url', 'token-file', 'ca-file', 'migrate-uri']);
+const NODE_KEYS = new Set(['name', 'ssh', 'identity', 'agent', 'labels', 'url', 'token-file', 'ca-file', 'migrate-uri', 'uri']);
 const TOP_KEYS = new Set(['name', 'nodes']);
 
 /** `user@host[:port]`, `host[:port]`, `[v6]:port` or a bare alias; null when it cannot be any of them. */
@@ -144,9 +145,22 @@ export function parseClusterFile(text: string, fileName = 'cluster.yaml'): Clust
     if (caNode) node.caFile = expandHome(scalarString(caNode, `${where}.ca-file`, fail));
     const agentNode = fields.get('agent');
     if (agentNode) {
-      const a = parseAgentAddress(scalarString(agentNode, `${where}.agent`, fail));
-      if (!a) fail(agentNode, `${where}.agent`, 'expected unix:/path/to/agent.sock or 127.0.0.1:PORT (as seen on the node)');
-      else node.agent = a;
+      const text = scalarString(agentNode, `${where}.agent`, fail);
+      if (text === 'none') {
+        if (!sshNode) fail(agentNode, `${where}.agent`, "an agentless node ('agent: none') is reached through 'ssh', not 'url'");
+        node.agentless = true;
+      } else {
+        const a = parseAgentAddress(text);
+        if (!a) fail(agentNode, `${where}.agent`, "expected unix:/path/to/agent.sock, 127.0.0.1:PORT (as seen on the node), or none (no resident agent)");
+        else node.agent = a;
+      }
+    }
+    const uriNode = fields.get('uri');
+    if (uriNode) {
+      const uri = scalarString(uriNode, `${where}.uri`, fail);
+      const problem = nodeUriProblem(uri);
+      if (problem) fail(uriNode, `${where}.uri`, problem);
+      node.uri = uri;
     }
     const muNode = fields.get('migrate-uri');
     if (muNode) {
@@ -163,6 +177,18 @@ export function parseClusterFile(text: string, fileName = 'cluster.yaml'): Clust
     nodes.push(node);
   });
   return { path: fileName, ...(clusterName !== undefined ? { name: clusterName } : {}), nodes };
+}
+
+/** A node's own libvirt URI must be one the node opens locally (qemu:///system, lxc:///, test:///PATH): the SSH link is the transport. */
+export function nodeUriProblem(uri: string): string | undefined {
+  let u: LibvirtUri;
+  try {
+    u = parseLibvirtUri(uri);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  if (u.host !== null || u.transport !== 'unix') return `expected a URI as seen on the node, without host or transport (e.g. qemu:///system), not ${uri}`;
+  return undefined;
 }
 
 function scalarString(n: YamlNode | null | undefined, field: string, fail: (n: YamlNode | null | undefined, f: string, m: string) => never): string {
