@@ -68,6 +68,15 @@ export const commands: Command[] = [
       '       vem balance generate --kind diurnal|bursty|ramp|onoff|mix --vms N --steps N [--period S] [--seed N] --out F',
     load: () => import('./balance.js'),
   },
+  {
+    name: 'node',
+    summary: 'add, list or remove nodes in the cluster file (add checks and trusts the host key first)',
+    usage:
+      'vem node add NAME --ssh USER@HOST[:PORT] [--identity F] [--agent none [--uri URI]] [--trust SHA256:...] [--cluster FILE]\n' +
+      '       vem node list [--json] [--cluster FILE]\n' +
+      '       vem node remove NAME [--cluster FILE]',
+    load: () => import('./node.js'),
+  },
 ];
 
 export function findCommand(name: string): Command | undefined {

@@ -228,3 +228,54 @@ export function loadClusterFile(path?: string): ClusterConfig {
   const cfg = parseClusterFile(text, p);
   return cfg;
 }
+
+/** A new node's entry as `vem node add` writes it. */
+export interface NewNodeEntry {
+  name: string;
+  ssh: string;
+  identity?: string;
+  agentless?: boolean;
+  uri?: string;
+}
+
+/**
+ * The cluster file's text with one node appended (a new file when `text` is undefined);
+ * comments and layout of the rest are kept. The result is parsed again, so a bad
+ * entry is refused before anything is written.
+ */
+export function withNodeAdded(text: string | undefined, e: NewNodeEntry, fileName = 'cluster.yaml'): string {
+  const doc = parseDocument(text ?? 'nodes: []\n');
+  if (text !== undefined) parseClusterFile(text, fileName); // refuse to edit a file that is already wrong
+  let nodes = doc.get('nodes');
+  if (!isSeq(nodes)) {
+    doc.set('nodes', doc.createNode([]));
+    nodes = doc.get('nodes');
+  }
+  const seq = nodes as YAMLSeqLike;
+  if (seq.items.some((n) => isMap(n) && String((n as YAMLMap).get('name')) === e.name)) throw new ClusterFileError(`${fileName}: a node named '${e.name}' is already there`, `vem node remove ${e.name} first, or pick another name`);
+  const entry: Record<string, string> = { name: e.name, ssh: e.ssh };
+  if (e.identity !== undefined) entry['identity'] = e.identity;
+  if (e.agentless) entry['agent'] = 'none';
+  if (e.uri !== undefined) entry['uri'] = e.uri;
+  seq.flow = false;
+  seq.items.push(doc.createNode(entry));
+  const out = doc.toString();
+  parseClusterFile(out, fileName);
+  return out;
+}
+
+/** The cluster file's text without the named node; throws when there is no such node. */
+export function withNodeRemoved(text: string, name: string, fileName = 'cluster.yaml'): string {
+  parseClusterFile(text, fileName);
+  const doc = parseDocument(text);
+  const seq = doc.get('nodes') as YAMLSeqLike;
+  const i = seq.items.findIndex((n) => isMap(n) && String((n as YAMLMap).get('name')) === name);
+  if (i < 0) throw new ClusterFileError(`${fileName}: no node named '${name}'`, 'vem node list shows the names');
+  seq.items.splice(i, 1);
+  return doc.toString();
+}
+
+interface YAMLSeqLike {
+  items: unknown[];
+  flow?: boolean;
+}

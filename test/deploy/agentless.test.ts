@@ -36,3 +36,20 @@ test('the node list note says what an agentless node lacks', () => {
   const n = agentlessNote(new Date(2026, 0, 1, 9, 5).getTime());
   assert.match(n, /^agentless: history since 09:05 only; level-1 balancing only while vem runs/);
 });
+
+test('vem node add/remove edit the cluster file keeping its comments, and refuse a duplicate or a bad entry', async () => {
+  const { withNodeAdded, withNodeRemoved } = await import('../../src/link/cluster-file.js');
+  const first = withNodeAdded(undefined, { name: 'a', ssh: 'root@h1', agentless: true });
+  assert.equal(parseClusterFile(first).nodes[0]?.agentless, true);
+  const src = '# my cluster\nnodes:\n  - name: b # the old one\n    ssh: h2\n';
+  const two = withNodeAdded(src, { name: 'a', ssh: 'u@h1:2222', identity: '/k' });
+  assert.match(two, /# my cluster/);
+  assert.match(two, /# the old one/);
+  assert.deepEqual(parseClusterFile(two).nodes.map((n) => [n.name, n.ssh, n.identity]), [['b', 'h2', undefined], ['a', 'u@h1:2222', '/k']]);
+  assert.throws(() => withNodeAdded(two, { name: 'a', ssh: 'h' }), /already there/);
+  assert.throws(() => withNodeAdded(src, { name: 'bad name', ssh: 'h' }), /letters, digits/);
+  assert.throws(() => withNodeAdded('nodes: 3\n', { name: 'c', ssh: 'h' }), /expected a list of nodes/);
+  const one = withNodeRemoved(two, 'b');
+  assert.deepEqual(parseClusterFile(one).nodes.map((n) => n.name), ['a']);
+  assert.throws(() => withNodeRemoved(one, 'zz'), /no node named 'zz'/);
+});

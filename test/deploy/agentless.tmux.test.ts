@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { requireLab, startLab, type Lab, type LabNode, type LabSshd } from '../lab/index.js';
 import { makeHome, writeKnownHosts } from '../link/e2e/helpers.js';
@@ -83,6 +84,39 @@ describe('an agentless node: nothing installed on it, reached through SSH alone'
     assert.equal(await tm.waitExit(15_000), 0);
     // Its changes are audited on the front end, as a resident agent's are on the node.
     assert.ok(existsSync(join(h.home, 'state', 'vem', 'agentless', 'n1')), 'the agentless audit folder');
+  });
+
+  test('vem node add: an unknown host key is refused until trusted by its fingerprint; list and remove edit the file', async () => {
+    const h2 = makeHome('node-add');
+    try {
+      const file = join(h2.home, 'c.yaml');
+      const env2 = { ...env, HOME: h2.home };
+      const fp = /(SHA256:\S+)/.exec(execFileSync('ssh-keygen', ['-lf', '-'], { input: n1.sshd.hostKeyPub, encoding: 'utf8' }))?.[1] ?? '';
+      const base = ['node', 'add', 'n1', '--cluster', file, '--ssh', `root@${n1.sshd.host}:${n1.sshd.port}`, '--identity', n1.sshd.userKeyPath, '--agent', 'none'];
+      const refused = await runVem(base, env2);
+      assert.notEqual(refused.code, 0);
+      assert.ok(refused.stdout.includes(fp), `the fingerprint is shown: ${refused.stdout}`);
+      assert.match(refused.stderr, /host key not trusted; nothing written/);
+      assert.equal(existsSync(file), false, 'no cluster file written');
+      const wrong = await runVem([...base, '--trust', 'SHA256:AAAA'], env2);
+      assert.match(wrong.stderr, /not SHA256:AAAA; nothing written/);
+      assert.equal(existsSync(file), false);
+      const ok = await runVem([...base, '--trust', fp], env2);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /node n1 added .*agentless.*SSH and libvirt answer/);
+      assert.ok(readFileSync(join(h2.ssh, 'known_hosts'), 'utf8').includes(n1.sshd.hostKeyPub.split(/\s+/)[1] ?? '?'), 'the key is in known_hosts');
+      const call = await runVem(['call', '--cluster', file, 'n1', 'vm.list'], env2);
+      assert.equal(call.code, 0, call.stderr);
+      const l = await runVem(['node', 'list', '--cluster', file], env2);
+      assert.match(l.stdout, /^n1\tssh root@\S+\tagentless/m);
+      const again = await runVem([...base, '--trust', fp], env2);
+      assert.match(again.stderr, /already there/);
+      const rm = await runVem(['node', 'remove', 'n1', '--cluster', file], env2);
+      assert.equal(rm.code, 0, rm.stderr);
+      assert.doesNotMatch(readFileSync(file, 'utf8'), /n1/);
+    } finally {
+      h2.cleanup();
+    }
   });
 
   test('with libvirtd stopped, vem call says in one line that no libvirt socket opens on the node', async () => {
