@@ -1,4 +1,9 @@
 /** The registry of `vem` subcommands: name, one-line summary, usage, and a lazy loader. */
+import { setLocalAgentLoader } from '../link/agentless-host.js';
+
+// Agentless nodes run the agent's code in this process; it is loaded only when one is met.
+setLocalAgentLoader(() => import('./agentless-agent.js').then((m) => m.runLocalAgent));
+
 export interface Command {
   name: string;
   summary: string;
@@ -62,6 +67,15 @@ export const commands: Command[] = [
       '       vem balance apply [--cluster FILE] [--evacuate NODE,...] [--paused live|keep] [--maintenance NODE,...] [--only VM,...] [--yes] [--auto --every S]\n' +
       '       vem balance generate --kind diurnal|bursty|ramp|onoff|mix --vms N --steps N [--period S] [--seed N] --out F',
     load: () => import('./balance.js'),
+  },
+  {
+    name: 'node',
+    summary: 'add, list or remove nodes in the cluster file (add checks and trusts the host key first)',
+    usage:
+      'vem node add NAME --ssh USER@HOST[:PORT] [--identity F] [--agent none [--uri URI]] [--trust SHA256:...] [--cluster FILE]\n' +
+      '       vem node list [--json] [--cluster FILE]\n' +
+      '       vem node remove NAME [--cluster FILE]',
+    load: () => import('./node.js'),
   },
 ];
 

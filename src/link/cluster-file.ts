@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Node as YamlNode, type YAMLMap } from 'yaml';
 import { VemError } from '../common/errors.js';
 import { splitUserinfo } from '../common/xmlrpc/auth.js';
+import { parseLibvirtUri, type LibvirtUri } from '../libvirt/uri.js';
 import type { AgentAddress, ClusterConfig, NodeConfig } from './types.js';
 
 /** Where `vem agent` listens when given neither --listen nor --socket. */
@@ -24,7 +25,7 @@ export function expandHome(p: string): string {
 /** A cluster file problem: names the file, line and field so the admin can fix it in one go. */
 export class ClusterFileError extends VemError {}
 
-const NODE_KEYS = new Set(['name', 'ssh', 'identity', 'agent', 'labels', 'url', 'token-file', 'ca-file', 'migrate-uri']);
+const NODE_KEYS = new Set(['name', 'ssh', 'identity', 'agent', 'labels', 'url', 'token-file', 'ca-file', 'migrate-uri', 'uri']);
 const TOP_KEYS = new Set(['name', 'nodes']);
 
 /** `user@host[:port]`, `host[:port]`, `[v6]:port` or a bare alias; null when it cannot be any of them. */
@@ -144,9 +145,22 @@ export function parseClusterFile(text: string, fileName = 'cluster.yaml'): Clust
     if (caNode) node.caFile = expandHome(scalarString(caNode, `${where}.ca-file`, fail));
     const agentNode = fields.get('agent');
     if (agentNode) {
-      const a = parseAgentAddress(scalarString(agentNode, `${where}.agent`, fail));
-      if (!a) fail(agentNode, `${where}.agent`, 'expected unix:/path/to/agent.sock or 127.0.0.1:PORT (as seen on the node)');
-      else node.agent = a;
+      const text = scalarString(agentNode, `${where}.agent`, fail);
+      if (text === 'none') {
+        if (!sshNode) fail(agentNode, `${where}.agent`, "an agentless node ('agent: none') is reached through 'ssh', not 'url'");
+        node.agentless = true;
+      } else {
+        const a = parseAgentAddress(text);
+        if (!a) fail(agentNode, `${where}.agent`, "expected unix:/path/to/agent.sock, 127.0.0.1:PORT (as seen on the node), or none (no resident agent)");
+        else node.agent = a;
+      }
+    }
+    const uriNode = fields.get('uri');
+    if (uriNode) {
+      const uri = scalarString(uriNode, `${where}.uri`, fail);
+      const problem = nodeUriProblem(uri);
+      if (problem) fail(uriNode, `${where}.uri`, problem);
+      node.uri = uri;
     }
     const muNode = fields.get('migrate-uri');
     if (muNode) {
@@ -163,6 +177,18 @@ export function parseClusterFile(text: string, fileName = 'cluster.yaml'): Clust
     nodes.push(node);
   });
   return { path: fileName, ...(clusterName !== undefined ? { name: clusterName } : {}), nodes };
+}
+
+/** A node's own libvirt URI must be one the node opens locally (qemu:///system, lxc:///, test:///PATH): the SSH link is the transport. */
+export function nodeUriProblem(uri: string): string | undefined {
+  let u: LibvirtUri;
+  try {
+    u = parseLibvirtUri(uri);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  if (u.host !== null || u.transport !== 'unix') return `expected a URI as seen on the node, without host or transport (e.g. qemu:///system), not ${uri}`;
+  return undefined;
 }
 
 function scalarString(n: YamlNode | null | undefined, field: string, fail: (n: YamlNode | null | undefined, f: string, m: string) => never): string {
@@ -201,4 +227,55 @@ export function loadClusterFile(path?: string): ClusterConfig {
   }
   const cfg = parseClusterFile(text, p);
   return cfg;
+}
+
+/** A new node's entry as `vem node add` writes it. */
+export interface NewNodeEntry {
+  name: string;
+  ssh: string;
+  identity?: string;
+  agentless?: boolean;
+  uri?: string;
+}
+
+/**
+ * The cluster file's text with one node appended (a new file when `text` is undefined);
+ * comments and layout of the rest are kept. The result is parsed again, so a bad
+ * entry is refused before anything is written.
+ */
+export function withNodeAdded(text: string | undefined, e: NewNodeEntry, fileName = 'cluster.yaml'): string {
+  const doc = parseDocument(text ?? 'nodes: []\n');
+  if (text !== undefined) parseClusterFile(text, fileName); // refuse to edit a file that is already wrong
+  let nodes = doc.get('nodes');
+  if (!isSeq(nodes)) {
+    doc.set('nodes', doc.createNode([]));
+    nodes = doc.get('nodes');
+  }
+  const seq = nodes as YAMLSeqLike;
+  if (seq.items.some((n) => isMap(n) && String((n as YAMLMap).get('name')) === e.name)) throw new ClusterFileError(`${fileName}: a node named '${e.name}' is already there`, `vem node remove ${e.name} first, or pick another name`);
+  const entry: Record<string, string> = { name: e.name, ssh: e.ssh };
+  if (e.identity !== undefined) entry['identity'] = e.identity;
+  if (e.agentless) entry['agent'] = 'none';
+  if (e.uri !== undefined) entry['uri'] = e.uri;
+  seq.flow = false;
+  seq.items.push(doc.createNode(entry));
+  const out = doc.toString();
+  parseClusterFile(out, fileName);
+  return out;
+}
+
+/** The cluster file's text without the named node; throws when there is no such node. */
+export function withNodeRemoved(text: string, name: string, fileName = 'cluster.yaml'): string {
+  parseClusterFile(text, fileName);
+  const doc = parseDocument(text);
+  const seq = doc.get('nodes') as YAMLSeqLike;
+  const i = seq.items.findIndex((n) => isMap(n) && String((n as YAMLMap).get('name')) === name);
+  if (i < 0) throw new ClusterFileError(`${fileName}: no node named '${name}'`, 'vem node list shows the names');
+  seq.items.splice(i, 1);
+  return doc.toString();
+}
+
+interface YAMLSeqLike {
+  items: unknown[];
+  flow?: boolean;
 }

@@ -64,6 +64,10 @@ export interface NodeConfig {
   caFile?: string;
   /** The libvirt URI other nodes' libvirtd migrate VMs to (qemu+ssh://host/system, qemu+tls://...). */
   migrateUri?: string;
+  /** `agent: none`: no resident agent; the front end runs the agent's code for this node over its SSH link. */
+  agentless?: boolean;
+  /** The node's libvirt URI as seen on the node (`uri:`; default qemu:///system): the agentless driver, and what `vem deploy` gives the agent. */
+  uri?: string;
 }
 
 export interface ClusterConfig {

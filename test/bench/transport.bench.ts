@@ -1,15 +1,17 @@
 // Benchmark: XML-RPC round trips to a real agent (`vem agent --sim`, its own process, as deployed)
 // through the SSH tunnel (a real sshd from the lab, direct-tcpip channel) against the same call
 // straight to the agent on loopback, measured in the same run; then calls/s with 64 concurrent
-// callers through the tunnel. Last line: one JSON object.
+// callers through the tunnel. Then an agentless node (the agent's code in this process, libvirt's
+// socket through an SSH stream-local channel) against a resident agent over the same libvirt (the
+// test driver on the lab node), vm.list p50 in the same run. Last line: one JSON object.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startLab, type LabNode, type LabSshd } from '../lab/index.js';
+import { startLab, writeTestNodeXml, type LabNode, type LabSshd } from '../lab/index.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { XmlRpcClient } from '../../src/common/xmlrpc/client.js';
-import { SshLink } from '../../src/link/index.js';
+import { AgentlessLink, setLocalAgentLoader, SshLink, type NodeLink } from '../../src/link/index.js';
 
 const METHOD = 'vm.list';
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2000);
@@ -42,9 +44,9 @@ async function throughput(call: () => Promise<unknown>, callers: number, total: 
 }
 
 /** `vem agent --sim` in its own process; resolves with its URL once it serves. */
-function spawnAgent(listen: string, dir: string): Promise<{ url: string; child: ChildProcess }> {
+function spawnAgent(listen: string, dir: string, source: string[] = ['--sim', '--sim-vms', '8']): Promise<{ url: string; child: ChildProcess }> {
   const cli = join(process.cwd(), 'dist', 'src', 'cli.js');
-  const child = spawn(process.execPath, [cli, 'agent', '--sim', '--sim-vms', '8', '--listen', listen, '--audit-log', join(dir, 'audit.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [cli, 'agent', ...source, '--listen', listen, '--audit-log', join(dir, `audit-${source[0] ?? ''}.log`), '--history-file', 'none'], { stdio: ['ignore', 'ignore', 'pipe'] });
   return new Promise((resolve, reject) => {
     let err = '';
     const t = setTimeout(() => reject(new Error(`vem agent did not start: ${err}`)), 20_000);
@@ -110,17 +112,61 @@ async function main(): Promise<void> {
     const cpsDirect = CONCURRENT_CALLS / secDirect;
     const cpsTunnel = CONCURRENT_CALLS / secTunnel;
     const r = (x: number, k = 3): number => Number(x.toFixed(k));
+    const al = await agentlessVsResident(n1, home);
     console.log(`method ${METHOD}, ${ROUNDS} sequential calls per path, agent on ${n1.ip}:${port}, sshd ${n1.sshd.host}:${n1.sshd.port}`);
     console.log(`direct loopback : p50 ${r(pct(d, 50))} ms  p99 ${r(pct(d, 99))} ms  ${CONCURRENT} callers: ${Math.round(cpsDirect)} calls/s`);
     console.log(`SSH tunnel      : p50 ${r(pct(s, 50))} ms  p99 ${r(pct(s, 99))} ms  ${CONCURRENT} callers: ${Math.round(cpsTunnel)} calls/s`);
     console.log(`tunnel/direct   : p50 x${r(pct(s, 50) / pct(d, 50), 2)}  throughput x${r(cpsTunnel / cpsDirect, 2)}  (target p50_ratio <= 2.0)`);
-    console.log(JSON.stringify({ bench: 'transport', p50_ratio: r(pct(s, 50) / pct(d, 50), 2), p99_ms: r(pct(s, 99)), calls_per_s: Math.round(cpsTunnel) }));
+    console.log(`resident agent  : p50 ${r(pct(al.resident, 50))} ms  p99 ${r(pct(al.resident, 99))} ms  (vem agent on the node's test driver, ${al.vms} VMs, through SSH)`);
+    console.log(`agentless node  : p50 ${r(pct(al.agentless, 50))} ms  p99 ${r(pct(al.agentless, 99))} ms  (agent code in this process, libvirt through an SSH stream-local channel)`);
+    console.log(`agentless/resident: p50 x${r(pct(al.agentless, 50) / pct(al.resident, 50), 2)}  (goal <= 1.5)`);
+    console.log(
+      JSON.stringify({
+        bench: 'transport', p50_ratio: r(pct(s, 50) / pct(d, 50), 2), p99_ms: r(pct(s, 99)), calls_per_s: Math.round(cpsTunnel),
+        agentless_p50_ratio: r(pct(al.agentless, 50) / pct(al.resident, 50), 2), agentless_p50_ms: r(pct(al.agentless, 50)), resident_p50_ms: r(pct(al.resident, 50)),
+      }),
+    );
   } finally {
     await link.close();
     direct.close();
     agent.child.kill('SIGTERM');
     await lab.stop();
     rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/** vm.list through an agentless link and through a resident agent's SSH link, both over the node's test driver, alternated call by call. */
+async function agentlessVsResident(n1: LabNode & { sshd: LabSshd }, home: string): Promise<{ agentless: number[]; resident: number[]; vms: number }> {
+  process.env['XDG_STATE_HOME'] = join(home, 'state');
+  setLocalAgentLoader(() => import('../../src/cli/agentless-agent.js').then((m) => m.runLocalAgent));
+  const file = join(home, 'node.xml');
+  writeTestNodeXml(file, { domains: 8, running: 8 });
+  const resident = await spawnAgent(`${n1.ip}:0`, home, ['--uri', n1.testUri(file)]);
+  const ssh = `root@${n1.sshd.host}:${n1.sshd.port}`;
+  const links: NodeLink[] = [];
+  try {
+    const viaResident = new SshLink({ name: 'n1r', ssh, identity: n1.sshd.userKeyPath, agent: { kind: 'tcp', host: n1.ip, port: Number(new URL(resident.url).port) }, labels: [] }, { home, agentSocket: null });
+    const viaAgentless = new AgentlessLink({ name: 'n1a', ssh, identity: n1.sshd.userKeyPath, agent: { kind: 'unix', path: '/nonexistent' }, labels: [], agentless: true, uri: `test://${file}` }, { home, agentSocket: null });
+    links.push(viaResident, viaAgentless);
+    const a = (): Promise<unknown> => viaAgentless.call(METHOD);
+    const b = (): Promise<unknown> => viaResident.call(METHOD);
+    const first = (await a()) as unknown[];
+    await timeCalls(a, 200);
+    await timeCalls(b, 200);
+    const ta: number[] = [];
+    const tb: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const pair: Array<[() => Promise<unknown>, number[]]> = i % 2 === 0 ? [[a, ta], [b, tb]] : [[b, tb], [a, ta]];
+      for (const [call, into] of pair) {
+        const t = performance.now();
+        await call();
+        into.push(performance.now() - t);
+      }
+    }
+    return { agentless: ta.sort((x, y) => x - y), resident: tb.sort((x, y) => x - y), vms: first.length };
+  } finally {
+    await Promise.allSettled(links.map((l) => l.close()));
+    resident.child.kill('SIGTERM');
   }
 }
 
