@@ -121,12 +121,21 @@ export class BalanceCenter {
     this.listeners.push(cb);
   }
 
+  private readonly deciders: Array<(d: Decision) => void> = [];
+
+  /** Every decision, taken or declined, as it is made (the :events log). */
+  onDecision(cb: (d: Decision) => void): void {
+    this.deciders.push(cb);
+  }
+
   private changed(): void {
     for (const cb of this.listeners) cb();
   }
 
   private decide(taken: boolean, text: string): void {
-    this.decisions.unshift({ at: this.now(), taken, text });
+    const d = { at: this.now(), taken, text };
+    this.decisions.unshift(d);
+    for (const cb of this.deciders) cb(d);
     if (this.decisions.length > 200) this.decisions.length = 200;
     this.changed();
   }
