@@ -5,8 +5,8 @@ import { EventLog, detailText, eventLine } from '../../src/tui/store/events.js';
 test('event log: newest first, filter by all words, capped, JSON lines oldest first', () => {
   const log = new EventLog();
   log.addAgent('n1', [
-    { seq: 1, at: 1000n, source: 'domain', kind: 'lifecycle', vm: 'web-1', detail: { event: 'started' } },
-    { seq: 2, at: 2000n, source: 'job', kind: 'failed', vm: 'db-1', detail: { reason: 'no route', job: 7 } },
+    { seq: 1, at: 1000, source: 'domain', kind: 'lifecycle', vm: 'web-1', detail: { event: 'started' } },
+    { seq: 2, at: 2000, source: 'job', kind: 'failed', vm: 'db-1', detail: { reason: 'no route', job: 7 } },
   ]);
   log.add({ at: 3000, node: '-', source: 'level2', kind: 'taken', text: 'plan applied: web-1 n1 -> n2' });
   assert.deepEqual(log.newest().map((e) => e.kind), ['taken', 'failed', 'lifecycle']);

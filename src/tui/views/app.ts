@@ -41,6 +41,8 @@ export interface DashboardOptions {
   passphrases?: PassphraseBroker;
   /** What the cluster file says of each node (migrate-uri, SSH host), for migrations. */
   nodeConfig?(node: string): { migrateUri?: string; sshHost?: string } | undefined;
+  /** A node's labels from the cluster file (maintenance). */
+  nodeLabels?(node: string): readonly string[] | undefined;
 }
 
 type Box = blessed.Widgets.BoxElement;
@@ -133,7 +135,7 @@ export class Dashboard implements AppHost {
       invalidate: (n) => this.pollers.get(n)?.invalidate(),
       ...(o.nodeConfig ? { nodeConfig: o.nodeConfig } : {}),
     });
-    this.balance = new BalanceCenter(this.store, this.cmd);
+    this.balance = new BalanceCenter(this.store, this.cmd, o.nodeLabels ? { labels: (n) => o.nodeLabels?.(n) } : {});
     this.balance.onChange(() => (this.dirty = true));
     this.balance.onDecision((d) => this.events.add({ at: d.at, node: '-', source: 'level2', kind: d.taken ? 'taken' : 'declined', text: d.text }));
     this.overview.headerExtra = () => (this.balance.auto ? 'AUTO-BALANCE' : '');
