@@ -22,7 +22,7 @@ export async function run(args: string[]): Promise<number> {
       const sshHost = n?.ssh ? parseSshSpec(n.ssh)?.host : undefined;
       return n ? { ...(n.migrateUri ? { migrateUri: n.migrateUri } : {}), ...(sshHost ? { sshHost } : {}) } : undefined;
     };
-    return await runDashboard({ links, refreshMs, wall: boolOpt(p, 'wall'), passphrases, nodeConfig });
+    return await runDashboard({ links, refreshMs, wall: boolOpt(p, 'wall'), passphrases, nodeConfig, nodeLabels: (name) => byName.get(name)?.labels });
   } finally {
     await Promise.allSettled(links.map((l) => l.close()));
   }

@@ -41,10 +41,12 @@ export interface BalanceOptions {
   /** Seconds between automatic rounds (vem balance apply --auto --every; default 300). */
   everySec?: number;
   now?: () => number;
+  /** A node's labels from the cluster file ('maintenance' keeps VMs off it and, in automatic mode, on it). */
+  labels?: (node: string) => readonly string[] | undefined;
 }
 
 /** The store as the balancer's ClusterSource: history from the dashboard's rings, migrations through the command layer. */
-export function storeSource(store: ClusterStore, cmd: CommandCenter, now: () => number): ClusterSource {
+export function storeSource(store: ClusterStore, cmd: CommandCenter, now: () => number, labelsOf?: (node: string) => readonly string[] | undefined): ClusterSource {
   return {
     snapshot(): Promise<LiveSnapshot> {
       const nodes = [...store.nodes.values()].map((n) => ({
@@ -54,6 +56,7 @@ export function storeSource(store: ClusterStore, cmd: CommandCenter, now: () => 
         cpuHistory: n.cpuHist.values(SAMPLES).map((p) => p / 100),
         reachable: n.link === 'up' && (n.host?.libvirtUp ?? false),
         ...(n.host?.driver ? { driver: n.host.simulated ? 'sim' : n.host.driver } : {}),
+        ...(labelsOf?.(n.name)?.length ? { labels: [...(labelsOf(n.name) ?? [])] } : {}),
       }));
       const vms = [...store.vms.values()].map((v) => {
         const m = cmd.migrations.get(v.key);
@@ -105,6 +108,7 @@ export class BalanceCenter {
   private readonly src: ClusterSource;
   private readonly now: () => number;
   private readonly listeners: Array<() => void> = [];
+  private readonly labelsOf: ((node: string) => readonly string[] | undefined) | undefined;
 
   constructor(
     private readonly store: ClusterStore,
@@ -114,11 +118,19 @@ export class BalanceCenter {
     this.now = o.now ?? Date.now;
     this.cfg = { ...DEFAULT_LEVEL2, ...o.config };
     this.everySec = o.everySec ?? 300;
-    this.src = storeSource(store, cmd, this.now);
+    this.labelsOf = o.labels;
+    this.src = storeSource(store, cmd, this.now, o.labels);
   }
 
   onChange(cb: () => void): void {
     this.listeners.push(cb);
+  }
+
+  private readonly deciders: Array<(d: Decision) => void> = [];
+
+  /** Every decision, taken or declined, as it is made (the :events log). */
+  onDecision(cb: (d: Decision) => void): void {
+    this.deciders.push(cb);
   }
 
   private changed(): void {
@@ -126,7 +138,9 @@ export class BalanceCenter {
   }
 
   private decide(taken: boolean, text: string): void {
-    this.decisions.unshift({ at: this.now(), taken, text });
+    const d = { at: this.now(), taken, text };
+    this.decisions.unshift(d);
+    for (const cb of this.deciders) cb(d);
     if (this.decisions.length > 200) this.decisions.length = 200;
     this.changed();
   }
@@ -233,7 +247,13 @@ export class BalanceCenter {
       this.decide(false, `automatic round: no move (imbalance ${p.imbalance.toFixed(3)}, threshold ${this.cfg.imbalance}; no node hot)`);
       return;
     }
-    await this.apply(p.moves, 'automatic');
+    // A node in maintenance is the admin's: automatic mode moves nothing off it (nor onto it: the planner closes it).
+    const moves = p.moves.filter((m) => {
+      if (!this.labelsOf?.(m.from)?.includes('maintenance')) return true;
+      this.decide(false, `automatic: ${describeMove(m)}: ${m.from} is in maintenance (cluster file label), its VMs stay`);
+      return false;
+    });
+    if (moves.length > 0) await this.apply(moves, 'automatic');
   }
 
   close(): void {

@@ -7,7 +7,7 @@
 import { client, type Client } from '../../api/client.js';
 import type { Link } from './link.js';
 import type { ClusterStore } from './store.js';
-import type { WatchAnswer, WatchView } from '../../api/index.js';
+import type { AgentEvent, WatchAnswer, WatchView } from '../../api/index.js';
 import { decodeEvents, decodeNodeInfo, decodeNodeStats, decodeVmStats, inventoryVm, liveSamples } from './decode.js';
 import { HISTORY_POINTS } from './model.js';
 
@@ -27,6 +27,8 @@ export interface PollerOptions {
   watched?: () => number;
   /** Whether the node's own row or charts are on screen; otherwise node.stats every `listEvery` ticks (the cursor still brings every sample). */
   nodeWatched?: () => boolean;
+  /** Every event the long-poll brings (the first answer seeds with the agent's recent ones); the :events log keeps them. */
+  onEvents?: (events: readonly AgentEvent[]) => void;
   /** The table's sort key (cpu, mem, disk, net rank by a figure: each node then sends its top rows). */
   sort?: () => string;
   /** How many top rows a node sends for a ranking (the table's height is plenty; default 40). */
@@ -58,7 +60,7 @@ export class NodePoller {
   private completed = 0;
   /** Refreshes skipped because the previous one was still running (for the bench and the status view). */
   dropped = 0;
-  readonly o: Required<Omit<PollerOptions, 'watched' | 'nodeWatched' | 'sort'>> & Pick<PollerOptions, 'watched' | 'nodeWatched' | 'sort'>;
+  readonly o: Required<Omit<PollerOptions, 'watched' | 'nodeWatched' | 'sort' | 'onEvents'>> & Pick<PollerOptions, 'watched' | 'nodeWatched' | 'sort' | 'onEvents'>;
 
   constructor(readonly link: Link, readonly store: ClusterStore, o: PollerOptions = {}) {
     this.agent = client(link);
@@ -187,6 +189,7 @@ export class NodePoller {
         const r = decodeEvents(await this.agent.events.poll(this.eventCursor ?? 0, this.o.longPollMs));
         const first = this.eventCursor === undefined;
         this.eventCursor = r.cursor;
+        if (r.events.length > 0) this.o.onEvents?.(r.events);
         if (!first && r.events.length > 0) this.invalidate();
       } catch {
         if (!this.closed) await sleep(1000);

@@ -24,6 +24,8 @@ import { HelpPage, TasksPage, VIEW_HELP, WallPage } from './pages.js';
 import { PageStack, type AppHost, type Page, type PromptOptions } from './page.js';
 import { BALANCE, BalancePage, balanceCommand } from './balance.js';
 import { BalanceCenter } from '../commands/balance.js';
+import { EventLog } from '../store/events.js';
+import { EVENTS, EventsPage } from './events.js';
 import type { PassphraseBroker } from './passphrase.js';
 
 export interface DashboardOptions {
@@ -39,6 +41,8 @@ export interface DashboardOptions {
   passphrases?: PassphraseBroker;
   /** What the cluster file says of each node (migrate-uri, SSH host), for migrations. */
   nodeConfig?(node: string): { migrateUri?: string; sshHost?: string } | undefined;
+  /** A node's labels from the cluster file (maintenance). */
+  nodeLabels?(node: string): readonly string[] | undefined;
 }
 
 type Box = blessed.Widgets.BoxElement;
@@ -57,12 +61,13 @@ export const GLOBAL: readonly Binding<Dashboard>[] = [
   { keys: ['w'], help: 'wall mode: the whole cluster at a glance, no keys needed', hint: 'wall', command: 'wall', run: (d) => d.push(new WallPage(d)) },
   { keys: ['t'], help: 'tasks: progress and results of migrations and bulk actions', command: 'tasks', run: (d) => d.showTasks() },
   { keys: ['A'], help: 'toggle ASCII charts (for terminals without braille)', run: (d) => d.toggleGlyphs() },
+  { keys: ['L'], help: 'cluster event log, newest first (:events [WORDS] filters; / in the log filters as you type)', command: 'events', args: '[WORDS]', run: (d, arg) => d.openEvents(arg ?? '') },
   { keys: ['B'], help: 'balance (level 2): imbalance, recommended moves, automatic mode (:balance apply, :balance auto on|off [SECONDS])', command: 'balance', args: '[apply|auto on|off]', run: (d, arg) => balanceCommand(d, d.balance, arg, () => d.openBalance()) },
 ];
 
 /** Every screen's table, in the order `?` shows them. */
 export function helpSections(): HelpSection[] {
-  return [{ title: 'Everywhere', bindings: GLOBAL }, { title: 'Overview: node list and VM table', bindings: OVERVIEW }, ...VIEW_HELP, { title: 'Balance (B, :balance)', bindings: BALANCE }, ...SCREEN_HELP, ...DIALOG_HELP];
+  return [{ title: 'Everywhere', bindings: GLOBAL }, { title: 'Overview: node list and VM table', bindings: OVERVIEW }, ...VIEW_HELP, { title: 'Events (L, :events)', bindings: EVENTS }, { title: 'Balance (B, :balance)', bindings: BALANCE }, ...SCREEN_HELP, ...DIALOG_HELP];
 }
 
 /** The `?` screen's text, generated from the tables. */
@@ -82,6 +87,8 @@ export class Dashboard implements AppHost {
   readonly cmd: CommandCenter;
   /** Level 2 from the dashboard: the balancer's plan over the store, automatic mode. */
   readonly balance: BalanceCenter;
+  /** The session's cluster event log (:events). */
+  readonly events = new EventLog();
   /** The management screens (storage, networks, guest, create, edit, XML, delete). */
   readonly screens: ManageScreens;
   readonly screen: blessed.Widgets.Screen;
@@ -119,7 +126,8 @@ export class Dashboard implements AppHost {
     this.global = bind(this, GLOBAL);
     for (const l of o.links) {
       this.links.set(l.name, l);
-      this.pollers.set(l.name, new NodePoller(l, this.store, { refreshMs: o.refreshMs ?? 1000, frozen: this.frozen, watched: () => this.watches(l.name), nodeWatched: () => this.watchesNode(l.name), sort: () => this.overview.sortKey }));
+      this.pollers.set(l.name, new NodePoller(l, this.store, { refreshMs: o.refreshMs ?? 1000, frozen: this.frozen, watched: () => this.watches(l.name), nodeWatched: () => this.watchesNode(l.name), sort: () => this.overview.sortKey, onEvents: (ev) => this.events.addAgent(l.name, ev) }));
+      l.on('state', (st, detail) => this.events.add({ at: Date.now(), node: l.name, source: 'link', kind: st, text: detail ?? '' }));
     }
     this.cmd = new CommandCenter({
       store: this.store,
@@ -127,8 +135,9 @@ export class Dashboard implements AppHost {
       invalidate: (n) => this.pollers.get(n)?.invalidate(),
       ...(o.nodeConfig ? { nodeConfig: o.nodeConfig } : {}),
     });
-    this.balance = new BalanceCenter(this.store, this.cmd);
+    this.balance = new BalanceCenter(this.store, this.cmd, o.nodeLabels ? { labels: (n) => o.nodeLabels?.(n) } : {});
     this.balance.onChange(() => (this.dirty = true));
+    this.balance.onDecision((d) => this.events.add({ at: d.at, node: '-', source: 'level2', kind: d.taken ? 'taken' : 'declined', text: d.text }));
     this.overview.headerExtra = () => (this.balance.auto ? 'AUTO-BALANCE' : '');
     this.screens = new ManageScreens({
       theme: () => this.theme,
@@ -256,6 +265,20 @@ export class Dashboard implements AppHost {
     const p = new BalancePage(this, this.balance);
     this.push(p);
     return p;
+  }
+
+  /** The event log: the one on the stack, else a new one on top. */
+  openEvents(filter = ''): void {
+    const open = this.stack.find((p): p is EventsPage => p instanceof EventsPage);
+    if (open) {
+      const above = this.stack.all[this.stack.all.indexOf(open) + 1];
+      if (above) this.pop(above);
+      open.filter = filter || open.filter;
+      return;
+    }
+    const p = new EventsPage(this, this.events);
+    p.filter = filter;
+    this.push(p);
   }
 
   showTasks(): void {
