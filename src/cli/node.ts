@@ -44,7 +44,7 @@ async function add(args: string[]): Promise<number> {
   if (name === undefined || ssh === undefined) throw new UsageError('vem node add: NAME and --ssh USER@HOST[:PORT] are needed', "see 'vem node --help'");
   if (!parseSshSpec(ssh)) throw new UsageError(`vem node add: --ssh ${ssh}: expected user@host[:port] or an ~/.ssh/config alias`);
   const agent = stringOpt(p, 'agent');
-  if (agent !== undefined && agent !== 'none') throw new UsageError('vem node add: --agent takes only none (an agentless node); without it the node is expected to run vem agent (vem deploy)');
+  if (agent !== undefined && agent !== 'none') throw new UsageError('vem node add: --agent takes only none (an agentless node); without it the node is expected to run vem agent (README: Install, Nodes)');
   const path = clusterPath(stringOpt(p, 'cluster'));
   const old = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
   const identity = stringOpt(p, 'identity');
@@ -72,7 +72,7 @@ async function add(args: string[]): Promise<number> {
     if (st === 'hostkey-refused' || st === 'auth-failed') throw new VemError(`vem node add: ${name}: ${link.detail ?? st}; nothing written`);
     writeAtomically(path, text);
     const how = st === 'up' ? 'SSH and libvirt answer' : `SSH answers; ${link.detail ?? st}`;
-    process.stdout.write(`node ${name} added to ${path} (${agent === 'none' ? 'agentless' : 'resident agent expected: vem deploy ' + name}); ${how}\n`);
+    process.stdout.write(`node ${name} added to ${path} (${agent === 'none' ? 'agentless' : 'resident agent expected: install dist/vem-agent.mjs there, README: Install'}); ${how}\n`);
     return 0;
   } finally {
     await link.close();
@@ -101,7 +101,7 @@ function remove(args: string[]): number {
   const path = clusterPath(stringOpt(p, 'cluster'));
   loadClusterFile(path);
   writeAtomically(path, withNodeRemoved(readFileSync(path, 'utf8'), name, path));
-  process.stdout.write(`node ${name} removed from ${path} (nothing on the node was touched; vem deploy --remove ${name} uninstalls an agent)\n`);
+  process.stdout.write(`node ${name} removed from ${path} (nothing on the node was touched: a resident agent there keeps running until you stop it)\n`);
   return 0;
 }
 

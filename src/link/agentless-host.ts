@@ -67,5 +67,5 @@ export function relayedUri(uri: string, relaySocket: string): string {
 /** What an agentless node lacks next to a resident agent, for the node list. */
 export function agentlessNote(since: number): string {
   const t = new Date(since).toTimeString().slice(0, 5);
-  return `agentless: history since ${t} only; level-1 balancing only while vem runs (vem deploy installs an agent)`;
+  return `agentless: history since ${t} only; level-1 balancing only while vem runs (a resident agent keeps both)`;
 }

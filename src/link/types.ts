@@ -66,7 +66,7 @@ export interface NodeConfig {
   migrateUri?: string;
   /** `agent: none`: no resident agent; the front end runs the agent's code for this node over its SSH link. */
   agentless?: boolean;
-  /** The node's libvirt URI as seen on the node (`uri:`; default qemu:///system): the agentless driver, and what `vem deploy` gives the agent. */
+  /** The node's libvirt URI as seen on the node (`uri:`; default qemu:///system): the agentless driver, and what a resident agent there would be given. */
   uri?: string;
 }
 
