@@ -19,7 +19,9 @@ import { adoptRunningJobs, loadRunningJobs, saveRunningJobs } from './job-adopt.
 import { HypervisorLink } from './link.js';
 import { renderMetrics } from './metrics.js';
 import { registerNodeMethods } from './methods/node.js';
-import { registerResourceMethods } from './methods/resources.js';
+import { registerSnapshotMethods } from './methods/snapshot.js';
+import { registerStorageMethods } from './methods/storage.js';
+import { registerNetworkMethods } from './methods/network.js';
 import { registerVmMethods } from './methods/vm.js';
 import { registerCloneMethods } from './methods/clone.js';
 import { registerWatchMethods } from './methods/watch.js';
@@ -223,7 +225,9 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   registerVmMethods(registry, core);
   registerCloneMethods(registry, core);
   registerWatchMethods(registry, core);
-  registerResourceMethods(registry, core);
+  registerSnapshotMethods(registry, core);
+  registerStorageMethods(registry, core);
+  registerNetworkMethods(registry, core);
   registerLeaseMethods(registry, core);
   if (o.plugins !== false) plugins = loadPlugins(registry, core, o.guest);
 

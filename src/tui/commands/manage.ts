@@ -6,7 +6,7 @@
 import type { Link, XmlRpcValue } from '../store/link.js';
 import type { ManageStore, NodeStorage, GuestSection } from '../store/manage.js';
 import type { VmRecord } from '../store/model.js';
-import { domainDevices, volumeUsers, networkUsers, type DomainDevices } from '../store/manage-xml.js';
+import { domainDevices } from '../store/manage-xml.js';
 import {
   decodeFilesystems,
   decodeGuestInfo,
@@ -72,46 +72,27 @@ export class ManageCommands {
   private readonly reads = new Coalescer();
 
   /**
-   * Every VM's disks and NICs on a node, from its domain XML (8 at a time).
-   * With `reuse`, the last read stands while the node's VM names are the same
-   * (the periodic refresh of the storage and network views: domain XML is the
-   * expensive part at thousands of VMs).
+   * The node's pools, their volumes and who uses each. Who uses what comes from the
+   * agent (`usedBy`, from the definitions it already holds): no VM's XML is fetched,
+   * so the view's cost does not grow with the node's VMs.
    */
-  async loadDevices(node: string, reuse = false): Promise<Map<string, DomainDevices>> {
-    const names = this.host.vmNames(node);
-    const known = this.store.devices.get(node);
-    if (reuse && known && known.size === names.length && names.every((n) => known.has(n))) return known;
-    const pairs = await pool(names, 8, async (vm) => {
-      try {
-        const xml = await this.call(node, 'vm.xml', vm);
-        return [vm, domainDevices(typeof xml === 'string' ? xml : '')] as [string, DomainDevices];
-      } catch {
-        return [vm, { disks: [], nics: [] }] as [string, DomainDevices]; // gone meanwhile (migrated, undefined)
-      }
-    });
-    const m = new Map<string, DomainDevices>(pairs);
-    this.store.devices.set(node, m);
-    return m;
+  loadStorage(node: string): Promise<void> {
+    return this.reads.run(`storage/${node}`, () => this.readStorage(node));
   }
 
-  /** The node's pools, their volumes and who uses each; `reuseDevices` keeps the last domain-XML read (see loadDevices). */
-  loadStorage(node: string, reuseDevices = false): Promise<void> {
-    return this.reads.run(`storage/${node}`, () => this.readStorage(node, reuseDevices));
-  }
-
-  private async readStorage(node: string, reuseDevices: boolean): Promise<void> {
+  private async readStorage(node: string): Promise<void> {
     const l = this.store.loaded(this.store.storage, node);
     l.loading = true;
     this.store.changed();
     try {
-      const [pools, devices] = await Promise.all([this.call(node, 'storage.pools').then(decodePools), this.loadDevices(node, reuseDevices)]);
+      const pools = decodePools(await this.call(node, 'storage.pools'));
       const data: NodeStorage = { pools, volumes: new Map(), volumeErrors: new Map(), users: new Map() };
       await pool(pools, 4, async (p) => {
         if (p.state !== 'running') return data.volumeErrors.set(p.name, `pool is ${p.state}`);
         try {
           const vols = decodeVolumes(await this.call(node, 'storage.volumes', p.name));
           data.volumes.set(p.name, vols);
-          data.users.set(p.name, volumeUsers(p.name, vols, devices));
+          data.users.set(p.name, new Map(vols.map((v) => [v.name, [...(v.usedBy ?? [])].sort()])));
         } catch (e) {
           data.volumeErrors.set(p.name, errText(e));
         }
@@ -127,17 +108,18 @@ export class ManageCommands {
     }
   }
 
-  loadNetworks(node: string, reuseDevices = false): Promise<void> {
-    return this.reads.run(`networks/${node}`, () => this.readNetworks(node, reuseDevices));
+  /** The node's networks and who uses each (`usedBy` from the agent, as for storage). */
+  loadNetworks(node: string): Promise<void> {
+    return this.reads.run(`networks/${node}`, () => this.readNetworks(node));
   }
 
-  private async readNetworks(node: string, reuseDevices: boolean): Promise<void> {
+  private async readNetworks(node: string): Promise<void> {
     const l = this.store.loaded(this.store.networks, node);
     l.loading = true;
     this.store.changed();
     try {
-      const [nets, devices] = await Promise.all([this.call(node, 'network.list').then(decodeNetworks), this.loadDevices(node, reuseDevices)]);
-      l.data = { networks: nets, users: networkUsers(nets.map((n) => n.name), devices, new Map(nets.map((n) => [n.name, n.bridge]))) };
+      const nets = decodeNetworks(await this.call(node, 'network.list'));
+      l.data = { networks: nets, users: new Map(nets.map((n) => [n.name, [...(n.usedBy ?? [])].sort()])) };
       l.error = undefined;
       l.at = Date.now();
     } catch (e) {

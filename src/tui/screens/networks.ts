@@ -49,11 +49,11 @@ export class NetworkScreen extends Screen implements Navigable {
     super();
   }
 
-  /** Re-read while shown: pools/networks every 5 s, who uses what (domain XML) every 30 s or when VMs come and go. */
+  /** Re-read while shown, every 5 s; who uses what comes with the answer (the agent's usedBy). */
   private readonly refresher = new Refresher(5000);
 
   override show(): void {
-    this.refresher.start((full) => void this.h.cmds.loadNetworks(this.node, !full));
+    this.refresher.start(() => void this.h.cmds.loadNetworks(this.node));
   }
 
   override hide(): void {

@@ -78,29 +78,6 @@ export function diskIsVolume(d: DiskUse, pool: string, vol: { name: string; path
   return d.pool === pool && d.volume === vol.name;
 }
 
-/** For every volume of a pool, the VMs (sorted) whose disks use it. */
-export function volumeUsers(pool: string, vols: Array<{ name: string; path: string }>, devices: ReadonlyMap<string, DomainDevices>): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const v of vols) {
-    const users: string[] = [];
-    for (const [vm, dev] of devices) if (dev.disks.some((d) => diskIsVolume(d, pool, v))) users.push(vm);
-    out.set(v.name, users.sort());
-  }
-  return out;
-}
-
-/** For every network, the VMs (sorted) with an interface on it. */
-export function networkUsers(networks: string[], devices: ReadonlyMap<string, DomainDevices>, bridges: ReadonlyMap<string, string> = new Map()): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const n of networks) {
-    const br = bridges.get(n);
-    const users: string[] = [];
-    for (const [vm, dev] of devices) if (dev.nics.some((i) => i.network === n || (br !== undefined && br !== '' && i.bridge === br))) users.push(vm);
-    out.set(n, users.sort());
-  }
-  return out;
-}
-
 /**
  * Whether edited XML is well formed, with the line and message when not: checked
  * before anything is sent. libvirt checks what it means (its error is shown as is).

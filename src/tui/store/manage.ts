@@ -70,8 +70,6 @@ export class ManageStore {
   readonly storage = new Map<string, Loaded<NodeStorage>>();
   readonly networks = new Map<string, Loaded<NodeNetworks>>();
   readonly guests = new Map<string, GuestData>();
-  /** Each node's VMs' devices from their domain XML (who uses which volume and network). */
-  readonly devices = new Map<string, Map<string, DomainDevices>>();
   /** One VM's devices in its persistent definition (the edit screen), by VM key. */
   readonly vmDevices = new Map<string, Loaded<DomainDevices>>();
   version = 0;

@@ -1,7 +1,7 @@
-/** Pure logic of the management screens: XML usage, validation, process table, decoders. */
+/** Pure logic of the management screens: XML devices, validation, process table, decoders. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { domainDevices, networkUsers, volumeUsers, xmlWellFormed } from '../../../src/tui/store/manage-xml.js';
+import { domainDevices, xmlWellFormed } from '../../../src/tui/store/manage-xml.js';
 import { nameProblem, parseSignal, parseSize, validateVolume, volumeXml } from '../../../src/tui/commands/manage-validate.js';
 import { processMatches, selectProcesses } from '../../../src/tui/screens/guest-table.js';
 import { addressText, prefixLength } from '../../../src/tui/screens/networks.js';
@@ -39,30 +39,6 @@ test('domain XML: disks by path or pool/volume, an empty CD-ROM, NICs by network
     { type: 'bridge', network: undefined, bridge: 'br-lan', mac: undefined },
   ]);
   assert.deepEqual(domainDevices('<not xml'), { disks: [], nics: [] });
-});
-
-test('volume in use: matched by path and by pool+volume name, not by name alone in another pool', () => {
-  const devices = new Map([
-    ['web-01', domainDevices(DOMAIN)],
-    ['db-01', domainDevices(DOMAIN.replace(/web-01/g, 'db-01').replace("volume='data-1'", "volume='data-2'"))],
-  ]);
-  const vols = [
-    { name: 'web-01.qcow2', path: '/var/lib/libvirt/images/web-01.qcow2' },
-    { name: 'db-01.qcow2', path: '/var/lib/libvirt/images/db-01.qcow2' },
-    { name: 'spare.qcow2', path: '/var/lib/libvirt/images/spare.qcow2' },
-  ];
-  const u = volumeUsers('default', vols, devices);
-  assert.deepEqual(u.get('web-01.qcow2'), ['web-01']);
-  assert.deepEqual(u.get('db-01.qcow2'), ['db-01']);
-  assert.deepEqual(u.get('spare.qcow2'), []);
-  const fast = volumeUsers('fast', [{ name: 'data-1', path: '/dev/fast/data-1' }, { name: 'data-2', path: '' }], devices);
-  assert.deepEqual(fast.get('data-1'), ['web-01']);
-  assert.deepEqual(fast.get('data-2'), ['db-01']);
-  assert.deepEqual(volumeUsers('other', [{ name: 'data-1', path: '' }], devices).get('data-1'), []);
-  const nets = networkUsers(['default', 'lan', 'isolated'], devices, new Map([['lan', 'br-lan']]));
-  assert.deepEqual(nets.get('default'), ['db-01', 'web-01']);
-  assert.deepEqual(nets.get('lan'), ['db-01', 'web-01']);
-  assert.deepEqual(nets.get('isolated'), []);
 });
 
 test('edited XML: broken XML is caught with its line before anything is sent', () => {
