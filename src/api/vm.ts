@@ -76,6 +76,13 @@ export const vm = {
     result: bool,
     mutates: true,
   }),
+  reset: method({
+    name: 'vm.reset',
+    help: 'Resets a running VM at once, like its reset button: the guest OS is not asked (vm.reboot asks it). vm.reset(name) -> true. A driver without it refuses, naming the driver.',
+    params: [string],
+    result: bool,
+    mutates: true,
+  }),
   redefine: method({
     name: 'vm.redefine',
     help: 'Replaces a VM\'s definition with edited XML: vm.redefine(name, xml) -> {name, uuid, appliesAtNextBoot}. libvirt validates the XML first; when it refuses, the old definition stays and the fault carries libvirt\'s message. The XML must keep the VM\'s name and uuid. A running VM keeps its live configuration until it is next started.',

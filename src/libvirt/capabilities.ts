@@ -105,6 +105,7 @@ export const featureLabels = {
   vcpus: 'changing vCPUs is',
   scheduler: 'scheduler parameters are',
   console: 'the console is',
+  reset: 'a hard reset is',
   'guest-agent': 'guest-agent commands are',
 } as const;
 export type Feature = keyof typeof featureLabels;

@@ -257,6 +257,8 @@ export interface Hypervisor {
   shutdown(name: string): Promise<void>;
   destroy(name: string): Promise<void>;
   reboot(name: string): Promise<void>;
+  /** A hard reset (the guest OS is not asked); a driver without it refuses naming itself. */
+  reset(name: string): Promise<void>;
   suspend(name: string): Promise<void>;
   resume(name: string): Promise<void>;
   setAutostart(name: string, on: boolean): Promise<void>;

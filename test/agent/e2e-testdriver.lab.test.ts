@@ -38,6 +38,7 @@ function everyMethod(sfx: string, octet: number, redefinedXml: string): Step[] {
     ['vm.suspend', 'vm.suspend', ['vm-0002']],
     ['vm.resume', 'vm.resume', ['vm-0002']],
     ['vm.reboot', 'vm.reboot', ['vm-0003']],
+    ['vm.reset', 'vm.reset', ['vm-0003']],
     ['vm.shutdown', 'vm.shutdown', ['vm-0004']],
     ['vm.start', 'vm.start', ['vm-0004']],
     ['vm.destroy', 'vm.destroy', ['vm-0005']],
@@ -127,7 +128,7 @@ function checkScript(r: Map<string, PeerResult>, methods: string[]): void {
   assert.ok(vs.t.length >= 1 && vs.cpuPct.length === vs.t.length);
   assert.match(ok(r, 'vm.xml') as string, /<name>vm-0001<\/name>/);
   assert.match(ok(r, 'vm.xml.inactive') as string, /<domain/);
-  for (const l of ['vm.suspend', 'vm.resume', 'vm.reboot', 'vm.shutdown', 'vm.start', 'vm.destroy', 'vm.start2', 'vm.setAutostart', 'vm.setMaxMemory', 'vm.undefine', 'vm.setVcpus', 'vm.setMemory', 'vm.setSchedinfo', 'snap.revert', 'snap.delete', 'refresh', 'deleteVolume', 'net.start', 'net.autostart', 'net.stop', 'net.undefine']) {
+  for (const l of ['vm.suspend', 'vm.resume', 'vm.reboot', 'vm.reset', 'vm.shutdown', 'vm.start', 'vm.destroy', 'vm.start2', 'vm.setAutostart', 'vm.setMaxMemory', 'vm.undefine', 'vm.setVcpus', 'vm.setMemory', 'vm.setSchedinfo', 'snap.revert', 'snap.delete', 'refresh', 'deleteVolume', 'net.start', 'net.autostart', 'net.stop', 'net.undefine']) {
     assert.equal(ok(r, l), true, l);
   }
   assert.match((ok(r, 'vm.define') as { uuid: string }).uuid, /^[0-9a-f-]{36}$/);

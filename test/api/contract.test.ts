@@ -70,6 +70,7 @@ test('every declared method answers its declared type on the simulated agent', a
   await c.vm.suspend(a);
   await c.vm.resume(a);
   await c.vm.reboot(a);
+  await c.vm.reset(a);
   await c.vm.snapshotCreate(a, 'before');
   assert.equal((await c.vm.snapshotList(a))[0]?.name, 'before');
   assert.equal(await c.vm.snapshotCurrent(a), 'before');

@@ -25,6 +25,7 @@ const expected: Record<Feature, RegExp> = {
   vcpus: /^changing vCPUs is not supported by the LXC driver on n2 \(/,
   scheduler: /^scheduler parameters are not supported by the LXC driver on n2 \(/,
   console: /^the console is not supported by the LXC driver on n2 \(/,
+  reset: /^a hard reset is not supported by the LXC driver on n2 \(/,
   'guest-agent': /^guest-agent commands are not supported by the LXC driver on n2 \(/,
 };
 

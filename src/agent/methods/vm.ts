@@ -119,12 +119,13 @@ export function registerVmMethods(r: MethodRegistry, core: AgentCore): void {
       return core.hv().domainXml(str(p, 0), { inactive: optBool(o, 'inactive') ?? false, secure: optBool(o, 'secure') ?? false });
     });
 
-  // One handler shape for the six lifecycle verbs; each has its own declaration.
+  // One handler shape for the seven lifecycle verbs; each has its own declaration.
   const lifecycle = [
     [api.vm.start, 'start', (n: string) => core.hv().start(n)],
     [api.vm.shutdown, 'shutdown', (n: string) => core.hv().shutdown(n)],
     [api.vm.destroy, 'destroy', (n: string) => core.hv().destroy(n)],
     [api.vm.reboot, 'reboot', (n: string) => core.hv().reboot(n)],
+    [api.vm.reset, 'reset', (n: string) => core.hv().reset(n)],
     [api.vm.suspend, 'suspend', (n: string) => core.hv().suspend(n)],
     [api.vm.resume, 'resume', (n: string) => core.hv().resume(n)],
   ] as const;

@@ -208,6 +208,9 @@ export class LibvirtClient extends EventEmitter implements Hypervisor {
   reboot(name: string): Promise<void> {
     return this.withDomain(name, (d) => dom.lifecycle.reboot(this.rpcConn, d));
   }
+  reset(name: string): Promise<void> {
+    return guardFeature(this, 'reset', () => this.withDomain(name, (d) => dom.lifecycle.reset(this.rpcConn, d)));
+  }
   suspend(name: string): Promise<void> {
     return this.withDomain(name, (d) => dom.lifecycle.suspend(this.rpcConn, d));
   }

@@ -93,6 +93,8 @@ export const lifecycle = {
   shutdown: (rpc: RpcConnection, d: DomainHandle) => simple(rpc, Proc.DOMAIN_SHUTDOWN, d),
   destroy: (rpc: RpcConnection, d: DomainHandle) => simple(rpc, Proc.DOMAIN_DESTROY, d),
   reboot: (rpc: RpcConnection, d: DomainHandle) => simple(rpc, Proc.DOMAIN_REBOOT, d, 0),
+  /** A hard reset, as the reset button: the guest OS is not asked (flags 0). */
+  reset: (rpc: RpcConnection, d: DomainHandle) => simple(rpc, Proc.DOMAIN_RESET, d, 0),
   suspend: (rpc: RpcConnection, d: DomainHandle) => simple(rpc, Proc.DOMAIN_SUSPEND, d),
   resume: (rpc: RpcConnection, d: DomainHandle) => simple(rpc, Proc.DOMAIN_RESUME, d),
   abortJob: (rpc: RpcConnection, d: DomainHandle) => simple(rpc, Proc.DOMAIN_ABORT_JOB, d),

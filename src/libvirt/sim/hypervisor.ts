@@ -188,6 +188,11 @@ export class SimHypervisor extends SimNode implements Hypervisor {
     this.emit('reboot', d);
   }
 
+  /** As reboot, but nothing is asked of the guest: the same fresh start (SIMULATED). */
+  async reset(name: string): Promise<void> {
+    await this.reboot(name);
+  }
+
   async suspend(name: string): Promise<void> {
     this.sync();
     const d = this.dom(name);

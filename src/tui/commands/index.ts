@@ -9,10 +9,10 @@ import type { ClusterStore } from '../store/store.js';
 import type { VmRecord } from '../store/model.js';
 import { decodeJob, isObj, type WireJob } from '../store/decode.js';
 
-export type VmOp = 'start' | 'shutdown' | 'destroy' | 'reboot' | 'suspend' | 'resume';
+export type VmOp = 'start' | 'shutdown' | 'destroy' | 'reboot' | 'reset' | 'suspend' | 'resume';
 
 /** Operations that lose work or availability: the UI asks before running them. */
-export const DESTRUCTIVE: ReadonlySet<string> = new Set(['destroy', 'shutdown', 'reboot', 'snapshot-revert', 'snapshot-delete', 'evacuate', 'migrate']);
+export const DESTRUCTIVE: ReadonlySet<string> = new Set(['destroy', 'shutdown', 'reboot', 'reset', 'snapshot-revert', 'snapshot-delete', 'evacuate', 'migrate']);
 
 export interface TaskItem {
   vm: string;

@@ -27,8 +27,9 @@ function vmOp(c: VmContext, op: VmOp, confirm: boolean): void {
   if (vms.length === 0) return c.host.say('no VM selected', true);
   const run = (): void => void c.host.cmd.vmOp(op, vms);
   if (!confirm) return run();
-  const what = op === 'destroy' ? 'Force off (destroy)' : op === 'shutdown' ? 'Shut down' : 'Reboot';
-  c.host.confirm([`${what} ${vms.length === 1 ? '' : `${vms.length} VMs: `}${names(vms)}?`, ...(op === 'destroy' ? ['Like pulling the power cord: unsaved guest data is lost.'] : [])], run);
+  const what = op === 'destroy' ? 'Force off (destroy)' : op === 'shutdown' ? 'Shut down' : op === 'reset' ? 'Hard reset' : 'Reboot';
+  const warn = op === 'destroy' ? ['Like pulling the power cord: unsaved guest data is lost.'] : op === 'reset' ? ['Like the reset button: the guest OS is not asked; unsaved guest data is lost.'] : [];
+  c.host.confirm([`${what} ${vms.length === 1 ? '' : `${vms.length} VMs: `}${names(vms)}?`, ...warn], run);
 }
 
 /** The VM a command names (node/name or name, then a unique part of a name), else the page's own. */
@@ -63,6 +64,7 @@ export const VM_ACTIONS: readonly Binding<VmContext>[] = [
   { keys: ['d'], help: 'shut down (asks first)', hint: 'stop', run: (c) => vmOp(c, 'shutdown', true) },
   { keys: ['D'], help: 'destroy: force off (asks first)', run: (c) => vmOp(c, 'destroy', true) },
   { keys: ['r'], help: 'reboot (asks first)', run: (c) => vmOp(c, 'reboot', true) },
+  { keys: [], help: 'hard reset, like the reset button: the guest OS is not asked (asks first)', command: 'reset', run: (c) => vmOp(c, 'reset', true) },
   { keys: ['p'], help: 'pause (suspend)', run: (c) => vmOp(c, 'suspend', false) },
   { keys: ['P'], help: 'resume', run: (c) => vmOp(c, 'resume', false) },
   {
