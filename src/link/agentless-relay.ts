@@ -5,8 +5,8 @@
  * The socket lives in a 0700 folder of the front end's user and is itself 0600.
  */
 import { chmodSync, unlinkSync } from 'node:fs';
-import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { relayServer } from './forward.js';
 
 export interface UnixRelay {
   path: string;
@@ -19,28 +19,7 @@ export interface UnixRelay {
  * a fresh stream from `open`; a failed open closes that connection only.
  */
 export function listenUnixRelay(path: string, open: () => Promise<Duplex>): UnixRelay {
-  const conns = new Set<net.Socket>();
-  const server = net.createServer((sock) => {
-    conns.add(sock);
-    sock.on('close', () => conns.delete(sock));
-    sock.on('error', () => sock.destroy());
-    sock.pause();
-    open().then(
-      (ch) => {
-        if (sock.destroyed) {
-          ch.destroy();
-          return;
-        }
-        ch.on('error', () => sock.destroy());
-        ch.on('close', () => sock.destroy());
-        sock.on('close', () => ch.destroy());
-        sock.pipe(ch);
-        ch.pipe(sock);
-        sock.resume();
-      },
-      () => sock.destroy(),
-    );
-  });
+  const { server, closeAll } = relayServer(open);
   server.on('error', () => undefined);
   server.listen(path);
   try {
@@ -54,8 +33,7 @@ export function listenUnixRelay(path: string, open: () => Promise<Duplex>): Unix
     close() {
       if (closed) return;
       closed = true;
-      server.close();
-      for (const c of conns) c.destroy();
+      closeAll();
       try {
         unlinkSync(path);
       } catch {

@@ -19,17 +19,16 @@ import { backoffDelay } from './backoff.js';
 import { DirectLink } from './direct-link.js';
 import { listenForward } from './forward.js';
 import { appendKnownHost } from './known-hosts.js';
-import { LinkDownError, LinkStateKeeper } from './link-base.js';
+import { LinkDownError, StatefulLink } from './link-base.js';
 import { connectChain, SshConnectError, type SshChain } from './ssh-connect.js';
 import { parseSshConfig, readSshConfig, resolveSshChain, type SshHop } from './ssh-config.js';
 import type { SshLinkOptions } from './ssh-link.js';
-import type { LinkState, LocalForward, NodeConfig, NodeLink, PendingHostKey } from './types.js';
+import type { LocalForward, NodeConfig, NodeLink, PendingHostKey } from './types.js';
 
-export class AgentlessLink implements NodeLink {
+export class AgentlessLink extends StatefulLink implements NodeLink {
   readonly name: string;
   readonly agentless = true;
   pendingHostKey?: PendingHostKey;
-  private readonly st: LinkStateKeeper;
   private chain?: SshChain;
   /** The node's libvirt socket that answered on this SSH connection. */
   private remoteSocket?: string;
@@ -51,26 +50,13 @@ export class AgentlessLink implements NodeLink {
     readonly node: NodeConfig,
     opts: SshLinkOptions = {},
   ) {
+    super(node.name);
     this.name = node.name;
-    this.st = new LinkStateKeeper(node.name);
     this.o = opts;
     this.home = opts.home ?? homedir();
     this.uri = node.uri ?? DEFAULT_NODE_URI;
     if (!node.ssh) throw new VemError(`node ${node.name}: an agentless node needs an ssh: entry`);
     queueMicrotask(() => void this.connect());
-  }
-
-  get state(): LinkState {
-    return this.st.state;
-  }
-  get detail(): string | undefined {
-    return this.st.detail;
-  }
-  on(_ev: 'state', cb: (s: LinkState, detail?: string) => void): void {
-    this.st.on(cb);
-  }
-  off(_ev: 'state', cb: (s: LinkState, detail?: string) => void): void {
-    this.st.off(cb);
   }
 
   private hops(): SshHop[] {

@@ -9,8 +9,8 @@ import { XmlRpcFault } from '../common/xmlrpc/codec.js';
 import type { XmlRpcValue } from '../common/xmlrpc/value.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { upgradeConsole } from './http-over.js';
-import { LinkDownError, LinkStateKeeper } from './link-base.js';
-import type { LinkState, NodeLink } from './types.js';
+import { LinkDownError, StatefulLink } from './link-base.js';
+import type { NodeLink } from './types.js';
 
 export interface DirectLinkOptions {
   /** PEM of the CA that signed the agent's certificate (self-signed agents). */
@@ -21,8 +21,7 @@ export interface DirectLinkOptions {
   problem?: string;
 }
 
-export class DirectLink implements NodeLink {
-  private readonly st: LinkStateKeeper;
+export class DirectLink extends StatefulLink implements NodeLink {
   private readonly rpc: XmlRpcClient;
   private readonly target: { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number; tls: boolean };
   private attempt = 0;
@@ -35,7 +34,7 @@ export class DirectLink implements NodeLink {
     private readonly token?: string,
     private readonly o: DirectLinkOptions = {},
   ) {
-    this.st = new LinkStateKeeper(name);
+    super(name);
     if (url.startsWith('unix:')) {
       this.target = { kind: 'unix', path: url.replace(/^unix:(\/\/)?/, '') };
     } else {
@@ -51,19 +50,6 @@ export class DirectLink implements NodeLink {
     }
     this.rpc = new XmlRpcClient({ url, token, timeoutMs: o.callTimeoutMs ?? 30_000, ...(o.ca ? { ca: o.ca } : {}) });
     queueMicrotask(() => void this.probe());
-  }
-
-  get state(): LinkState {
-    return this.st.state;
-  }
-  get detail(): string | undefined {
-    return this.st.detail;
-  }
-  on(_ev: 'state', cb: (s: LinkState, detail?: string) => void): void {
-    this.st.on(cb);
-  }
-  off(_ev: 'state', cb: (s: LinkState, detail?: string) => void): void {
-    this.st.off(cb);
   }
 
   /** There is no standing connection: the link is up while calls get answers; when down, it probes with backoff. */

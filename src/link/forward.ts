@@ -3,7 +3,12 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { LocalForward } from './types.js';
 
-export function listenForward(open: () => Promise<Duplex>, onClose?: () => void): Promise<LocalForward> {
+/**
+ * A server whose every connection is piped to a fresh stream from `open` (a failed
+ * open closes that connection only), and a way to end the server with every
+ * connection: the TCP forwards here and agentless-relay.ts's unix socket share it.
+ */
+export function relayServer(open: () => Promise<Duplex>): { server: net.Server; closeAll(): void } {
   const conns = new Set<net.Socket>();
   const server = net.createServer((sock) => {
     conns.add(sock);
@@ -26,6 +31,17 @@ export function listenForward(open: () => Promise<Duplex>, onClose?: () => void)
       () => sock.destroy(),
     );
   });
+  return {
+    server,
+    closeAll() {
+      server.close();
+      for (const c of conns) c.destroy();
+    },
+  };
+}
+
+export function listenForward(open: () => Promise<Duplex>, onClose?: () => void): Promise<LocalForward> {
+  const { server, closeAll } = relayServer(open);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host: '127.0.0.1', port: 0 }, () => {
@@ -38,8 +54,7 @@ export function listenForward(open: () => Promise<Duplex>, onClose?: () => void)
         close() {
           if (closed) return;
           closed = true;
-          server.close();
-          for (const c of conns) c.destroy();
+          closeAll();
           onClose?.();
         },
       });

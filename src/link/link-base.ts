@@ -74,3 +74,25 @@ export class LinkStateKeeper {
     });
   }
 }
+
+/** The state half of every link kind (direct, SSH, agentless): read from one LinkStateKeeper. */
+export abstract class StatefulLink {
+  protected readonly st: LinkStateKeeper;
+
+  constructor(name: string) {
+    this.st = new LinkStateKeeper(name);
+  }
+
+  get state(): LinkState {
+    return this.st.state;
+  }
+  get detail(): string | undefined {
+    return this.st.detail;
+  }
+  on(_ev: 'state', cb: (s: LinkState, detail?: string) => void): void {
+    this.st.on(cb);
+  }
+  off(_ev: 'state', cb: (s: LinkState, detail?: string) => void): void {
+    this.st.off(cb);
+  }
+}

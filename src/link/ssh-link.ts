@@ -12,12 +12,12 @@ import { callOver, StreamAgent, upgradeConsole } from './http-over.js';
 import { readNodeFiles } from './cluster-file.js';
 import { appendKnownHost } from './known-hosts.js';
 import { listenForward } from './forward.js';
-import { LinkDownError, LinkStateKeeper } from './link-base.js';
+import { LinkDownError, StatefulLink } from './link-base.js';
 import type { AskPassphrase } from './ssh-auth.js';
 import { connectChain, SshConnectError, type SshChain } from './ssh-connect.js';
 import { parseSshConfig, readSshConfig, resolveSshChain, type SshHop } from './ssh-config.js';
 import { existsSync } from 'node:fs';
-import type { LinkState, LocalForward, NodeConfig, NodeLink, PendingHostKey } from './types.js';
+import type { LocalForward, NodeConfig, NodeLink, PendingHostKey } from './types.js';
 
 export interface SshLinkOptions {
   /** Defaults to os.homedir() (follows $HOME): ~/.ssh/config and ~/.ssh/known_hosts live there. */
@@ -39,10 +39,9 @@ export interface SshLinkOptions {
   maxChannels?: number;
 }
 
-export class SshLink implements NodeLink {
+export class SshLink extends StatefulLink implements NodeLink {
   readonly name: string;
   pendingHostKey?: PendingHostKey;
-  private readonly st: LinkStateKeeper;
   private chain?: SshChain;
   private rpc?: StreamAgent;
   private attempt = 0;
@@ -60,8 +59,8 @@ export class SshLink implements NodeLink {
     readonly node: NodeConfig,
     opts: SshLinkOptions = {},
   ) {
+    super(node.name);
     this.name = node.name;
-    this.st = new LinkStateKeeper(node.name);
     this.o = { keepaliveMs: 15_000, keepaliveCountMax: 3, readyTimeoutMs: 20_000, callTimeoutMs: 30_000, maxChannels: 16, ...opts };
     this.home = opts.home ?? homedir();
     this.knownHostsPath = opts.knownHostsPath;
@@ -70,20 +69,6 @@ export class SshLink implements NodeLink {
     this.fileProblem = files.problem;
     if (!node.ssh) throw new VemError(`node ${node.name} has no ssh: entry`, 'use openDirectLink for url: nodes');
     queueMicrotask(() => void this.connect());
-  }
-
-  get state(): LinkState {
-    return this.st.state;
-  }
-  get detail(): string | undefined {
-    return this.st.detail;
-  }
-
-  on(_ev: 'state', cb: (s: LinkState, detail?: string) => void): void {
-    this.st.on(cb);
-  }
-  off(_ev: 'state', cb: (s: LinkState, detail?: string) => void): void {
-    this.st.off(cb);
   }
 
   /** The hops, resolved afresh on each attempt so edits to ~/.ssh/config apply without a restart. */

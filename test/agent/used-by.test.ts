@@ -4,17 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { summarizeDomainXml } from '../../src/agent/domxml.js';
 import { networkUsers, volumeUsers } from '../../src/agent/used-by.js';
-
-const DOMAIN = `<domain type='kvm'>
-  <name>web-01</name>
-  <devices>
-    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/var/lib/libvirt/images/web-01.qcow2'/><target dev='vda' bus='virtio'/></disk>
-    <disk type='volume' device='disk'><source pool='fast' volume='data-1'/><target dev='vdb'/></disk>
-    <disk type='file' device='cdrom'><target dev='sda'/></disk>
-    <interface type='network'><mac address='52:54:00:aa:bb:cc'/><source network='default'/></interface>
-    <interface type='bridge'><source bridge='br-lan'/></interface>
-  </devices>
-</domain>`;
+import { DOMAIN } from '../fixtures/domain-xml.js';
 
 const defs = new Map([
   ['web-01', { summary: summarizeDomainXml(DOMAIN) }],

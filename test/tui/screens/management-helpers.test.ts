@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { domainDevices, xmlWellFormed } from '../../../src/tui/store/manage-xml.js';
+import { DOMAIN } from '../../fixtures/domain-xml.js';
 import { nameProblem, parseSignal, parseSize, validateVolume, volumeXml } from '../../../src/tui/commands/manage-validate.js';
 import { processMatches, selectProcesses } from '../../../src/tui/screens/guest-table.js';
 import { addressText, prefixLength } from '../../../src/tui/screens/networks.js';
@@ -13,16 +14,6 @@ import { QGA_METHODS } from '../../../src/agent/guest/qga.js';
 import { isPolicyRefusal } from '../../../src/tui/commands/manage.js';
 import { bootOrderOf, detachDiskXml, detachNicXml, diskXml, nextDiskTarget, nicXml, parseBootOrder, withBootOrder } from '../../../src/tui/commands/manage-devices.js';
 
-const DOMAIN = `<domain type='kvm'>
-  <name>web-01</name>
-  <devices>
-    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/var/lib/libvirt/images/web-01.qcow2'/><target dev='vda' bus='virtio'/></disk>
-    <disk type='volume' device='disk'><source pool='fast' volume='data-1'/><target dev='vdb'/></disk>
-    <disk type='file' device='cdrom'><target dev='sda'/></disk>
-    <interface type='network'><mac address='52:54:00:aa:bb:cc'/><source network='default'/></interface>
-    <interface type='bridge'><source bridge='br-lan'/></interface>
-  </devices>
-</domain>`;
 
 test('domain XML: disks by path or pool/volume, an empty CD-ROM, NICs by network or bridge', () => {
   const d = domainDevices(DOMAIN);
