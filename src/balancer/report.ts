@@ -36,3 +36,19 @@ export function roundMetrics(m: SimMetrics): SimMetrics {
     slav: Number(m.slav.toPrecision(4)),
   };
 }
+
+/**
+ * One table of every policy on every trace (rows trace x policy, columns every metric), with
+ * the sums last: the per-trace tables above it say the same, but side by side a loss on one
+ * trace is not hidden by a win in the sum.
+ */
+export function summaryTable(traces: ReadonlyArray<{ trace: string; rows: Record<string, SimMetrics> }>, sums: Record<string, SimMetrics>): string {
+  const head = ['trace', 'policy', ...METRIC_NAMES];
+  const body: string[][] = [];
+  for (const t of [...traces, { trace: 'sum', rows: sums }]) {
+    for (const [n, m] of Object.entries(t.rows)) body.push([t.trace, n, ...METRIC_NAMES.map((k) => fmt(k, m[k]))]);
+  }
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] as string).length)));
+  const line = (r: string[]): string => r.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
+  return ['summary: every policy on every trace (sum: plan_ms_p99 is the worst)', line(head), ...body.map(line)].join('\n');
+}

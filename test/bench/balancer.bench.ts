@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { loadTrace } from '../../src/balancer/io.js';
 import { simulateLevel1, type L1SimMetrics } from '../../src/balancer/level1-sim.js';
 import { POLICY_NAMES, policyByName } from '../../src/balancer/policies.js';
-import { metricsTable } from '../../src/balancer/report.js';
+import { metricsTable, summaryTable } from '../../src/balancer/report.js';
 import { simulate, type SimMetrics } from '../../src/balancer/simulator.js';
 import { uniformHosts, type HostSpec, type Trace } from '../../src/balancer/trace.js';
 import { generateTrace, type TraceKind } from '../../src/balancer/tracegen.js';
@@ -42,9 +42,12 @@ for (const day of ['20110322', '20110325']) {
 }
 
 const sums: Record<string, SimMetrics> = {};
+// Every policy x trace, for the one summary table at the end (the issue's metrics in one place).
+const all: Array<{ trace: string; rows: Record<string, SimMetrics> }> = [];
 const t0 = Date.now();
 for (const c of cases) {
   const rows: Record<string, SimMetrics> = {};
+  all.push({ trace: c.trace.name, rows });
   for (const name of POLICY_NAMES) {
     const m = simulate(c.trace, c.hosts, policyByName(name));
     rows[name] = m;
@@ -55,6 +58,7 @@ for (const c of cases) {
   process.stdout.write(metricsTable(`\n${tr.name}: ${tr.vms.length} VMs, ${c.label}, ${tr.times.length} samples every ${tr.period} s`, rows) + '\n');
 }
 process.stdout.write(metricsTable('\nsum over all traces (plan_ms_p99: the worst)', sums) + '\n');
+process.stdout.write('\n' + summaryTable(all, sums) + '\n');
 
 // Level 1: the first 12 VMs of each generated trace on one node with half their peak CPU and 1.1 x their peak memory.
 const l1Rows: string[] = [];
