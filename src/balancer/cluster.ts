@@ -105,10 +105,20 @@ export class WorkCluster {
     return vm.lastMigration !== undefined && this.input.now - vm.lastMigration < cooldownSec;
   }
 
-  /** Hard constraints shared by every policy (capacity, anti-affinity, maintenance), for VM index i. */
+  /** Does VM index i share a strict positive affinity label with another VM on its node (so it may not move alone)? */
+  bound(i: number): boolean {
+    const labels = (this.vms[i] as VmState).affinity;
+    if (!labels || labels.length === 0) return false;
+    for (const j of (this.at[i] as WorkHost).vms) {
+      if (j !== i && (this.vms[j] as VmState).affinity?.some((l) => labels.includes(l))) return true;
+    }
+    return false;
+  }
+
+  /** Hard constraints shared by every policy (capacity, anti-affinity, affinity, maintenance), for VM index i moving alone. */
   feasible(i: number, to: WorkHost): boolean {
     const vm = this.vms[i] as VmState;
-    return this.at[i] !== to && this.acceptsVms(to) && this.fitsMemory(vm, to) && this.antiAffinityOk(vm, to);
+    return this.at[i] !== to && this.acceptsVms(to) && this.fitsMemory(vm, to) && this.antiAffinityOk(vm, to) && !this.bound(i);
   }
 
   /** Record a move of VM index i and update both ends. */

@@ -10,6 +10,8 @@
  *   prefer a node where they would fit when started.
  * - A VM only goes to a node of the same driver, that takes VMs, whose driver can
  *   receive that kind of migration, and where no VM shares an anti-affinity label.
+ * - VMs of one node bound by strict positive affinity (a label in common) go together,
+ *   to one node with room for all of them, or all stay.
  * Biggest VMs first, each onto the node left least loaded (memory or CPU, whichever
  * is fuller) so room stays spread out. Pure: plain data in, a plan out.
  */
@@ -45,6 +47,8 @@ export interface EvacVm {
   /** Page-dirtying rate, MiB/s, for the time estimate. */
   dirtyMiBs?: number;
   antiAffinity?: string[];
+  /** Strict positive affinity labels: VMs sharing one stay on one node. */
+  affinity?: string[];
   /** A migration of this VM runs now: it is not planned again. */
   migrating?: boolean;
   /** Why this VM cannot migrate at all (host devices, local-only storage...), when the caller knows. */
@@ -68,7 +72,7 @@ export interface EvacMove {
 }
 
 /** Why a VM stays: the kind (for programs) and the sentence (for people). */
-export type RemainingCode = 'only-node' | 'no-target' | 'no-room' | 'anti-affinity' | 'cannot-migrate' | 'migrating' | 'kept';
+export type RemainingCode = 'only-node' | 'no-target' | 'no-room' | 'anti-affinity' | 'cannot-migrate' | 'migrating' | 'kept' | 'affinity';
 
 export interface Remaining {
   vm: string;
@@ -122,6 +126,46 @@ function joinReasons(parts: string[]): string {
   return parts.length <= LIST_MAX ? parts.join('; ') : `${parts.slice(0, LIST_MAX).join('; ')}; +${parts.length - LIST_MAX} more`;
 }
 
+/**
+ * The leaving VMs in units: VMs of one node sharing a strict affinity label (transitively)
+ * form one unit, in the place of its first member in the list's order; others are alone.
+ */
+function bundles(list: readonly EvacVm[]): EvacVm[][] {
+  const unitOf = new Map<string, EvacVm[]>();
+  const units: EvacVm[][] = [];
+  for (const v of list) {
+    const keys = (v.affinity ?? []).map((l) => `${v.node}\u0000${l}`);
+    const found = [...new Set(keys.map((k) => unitOf.get(k)).filter((u): u is EvacVm[] => u !== undefined))];
+    let u: EvacVm[];
+    if (found.length === 0) {
+      u = [v];
+      units.push(u);
+    } else {
+      // Join every unit this VM touches into the first.
+      u = found[0] as EvacVm[];
+      for (const other of found.slice(1)) {
+        u.push(...other);
+        units.splice(units.indexOf(other), 1);
+        for (const [k, x] of unitOf) if (x === other) unitOf.set(k, u);
+      }
+      u.push(v);
+    }
+    for (const k of keys) unitOf.set(k, u);
+  }
+  return units;
+}
+
+/** A bundle as one VM for the target search: running if any member is, its active members' memory and CPU. */
+function bundleAsOne(unit: readonly EvacVm[]): EvacVm {
+  const on = unit.filter((m) => active(m.state));
+  const first = unit[0] as EvacVm;
+  return {
+    name: unit.map((m) => m.name).join('+'), node: first.node, state: on.length > 0 ? 'running' : 'stopped',
+    memMiB: (on.length > 0 ? on : unit).reduce((s, m) => s + m.memMiB, 0), cpu: on.reduce((s, m) => s + (m.cpu ?? 0), 0),
+    antiAffinity: [...new Set(unit.flatMap((m) => m.antiAffinity ?? []))],
+  };
+}
+
 export function planEvacuation(evacuate: readonly string[], nodes: readonly EvacNode[], vms: readonly EvacVm[], o: EvacuationOptions = {}): EvacuationPlan {
   const ceiling = o.cpuCeiling ?? 1;
   const bw = o.bandwidthMiBs ?? 119;
@@ -150,25 +194,29 @@ export function planEvacuation(evacuate: readonly string[], nodes: readonly Evac
   list.sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state] || b.memMiB - a.memMiB || (b.cpu ?? 0) - (a.cpu ?? 0) || a.name.localeCompare(b.name));
   const others = nodes.filter((n) => !leaving.has(n.name));
 
-  for (const v of list) {
+  /** Why this one VM cannot leave, whatever the targets; undefined when it can. */
+  const blocked = (v: EvacVm): [RemainingCode, string] | undefined => {
     const src = byName.get(v.node) ?? { name: v.node, cores: 0, memMiB: 0 };
-    if (v.migrating) {
-      stay(v, 'migrating', 'a migration of it is already running; it counts once that ends');
-      continue;
-    }
-    if (v.state === 'paused' && paused === 'keep') {
-      stay(v, 'kept', 'paused; kept here as asked (move it live with --paused live)');
-      continue;
-    }
-    if (v.cannotMigrate !== undefined) {
-      stay(v, 'cannot-migrate', `cannot migrate: ${v.cannotMigrate}`);
+    if (v.migrating) return ['migrating', 'a migration of it is already running; it counts once that ends'];
+    if (v.state === 'paused' && paused === 'keep') return ['kept', 'paused; kept here as asked (move it live with --paused live)'];
+    if (v.cannotMigrate !== undefined) return ['cannot-migrate', `cannot migrate: ${v.cannotMigrate}`];
+    const mode: MigrationMode = v.state === 'stopped' ? 'offline' : 'live';
+    if (!can(src, mode)) return ['cannot-migrate', `the ${src.driver ?? 'node\'s'} driver on ${src.name} cannot migrate a ${v.state} VM (${mode})`];
+    return undefined;
+  };
+
+  for (const unit of bundles(list)) {
+    // A bundle is placed as one VM holding all its members' memory, CPU and anti-affinity labels.
+    const v: EvacVm = unit.length === 1 ? (unit[0] as EvacVm) : bundleAsOne(unit);
+    const src = byName.get(v.node) ?? { name: v.node, cores: 0, memMiB: 0 };
+    const stops = unit.map((m) => [m, blocked(m)] as const).filter(([, b]) => b !== undefined);
+    if (stops.length > 0) {
+      for (const [m, b] of stops) stay(m, (b as [RemainingCode, string])[0], (b as [RemainingCode, string])[1]);
+      const names = stops.map(([m]) => m.name).join(', ');
+      for (const m of unit) if (!stops.some(([x]) => x === m)) stay(m, 'affinity', `bound by strict affinity to ${names}, which stays`);
       continue;
     }
     const mode: MigrationMode = v.state === 'stopped' ? 'offline' : 'live';
-    if (!can(src, mode)) {
-      stay(v, 'cannot-migrate', `the ${src.driver ?? 'node\'s'} driver on ${src.name} cannot migrate a ${v.state} VM (${mode})`);
-      continue;
-    }
     if (others.length === 0 && nodes.length <= 1) {
       stay(v, 'only-node', `${src.name} is the only node in the cluster: there is nowhere to move it`);
       continue;
@@ -222,7 +270,8 @@ export function planEvacuation(evacuate: readonly string[], nodes: readonly Evac
     if (!best) {
       const code: RemainingCode = room ? 'no-room' : affinity ? 'anti-affinity' : 'no-target';
       const head = code === 'no-room' ? 'no node with room' : code === 'anti-affinity' ? 'anti-affinity rules out every node' : 'no node can take it';
-      stay(v, code, `${head}: ${joinReasons(why)}`);
+      const together = unit.length > 1 ? ` (with ${unit.length - 1} VMs bound to it by strict affinity)` : '';
+      for (const m of unit) stay(m, code, `${head}${together}: ${joinReasons(why)}`);
       continue;
     }
     const t = best.t;
@@ -230,11 +279,15 @@ export function planEvacuation(evacuate: readonly string[], nodes: readonly Evac
       t.mem += need;
       t.cpu += cpu;
     }
-    for (const l of v.antiAffinity ?? []) t.labels.set(l, [...(t.labels.get(l) ?? []), v.name]);
-    moves.push({
-      vm: v.name, from: v.node, to: t.node.name, mode, state: v.state,
-      estSeconds: mode === 'live' ? migrationSeconds(v.memMiB, v.dirtyMiBs ?? 16 * cpu, bw) : 1,
-    });
+    for (const m of unit) {
+      for (const l of m.antiAffinity ?? []) t.labels.set(l, [...(t.labels.get(l) ?? []), m.name]);
+      const mm: MigrationMode = m.state === 'stopped' ? 'offline' : 'live';
+      const mc = active(m.state) ? m.cpu ?? 0 : 0;
+      moves.push({
+        vm: m.name, from: m.node, to: t.node.name, mode: mm, state: m.state,
+        estSeconds: mm === 'live' ? migrationSeconds(m.memMiB, m.dirtyMiBs ?? 16 * mc, bw) : 1,
+      });
+    }
   }
 
   const summary: EvacNodeSummary[] = evacuate.filter((n, i) => evacuate.indexOf(n) === i).map((node) => {

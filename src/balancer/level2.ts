@@ -136,7 +136,7 @@ function evacuationOf(w: WorkCluster, cfg: Level2Config): EvacuationPlan {
   }
   const vms: EvacVm[] = w.vms.map((v, i) => ({
     name: v.name, node: v.host, state: 'running', memMiB: v.memMiB, cpu: w.cpu[i] as number,
-    dirtyMiBs: dirtyRateOf(v), antiAffinity: v.antiAffinity, migrating: v.migrating,
+    dirtyMiBs: dirtyRateOf(v), antiAffinity: v.antiAffinity, affinity: v.affinity, migrating: v.migrating,
   }));
   return planEvacuation(w.input.hosts.filter((h) => h.evacuate).map((h) => h.name), nodes, vms, { bandwidthMiBs: cfg.bandwidthMiBs });
 }

@@ -5,7 +5,7 @@ import { proxmoxPolicy } from './baselines/proxmox.js';
 import { oursPolicy } from './level2.js';
 import type { Level2Policy } from './types.js';
 
-export const POLICY_NAMES = ['static', 'drs', 'sandpiper', 'ovirt', 'proxmox', 'kubevirt', 'ours'] as const;
+export const POLICY_NAMES = ['static', 'drs', 'sandpiper', 'ovirt', 'proxmox', 'proxmox-norm', 'kubevirt', 'ours'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 export function isPolicyName(s: string): s is PolicyName {
@@ -24,6 +24,8 @@ export function policyByName(name: PolicyName): Level2Policy {
       return ovirtPolicy();
     case 'proxmox':
       return proxmoxPolicy();
+    case 'proxmox-norm':
+      return proxmoxPolicy({ normaliseCv: true });
     case 'kubevirt':
       return kubevirtPolicy();
     case 'ours':

@@ -34,6 +34,11 @@ export interface VmState {
   dirtyMiBs?: number;
   /** Anti-affinity labels: two VMs sharing a label must not share a node. */
   antiAffinity?: string[];
+  /**
+   * Strict positive affinity labels: VMs sharing a label must stay on one node, so they
+   * move together (as a bundle, Proxmox-like) or not at all (every other planner).
+   */
+  affinity?: string[];
   /** When the VM last finished (or started) a migration, seconds; for the cooldown. */
   lastMigration?: number;
   /** How long that last migration took, seconds (KubeVirt-like cooldowns grow with it). */

@@ -34,7 +34,7 @@ describe('vem balance (CLI)', () => {
     const j = JSON.parse(lastLine) as { trace: string; vms: number; hosts: number; policies: Record<string, Record<string, number>> };
     assert.equal(j.vms, 30);
     assert.equal(j.hosts, 4);
-    assert.deepEqual(Object.keys(j.policies), ['static', 'drs', 'sandpiper', 'ovirt', 'proxmox', 'kubevirt', 'ours']);
+    assert.deepEqual(Object.keys(j.policies), ['static', 'drs', 'sandpiper', 'ovirt', 'proxmox', 'proxmox-norm', 'kubevirt', 'ours']);
     for (const m of Object.values(j.policies)) {
       for (const k of ['sla_violation', 'unmet_cpu', 'cv', 'migrations', 'gb_moved', 'plan_ms_p99', 'slatah', 'pdm', 'slav']) assert.equal(typeof m[k], 'number', k);
     }

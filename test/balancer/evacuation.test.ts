@@ -241,3 +241,32 @@ test('planLive: evacuating 3 of 4 nodes accounts for every VM, and a one-node cl
   assert.deepEqual(one.evacuation.remaining.map((x) => x.code), ['only-node', 'only-node', 'only-node', 'only-node', 'only-node']);
   assert.deepEqual(one.evacuation.nodes, [{ node: 'node-01', vms: 5, moving: 0, holds: 5 }]);
 });
+
+test('evacuation: VMs bound by strict affinity go to one node with room for all, or all stay, each named', () => {
+  const nodes: EvacNode[] = [
+    { name: 'a', cores: 8, memMiB: 16384 },
+    // b has the most room for one VM, but not for both.
+    { name: 'b', cores: 8, memMiB: 5120 },
+    { name: 'c', cores: 8, memMiB: 12288 },
+  ];
+  const vms: EvacVm[] = [
+    { name: 'db', node: 'a', state: 'running', memMiB: 4096, cpu: 1, affinity: ['app'] },
+    { name: 'web', node: 'a', state: 'running', memMiB: 4096, cpu: 1, affinity: ['app'] },
+    { name: 'c1', node: 'c', state: 'running', memMiB: 2048, cpu: 1 },
+  ];
+  const plan = planEvacuation(['a'], nodes, vms);
+  assert.deepEqual(plan.moves.map((m) => [m.vm, m.to]), [['db', 'c'], ['web', 'c']]);
+  assert.deepEqual(plan.remaining, []);
+  // Without the label each goes alone to the node left least loaded, and they part.
+  const loose = planEvacuation(['a'], nodes, vms.map((v) => ({ ...v, affinity: undefined })));
+  assert.equal(new Set(loose.moves.map((m) => m.to)).size, 2);
+  // One that cannot migrate keeps the other with it, and both say why.
+  const stuck = planEvacuation(['a'], nodes, vms.map((v) => (v.name === 'db' ? { ...v, cannotMigrate: 'a host device' } : v)));
+  assert.deepEqual(stuck.moves, []);
+  assert.deepEqual(stuck.remaining.map((r) => [r.vm, r.code]).sort(), [['db', 'cannot-migrate'], ['web', 'affinity']]);
+  assert.match(stuck.remaining.find((r) => r.vm === 'web')?.reason ?? '', /bound by strict affinity to db/);
+  // No node holds both: both stay, named.
+  const full = planEvacuation(['a'], [nodes[0]!, nodes[1]!], vms.slice(0, 2));
+  assert.deepEqual(full.moves, []);
+  assert.deepEqual(full.remaining.map((r) => r.code), ['no-room', 'no-room']);
+});

@@ -8,6 +8,8 @@ export interface CaseOptions {
   inflight?: boolean;
   cooldowns?: boolean;
   maintenance?: boolean;
+  /** Strict positive affinity: some VMs sharing a node get a label in common (a bundle). */
+  affinity?: boolean;
 }
 
 function hist(r: Rng, n: number, level: number): number[] {
@@ -60,6 +62,14 @@ export function randomCase(seed: number, o: CaseOptions = {}): PlanInput {
   if (o.evacuate) {
     const h = r.pick(hosts);
     h.evacuate = true;
+  }
+  if (o.affinity) {
+    // A stream of its own, so the cases without affinity stay the ones they were.
+    const ra = createRng(seed * 7919 + 13);
+    for (const h of hosts) {
+      const mine = vms.filter((v) => v.host === h.name && ra.next() < 0.5);
+      if (mine.length >= 2) for (const v of mine) v.affinity = [`bundle-${h.name}`];
+    }
   }
   return { now, period: 60, hosts, vms, inflight };
 }

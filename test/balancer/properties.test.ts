@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { planDrs, planOvirt, planSandpiper } from '../../src/balancer/baselines.js';
 import { kubevirtCooldown, planKubevirt } from '../../src/balancer/baselines/kubevirt.js';
-import { planProxmox } from '../../src/balancer/baselines/proxmox.js';
+import { PROXMOX_NORMALISED, planProxmox } from '../../src/balancer/baselines/proxmox.js';
 import { DEFAULT_LEVEL2, planLevel2 } from '../../src/balancer/level2.js';
 import type { Move, PlanInput } from '../../src/balancer/types.js';
 import { randomCase } from './gen.js';
@@ -15,6 +15,7 @@ const planners: Array<[string, (i: PlanInput) => Move[]]> = [
   ['sandpiper', (i) => planSandpiper(i)],
   ['ovirt', (i) => planOvirt(i)],
   ['proxmox', (i) => planProxmox(i)],
+  ['proxmox-norm', (i) => planProxmox(i, PROXMOX_NORMALISED)],
   ['kubevirt', (i) => planKubevirt(i)],
 ];
 
@@ -29,6 +30,26 @@ function memoryAfter(input: PlanInput, moves: Move[]): Map<string, number> {
 }
 
 for (const [name, plan] of planners) {
+  test(`${name}: VMs bound by strict positive affinity end on one node (moved together or not at all)`, () => {
+    let bundles = 0;
+    let movedTogether = 0;
+    for (let seed = 1; seed <= CASES; seed++) {
+      const input = randomCase(seed + 70_000, { affinity: true, inflight: seed % 2 === 0, evacuate: seed % 3 === 0 });
+      const moves = plan(input);
+      const at = new Map(input.vms.map((v) => [v.name, v.host]));
+      for (const m of moves) at.set(m.vm, m.to);
+      const groups = new Map<string, string[]>();
+      for (const v of input.vms) for (const l of v.affinity ?? []) groups.set(l, [...(groups.get(l) ?? []), v.name]);
+      for (const [l, g] of groups) {
+        bundles++;
+        assert.equal(new Set(g.map((n) => at.get(n))).size, 1, `seed ${seed}: ${l} split: ${g.map((n) => `${n}@${at.get(n)}`).join(' ')}`);
+        if (moves.some((m) => g.includes(m.vm))) movedTogether++;
+      }
+    }
+    assert.ok(bundles > 100, `too few bundles (${bundles})`);
+    if (name.startsWith('proxmox')) assert.ok(movedTogether > 5, `proxmox should move some bundles (${movedTogether})`);
+  });
+
   test(`${name}: a plan never overcommits a target's memory`, () => {
     let total = 0;
     for (let seed = 1; seed <= CASES; seed++) {

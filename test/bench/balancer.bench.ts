@@ -156,6 +156,7 @@ process.stdout.write(JSON.stringify({
   sla_vs_ovirt: ratio(o.sla_violation, (sums.ovirt as SimMetrics).sla_violation),
   migrations_vs_drs: ratio(o.migrations, (sums.drs as SimMetrics).migrations),
   sla_vs_proxmox: ratio(o.sla_violation, (sums.proxmox as SimMetrics).sla_violation),
+  sla_vs_proxmox_norm: ratio(o.sla_violation, (sums['proxmox-norm'] as SimMetrics).sla_violation),
   sla_vs_kubevirt: ratio(o.sla_violation, (sums.kubevirt as SimMetrics).sla_violation),
   plan_ms_1000_nodes: Number(p99Nodes.toFixed(3)),
   plan_mib_1000_nodes: Number(planMiB.toFixed(1)),

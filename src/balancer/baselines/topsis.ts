@@ -15,7 +15,8 @@ export interface TopsisCriterion {
 
 /**
  * Closeness in [0, 1] of every alternative (rows) over the criteria (columns);
- * higher is better. When every alternative is identical each scores 1.
+ * higher is better. An alternative at distance 0 from both ideals (every alternative
+ * identical) scores 0, as proxmox-resource-scheduling's topsis does.
  */
 export function topsisScores(rows: readonly (readonly number[])[], criteria: readonly TopsisCriterion[]): number[] {
   const n = rows.length;
@@ -43,14 +44,14 @@ export function topsisScores(rows: readonly (readonly number[])[], criteria: rea
     }
     dBest = Math.sqrt(dBest);
     dWorst = Math.sqrt(dWorst);
-    return dBest + dWorst > 0 ? dWorst / (dBest + dWorst) : 1;
+    return dBest + dWorst > 0 ? dWorst / (dBest + dWorst) : 0;
   });
 }
 
-/** Index of the best alternative (the first of equals), or -1 when there is none. */
+/** Index of the best alternative (the first of equal scores, as the real ranking's stable sort), or -1 when there is none. */
 export function topsisBest(rows: readonly (readonly number[])[], criteria: readonly TopsisCriterion[]): number {
   const s = topsisScores(rows, criteria);
   let bi = -1;
-  for (let i = 0; i < s.length; i++) if (bi < 0 || (s[i] as number) > (s[bi] as number) + 1e-12) bi = i;
+  for (let i = 0; i < s.length; i++) if (bi < 0 || (s[i] as number) > (s[bi] as number)) bi = i;
   return bi;
 }
