@@ -38,6 +38,8 @@ export interface Level2Config {
   cooldownBackoffMax: number;
   /** A target's ceiling is checked against its peak over the window too, not only its estimate now. */
   targetPeak: boolean;
+  /** Samples the target's peak is read over (its VMs' coincident peak). */
+  peakWindow: number;
   /** Smallest score (benefit - cost) worth a migration. */
   minGain: number;
   /** Migrations running at once with a node at either end. */
@@ -53,13 +55,14 @@ export const DEFAULT_LEVEL2: Level2Config = {
   n: 5,
   k: 3,
   hot: 0.8,
-  emergency: 0.9,
+  emergency: 0.88,
   targetCeiling: 0.8,
   imbalance: 0.12,
   imbalanceMoves: 2,
   cooldownSec: 900,
   cooldownBackoffMax: 4,
   targetPeak: true,
+  peakWindow: 20,
   minGain: 0.02,
   maxPerNode: 2,
   maxMoves: 32,
@@ -170,12 +173,12 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
   // history, which still counts VMs that left), beyond what they are estimated at.
   const peakExtra = new Map<WorkHost, number>();
   if (cfg.targetPeak) {
-    const sums = new Float64Array(cfg.n);
+    const sums = new Float64Array(cfg.peakWindow);
     for (const h of hosts) {
       sums.fill(0);
       for (const i of h.vms) {
         const hist = (w.vms[i] as VmState).cpuHistory;
-        for (let k = 0; k < cfg.n; k++) sums[k]! += hist[hist.length - 1 - k] ?? 0;
+        for (let k = 0; k < cfg.peakWindow; k++) sums[k]! += hist[hist.length - 1 - k] ?? 0;
       }
       peakExtra.set(h, Math.max(0, Math.max(...sums) / h.spec.cores - w.util(h)));
     }

@@ -57,7 +57,7 @@ export function simulate(trace: Trace, hosts: readonly HostSpec[], policy: Level
   const bw = o.bandwidthMiBs ?? 119;
   const srcOv = o.srcOverheadCores ?? 0.3;
   const dstOv = o.dstOverheadCores ?? 0.2;
-  const histLen = o.historyLen ?? 8;
+  const histLen = o.historyLen ?? 24;
   const netCap = o.hostNetMbps ?? 1000;
   const H = hosts.length;
   const V = trace.vms.length;

@@ -107,6 +107,22 @@ test('ours relieves a hotspot with the best-scoring move and respects the target
   // c at 0.75 cannot take a 2-core VM without passing the 0.8 ceiling.
 });
 
+test('ours: a target whose VMs peaked together within the last 20 samples is judged at that peak', () => {
+  // 24 samples. a is hot (7.6 of 8 cores). b is the least used now (2 cores), but its on-off VM ran at
+  // 6 cores 12 samples ago; c holds a steady 3 cores. Over 20 samples b's peak (0.75 + the mover)
+  // passes the 0.8 ceiling, so a's VMs go to c; over only the last 5 samples b looked quiet and took one.
+  const steady = (x: number): number[] => Array(24).fill(x);
+  const onoff = steady(0.5).map((x, k) => (k >= 10 && k < 14 ? 6 : x));
+  const vms = [vm('a1', 'a', steady(3)), vm('a2', 'a', steady(2)), vm('a3', 'a', steady(1.6)), vm('a4', 'a', steady(1)),
+    vm('b1', 'b', steady(1.5)), vm('b2', 'b', onoff), vm('c1', 'c', steady(3))];
+  const input = cluster([['a', 8], ['b', 8], ['c', 8]], vms);
+  assert.equal(DEFAULT_LEVEL2.peakWindow, 20);
+  const moves = planLevel2(input);
+  assert.ok(moves.length >= 1 && moves.every((m) => m.from === 'a' && m.to === 'c'), JSON.stringify(moves));
+  const short = planLevel2(input, { ...DEFAULT_LEVEL2, peakWindow: 5 });
+  assert.ok(short.some((m) => m.to === 'b'), JSON.stringify(short));
+});
+
 test('ours does nothing on a calm, balanced cluster (minimum gain)', () => {
   const vms = [vm('a1', 'a', 2), vm('b1', 'b', 2.2), vm('c1', 'c', 1.9)];
   assert.deepEqual(planLevel2(cluster([['a', 8], ['b', 8], ['c', 8]], vms)), []);
