@@ -2,10 +2,13 @@
  * `vem balance plan|apply` on the live cluster from the cluster file.
  * plan = recommendations; apply = carry them out (all, or --only some of them,
  * the rest dismissed); apply --auto = automatic mode, planning and applying
- * every --every seconds until interrupted.
+ * every --every seconds until interrupted, each round only while it holds the
+ * agents' `balance` lease (src/link/balance-lease.ts), so two of them never move
+ * VMs of one cluster at once.
  */
 import { createInterface } from 'node:readline/promises';
 import { UsageError, VemError } from '../common/errors.js';
+import { BalanceLease, describeHolder, whoAmI } from '../link/balance-lease.js';
 import { loadClusterFile, openLink, parseSshSpec, terminalPassphrase, type NodeConfig, type NodeLink } from '../link/index.js';
 import { boolOpt, parseCommandArgs, stringOpt, type Parsed } from './args.js';
 import { agentSource } from '../balancer/agent-source.js';
@@ -109,8 +112,45 @@ export async function run(sub: 'plan' | 'apply', args: string[]): Promise<number
     labels: new Map(cluster.nodes.map((n) => [n.name, n.labels])),
   });
   const out = (s: string): boolean => process.stdout.write(s + '\n');
+  const auto = sub === 'apply' && boolOpt(p, 'auto');
+  // Automatic mode holds the lease for this round and the next (a CLI that dies frees it after the TTL).
+  const lease = auto ? new BalanceLease(() => links, { holder: whoAmI('vem balance'), op: 'level-2 balancing (vem balance apply --auto)', ttlSec: every + 60 }) : undefined;
+  let stop = false;
+  let wake: () => void = () => undefined;
+  const onSignal = (): void => {
+    // The first ^C ends after this round (the lease is given back); a second ends now (the lease runs out).
+    if (stop) process.exit(130);
+    stop = true;
+    wake();
+  };
+  if (auto) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  const pause = (): Promise<void> => new Promise((r) => {
+    const t = setTimeout(r, every * 1000);
+    wake = () => {
+      clearTimeout(t);
+      r();
+    };
+  });
+  let holding = false;
   try {
     for (;;) {
+      if (lease) {
+        const o = await lease.acquire();
+        if (!o.ok) {
+          holding = false;
+          process.stderr.write(`vem balance: nothing moved this round: no balance lease on ${o.refused.node}: ${describeHolder(o.refused)}\n`);
+          await pause();
+          if (stop) return 0;
+          continue;
+        }
+        if (!holding) process.stderr.write(`vem balance: balance lease held on ${o.nodes.join(', ') || 'no node'} as ${lease.holder}${o.skipped.length ? `; not reached: ${o.skipped.map((s) => `${s.node} (${s.why})`).join(', ')}` : ''}\n`);
+        holding = true;
+        // Migrations can outlast the TTL: renew while the round runs.
+        lease.keepRenewing(Math.min(30, every) * 1000, (lost) => process.stderr.write(`vem balance: balance lease lost on ${lost.refused.node}: ${describeHolder(lost.refused)}\n`));
+      }
       const { snapshot, moves, evacuation } = await planLive(src, opts);
       const bad = unknownNodes(snapshot, [...(opts.evacuate ?? []), ...(opts.maintenance ?? [])]);
       if (bad.length > 0) throw new UsageError(`vem balance: unknown node(s): ${bad.join(', ')}`);
@@ -147,13 +187,16 @@ export async function run(sub: 'plan' | 'apply', args: string[]): Promise<number
         if (vms.length > 0) process.stderr.write(`vem balance: node ${node} still holds ${vms.length} VM${vms.length === 1 ? '' : 's'}: ${vms.join(', ')}\n`);
         else out(`node ${node} is empty`);
       }
-      if (!boolOpt(p, 'auto')) return results.every((r) => r.ok) && left === 0 ? 0 : 1;
-      if (!boolOpt(p, 'auto')) return results.every((r) => r.ok) ? 0 : 1;
-      await new Promise((r) => setTimeout(r, every * 1000));
+      if (!auto) return results.every((r) => r.ok) && left === 0 ? 0 : 1;
+      await pause();
+      if (stop) return 0;
     }
   } catch (e) {
     throw e instanceof VemError ? e : new VemError(`vem balance ${sub}: ${(e as Error).message}`);
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await lease?.release();
     await Promise.all(links.map((l) => l.close()));
   }
 }

@@ -16,15 +16,36 @@ const eventWire = (e: Parameters<typeof eventToValue>[0]): AgentEvent => eventTo
 
 export const AGENT_VERSION = '0.1.0';
 
+/** How old the host's static facts (hostname, versions, CPUs, memory size) may be before node.info reads them again, in the background. */
+export const HOST_INFO_MAX_AGE_MS = 60_000;
+
 export function registerNodeMethods(r: MethodRegistry, core: AgentCore): void {
+  // libvirt's hostInfo is six calls, one of them virConnectGetHostname, which resolves
+  // the host's name (getaddrinfo) on every call: with a slow or lossy DNS it takes the
+  // resolver's 5 s timeout now and then. Those facts change only with a libvirtd restart
+  // (the agent reconnects and reads them again) or a hot-plug, so node.info answers from
+  // what it has and re-reads at most once a minute without making its caller wait.
+  let hostSeen = core.host;
+  let hostReadAt = Date.now();
+  let reading: Promise<void> | undefined;
+  const readHost = (): Promise<void> =>
+    (reading ??= Promise.resolve()
+      .then(() => core.hv().hostInfo())
+      .then((h) => {
+        core.host = hostSeen = h;
+        hostReadAt = Date.now();
+      })
+      .catch(() => undefined /* reported through libvirt.up */)
+      .finally(() => (reading = undefined)));
   serve(r, api.node.info, async () => {
-      const link = core.link.status();
-      if (link.up) {
-        try {
-          core.host = await core.hv().hostInfo();
-        } catch {
-          /* reported through libvirt.up below */
-        }
+      if (core.host !== hostSeen) {
+        // Read again at (re)connect.
+        hostSeen = core.host;
+        hostReadAt = Date.now();
+      }
+      if (core.link.status().up) {
+        if (!core.host) await readHost();
+        else if (Date.now() - hostReadAt > HOST_INFO_MAX_AGE_MS) void readHost();
       }
       const st = core.link.status();
       const libvirt: NodeInfo['libvirt'] = { up: st.up, since: st.since, attempts: st.attempts, reason: st.reason, nextRetryAt: st.nextRetryAt };

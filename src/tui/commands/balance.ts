@@ -3,14 +3,17 @@
  * `vem balance plan|apply` runs) over a snapshot of the dashboard's store, and
  * its moves carried out through the command layer, so they show in the tasks
  * view. Automatic mode plans and applies every interval on the same terms as
- * `vem balance apply --auto`; every decision, taken or declined, is kept with
- * its reason.
+ * `vem balance apply --auto`, holding the agents' `balance` lease (so a second
+ * dashboard or CLI balancing the same cluster moves nothing and is told who
+ * holds it); every decision, taken or declined, is kept with its reason.
  */
 import { applyMoves, planLive, type ClusterSource, type LiveSnapshot } from '../../balancer/live.js';
 import { DEFAULT_LEVEL2, cooldownOf, type Level2Config } from '../../balancer/level2.js';
 import type { EvacuationPlan } from '../../balancer/evacuate.js';
 import type { Move } from '../../balancer/types.js';
 import { stddev } from '../../balancer/mathx.js';
+import { BalanceLease, describeHolder, whoAmI } from '../../link/balance-lease.js';
+import type { Link } from '../store/link.js';
 import type { ClusterStore } from '../store/store.js';
 import type { CommandCenter } from './index.js';
 
@@ -43,6 +46,8 @@ export interface BalanceOptions {
   now?: () => number;
   /** A node's labels from the cluster file ('maintenance' keeps VMs off it and, in automatic mode, on it). */
   labels?: (node: string) => readonly string[] | undefined;
+  /** Who the `balance` lease names as its holder (default whoAmI('vem tui')). */
+  holder?: string;
 }
 
 /** The store as the balancer's ClusterSource: history from the dashboard's rings, migrations through the command layer. */
@@ -109,6 +114,10 @@ export class BalanceCenter {
   private readonly now: () => number;
   private readonly listeners: Array<() => void> = [];
   private readonly labelsOf: ((node: string) => readonly string[] | undefined) | undefined;
+  /** The agents' `balance` lease, held while automatic mode is on. */
+  readonly lease: BalanceLease;
+  private leaseHeld = false;
+  private releasing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: ClusterStore,
@@ -120,6 +129,12 @@ export class BalanceCenter {
     this.everySec = o.everySec ?? 300;
     this.labelsOf = o.labels;
     this.src = storeSource(store, cmd, this.now, o.labels);
+    const links = (): Link[] =>
+      [...store.nodes.keys()].flatMap((n) => {
+        const l = cmd.host.link(n);
+        return l ? [l] : [];
+      });
+    this.lease = new BalanceLease(links, { holder: o.holder ?? whoAmI('vem tui'), ttlSec: this.everySec + 60 });
   }
 
   onChange(cb: () => void): void {
@@ -233,14 +248,51 @@ export class BalanceCenter {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.decide(true, `automatic mode ${on ? `on: a round every ${this.everySec} s, at most ${this.cfg.maxPerNode} migrations per node at once` : 'off'}`);
-    if (!on) return;
+    if (!on) {
+      this.giveBack();
+      return;
+    }
     const round = (): void => void this.autoRound();
     this.timer = setInterval(round, this.everySec * 1000);
     this.timer.unref();
     round();
   }
 
+  /**
+   * Takes (or renews) the `balance` lease on every reachable agent for this round
+   * and the next (TTL: the interval plus 60 s, so a dashboard that dies frees it).
+   * False, with the holder in the event log, when another balancer holds it.
+   */
+  private async takeLease(): Promise<boolean> {
+    this.lease.ttlSec = this.everySec + 60;
+    const o = await this.lease.acquire();
+    if (!this.auto) {
+      // Turned off while the agents answered: give back what this round took.
+      this.giveBack();
+      return false;
+    }
+    if (!o.ok) {
+      this.leaseHeld = false;
+      this.decide(false, `automatic round: nothing moved: no balance lease on ${o.refused.node}: ${describeHolder(o.refused)}`);
+      return false;
+    }
+    if (!this.leaseHeld) {
+      const skipped = o.skipped.map((s) => `${s.node} (${s.why})`).join(', ');
+      this.decide(true, `automatic: balance lease taken on ${o.nodes.join(', ') || 'no node'} as ${this.lease.holder}, ${this.lease.ttlSec} s unless renewed${skipped ? `; not reached: ${skipped}` : ''}`);
+    }
+    this.leaseHeld = true;
+    return true;
+  }
+
+  private giveBack(): void {
+    const had = this.leaseHeld || this.lease.held().length > 0;
+    this.leaseHeld = false;
+    if (!had) return;
+    this.releasing = this.releasing.then(() => this.lease.release()).then(() => this.decide(true, 'automatic: balance lease released'));
+  }
+
   private async autoRound(): Promise<void> {
+    if (!(await this.takeLease())) return;
     const p = await this.refresh();
     if (!this.auto || !p) return;
     if (p.moves.length === 0) {
@@ -256,8 +308,23 @@ export class BalanceCenter {
     if (moves.length > 0) await this.apply(moves, 'automatic');
   }
 
+  /** Stops automatic mode and gives the lease back; `released()` resolves once the agents heard it. */
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.auto = false;
+    this.giveBack();
+  }
+
+  /** Resolves when every lease release sent so far has been answered or failed, or after `timeoutMs` (an agent that does not answer lets it run out). */
+  released(timeoutMs = 5000): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, timeoutMs);
+      t.unref();
+      void this.releasing.catch(() => undefined).then(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
   }
 }

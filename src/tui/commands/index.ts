@@ -209,6 +209,8 @@ export class CommandCenter {
         for (const [k, v] of Object.entries(next)) if (v !== undefined) (merged as unknown as Record<string, unknown>)[k] = v;
         m.job = { ...merged, id: m.id };
       } catch (e) {
+        // The source's link is down (an SSH cut): the migration goes on in libvirt, so follow it again once the link is back.
+        if (this.host.link(m.from)?.state !== 'up') continue;
         m.job = { ...m.job, state: 'failed', error: errText(e) };
       }
       this.changed();

@@ -560,7 +560,11 @@ export class Dashboard implements AppHost {
 }
 
 export async function runDashboard(o: DashboardOptions): Promise<number> {
-  return new Dashboard(o).run();
+  const d = new Dashboard(o);
+  const code = await d.run();
+  // Automatic balancing's lease goes back to the agents before the links close.
+  await d.balance.released();
+  return code;
 }
 
 /** What the admin can do about a link state, from the dashboard. */
