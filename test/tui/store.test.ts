@@ -4,6 +4,7 @@ import { client, WireShapeError, type Client } from '../../src/api/client.js';
 import type { VmRow } from '../../src/api/index.js';
 import { startAgent } from '../../src/agent/index.js';
 import { XmlRpcClient } from '../../src/common/xmlrpc/index.js';
+import { FaultCode, XmlRpcFault } from '../../src/common/xmlrpc/codec.js';
 import { createSimCluster } from '../../src/libvirt/sim/index.js';
 import { ClusterStore } from '../../src/tui/store/store.js';
 import { NodePoller } from '../../src/tui/store/poller.js';
@@ -183,4 +184,37 @@ test('the poller follows a node with vm.watch: all figures when on screen, only 
   p.invalidate(false);
   await p.refresh();
   assert.equal(store.vms.get(`n1/${vm}`)?.state, 'paused');
+});
+
+test('a tick asks vm.watch and node.stats in one request (system.multicall); an agent that refuses multicall gets the two calls', async (t) => {
+  const { raw } = await simAgent(t);
+  const store = new ClusterStore();
+  const calls: string[] = [];
+  const p = new NodePoller(linkOver('n1', raw, calls), store, { refreshMs: 60_000, longPollMs: 200 });
+  t.after(() => p.stop());
+  await p.refresh(); // node.info, then the first watch and stats
+  calls.length = 0;
+  await new Promise((r) => setTimeout(r, 250));
+  await p.refresh();
+  assert.deepEqual(calls, ['system.multicall'], 'one request for the tick');
+  assert.equal(store.vms.size, 3);
+  assert.ok((store.nodes.get('n1')?.cpuHist.length ?? 0) > 0, 'the node figures came in the same request');
+  const running = [...store.vms.values()].filter((v) => v.state === 'running');
+  assert.ok(running.length > 0 && running.every((v) => v.cpuHist.length >= 1), 'and the VM figures');
+
+  // An agent without multicall: refused once, then the two calls each tick, and the figures still come.
+  const old = new ClusterStore();
+  const oldCalls: string[] = [];
+  const refusing = linkOver('n2', raw, oldCalls);
+  const through = refusing.call.bind(refusing);
+  refusing.call = (m, ...params) => (m === 'system.multicall' ? Promise.reject(new XmlRpcFault(FaultCode.METHOD_NOT_FOUND, `unknown method '${m}'`)) : through(m, ...params));
+  const q = new NodePoller(refusing, old, { refreshMs: 60_000, longPollMs: 200 });
+  t.after(() => q.stop());
+  await q.refresh();
+  await new Promise((r) => setTimeout(r, 250));
+  oldCalls.length = 0;
+  await q.refresh();
+  assert.deepEqual(oldCalls.sort(), ['node.stats', 'vm.watch']);
+  assert.equal(old.vms.size, 3);
+  assert.equal(old.nodes.get('n2')?.error, undefined, 'no error shown for the refusal');
 });

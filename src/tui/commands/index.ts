@@ -4,10 +4,11 @@
  * line shows; nothing here blocks the UI (all calls are promises).
  */
 import { migrationUri } from '../../link/migrate-uri.js';
-import type { Link, XmlRpcValue } from '../store/link.js';
+import { client, type Client } from '../../api/client.js';
+import type { Link } from '../store/link.js';
 import type { ClusterStore } from '../store/store.js';
 import type { VmRecord } from '../store/model.js';
-import { decodeJob, isObj, type WireJob } from '../store/decode.js';
+import { jobView, type WireJob } from '../store/decode.js';
 
 export type VmOp = 'start' | 'shutdown' | 'destroy' | 'reboot' | 'reset' | 'suspend' | 'resume';
 
@@ -84,10 +85,11 @@ export class CommandCenter {
     this.changed();
   }
 
-  private call(node: string, method: string, ...params: XmlRpcValue[]): Promise<XmlRpcValue> {
+  /** The typed agent API of a node, over its link (method names and shapes from src/api). */
+  private agent(node: string): Client {
     const l = this.host.link(node);
-    if (!l) return Promise.reject(new Error(`no link to node ${node}`));
-    return l.call(method, ...params);
+    if (!l) throw new Error(`no link to node ${node}`);
+    return client(l);
   }
 
   /**
@@ -132,7 +134,7 @@ export class CommandCenter {
   vmOp(op: VmOp, vms: VmRecord[]): Promise<Task> {
     const after: Partial<Record<VmOp, string>> = { start: 'running', destroy: 'shutoff', suspend: 'paused', resume: 'running' };
     return this.forEachVm(op, vms, async (vm) => {
-      await this.call(vm.node, `vm.${op}`, vm.name);
+      await this.agent(vm.node).vm[op](vm.name);
       const s = after[op];
       if (s) this.host.store.setVmState(vm.key, s);
     });
@@ -140,38 +142,36 @@ export class CommandCenter {
 
   setVcpus(vm: VmRecord, n: number): Promise<Task> {
     return this.forEachVm(`vcpus=${n}`, [vm], async () => {
-      await this.call(vm.node, 'vm.setVcpus', vm.name, n);
+      await this.agent(vm.node).vm.setVcpus(vm.name, n);
     });
   }
 
   setMemory(vm: VmRecord, kib: number): Promise<Task> {
     return this.forEachVm(`memory=${Math.round(kib / 1024)}MiB`, [vm], async () => {
-      await this.call(vm.node, 'vm.setMemory', vm.name, kib);
+      await this.agent(vm.node).vm.setMemory(vm.name, kib);
     });
   }
 
   snapshotCreate(vms: VmRecord[], name: string): Promise<Task> {
     return this.forEachVm(`snapshot ${name}`, vms, async (vm) => {
-      await this.call(vm.node, 'vm.snapshot.create', vm.name, name);
+      await this.agent(vm.node).vm.snapshotCreate(vm.name, name);
     });
   }
 
   snapshotRevert(vm: VmRecord, name: string): Promise<Task> {
     return this.forEachVm(`revert to ${name}`, [vm], async () => {
-      await this.call(vm.node, 'vm.snapshot.revert', vm.name, name);
+      await this.agent(vm.node).vm.snapshotRevert(vm.name, name);
     });
   }
 
   snapshotDelete(vm: VmRecord, name: string): Promise<Task> {
     return this.forEachVm(`delete snapshot ${name}`, [vm], async () => {
-      await this.call(vm.node, 'vm.snapshot.delete', vm.name, name);
+      await this.agent(vm.node).vm.snapshotDelete(vm.name, name);
     });
   }
 
   async snapshotList(vm: VmRecord): Promise<string[]> {
-    const r = await this.call(vm.node, 'vm.snapshot.list', vm.name);
-    const list = Array.isArray(r) ? r : [];
-    return list.map((s) => (typeof s === 'string' ? s : isObj(s) && typeof s['name'] === 'string' ? s['name'] : '')).filter((s) => s !== '');
+    return (await this.agent(vm.node).vm.snapshotList(vm.name)).map((s) => s.name);
   }
 
   /** The libvirt URI the source node's libvirtd migrates to (see migrationUri). */
@@ -189,8 +189,7 @@ export class CommandCenter {
 
   /** Start a migration as an agent job and follow it with job.get until it ends. */
   async migrate(vm: VmRecord, to: string, live: boolean): Promise<Migration> {
-    const r = await this.call(vm.node, 'vm.migrate', vm.name, this.destUri(to), { live });
-    const id = isObj(r) ? String(r['id'] ?? r['jobId'] ?? '') : String(r);
+    const id = await this.agent(vm.node).vm.migrate(vm.name, this.destUri(to), { live });
     const m: Migration = { id, vmKey: vm.key, vm: vm.name, from: vm.node, to, live, job: { id, state: 'running' }, startedAt: this.now(), finished: false };
     this.migrations.set(vm.key, m);
     this.host.store.pinned.add(vm.key);
@@ -204,7 +203,7 @@ export class CommandCenter {
       await new Promise((r) => setTimeout(r, 400));
       try {
         // A finished job may come back without its statistics: keep the last ones seen.
-        const next = decodeJob(await this.call(m.from, 'job.get', m.id));
+        const next = jobView(await this.agent(m.from).job.get(m.id));
         const merged: WireJob = { ...m.job };
         for (const [k, v] of Object.entries(next)) if (v !== undefined) (merged as unknown as Record<string, unknown>)[k] = v;
         m.job = { ...merged, id: m.id };
@@ -225,7 +224,7 @@ export class CommandCenter {
 
   async cancelMigration(m: Migration): Promise<void> {
     try {
-      await this.call(m.from, 'job.cancel', m.id);
+      await this.agent(m.from).job.cancel(m.id);
       this.say(`cancelling migration of ${m.vm}`);
     } catch (e) {
       this.say(`cancel failed: ${errText(e)}`, true);

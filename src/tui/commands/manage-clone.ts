@@ -10,6 +10,8 @@ import type { NodeStorage, CloneFollow } from '../store/manage.js';
 import type { DomainDevices } from '../store/manage-xml.js';
 import type { VmRecord } from '../store/model.js';
 import { decodeJob, isObj } from '../store/decode.js';
+import { invoke, type Caller } from '../../api/client.js';
+import { api } from '../../api/index.js';
 import type { XmlRpcValue } from '../store/link.js';
 import { nameProblem, type FieldError } from './manage-validate.js';
 import { errText, type ManageCommands } from './manage.js';
@@ -116,8 +118,10 @@ export async function cloneVm(cmds: ManageCommands, vm: VmRecord, plan: { name: 
   const say = (t: string, e?: boolean): void => cmds.host.say(t, e);
   say(`cloning ${vm.name} as ${plan.name} on ${vm.node}...`);
   let follow: CloneFollow;
+  // The node's calls through the command layer's link, with names and shapes from src/api.
+  const agent: Caller = { call: (m, ...p) => cmds.call(vm.node, m, ...p) };
   try {
-    const job = await cmds.call(vm.node, 'vm.clone', vm.name, plan.name, { start: plan.start });
+    const job = await invoke(agent, api.vm.clone, [vm.name, plan.name, { start: plan.start }]);
     follow = { node: vm.node, source: vm.name, name: plan.name, job: String(job), state: 'running', percent: 0, bytesDone: 0, bytesTotal: 0, volumes: [], startedAt: Date.now() };
   } catch (e) {
     say(`clone of ${vm.name} refused: ${errText(e)}`, true);
@@ -131,7 +135,7 @@ export async function cloneVm(cmds: ManageCommands, vm: VmRecord, plan: { name: 
   while (follow.state === 'running') {
     await new Promise((r) => setTimeout(r, everyMs));
     try {
-      follow = decodeCloneJob(await cmds.call(vm.node, 'job.get', follow.job), follow);
+      follow = decodeCloneJob(await agent.call(api.job.get.name, follow.job), follow);
       misses = 0;
     } catch (e) {
       // A dropped link comes back; the job runs on in the agent meanwhile.

@@ -5,9 +5,12 @@
  * while the previous one still runs is dropped, never queued.
  */
 import { client, type Client } from '../../api/client.js';
+import { api } from '../../api/index.js';
+import { multicall, planned } from '../../api/multicall.js';
+import { FaultCode, XmlRpcFault } from '../../common/xmlrpc/codec.js';
 import type { Link } from './link.js';
 import type { ClusterStore } from './store.js';
-import type { AgentEvent, WatchAnswer, WatchView } from '../../api/index.js';
+import type { AgentEvent, NodeStats, WatchAnswer, WatchView } from '../../api/index.js';
 import { decodeEvents, decodeNodeInfo, decodeNodeStats, decodeVmStats, inventoryVm, liveSamples } from './decode.js';
 import { HISTORY_POINTS } from './model.js';
 
@@ -58,6 +61,8 @@ export class NodePoller {
   /** The agent's API over this node's link. */
   private readonly agent: Client;
   private completed = 0;
+  /** Whether this node's agent takes vm.watch and node.stats in one system.multicall (until it refuses one). */
+  private multicall = true;
   /** Refreshes skipped because the previous one was still running (for the bench and the status view). */
   dropped = 0;
   readonly o: Required<Omit<PollerOptions, 'watched' | 'nodeWatched' | 'sort' | 'onEvents'>> & Pick<PollerOptions, 'watched' | 'nodeWatched' | 'sort' | 'onEvents'>;
@@ -112,10 +117,7 @@ export class NodePoller {
       const period = Math.max(1, this.o.watched?.() ?? 1);
       const due = this.needList || this.ticks % period === 0 || this.ticks % this.o.listEvery === 0;
       this.needList = false;
-      const [w, ns] = await Promise.all([
-        due ? this.agent.vm.watch(this.version, this.view(period)) : Promise.resolve(null),
-        metrics ? this.agent.node.stats(this.nodeCursor, this.o.frozen ? 1 : undefined) : Promise.resolve(null),
-      ]);
+      const [w, ns] = await this.watchAndStats(due, metrics, period);
       if (w !== null) this.apply(w);
       if (ns !== null) {
         const page = decodeNodeStats(ns);
@@ -131,6 +133,22 @@ export class NodePoller {
     } finally {
       this.inFlight = false;
     }
+  }
+
+  /** vm.watch and node.stats, each when due; both in one request (system.multicall) when both are. */
+  private async watchAndStats(due: boolean, metrics: boolean, period: number): Promise<[WatchAnswer | null, NodeStats | null]> {
+    const limit = this.o.frozen ? 1 : undefined;
+    if (due && metrics && this.multicall) {
+      const view = this.view(period);
+      try {
+        return await multicall(this.link, planned(api.vm.watch, this.version, view), planned(api.node.stats, this.nodeCursor, limit));
+      } catch (e) {
+        // An agent without multicall (or one that refuses it) gets the two calls; a fault of one inner call is that call's own.
+        if (!(e instanceof XmlRpcFault) || (e.code !== FaultCode.METHOD_NOT_FOUND && !/multicall/i.test(e.message))) throw e;
+        this.multicall = false;
+      }
+    }
+    return Promise.all([due ? this.agent.vm.watch(this.version, this.view(period)) : Promise.resolve(null), metrics ? this.agent.node.stats(this.nodeCursor, limit) : Promise.resolve(null)]);
   }
 
   /** What this node shows now, as vm.watch's view. */

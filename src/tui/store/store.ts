@@ -17,6 +17,8 @@ export class ClusterStore {
   readonly pinned = new Set<string>();
   /** Incremented on every change; the UI compares it to what it last drew. */
   version = 0;
+  /** Incremented when VMs come, go or change state: what a filtered, sorted table must look at again (figures alone do not). */
+  inventory = 0;
   private listeners: Array<() => void> = [];
 
   addNode(name: string, link: LinkState): NodeRecord {
@@ -89,6 +91,7 @@ export class ClusterStore {
       }
       this.vms.delete(key);
       keys.delete(key);
+      this.inventory++;
     }
     this.recount(node, keys);
     return complete;
@@ -111,6 +114,7 @@ export class ClusterStore {
       }
       this.vms.delete(key);
       keys.delete(key);
+      this.inventory++;
     }
     this.recount(node, keys);
     return complete;
@@ -146,6 +150,7 @@ export class ClusterStore {
     if (!vm) {
       vm = newVm(node, w.name);
       this.vms.set(key, vm);
+      this.inventory++;
     }
     keys.add(key);
     vm.uuid = w.uuid;
@@ -154,6 +159,7 @@ export class ClusterStore {
       vm.diskRdBps = vm.diskWrBps = vm.netRxBps = vm.netTxBps = undefined;
       vm.memPct = undefined;
     }
+    if (vm.state !== w.state) this.inventory++;
     vm.state = w.state;
     vm.vcpus = w.vcpus;
     vm.memKiB = w.memKiB;
@@ -254,6 +260,7 @@ export class ClusterStore {
     const vm = this.vms.get(key);
     if (!vm || vm.state === state) return;
     vm.state = state;
+    this.inventory++;
     this.changed();
   }
 

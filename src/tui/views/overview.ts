@@ -7,7 +7,8 @@ import { staleSince, totals, type NodeRecord, type VmRecord } from '../store/mod
 import { cell, escapeTags } from '../format/text.js';
 import { headerLine, nodeLines, vmLines } from './tables.js';
 import { vmDetailLines } from './panels.js';
-import { globMatcher, selectRows, SORT_KEYS, type SortKey } from './vmlist.js';
+import { globMatcher, SORT_KEYS, type SortKey } from './vmlist.js';
+import { SortedRows } from './sorted-rows.js';
 import type { AppHost, Page, Pane, Selection } from './page.js';
 import { VM_ACTIONS, vmByArg, type VmContext } from './vm-actions.js';
 import { NodePage, VmPage } from './pages.js';
@@ -39,6 +40,8 @@ export class OverviewPage implements Page, Selection, VmContext {
   private bound: Bound[] | undefined;
   private rowsKey = '';
   private rowsVersion = 0;
+  private readonly sorted = new SortedRows();
+  private nodeCount = -1;
 
   constructor(readonly host: AppHost) {}
 
@@ -73,7 +76,10 @@ export class OverviewPage implements Page, Selection, VmContext {
     return vm ? s.nodes.get(vm.node) : this.selectedNode();
   }
 
-  /** Filter and sort again only when the data, the filter or the sort changed (not on every key). */
+  /**
+   * Filter and sort again only when the data, the filter or the sort changed (not on
+   * every key); the rows keep their order between ticks, so this mostly checks it.
+   */
   refreshRows(withData = true): void {
     const store = this.host.store;
     const version = withData || this.rowsKey === '' ? store.version : this.rowsVersion;
@@ -81,10 +87,20 @@ export class OverviewPage implements Page, Selection, VmContext {
     if (key === this.rowsKey) return;
     this.rowsVersion = version;
     this.rowsKey = key;
-    this.nodeRows = [...store.nodes.values()].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
-    this.rows = selectRows(store.vms.values(), this.filter, this.sortKey, this.reverse);
-    if (!this.rows.some((r) => r.key === this.selVm)) this.selVm = this.rows[0]?.key ?? '';
+    if (store.nodes.size !== this.nodeCount) {
+      this.nodeCount = store.nodes.size;
+      // Nodes are only ever added: sorted again when one came.
+      this.nodeRows = [...store.nodes.values()].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+    }
+    if (this.sorted.update(store.vms, store.inventory, this.filter, this.sortKey, this.reverse)) this.rows = this.sorted.rows;
+    if (this.rowIndex(this.selVm) < 0) this.selVm = this.rows[0]?.key ?? '';
     if (!store.nodes.has(this.selNode)) this.selNode = this.nodeRows[0]?.name ?? '';
+  }
+
+  /** Where a VM is in the table (-1: not shown); by identity, which is cheap on a long table. */
+  private rowIndex(key: string): number {
+    const vm = this.host.store.vms.get(key);
+    return vm ? this.rows.indexOf(vm) : -1;
   }
 
   move(delta: number | 'top' | 'bottom'): void {
@@ -94,7 +110,7 @@ export class OverviewPage implements Page, Selection, VmContext {
       this.selNode = this.nodeRows[j]?.name ?? this.selNode;
       return;
     }
-    const i = this.rows.findIndex((r) => r.key === this.selVm);
+    const i = this.rowIndex(this.selVm);
     const j = delta === 'top' ? 0 : delta === 'bottom' ? this.rows.length - 1 : Math.max(0, Math.min(this.rows.length - 1, i + delta));
     this.selVm = this.rows[j]?.key ?? this.selVm;
   }
@@ -144,7 +160,7 @@ export class OverviewPage implements Page, Selection, VmContext {
     const marked = this.marks.size > 0 ? `  marked ${this.marks.size}` : '';
     const title = `VMs ${this.rows.length} of ${h.store.vms.size}${this.filter ? `  filter "${this.filter}"` : ''}  sort ${this.sortKey}${this.reverse ? ' (reversed)' : ''}${marked}`;
     out.push({ top: vmTop, left: 0, width: tableW, height: 1, lines: [t.head(escapeTags(cell(title, tableW)))] });
-    const vmSel = Math.max(0, this.rows.findIndex((r) => r.key === this.selVm));
+    const vmSel = Math.max(0, this.rowIndex(this.selVm));
     const vl = vmLines({ rows: this.rows, selected: vmSel, top: this.vmTop, focused: this.focus === 'vms', marks: this.marks }, tableW, vmH, t, h.glyphs, h.cmd.migrations, (node) => staleSince(h.store.nodes.get(node)));
     this.vmTop = vl.top;
     this.visibleNodes = new Set(this.rows.slice(vl.top, vl.top + vmH).map((r) => r.node));

@@ -24,11 +24,11 @@ export function naturalKey(s: string): string {
   return k;
 }
 
-function cmpStr(a: string, b: string): number {
+export function cmpStr(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function sortValue(vm: VmRecord, k: SortKey): number | string {
+export function sortValue(vm: VmRecord, k: SortKey): number | string {
   switch (k) {
     case 'name':
       return naturalKey(vm.name);
@@ -51,9 +51,11 @@ function sortValue(vm: VmRecord, k: SortKey): number | string {
   }
 }
 
+export const NUMERIC: ReadonlySet<SortKey> = new Set<SortKey>(['vcpus', 'memory', 'cpu', 'mem', 'disk', 'net']);
+
 /** Numbers sort biggest first by default (what an admin looks for), text A-Z; ties by node/name. */
 export function sortVms(vms: VmRecord[], k: SortKey, reverse: boolean): VmRecord[] {
-  const numeric = !(k === 'name' || k === 'node' || k === 'state');
+  const numeric = NUMERIC.has(k);
   return vms.sort((a, b) => {
     const va = sortValue(a, k);
     const vb = sortValue(b, k);
