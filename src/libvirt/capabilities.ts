@@ -27,23 +27,79 @@ function isUnsupportedFlag(e: unknown): boolean {
   return e instanceof LibvirtError && e.code === ErrorCode.INVALID_ARG && /flag/i.test(e.message);
 }
 
-const known = new WeakMap<Hypervisor, DriverCapabilities>();
+/**
+ * Capabilities the caller can ask libvirt about before trying (virConnectSupportsFeature,
+ * the VIR_DRV_FEATURE_* answers of the driver itself). The agent migrates peer to peer.
+ */
+export type DriverFeatureName = 'migration-p2p' | 'migration-offline';
+/** A Hypervisor that can answer virConnectSupportsFeature (the libvirt client; the simulator's kinds). */
+export interface FeatureProbe {
+  driverSupports(feature: DriverFeatureName): Promise<boolean>;
+}
+function canProbe(hv: Hypervisor): hv is Hypervisor & FeatureProbe {
+  return typeof (hv as Partial<FeatureProbe>).driverSupports === 'function';
+}
+
+interface State {
+  caps: DriverCapabilities;
+  /** The one probe of this connection (features asked, snapshots tried once a VM exists). */
+  probed?: Promise<void>;
+  snapshotsProbed?: boolean;
+}
+
+// A symbol on the Hypervisor object, not a WeakMap: the agent hands out a Proxy of it (timeouts),
+// and the client's own guarded calls see the target; a property is the same through both.
+const STATE = Symbol('vem.driverCapabilities');
+type Holder = { [STATE]?: State };
+
+function stateOf(hv: Hypervisor): State {
+  const h = hv as Hypervisor & Holder;
+  let s = h[STATE];
+  if (!s) {
+    s = { caps: { unsupported: {} } };
+    h[STATE] = s;
+    const ev = hv as Partial<{ on(ev: string, fn: () => void): unknown }>;
+    if (typeof ev.on === 'function') ev.on.call(hv, 'reconnect', () => delete (hv as Hypervisor & Holder)[STATE]);
+  }
+  return s;
+}
 
 /** The capabilities record of one connection; forgotten when it reconnects. */
 export function capabilitiesOf(hv: Hypervisor): DriverCapabilities {
-  let c = known.get(hv);
-  if (!c) {
-    c = { unsupported: {} };
-    known.set(hv, c);
-    const ev = hv as Partial<{ on(ev: string, fn: () => void): unknown }>;
-    if (typeof ev.on === 'function') ev.on.call(hv, 'reconnect', () => known.delete(hv));
-  }
-  return c;
+  return stateOf(hv).caps;
 }
 
-/** Records that libvirt refused `op` on this connection (for node.info and refusals). */
+/** Records that libvirt refused `op` on this connection (for node.info and refusals); the first reason stays. */
 export function noteUnsupported(hv: Hypervisor, op: string, e: unknown): void {
-  if (isNoSupport(e)) capabilitiesOf(hv).unsupported[op] = (e as Error).message;
+  if (isNoSupport(e)) capabilitiesOf(hv).unsupported[op] ??= (e as Error).message;
+}
+
+/**
+ * Asks the driver up front what it can do, so a client can grey an action before anyone tries it:
+ * migration from virConnectSupportsFeature (peer to peer, offline), snapshots by listing one VM's
+ * (a driver without them answers NO_SUPPORT). Once per connection; a failed question is left unknown.
+ */
+export async function probeCapabilities(hv: Hypervisor, someVm?: string): Promise<void> {
+  const s = stateOf(hv);
+  s.probed ??= (async () => {
+    if (!canProbe(hv)) return;
+    const [p2p, offline] = await Promise.all([
+      hv.driverSupports('migration-p2p').catch(() => undefined),
+      hv.driverSupports('migration-offline').catch(() => undefined),
+    ]);
+    const u = s.caps.unsupported;
+    if (p2p === false) {
+      u['migration'] ??= 'the driver reports no peer-to-peer migration (virConnectSupportsFeature)';
+      u['offline-migration'] ??= u['migration'];
+    } else if (offline === false) {
+      u['offline-migration'] ??= 'the driver reports no offline migration (virConnectSupportsFeature)';
+    }
+  })();
+  await s.probed;
+  if (someVm !== undefined && !s.snapshotsProbed) {
+    s.snapshotsProbed = true;
+    await hv.snapshotList(someVm).catch((e: unknown) => noteUnsupported(hv, 'snapshots', e));
+  }
 }
 
 /** A per-domain record, shaped as the bulk call's: the figures GetInfo gives; the rest absent, not zero. */
@@ -66,6 +122,13 @@ export function statsFromInfo(i: DomainInfo): DomainStats {
  * connection. A VM that vanishes between the list and its GetInfo is left out of this poll.
  */
 export async function domainStats(hv: Hypervisor): Promise<DomainStats[]> {
+  const st = stateOf(hv);
+  const out = await statsByRoute(hv);
+  if (!st.snapshotsProbed || !st.probed) await probeCapabilities(hv, out[0]?.name).catch(() => undefined);
+  return out;
+}
+
+async function statsByRoute(hv: Hypervisor): Promise<DomainStats[]> {
   const c = capabilitiesOf(hv);
   if (c.bulkStats !== false) {
     try {
@@ -77,7 +140,7 @@ export async function domainStats(hv: Hypervisor): Promise<DomainStats[]> {
     } catch (e) {
       if (isUnsupportedFlag(e) && c.bulkNowait !== false) {
         c.bulkNowait = false;
-        return domainStats(hv);
+        return statsByRoute(hv);
       }
       if (!isNoSupport(e)) throw e;
       c.bulkStats = false;

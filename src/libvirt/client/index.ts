@@ -1,4 +1,4 @@
-import { guardFeature } from '../capabilities.js';
+import { guardFeature, type DriverFeatureName, type FeatureProbe } from '../capabilities.js';
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type {
@@ -6,7 +6,7 @@ import type {
   MigrateOptions, NetworkInfo, NodeStats, SchedulerParams, Scope, SnapshotInfo, StoragePoolInfo, StorageVolumeInfo, Unsubscribe, VolumeRef,
 } from '../hypervisor.js';
 import { ConnectionClosedError, ErrorCode, LibvirtError } from '../errors.js';
-import { Proc } from '../rpc/constants.js';
+import { DriverFeature, Proc } from '../rpc/constants.js';
 import { RpcConnection } from '../rpc/connection.js';
 import { endpointOf, parseLibvirtUri, type LibvirtUri } from '../uri.js';
 import * as dom from '../procedures/domain.js';
@@ -40,7 +40,7 @@ export interface ConnectOptions {
 }
 
 /** connectLibvirt's result: the Hypervisor interface plus lower-level extras. */
-export class LibvirtClient extends EventEmitter implements Hypervisor {
+export class LibvirtClient extends EventEmitter implements Hypervisor, FeatureProbe {
   readonly simulated = false;
   readonly parsed: LibvirtUri;
   private rpcConn: RpcConnection;
@@ -161,6 +161,10 @@ export class LibvirtClient extends EventEmitter implements Hypervisor {
   }
   capabilities(): Promise<string> {
     return host.capabilities(this.rpcConn);
+  }
+  /** The driver's own answer to virConnectSupportsFeature (the capability layer's probe). */
+  driverSupports(feature: DriverFeatureName): Promise<boolean> {
+    return host.supportsFeature(this.rpcConn, feature === 'migration-p2p' ? DriverFeature.MIGRATION_P2P : DriverFeature.MIGRATION_OFFLINE);
   }
   nodeStats(): Promise<NodeStats> {
     return host.nodeStats(this.rpcConn);

@@ -142,6 +142,8 @@ export const procName = (program: number, proc: number): string => {
 
 /** VIR_DRV_FEATURE_* numbers used with CONNECT_SUPPORTS_FEATURE. */
 export const DriverFeature = {
+  MIGRATION_P2P: 4,
+  MIGRATION_OFFLINE: 12,
   TYPED_PARAM_STRING: 9,
   PROGRAM_KEEPALIVE: 10,
   MIGRATION_PARAMS: 13,

@@ -22,6 +22,7 @@ export function decodeNodeInfo(o: NodeInfo): NodeHost {
     cpus: o.node?.cpus ?? 0,
     memoryKiB: o.node?.memoryKiB ?? 0,
     libvirtUp: o.libvirt.up,
+    ...(o.capabilities ? { capabilities: { unsupported: { ...o.capabilities.unsupported }, ...(o.capabilities.statsRoute ? { statsRoute: o.capabilities.statsRoute } : {}) } } : {}),
   };
 }
 

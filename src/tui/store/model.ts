@@ -14,6 +14,14 @@ export interface NodeHost {
   memoryKiB: number;
   /** False when the agent reports its libvirt connection down. */
   libvirtUp: boolean;
+  /** What the node's driver can do, as node.info reports it (absent from an older agent). */
+  capabilities?: NodeCapabilities;
+}
+
+/** node.info's capabilities: the features the driver lacks (the agent's names) with libvirt's reason. */
+export interface NodeCapabilities {
+  unsupported: Readonly<Record<string, string>>;
+  statsRoute?: 'bulk' | 'per-domain';
 }
 
 export interface NodeRecord {

@@ -17,6 +17,7 @@ import { themeFromEnv, type Theme } from './theme.js';
 import { CONSOLE_ESCAPE, ConsoleSession } from './console.js';
 import { inputKey, keyName, type InputLine, type KeyEvent } from './keys.js';
 import { ConfirmDialog, DIALOG_HELP } from './dialogs.js';
+import { unavailableLines } from './unsupported.js';
 import { bind, findCommandIn, findKey, footerHints, helpLines, type Binding, type Bound, type HelpSection } from '../keymap.js';
 import { ManageScreens, SCREEN_HELP } from '../screens/index.js';
 import { OVERVIEW, OverviewPage } from './overview.js';
@@ -288,7 +289,8 @@ export class Dashboard implements AppHost {
   }
 
   helpText(): string[] {
-    return helpText();
+    const vm = this.selection.selectedVm();
+    return [...unavailableLines(vm, vm ? this.store.nodes.get(vm.node) : undefined), ...helpText()];
   }
 
   /**

@@ -7,6 +7,7 @@ import type { VmRecord } from '../store/model.js';
 import type { VmOp } from '../commands/index.js';
 import type { AppHost } from './page.js';
 import { MigrateDialog, ProgressDialog, SnapshotsDialog } from './dialogs.js';
+import { unsupportedReason, type DriverAction } from './unsupported.js';
 
 /** A page that acts on VMs: the one it shows, or the marked ones. */
 export interface VmContext {
@@ -22,9 +23,32 @@ function names(vms: Array<{ name: string }>): string {
   return n.length <= 4 ? n.join(', ') : `${n.slice(0, 3).join(', ')} and ${n.length - 3} more`;
 }
 
+/** Says why when the VM's node's driver lacks the action (node.info's capabilities); true = do not send it. */
+function refused(c: VmContext, action: DriverAction, vm: VmRecord): boolean {
+  const why = unsupportedReason(action, vm, c.host.store.nodes.get(vm.node));
+  if (why !== undefined) c.host.say(why, true);
+  return why !== undefined;
+}
+
+/** Like withVm, for an action the VM's driver may lack: refused with the reason, not sent. */
+function withCapableVm(c: VmContext, arg: string, action: DriverAction, fn: (vm: VmRecord) => void): void {
+  withVm(c, arg, (vm) => {
+    if (!refused(c, action, vm)) fn(vm);
+  });
+}
+
 function vmOp(c: VmContext, op: VmOp, confirm: boolean): void {
-  const vms = c.vms();
+  let vms = c.vms();
   if (vms.length === 0) return c.host.say('no VM selected', true);
+  if (op === 'reset') {
+    // Marked VMs on several nodes: the ones whose driver has it go; the others are named.
+    const lacking = vms.filter((v) => unsupportedReason('reset', v, c.host.store.nodes.get(v.node)) !== undefined);
+    if (lacking.length === vms.length) return void refused(c, 'reset', vms[0] as VmRecord);
+    if (lacking.length > 0) {
+      c.host.say(`reset: not sent to ${names(lacking)} (their node's driver has none)`, true);
+      vms = vms.filter((v) => !lacking.includes(v));
+    }
+  }
   const run = (): void => void c.host.cmd.vmOp(op, vms);
   if (!confirm) return run();
   const what = op === 'destroy' ? 'Force off (destroy)' : op === 'shutdown' ? 'Shut down' : op === 'reset' ? 'Hard reset' : 'Reboot';
@@ -75,7 +99,7 @@ export const VM_ACTIONS: readonly Binding<VmContext>[] = [
     args: '[VM] [NODE]',
     run: (c, arg) => {
       const [name = '', to = ''] = arg.split(/\s+/);
-      withVm(c, name, (vm) => openMigrate(c, vm, to));
+      withCapableVm(c, name, 'migrate', (vm) => openMigrate(c, vm, to));
     },
   },
   {
@@ -84,15 +108,15 @@ export const VM_ACTIONS: readonly Binding<VmContext>[] = [
     hint: 'console',
     command: 'console',
     args: '[VM]',
-    run: (c, arg) => withVm(c, arg, (vm) => c.host.openConsole(vm, false)),
+    run: (c, arg) => withCapableVm(c, arg, 'console', (vm) => c.host.openConsole(vm, false)),
   },
-  { keys: ['C'], help: 'serial console full screen (Ctrl-] returns)', run: (c) => withVm(c, '', (vm) => c.host.openConsole(vm, true)) },
-  { keys: ['n'], help: 'snapshots: create, revert, delete', hint: 'snapshots', command: 'snapshots', args: '[VM]', run: (c, arg) => withVm(c, arg, (vm) => c.host.push(new SnapshotsDialog(c.host, vm.key, c.vms()))) },
+  { keys: ['C'], help: 'serial console full screen (Ctrl-] returns)', run: (c) => withCapableVm(c, '', 'console', (vm) => c.host.openConsole(vm, true)) },
+  { keys: ['n'], help: 'snapshots: create, revert, delete', hint: 'snapshots', command: 'snapshots', args: '[VM]', run: (c, arg) => withCapableVm(c, arg, 'snapshots', (vm) => c.host.push(new SnapshotsDialog(c.host, vm.key, c.vms()))) },
   {
     keys: ['v'],
     help: 'set vCPUs',
     run: (c) =>
-      withVm(c, '', (vm) =>
+      withCapableVm(c, '', 'vcpus', (vm) =>
         c.host.prompt(`vCPUs for ${vm.name} (now ${vm.vcpus}): `, '', (t) => {
           const n = Number(t);
           if (!Number.isInteger(n) || n < 1 || n > 512) return c.host.say(`vCPUs: '${t}' is not a whole number from 1 to 512`, true);
@@ -104,7 +128,7 @@ export const VM_ACTIONS: readonly Binding<VmContext>[] = [
     keys: ['M'],
     help: 'set memory (MiB)',
     run: (c) =>
-      withVm(c, '', (vm) =>
+      withCapableVm(c, '', 'memory', (vm) =>
         c.host.prompt(`memory MiB for ${vm.name} (now ${Math.round(vm.memKiB / 1024)}, max ${Math.round(vm.maxMemKiB / 1024)}): `, '', (t) => {
           const n = Number(t);
           if (!Number.isInteger(n) || n < 16) return c.host.say(`memory: '${t}' is not a whole number of MiB (16 or more)`, true);
