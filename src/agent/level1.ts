@@ -173,8 +173,9 @@ export function registerLevel1(registry: MethodRegistry, hv: Hypervisor, o: Leve
             params.vcpuQuota = d.quotaUs;
             params.vcpuPeriod = st.config.capPeriodUs;
           }
+          // The first change to a VM: ask libvirt what it had, so the adjustment reads before -> after.
+          const before = v?.shares ?? (await hv.getSchedulerParams(d.vm).then((p) => p.cpuShares, () => undefined));
           await hv.setSchedulerParams(d.vm, params, { live: true });
-          const before = v?.shares;
           st.shares.set(d.vm, d.shares);
           st.applied++;
           if (before !== d.shares) o.onAdjust?.({ vm: d.vm, what: 'shares', ...(before !== undefined ? { before } : {}), after: d.shares, reason: d.reason });

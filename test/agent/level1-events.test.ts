@@ -60,6 +60,8 @@ test('level-1 adjustments are agent events (before -> after, reason); the switch
   const idle = shares.find((e) => e.vm === vms[1]);
   assert.ok(busy && idle, 'the busy and an idle VM both got new shares');
   assert.ok(Number(busy.detail['after']) > Number(idle.detail['after']), `busy ${String(busy.detail['after'])} > idle ${String(idle.detail['after'])}`);
+  assert.equal(typeof busy.detail['before'], 'number', 'the first change still says what libvirt had before');
+  assert.notEqual(busy.detail['before'], busy.detail['after']);
   assert.equal(typeof busy.detail['reason'], 'string');
   assert.ok(String(busy.detail['reason']).length > 0);
   // The event's after is what libvirt (here the simulator) now holds.

@@ -25,7 +25,8 @@ import { PageStack, type AppHost, type Page, type PromptOptions } from './page.j
 import { BALANCE, BalancePage, balanceCommand } from './balance.js';
 import { BalanceCenter } from '../commands/balance.js';
 import { EventLog } from '../store/events.js';
-import { EVENTS, EventsPage } from './events.js';
+import { EVENTS, EventsPage, eventsCommand } from './events.js';
+import { Level1Center } from '../store/level1.js';
 import type { PassphraseBroker } from './passphrase.js';
 
 export interface DashboardOptions {
@@ -61,7 +62,7 @@ export const GLOBAL: readonly Binding<Dashboard>[] = [
   { keys: ['w'], help: 'wall mode: the whole cluster at a glance, no keys needed', hint: 'wall', command: 'wall', run: (d) => d.push(new WallPage(d)) },
   { keys: ['t'], help: 'tasks: progress and results of migrations and bulk actions', command: 'tasks', run: (d) => d.showTasks() },
   { keys: ['A'], help: 'toggle ASCII charts (for terminals without braille)', run: (d) => d.toggleGlyphs() },
-  { keys: ['L'], help: 'cluster event log, newest first (:events [WORDS] filters; / in the log filters as you type)', command: 'events', args: '[WORDS]', run: (d, arg) => d.openEvents(arg ?? '') },
+  { keys: ['L'], help: 'cluster event log, newest first (:events [WORDS] filters; / in the log filters as you type; :events export FILE writes it as JSON lines)', command: 'events', args: '[WORDS|export FILE]', run: (d, arg) => eventsCommand(d, arg ?? '', (f) => d.openEvents(f)) },
   { keys: ['B'], help: 'balance (level 2): imbalance, recommended moves, automatic mode (:balance apply, :balance auto on|off [SECONDS])', command: 'balance', args: '[apply|auto on|off]', run: (d, arg) => balanceCommand(d, d.balance, arg, () => d.openBalance()) },
 ];
 
@@ -89,6 +90,8 @@ export class Dashboard implements AppHost {
   readonly balance: BalanceCenter;
   /** The session's cluster event log (:events). */
   readonly events = new EventLog();
+  /** Each node's level-1 state, read while its node view shows. */
+  readonly level1 = new Level1Center((n) => this.links.get(n), () => (this.dirty = true));
   /** The management screens (storage, networks, guest, create, edit, XML, delete). */
   readonly screens: ManageScreens;
   readonly screen: blessed.Widgets.Screen;

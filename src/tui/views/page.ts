@@ -11,6 +11,8 @@ import type { ClusterStore } from '../store/store.js';
 import type { NodeRecord, VmRecord } from '../store/model.js';
 import type { CommandCenter } from '../commands/index.js';
 import type { Link } from '../store/link.js';
+import type { EventLog } from '../store/events.js';
+import type { Level1Center } from '../store/level1.js';
 
 /** A rectangle of tagged lines; a page that draws several (the overview) returns them all. */
 export interface Pane {
@@ -68,6 +70,10 @@ export interface AppHost {
   readonly glyphs: Glyphs;
   readonly frozen: boolean;
   readonly selection: Selection;
+  /** The session's cluster event log. */
+  readonly events: EventLog;
+  /** Each node's level-1 state (the node view). */
+  readonly level1: Level1Center;
   push(p: Page): void;
   /** Take `p` (and whatever is above it) off the stack. */
   pop(p: Page): void;

@@ -3,9 +3,13 @@ import type { Binding } from '../keymap.js';
 import type { NodeRecord, VmRecord } from '../store/model.js';
 import { totals } from '../store/model.js';
 import { escapeTags } from '../format/text.js';
-import { nodeDetailLines, taskLines, vmDetailLines, wallLines } from './panels.js';
+import { level1Lines, nodeDetailLines, taskLines, vmDetailLines, wallLines } from './panels.js';
+import { level1Changes } from '../store/level1.js';
 import { BoundPage, type AppHost } from './page.js';
 import { VM_ACTIONS, type VmContext } from './vm-actions.js';
+
+/** How often the node view re-reads level 1's state. */
+const LEVEL1_REFRESH_MS = 5000;
 
 abstract class View extends BoundPage {
   // a read-mostly view: its table, its lines, Esc/q closes it
@@ -52,7 +56,9 @@ export class NodePage extends View {
     { keys: ['a'], help: 'create a VM on this node', hint: 'create VM', run: (p) => void p.host.openScreen('create', '', p.nodeName) },
     { keys: ['o'], help: 'storage pools and volumes of this node', hint: 'storage', run: (p) => void p.host.openScreen('storage', '', p.nodeName) },
     { keys: ['N'], help: 'virtual networks of this node', hint: 'networks', run: (p) => void p.host.openScreen('networks', '', p.nodeName) },
+    { keys: ['l'], help: "level-1 balancing on this node on or off (after a confirmation; the agent's audit log records it)", hint: 'level 1', run: (p) => p.toggleLevel1() },
   ];
+  private timer: NodeJS.Timeout | undefined;
   constructor(
     host: AppHost,
     readonly nodeName: string,
@@ -68,11 +74,44 @@ export class NodePage extends View {
   watches(node: string): number | undefined {
     return node === this.nodeName ? 1 : 10;
   }
+  /** Level 1's state is read on open and every few seconds while shown (one small call to this node only). */
+  show(): void {
+    void this.host.level1.refresh(this.nodeName);
+    if (this.host.frozen) return;
+    this.timer = setInterval(() => void this.host.level1.refresh(this.nodeName), LEVEL1_REFRESH_MS);
+    this.timer.unref();
+  }
+  hide(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+  toggleLevel1(): void {
+    const h = this.host;
+    const node = this.nodeName;
+    const st = h.level1.get(node)?.status;
+    if (!st) return h.say(`level 1 on ${node}: its state is not known yet (${h.level1.get(node)?.error ?? 'reading'})`, true);
+    const on = !st.enabled;
+    const lines = on
+      ? [`Switch level-1 balancing ON on node ${node}?`, 'After each collection the agent sets CPU shares (and caps when configured) and balloon targets of its running VMs.', "The agent's audit log records the switch and the node view lists each adjustment."]
+      : [`Switch level-1 balancing OFF on node ${node}?`, 'Shares and balloon targets stay as they are now.', "The agent's audit log records the switch."];
+    h.confirm(lines, () => {
+      h.level1.setEnabled(node, on).then(
+        (s) => h.say(`level 1 on ${node}: ${s.enabled ? 'ON' : 'off'}`),
+        (e: unknown) => h.say(`level 1 on ${node}: ${e instanceof Error ? e.message : String(e)}`, true),
+      );
+    });
+  }
   lines(width: number, height: number): string[] {
     const h = this.host;
     const n = this.node();
     if (!n) return [`node ${this.nodeName} is gone`];
-    return nodeDetailLines(n, h.store.vmsOf(n.name), width, height, h.theme, h.glyphs);
+    // On a small terminal level 1 gets its one line (on or off); from 30 rows its recent changes too.
+    const l1Rows = height >= 30 ? Math.min(8, Math.floor(height / 5)) : 1;
+    const l1 = level1Lines(h.level1.get(n.name), level1Changes(h.events, n.name, l1Rows), width, l1Rows, h.theme);
+    const body = nodeDetailLines(n, h.store.vmsOf(n.name), width, height - l1.length, h.theme, h.glyphs);
+    // The key line (when it fits) stays last; level 1 goes just above it.
+    const keyLine = body.length > 0 && /Esc back/.test(body[body.length - 1] ?? '') ? body.length - 1 : body.length;
+    return [...body.slice(0, keyLine), ...l1, ...body.slice(keyLine)].slice(0, height);
   }
 }
 
