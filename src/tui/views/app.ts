@@ -28,6 +28,7 @@ import { EventLog } from '../store/events.js';
 import { EVENTS, EventsPage, eventsCommand } from './events.js';
 import { Level1Center } from '../store/level1.js';
 import { DisplayCenter } from '../store/displays.js';
+import { longJobs, type LongJob } from '../store/tasks.js';
 import { DISPLAY, DisplayPage } from './display.js';
 import type { PassphraseBroker } from './passphrase.js';
 
@@ -296,6 +297,19 @@ export class Dashboard implements AppHost {
     const vm = name ? [...this.store.vms.values()].find((v) => v.name === name) : top instanceof VmPage ? top.vm() : this.overview.selectedVm();
     if (!vm) return this.say(name ? `no VM named ${name}` : 'select a VM first (or :vnc VM)', true);
     this.push(new DisplayPage(this, this.displays, vm));
+  }
+
+  longJobs(): LongJob[] {
+    return longJobs(this.cmd.migrations.values(), this.screens.manage.clones.values());
+  }
+
+  cancelJob(j: LongJob): void {
+    const m = j.kind === 'migration' ? this.cmd.migrations.get(j.vmKey) : undefined;
+    if (m) return void this.cmd.cancelMigration(m);
+    this.screens.cmds.call(j.node, 'job.cancel', j.job).then(
+      () => this.say(`cancelling ${j.label} (the copies made are removed)`),
+      (e: unknown) => this.say(`cancel ${j.label}: ${e instanceof Error ? e.message : String(e)}`, true),
+    );
   }
 
   showTasks(): void {

@@ -3,7 +3,8 @@ import type { Binding } from '../keymap.js';
 import type { NodeRecord, VmRecord } from '../store/model.js';
 import { totals } from '../store/model.js';
 import { escapeTags } from '../format/text.js';
-import { level1Lines, nodeDetailLines, taskLines, vmDetailLines, wallLines } from './panels.js';
+import { jobLines, level1Lines, nodeDetailLines, taskLines, vmDetailLines, wallLines } from './panels.js';
+import type { LongJob } from '../store/tasks.js';
 import { level1Changes } from '../store/level1.js';
 import { BoundPage, type AppHost } from './page.js';
 import { VM_ACTIONS, type VmContext } from './vm-actions.js';
@@ -187,15 +188,37 @@ export class HelpPage extends View {
 export class TasksPage extends View {
   readonly id = 'tasks';
   readonly title = 'Tasks';
-  static readonly TABLE: readonly Binding<TasksPage>[] = [{ keys: ['t'], help: 'close the tasks view', run: (p) => p.close() }];
+  sel = 0;
+  static readonly TABLE: readonly Binding<TasksPage>[] = [
+    { keys: ['down', 'j'], help: 'select the next job', hint: 'select', run: (p) => (p.sel += 1) },
+    { keys: ['up', 'k'], help: 'select the previous job', run: (p) => (p.sel = Math.max(0, p.sel - 1)) },
+    { keys: ['x'], help: 'cancel the selected running job (migration or clone; after a confirmation)', hint: 'cancel job', run: (p) => p.cancelSelected() },
+    { keys: ['t'], help: 'close the tasks view', run: (p) => p.close() },
+  ];
   protected table(): readonly Binding<this>[] {
     return TasksPage.TABLE;
   }
   watches(): number {
     return 2;
   }
-  lines(_width: number, height: number): string[] {
-    return taskLines(this.host.cmd.tasks, height, this.host.theme);
+  selected(jobs: LongJob[]): LongJob | undefined {
+    if (jobs.length === 0) return undefined;
+    this.sel = Math.min(this.sel, jobs.length - 1);
+    return jobs[this.sel];
+  }
+  cancelSelected(): void {
+    const h = this.host;
+    const j = this.selected(h.longJobs());
+    if (!j) return h.say('no job to cancel', true);
+    if (j.state !== 'running') return h.say(`${j.label} has ended (${j.state})`, true);
+    h.confirm([`Cancel ${j.label}?`, j.kind === 'clone' ? 'The agent stops after the volume it is copying; the copies made are removed.' : 'libvirt aborts the migration; the VM stays on its node.'], () => h.cancelJob(j));
+  }
+  lines(width: number, height: number): string[] {
+    const h = this.host;
+    const jobs = h.longJobs();
+    const sel = this.selected(jobs);
+    const out = [...jobLines(jobs, sel, width, Math.max(3, Math.floor(height / 2)), h.theme, h.glyphs), ''];
+    return [...out, ...taskLines(h.cmd.tasks, height - out.length, h.theme)];
   }
 }
 

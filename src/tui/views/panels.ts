@@ -9,6 +9,7 @@ import { hypervisorLabel } from './tables.js';
 import { stateColour, type Theme } from './theme.js';
 import type { Ring } from '../store/ring.js';
 import type { Level1Change, Level1Seen } from '../store/level1.js';
+import type { LongJob } from '../store/tasks.js';
 
 interface ChartSpec {
   title: string;
@@ -198,6 +199,18 @@ export function evacuationLines(node: string, steps: EvacuationStep[], theme: Th
   if (steps.length === 0) out.push(' no VMs on this node');
   if (stay.length > 0) out.push('', theme.bad(escapeTags(`node ${node} still holds ${stay.length} VM${stay.length === 1 ? '' : 's'} after this plan: do not power it off`)));
   out.push('', 'y/enter start  n/Esc cancel');
+  return out;
+}
+
+/** The tasks view's long jobs: one line each with a progress bar, the selected one marked. */
+export function jobLines(jobs: LongJob[], sel: LongJob | undefined, width: number, height: number, theme: Theme, glyphs: Glyphs): string[] {
+  const out = [theme.head('Jobs: migrations and clones (running first; x cancels the selected one)')];
+  if (jobs.length === 0) out.push(theme.dim('  no migrations or clones in this session'));
+  for (const j of jobs.slice(0, Math.max(0, height - 1))) {
+    const pc = j.percent !== undefined ? `${bar(j.percent / 100, 12, glyphs)} ${cell(fmtPct(j.percent), 5, 'right')}` : ' '.repeat(18);
+    const text = escapeTags(cell(`${j === sel ? '>' : ' '} ${cell(j.state, 9)} ${pc}  ${j.label}  ${j.detail}${j.error ? `  ${j.error}` : ''}`, width));
+    out.push(j.state === 'failed' ? theme.bad(text) : j.state === 'running' ? text : theme.dim(text));
+  }
   return out;
 }
 
