@@ -14,6 +14,7 @@ import type { Link } from '../store/link.js';
 import type { EventLog } from '../store/events.js';
 import type { Level1Center } from '../store/level1.js';
 import type { LongJob } from '../store/tasks.js';
+import type { BalanceCenter } from '../commands/balance.js';
 
 /** A rectangle of tagged lines; a page that draws several (the overview) returns them all. */
 export interface Pane {
@@ -71,6 +72,8 @@ export interface AppHost {
   readonly glyphs: Glyphs;
   readonly frozen: boolean;
   readonly selection: Selection;
+  /** Level 2 from the dashboard: its plan, automatic mode and decisions (the wall and the balance view read it). */
+  readonly balance: BalanceCenter;
   /** The session's cluster event log. */
   readonly events: EventLog;
   /** Each node's level-1 state (the node view). */

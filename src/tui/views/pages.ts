@@ -5,12 +5,16 @@ import { totals } from '../store/model.js';
 import { escapeTags } from '../format/text.js';
 import { jobLines, level1Lines, nodeDetailLines, taskLines, vmDetailLines, wallLines } from './panels.js';
 import type { LongJob } from '../store/tasks.js';
+import { BIG_WALL, bigWallLines, type WallBalance } from './wall.js';
+import { describeMove } from '../commands/balance.js';
 import { level1Changes } from '../store/level1.js';
 import { BoundPage, type AppHost } from './page.js';
 import { VM_ACTIONS, type VmContext } from './vm-actions.js';
 
 /** How often the node view re-reads level 1's state. */
 const LEVEL1_REFRESH_MS = 5000;
+/** How often the wall plans level 2 again (the balance view does every 3 s). */
+const WALL_REPLAN_MS = 5000;
 
 abstract class View extends BoundPage {
   // a read-mostly view: its table, its lines, Esc/q closes it
@@ -120,6 +124,7 @@ export class WallPage extends View {
   readonly id = 'wall';
   readonly title = 'Wall mode';
   readonly fullTerminal = true;
+  private timer: NodeJS.Timeout | undefined;
   static readonly TABLE: readonly Binding<WallPage>[] = [
     { keys: ['escape', 'w'], help: 'back to the overview', hint: 'back', run: (p) => p.close() },
     { keys: ['q'], help: 'quit the dashboard', hint: 'quit', run: (p) => p.host.quit(0) },
@@ -130,11 +135,35 @@ export class WallPage extends View {
   watches(): number {
     return 2;
   }
+  /** The big wall shows the balancer's plan: planned again every few seconds while it shows. */
+  show(): void {
+    void this.host.balance.refresh();
+    if (this.host.frozen) return;
+    this.timer = setInterval(() => void this.host.balance.refresh(), WALL_REPLAN_MS);
+    this.timer.unref();
+  }
+  hide(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
   lines(width: number, height: number): string[] {
     const h = this.host;
     const nodes = [...h.store.nodes.values()].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
     const clock = h.frozen ? '' : new Date().toISOString().slice(11, 19);
-    return wallLines(totals(h.store.nodes.values()), nodes, [...h.store.vms.values()], width, height, h.theme, h.glyphs, clock);
+    const t = totals(h.store.nodes.values());
+    const vms = [...h.store.vms.values()];
+    if (width < BIG_WALL.width || height < BIG_WALL.height) return wallLines(t, nodes, vms, width, height, h.theme, h.glyphs, clock);
+    const b = h.balance;
+    const wb: WallBalance = {
+      auto: b.auto,
+      ...(b.plan ? { imbalance: b.plan.imbalance } : {}),
+      moves: (b.plan?.moves ?? []).map((m) => `${describeMove(m)}  ${m.reason ?? ''}`.trimEnd()),
+      decisions: b.decisions.slice(0, 4),
+      ...(b.error ? { error: b.error } : {}),
+    };
+    // A frozen screen (fixtures) has no clock, and events carry the time they came in, in whatever order the nodes answered.
+    const events = h.frozen ? undefined : h.events.newest('', height);
+    return bigWallLines(t, nodes, vms, wb, events, width, height, h.theme, h.glyphs, clock);
   }
 }
 
