@@ -24,7 +24,7 @@ test('vem demo: the wall on 200x50 shows node charts, hottest VMs, the balancer 
   await tm.waitFor(/automatic balancing on/, 5000, 'automatic mode on');
   tm.keys('w');
   const s = await tm.waitFor((x) => /^ve-manager wall {2}SIMULATED.*AUTO-BALANCE/m.test(x) && /level 2: balancing between nodes/.test(x) && /latest events/.test(x) && /hottest VMs/.test(x), 10_000, 'the big wall');
-  for (const n of ['node-01', 'node-02', 'node-03', 'node-04']) assert.match(s, new RegExp(`^${n} SIMULATED \\d+/\\d+ VMs {2}cpu`, 'm'), `a chart tile for ${n}`);
+  for (const n of ['node-01', 'node-02', 'node-03', 'node-04']) assert.match(s, new RegExp(`${n} SIMULATED \\d+/\\d+ VMs {2}cpu`), `a chart tile for ${n}`);
   assert.match(s, /automatic ON {2}imbalance \d/, 'the balancer state');
   assert.match(s, /\d\d:\d\d:\d\d node-\d+ link\/up/, 'the latest events');
   assert.match(s, /^\S+\s+node-\d+\s+[\d.]+%/m, 'a hottest VM row');
