@@ -14,6 +14,27 @@ import type { Hypervisor } from '../libvirt/hypervisor.js';
 
 export type { Level1Observation } from '../balancer/level1.js';
 
+/**
+ * One change level 1 made to a VM, before -> after, with the planner's reason.
+ * The agent publishes each as a `balancer/level1` event (events.poll), so the
+ * dashboard's node view and event log show them without a poll of their own.
+ */
+export interface Level1Adjustment {
+  vm: string;
+  what: 'shares' | 'quota' | 'balloon';
+  /** Undefined when level 1 had not seen the value before (first tick after start). */
+  before?: number;
+  after: number;
+  reason: string;
+}
+
+/** An adjustment as an event's detail struct (XML-RPC has no undefined). */
+export function adjustmentDetail(a: Level1Adjustment): XmlRpcStruct {
+  const d: XmlRpcStruct = { what: a.what, after: a.after, reason: a.reason };
+  if (a.before !== undefined) d.before = a.before;
+  return d;
+}
+
 export interface Level1Handle {
   tick(): Promise<void>;
   close(): void;
@@ -29,6 +50,7 @@ interface State {
   applied: number;
   errors: Array<{ vm: string; error: string; at: Date }>;
   shares: Map<string, number>;
+  quotas: Map<string, number>;
 }
 
 function planToValue(p: Level1Plan): XmlRpcStruct {
@@ -107,8 +129,17 @@ export function toLevel1Observation(x: Level1Observation | CollectorObservation)
   };
 }
 
-export function registerLevel1(registry: MethodRegistry, hv: Hypervisor, o: { samples: () => Level1Observation | CollectorObservation; config?: Partial<Level1Config> }): Level1Handle {
-  const st: State = { enabled: false, config: { ...DEFAULT_LEVEL1, ...o.config }, policies: new Map(), ticks: 0, applied: 0, errors: [], shares: new Map() };
+export interface Level1Options {
+  samples: () => Level1Observation | CollectorObservation;
+  config?: Partial<Level1Config>;
+  /** Each change applied (not the unchanged re-applications); the agent turns them into events. */
+  onAdjust?: (a: Level1Adjustment) => void;
+  /** Switched on or off (by balancer.level1.enable/disable), for the event log. */
+  onSwitch?: (enabled: boolean, settings: XmlRpcStruct) => void;
+}
+
+export function registerLevel1(registry: MethodRegistry, hv: Hypervisor, o: Level1Options): Level1Handle {
+  const st: State = { enabled: false, config: { ...DEFAULT_LEVEL1, ...o.config }, policies: new Map(), ticks: 0, applied: 0, errors: [], shares: new Map(), quotas: new Map() };
   let running = false;
   let closed = false;
 
@@ -142,13 +173,23 @@ export function registerLevel1(registry: MethodRegistry, hv: Hypervisor, o: { sa
             params.vcpuQuota = d.quotaUs;
             params.vcpuPeriod = st.config.capPeriodUs;
           }
+          // The first change to a VM: ask libvirt what it had, so the adjustment reads before -> after.
+          const before = v?.shares ?? (await hv.getSchedulerParams(d.vm).then((p) => p.cpuShares, () => undefined));
           await hv.setSchedulerParams(d.vm, params, { live: true });
           st.shares.set(d.vm, d.shares);
           st.applied++;
+          if (before !== d.shares) o.onAdjust?.({ vm: d.vm, what: 'shares', ...(before !== undefined ? { before } : {}), after: d.shares, reason: d.reason });
+          // A cap is re-applied every tick (libvirt may have been told otherwise); only a new value is an adjustment.
+          const q = st.quotas.get(d.vm);
+          if (d.quotaUs !== undefined && q !== d.quotaUs) {
+            st.quotas.set(d.vm, d.quotaUs);
+            o.onAdjust?.({ vm: d.vm, what: 'quota', ...(q !== undefined ? { before: q } : {}), after: d.quotaUs, reason: d.reason });
+          }
         }
         if (d.balloonKiB !== undefined && d.balloonKiB !== v?.memCurKiB) {
           await hv.setMemory(d.vm, d.balloonKiB, { live: true });
           st.applied++;
+          o.onAdjust?.({ vm: d.vm, what: 'balloon', ...(v?.memCurKiB !== undefined ? { before: v.memCurKiB } : {}), after: d.balloonKiB, reason: d.reason });
         }
       } catch (e) {
         st.errors.push({ vm: d.vm, error: e instanceof Error ? e.message : String(e), at: new Date() });
@@ -173,7 +214,9 @@ export function registerLevel1(registry: MethodRegistry, hv: Hypervisor, o: { sa
       st.config = parsed.config;
       st.policies = parsed.policies;
       st.enabled = true;
-      return status();
+      const s = status();
+      o.onSwitch?.(true, { caps: st.config.caps, pressureFree: st.config.pressureFree, ...(st.config.memBudgetKiB !== undefined ? { memBudgetKiB: st.config.memBudgetKiB } : {}) });
+      return s;
     },
   });
   registry.register({
@@ -183,6 +226,7 @@ export function registerLevel1(registry: MethodRegistry, hv: Hypervisor, o: { sa
     mutates: true,
     handler: () => {
       st.enabled = false;
+      o.onSwitch?.(false, {});
       return status();
     },
   });

@@ -7,7 +7,7 @@ import type { MethodRegistry } from '../common/xmlrpc/registry.js';
 import type { Hypervisor } from '../libvirt/hypervisor.js';
 import type { AgentCore } from './core.js';
 import { registerGuestMethods, type GuestRelayOptions } from './guest/index.js';
-import { registerLevel1 } from './level1.js';
+import { adjustmentDetail, registerLevel1 } from './level1.js';
 import { level1Observation } from './observation.js';
 
 export interface Plugins {
@@ -37,7 +37,11 @@ export function loadPlugins(registry: MethodRegistry, core: AgentCore, guestOpti
     ...guestOptions,
     onMisbehave: (vm, d) => core.events.push('guest', 'misbehaved', vm, { reason: d.reason, quarantineMs: d.quarantineMs, until: d.until }),
   });
-  const level1 = registerLevel1(registry, hv, { samples: () => level1Observation(core) });
+  const level1 = registerLevel1(registry, hv, {
+    samples: () => level1Observation(core),
+    onAdjust: (a) => core.events.push('balancer', 'level1', a.vm, adjustmentDetail(a)),
+    onSwitch: (on, settings) => core.events.push('balancer', on ? 'level1-on' : 'level1-off', undefined, settings),
+  });
   return {
     afterCollect: async () => {
       try {

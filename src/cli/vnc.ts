@@ -1,6 +1,7 @@
 /** `vem vnc VM`: a local loopback port forwarded through the VM's node's SSH link to its VNC/SPICE display. */
-import { UsageError, VemError } from '../common/errors.js';
-import { findVmDisplay, loadClusterFile, openLink, SshLink, terminalPassphrase, type LocalForward, type NodeLink } from '../link/index.js';
+import { UsageError } from '../common/errors.js';
+import { findVmDisplay, loadClusterFile, openLink, terminalPassphrase, type LocalForward, type NodeLink } from '../link/index.js';
+import { forwardVmDisplay } from '../link/vnc.js';
 import { parseCommandArgs, stringOpt } from './args.js';
 
 export async function run(args: string[]): Promise<number> {
@@ -15,16 +16,11 @@ export async function run(args: string[]): Promise<number> {
     const { link, display } = await findVmDisplay(links, vm);
     // Only the VM's node stays connected.
     await Promise.all(links.filter((l) => l !== link).map((l) => l.close()));
-    if (!(link instanceof SshLink)) {
-      throw new VemError(`node ${link.name} is reached without SSH, so vem cannot forward its display`, display.kind === 'tcp' ? `connect a viewer to ${display.host}:${display.port} on that node` : undefined);
-    }
-    forward = display.kind === 'tcp' ? await link.forwardLocal(display.host, display.port) : await link.forwardLocalSocket(display.path);
-    const target = display.kind === 'tcp' ? `${display.host}:${display.port}` : display.path;
-    const scheme = display.protocol === 'vnc' ? 'vnc' : 'spice';
+    const f = await forwardVmDisplay(link, vm, display);
+    forward = f.forward;
     process.stdout.write(
-      `${display.protocol.toUpperCase()} display of ${vm} (node ${link.name}, ${target} there) forwarded to ${forward.host}:${forward.port}\n` +
-        `  viewer: remote-viewer ${scheme}://${forward.host}:${forward.port}` +
-        (display.protocol === 'vnc' ? `   or   vncviewer ${forward.host}::${forward.port}\n` : '\n') +
+      `${display.protocol.toUpperCase()} display of ${vm} (node ${link.name}, ${f.target} there) forwarded to ${forward.host}:${forward.port}\n` +
+        `  viewer: ${f.viewers.join('   or   ')}\n` +
         'Ctrl-C to stop.\n',
     );
     await new Promise<void>((resolve) => {

@@ -2,7 +2,7 @@
 import { VemError } from '../common/errors.js';
 import { ATTR, decodeEntities, xmlParser } from '../common/xml.js';
 import type { XmlRpcValue } from '../common/xmlrpc/value.js';
-import type { NodeLink } from './types.js';
+import type { LocalForward, NodeLink } from './types.js';
 
 export type VmDisplay =
   | { protocol: 'vnc' | 'spice'; kind: 'tcp'; host: string; port: number }
@@ -79,4 +79,55 @@ export async function findVmDisplay(links: NodeLink[], vm: string): Promise<{ li
   const display = all[0];
   if (!display) throw new VemError(`VM ${vm} on ${link.name} has no VNC or SPICE display with a port (is it running?)`, "add <graphics type='vnc'/> to its XML");
   return { link, display, all };
+}
+
+/** What a display forward needs of a link: calls, and forwards through its SSH connection. */
+export interface DisplayLink {
+  readonly name: string;
+  call(method: string, ...params: XmlRpcValue[]): Promise<XmlRpcValue>;
+  forwardLocal?(remoteHost: string, remotePort: number): Promise<LocalForward>;
+  forwardLocalSocket?(path: string): Promise<LocalForward>;
+}
+
+/** An open display forward: where the viewer connects, and how to start one. */
+export interface DisplayForward {
+  vm: string;
+  node: string;
+  display: VmDisplay;
+  forward: LocalForward;
+  /** Where the display listens as seen on the node (host:port or the socket path). */
+  target: string;
+  /** vnc://127.0.0.1:PORT or spice://... */
+  url: string;
+  /** Viewer command lines to copy, the most common first. */
+  viewers: string[];
+}
+
+/** The viewer command lines for a display forwarded to a local port. Pure. */
+export function viewerCommands(protocol: VmDisplay['protocol'], f: { host: string; port: number }): { url: string; viewers: string[] } {
+  const url = `${protocol}://${f.host}:${f.port}`;
+  return { url, viewers: protocol === 'vnc' ? [`remote-viewer ${url}`, `vncviewer ${f.host}::${f.port}`] : [`remote-viewer ${url}`] };
+}
+
+/** The VM's first display on this link's node, from its live XML (vm.xml). */
+export async function readVmDisplay(link: DisplayLink, vm: string): Promise<VmDisplay> {
+  const xml = await link.call('vm.xml', vm);
+  if (typeof xml !== 'string') throw new VemError(`node ${link.name}: vm.xml ${vm} did not return XML text`);
+  const display = parseGraphics(xml)[0];
+  if (!display) throw new VemError(`VM ${vm} on ${link.name} has no VNC or SPICE display with a port (is it running?)`, "add <graphics type='vnc'/> to its XML");
+  return display;
+}
+
+/**
+ * A local loopback port forwarded through the node's SSH connection to the
+ * VM's display (`vem vnc` and the dashboard's display key). A link without
+ * SSH (HTTPS with a token) cannot forward: the refusal says where the display is.
+ */
+export async function forwardVmDisplay(link: DisplayLink, vm: string, known?: VmDisplay): Promise<DisplayForward> {
+  const display = known ?? (await readVmDisplay(link, vm));
+  const target = display.kind === 'tcp' ? `${display.host}:${display.port}` : display.path;
+  const open = display.kind === 'tcp' ? link.forwardLocal?.bind(link, display.host, display.port) : link.forwardLocalSocket?.bind(link, display.path);
+  if (!open) throw new VemError(`node ${link.name} is reached without SSH, so vem cannot forward the display of ${vm}`, `connect a viewer to ${target} on that node`);
+  const forward = await open();
+  return { vm, node: link.name, display, forward, target, ...viewerCommands(display.protocol, forward) };
 }

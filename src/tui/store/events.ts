@@ -14,6 +14,8 @@ export interface LoggedEvent {
   kind: string;
   vm?: string;
   text: string;
+  /** An agent event's detail struct as it came (level-1 adjustments are read from it; exported as is). */
+  detail?: Record<string, unknown>;
 }
 
 const CAP = 5000;
@@ -36,7 +38,7 @@ export class EventLog {
   /** One node's events from its agent (the poller's cursor never repeats one). */
   addAgent(node: string, events: readonly AgentEvent[]): void {
     for (const e of events) {
-      this.add({ at: Number(e.at), node, source: e.source, kind: e.kind, ...(e.vm ? { vm: e.vm } : {}), text: detailText(e.detail) });
+      this.add({ at: Number(e.at), node, source: e.source, kind: e.kind, ...(e.vm ? { vm: e.vm } : {}), text: detailText(e.detail), detail: e.detail });
     }
   }
 
@@ -61,6 +63,16 @@ export class EventLog {
         if (!words.every((w) => line.includes(w))) continue;
       }
       out.push(e);
+    }
+    return out;
+  }
+
+  /** Newest first, those `pred` takes, at most `limit` (a view's own selection, e.g. one node's level-1 changes). */
+  newestWhere(pred: (e: LoggedEvent) => boolean, limit: number): LoggedEvent[] {
+    const out: LoggedEvent[] = [];
+    for (let i = this.list.length - 1; i >= 0 && out.length < limit; i--) {
+      const e = this.list[i] as LoggedEvent;
+      if (pred(e)) out.push(e);
     }
     return out;
   }

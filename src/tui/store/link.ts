@@ -6,6 +6,7 @@
 import type { Duplex } from 'node:stream';
 import type { Caller } from '../../api/client.js';
 import type { XmlRpcValue } from '../../common/xmlrpc/value.js';
+import type { LocalForward } from '../../link/types.js';
 
 export type { XmlRpcValue };
 
@@ -26,4 +27,7 @@ export interface Link extends Caller {
   trustHostKey?(): Promise<void>;
   /** Try now instead of waiting for the next backoff step. */
   reconnect?(): void;
+  /** A 127.0.0.1 listener forwarded through the node's SSH connection (SSH and agentless links; the display key). */
+  forwardLocal?(remoteHost: string, remotePort: number): Promise<LocalForward>;
+  forwardLocalSocket?(path: string): Promise<LocalForward>;
 }

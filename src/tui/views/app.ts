@@ -21,12 +21,16 @@ import { unavailableLines } from './unsupported.js';
 import { bind, findCommandIn, findKey, footerHints, helpLines, type Binding, type Bound, type HelpSection } from '../keymap.js';
 import { ManageScreens, SCREEN_HELP } from '../screens/index.js';
 import { OVERVIEW, OverviewPage } from './overview.js';
-import { HelpPage, TasksPage, VIEW_HELP, WallPage } from './pages.js';
+import { HelpPage, TasksPage, VIEW_HELP, VmPage, WallPage } from './pages.js';
 import { PageStack, type AppHost, type Page, type PromptOptions } from './page.js';
 import { BALANCE, BalancePage, balanceCommand } from './balance.js';
 import { BalanceCenter } from '../commands/balance.js';
 import { EventLog } from '../store/events.js';
-import { EVENTS, EventsPage } from './events.js';
+import { EVENTS, EventsPage, eventsCommand } from './events.js';
+import { Level1Center } from '../store/level1.js';
+import { DisplayCenter } from '../store/displays.js';
+import { longJobs, type LongJob } from '../store/tasks.js';
+import { DISPLAY, DisplayPage } from './display.js';
 import type { PassphraseBroker } from './passphrase.js';
 
 export interface DashboardOptions {
@@ -62,13 +66,14 @@ export const GLOBAL: readonly Binding<Dashboard>[] = [
   { keys: ['w'], help: 'wall mode: the whole cluster at a glance, no keys needed', hint: 'wall', command: 'wall', run: (d) => d.push(new WallPage(d)) },
   { keys: ['t'], help: 'tasks: progress and results of migrations and bulk actions', command: 'tasks', run: (d) => d.showTasks() },
   { keys: ['A'], help: 'toggle ASCII charts (for terminals without braille)', run: (d) => d.toggleGlyphs() },
-  { keys: ['L'], help: 'cluster event log, newest first (:events [WORDS] filters; / in the log filters as you type)', command: 'events', args: '[WORDS]', run: (d, arg) => d.openEvents(arg ?? '') },
+  { keys: ['L'], help: 'cluster event log, newest first (:events [WORDS] filters; / in the log filters as you type; :events export FILE writes it as JSON lines)', command: 'events', args: '[WORDS|export FILE]', run: (d, arg) => eventsCommand(d, arg ?? '', (f) => d.openEvents(f)) },
+  { keys: ['V'], help: "VNC/SPICE display of the selected VM: a loopback port forwarded through its node's SSH link, a viewer command to copy ($VEM_VNC_VIEWER is started when set); closing the view ends the forward", command: 'vnc', args: '[VM]', run: (d, arg) => d.openDisplay(arg ?? '') },
   { keys: ['B'], help: 'balance (level 2): imbalance, recommended moves, automatic mode (:balance apply, :balance auto on|off [SECONDS])', command: 'balance', args: '[apply|auto on|off]', run: (d, arg) => balanceCommand(d, d.balance, arg, () => d.openBalance()) },
 ];
 
 /** Every screen's table, in the order `?` shows them. */
 export function helpSections(): HelpSection[] {
-  return [{ title: 'Everywhere', bindings: GLOBAL }, { title: 'Overview: node list and VM table', bindings: OVERVIEW }, ...VIEW_HELP, { title: 'Events (L, :events)', bindings: EVENTS }, { title: 'Balance (B, :balance)', bindings: BALANCE }, ...SCREEN_HELP, ...DIALOG_HELP];
+  return [{ title: 'Everywhere', bindings: GLOBAL }, { title: 'Overview: node list and VM table', bindings: OVERVIEW }, ...VIEW_HELP, { title: 'Events (L, :events)', bindings: EVENTS }, { title: 'Balance (B, :balance)', bindings: BALANCE }, { title: 'Display (V, :vnc)', bindings: DISPLAY }, ...SCREEN_HELP, ...DIALOG_HELP];
 }
 
 /** The `?` screen's text, generated from the tables. */
@@ -90,6 +95,10 @@ export class Dashboard implements AppHost {
   readonly balance: BalanceCenter;
   /** The session's cluster event log (:events). */
   readonly events = new EventLog();
+  /** Each node's level-1 state, read while its node view shows. */
+  readonly level1 = new Level1Center((n) => this.links.get(n), () => (this.dirty = true));
+  /** The display forwards the admin opened (V), each ended when its view closes. */
+  readonly displays: DisplayCenter;
   /** The management screens (storage, networks, guest, create, edit, XML, delete). */
   readonly screens: ManageScreens;
   readonly screen: blessed.Widgets.Screen;
@@ -122,6 +131,7 @@ export class Dashboard implements AppHost {
     this.glyphs = detectGlyphs(env);
     this.frozen = o.frozen ?? false;
     this.traceFile = env['VEM_TUI_TRACE'] || undefined;
+    this.displays = new DisplayCenter((n) => this.links.get(n), env, () => (this.dirty = true));
     this.overview = new OverviewPage(this);
     this.stack = new PageStack(this.overview);
     this.global = bind(this, GLOBAL);
@@ -282,6 +292,27 @@ export class Dashboard implements AppHost {
     this.push(p);
   }
 
+  /** The display of the VM named, else of the VM view's VM, else of the selected one. */
+  openDisplay(name = ''): void {
+    const top = this.stack.base;
+    const vm = name ? [...this.store.vms.values()].find((v) => v.name === name) : top instanceof VmPage ? top.vm() : this.overview.selectedVm();
+    if (!vm) return this.say(name ? `no VM named ${name}` : 'select a VM first (or :vnc VM)', true);
+    this.push(new DisplayPage(this, this.displays, vm));
+  }
+
+  longJobs(): LongJob[] {
+    return longJobs(this.cmd.migrations.values(), this.screens.manage.clones.values());
+  }
+
+  cancelJob(j: LongJob): void {
+    const m = j.kind === 'migration' ? this.cmd.migrations.get(j.vmKey) : undefined;
+    if (m) return void this.cmd.cancelMigration(m);
+    this.screens.cmds.call(j.node, 'job.cancel', j.job).then(
+      () => this.say(`cancelling ${j.label} (the copies made are removed)`),
+      (e: unknown) => this.say(`cancel ${j.label}: ${e instanceof Error ? e.message : String(e)}`, true),
+    );
+  }
+
   showTasks(): void {
     const t = this.stack.top;
     if (t instanceof TasksPage) return this.pop(t);
@@ -330,6 +361,7 @@ export class Dashboard implements AppHost {
     this.input?.cancel?.();
     this.o.passphrases?.close();
     this.stack.closeAll();
+    this.displays.closeAll();
     this.balance.close();
     for (const p of this.pollers.values()) p.stop();
     this.console?.session.close();

@@ -4,6 +4,9 @@
  * adjustments), link up and down, and level-2 decisions taken or declined.
  * `/` filters as you type (all words must occur); j/k scroll.
  */
+import { writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
 import type { Binding } from '../keymap.js';
 import { escapeTags } from '../format/text.js';
 import { eventLine, type EventLog, type LoggedEvent } from '../store/events.js';
@@ -18,8 +21,44 @@ export const EVENTS: readonly Binding<EventsPage>[] = [
   { keys: ['pageup', 'C-b'], help: 'page to newer events', run: (p) => (p.top = Math.max(0, p.top - 20)) },
   { keys: ['g'], help: 'back to the newest event', run: (p) => (p.top = 0) },
   { keys: ['c'], help: 'clear the filter', run: (p) => (p.filter = '') },
+  { keys: ['x'], help: 'export the whole log as JSON lines to a file (:events export FILE)', hint: 'export', run: (p) => p.host.prompt('export events to file: ', '', (f) => exportEventsTo(p.host, p.log, f)) },
   { keys: ['L'], help: 'close the event log', run: (p) => p.close() },
 ];
+
+/**
+ * Write the session's log, oldest first, one JSON object a line. An existing file
+ * is never overwritten (a second export must not lose the first); the error says so.
+ */
+export function exportEvents(log: EventLog, file: string, cwd = process.cwd()): { path: string; count: number } {
+  const f = file.trim();
+  if (!f) throw new Error('export events: give a file name (:events export FILE)');
+  const path = f === '~' || f.startsWith('~/') ? resolve(homedir(), f.slice(2)) : resolve(cwd, f);
+  try {
+    writeFileSync(path, log.jsonLines(), { flag: 'wx', mode: 0o600 });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new Error(`export events: ${path} exists; give a new file name (nothing was overwritten)`, { cause: e });
+    if (code === 'ENOENT') throw new Error(`export events: no folder for ${path}`, { cause: e });
+    throw new Error(`export events to ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  return { path, count: log.size };
+}
+
+function exportEventsTo(h: AppHost, log: EventLog, file: string): void {
+  try {
+    const r = exportEvents(log, file);
+    h.say(`exported ${r.count} events to ${r.path}`);
+  } catch (e) {
+    h.say(e instanceof Error ? e.message : String(e), true);
+  }
+}
+
+/** `:events [WORDS]` opens the log filtered; `:events export FILE` writes it as JSON lines. */
+export function eventsCommand(h: AppHost, arg: string, open: (filter: string) => void): void {
+  const m = /^export(?:\s+(.*))?$/.exec(arg.trim());
+  if (m) return exportEventsTo(h, h.events, m[1] ?? '');
+  open(arg);
+}
 
 export class EventsPage extends BoundPage {
   readonly id = 'events';

@@ -11,6 +11,10 @@ import type { ClusterStore } from '../store/store.js';
 import type { NodeRecord, VmRecord } from '../store/model.js';
 import type { CommandCenter } from '../commands/index.js';
 import type { Link } from '../store/link.js';
+import type { EventLog } from '../store/events.js';
+import type { Level1Center } from '../store/level1.js';
+import type { LongJob } from '../store/tasks.js';
+import type { BalanceCenter } from '../commands/balance.js';
 
 /** A rectangle of tagged lines; a page that draws several (the overview) returns them all. */
 export interface Pane {
@@ -68,6 +72,16 @@ export interface AppHost {
   readonly glyphs: Glyphs;
   readonly frozen: boolean;
   readonly selection: Selection;
+  /** Level 2 from the dashboard: its plan, automatic mode and decisions (the wall and the balance view read it). */
+  readonly balance: BalanceCenter;
+  /** The session's cluster event log. */
+  readonly events: EventLog;
+  /** Each node's level-1 state (the node view). */
+  readonly level1: Level1Center;
+  /** Migrations and clones (with their volume copies), running first (the tasks view). */
+  longJobs(): LongJob[];
+  /** Ask the job's node to cancel it (job.cancel); the result goes to the status line. */
+  cancelJob(j: LongJob): void;
   push(p: Page): void;
   /** Take `p` (and whatever is above it) off the stack. */
   pop(p: Page): void;

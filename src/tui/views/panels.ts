@@ -8,6 +8,8 @@ import { bar, lineChart, sparkline, type Glyphs } from '../format/chart.js';
 import { hypervisorLabel } from './tables.js';
 import { stateColour, type Theme } from './theme.js';
 import type { Ring } from '../store/ring.js';
+import type { Level1Change, Level1Seen } from '../store/level1.js';
+import type { LongJob } from '../store/tasks.js';
 
 interface ChartSpec {
   title: string;
@@ -76,6 +78,32 @@ export function nodeDetailLines(n: NodeRecord, vms: VmRecord[], width: number, h
     .slice(0, Math.max(0, height - head.length - charts.length - 2))
     .map((vm) => escapeTags(cell(`  ${cell(vm.name, 20)} ${cell(vm.state, 9)} CPU ${cell(fmtPct(vm.cpuPct), 5, 'right')}  mem ${cell(fmtKiB(vm.memKiB), 6, 'right')}`, width)));
   return [...head, ...charts, theme.head('busiest VMs'), ...top, theme.dim('Esc back  E evacuate')].slice(0, height);
+}
+
+function l1Value(what: string, v: number | undefined): string {
+  if (v === undefined) return '?';
+  return what === 'balloon' ? fmtKiB(v) : what === 'quota' ? `${v}us` : String(v);
+}
+
+/**
+ * The node view's level-1 part: on or off, its settings, the last tick, and the
+ * recent adjustments (before -> after, with the planner's reason), newest first.
+ */
+export function level1Lines(seen: Level1Seen | undefined, changes: Level1Change[], width: number, rows: number, theme: Theme): string[] {
+  const s = seen?.status;
+  const head = s
+    ? `level 1 (between this node's VMs): ${s.enabled ? 'ON' : 'off'}  caps ${s.caps ? 'on' : 'off'}  pressure below ${fmtPct(s.pressureFree * 100)} free${s.memBudgetKiB !== undefined ? `  memory budget ${fmtKiB(s.memBudgetKiB)}` : ''}  ticks ${s.ticks}  applied ${s.applied}${s.lastTick ? `  last ${s.lastTick.toISOString().slice(11, 19)}` : ''}${s.last ? `  ${s.last.contended ? 'CPU contended' : 'CPU not contended'}${s.last.pressure ? ', memory pressure' : ''}` : ''}`
+    : seen?.error ? `level 1: cannot read its state: ${seen.error}` : 'level 1: reading its state...';
+  const out = [s?.enabled ? theme.ok(escapeTags(cell(head, width))) : s ? escapeTags(cell(head, width)) : theme.dim(escapeTags(cell(head, width)))];
+  if (seen?.error && s) out.push(theme.bad(escapeTags(cell(`level 1: last read failed: ${seen.error}`, width))));
+  const err = s?.errors.at(-1);
+  if (err) out.push(theme.bad(escapeTags(cell(`  last error ${err.at.toISOString().slice(11, 19)} ${err.vm}: ${err.error}`, width))));
+  if (changes.length === 0) out.push(theme.dim(cell(s?.enabled ? '  no adjustment yet in this session' : '  no adjustment in this session (l switches level 1 on)', width)));
+  for (const c of changes.slice(0, Math.max(0, rows - out.length))) {
+    const t = new Date(c.at).toISOString().slice(11, 19);
+    out.push(escapeTags(cell(`  ${t} ${cell(c.vm, 18)} ${cell(c.what, 7)} ${l1Value(c.what, c.before)} -> ${l1Value(c.what, c.after)}  ${c.reason}`, width)));
+  }
+  return out.slice(0, Math.max(1, rows));
 }
 
 /** Wall mode: a tile per node and the busiest VMs, sized to the screen, no keys needed. */
@@ -171,6 +199,18 @@ export function evacuationLines(node: string, steps: EvacuationStep[], theme: Th
   if (steps.length === 0) out.push(' no VMs on this node');
   if (stay.length > 0) out.push('', theme.bad(escapeTags(`node ${node} still holds ${stay.length} VM${stay.length === 1 ? '' : 's'} after this plan: do not power it off`)));
   out.push('', 'y/enter start  n/Esc cancel');
+  return out;
+}
+
+/** The tasks view's long jobs: one line each with a progress bar, the selected one marked. */
+export function jobLines(jobs: LongJob[], sel: LongJob | undefined, width: number, height: number, theme: Theme, glyphs: Glyphs): string[] {
+  const out = [theme.head('Jobs: migrations and clones (running first; x cancels the selected one)')];
+  if (jobs.length === 0) out.push(theme.dim('  no migrations or clones in this session'));
+  for (const j of jobs.slice(0, Math.max(0, height - 1))) {
+    const pc = j.percent !== undefined ? `${bar(j.percent / 100, 12, glyphs)} ${cell(fmtPct(j.percent), 5, 'right')}` : ' '.repeat(18);
+    const text = escapeTags(cell(`${j === sel ? '>' : ' '} ${cell(j.state, 9)} ${pc}  ${j.label}  ${j.detail}${j.error ? `  ${j.error}` : ''}`, width));
+    out.push(j.state === 'failed' ? theme.bad(text) : j.state === 'running' ? text : theme.dim(text));
+  }
   return out;
 }
 

@@ -62,7 +62,7 @@ for (const [w, h] of [
     tm.keys('Tab');
     await settle();
     tm.keys('Enter');
-    check(`node-${size}`, await tm.waitStable(/^node node-01 {2}SIMULATED/m, 5000));
+    check(`node-${size}`, await tm.waitStable(/^node node-01 {2}SIMULATED[\s\S]*^level 1 \(between/m, 5000));
     tm.keys('Escape');
     await tm.waitFor(/NAME\s+NODE\s+STATE/, 3000);
     await settle();
