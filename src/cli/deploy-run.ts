@@ -118,7 +118,7 @@ async function removeAll(r: NodeDeployRequest, remote: RemoteNode, f: NodeFacts)
   must(await remote.exec(stopScript({ paths: r.paths, systemd })), 'stopping the agent', 'stop it by hand, then run vem deploy --remove again');
   r.onStep('removing files');
   must(await remote.exec(removeScript({ paths: r.paths, createdDirs: f.manifest?.createdDirs ?? [], systemd })), 'removing the files', 'see the message above');
-  return { node: name, ok: true, mode: 'remove', line: `${name}: agent stopped and removed (bundle, token, unit, logs, history${(f.manifest?.createdDirs.length ?? 0) > 0 ? ' and the folders deploy made' : ''})` };
+  return { node: name, ok: true, mode: 'remove', line: `${name}: agent stopped and removed (bundle, token, ${systemd ? 'unit, ' : 'pid file, '}logs, history${(f.manifest?.createdDirs.length ?? 0) > 0 ? ' and the folders deploy made' : ''})` };
 }
 
 async function install(r: NodeDeployRequest, remote: RemoteNode, f: NodeFacts, mode: 'install' | 'upgrade', uri: string): Promise<NodeDeployOutcome> {

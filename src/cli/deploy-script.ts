@@ -19,7 +19,8 @@ export function shCommand(script: string): string {
 
 /** True when /proc/PID's command line names the bundle (a recycled PID is someone else's). */
 function isOurs(pidVar: string, bundle: string): string {
-  return `[ -n "${pidVar}" ] && [ -r /proc/${pidVar}/cmdline ] && tr '\\000' ' ' < /proc/${pidVar}/cmdline | grep -qF ${shq(bundle)}`;
+  // Braced: callers join two of these with ||, and sh's && and || bind left to right.
+  return `{ [ -n "${pidVar}" ] && [ -r /proc/${pidVar}/cmdline ] && tr '\\000' ' ' < /proc/${pidVar}/cmdline | grep -qF ${shq(bundle)}; }`;
 }
 
 /** Read-only: prints key=value lines that parseProbe reads. */

@@ -5,7 +5,7 @@
  * in parallel, one progress line each; the exit status is the number that failed.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -119,16 +119,17 @@ export async function deploy(o: DeployOptions): Promise<NodeDeployOutcome[]> {
   }
   const progress = new Progress(nodes.map((n) => n.name), out);
   const ask = process.stdin.isTTY ? terminalPassphrase() : undefined;
+  // One token per node for the whole run: the one the jump host already keeps, or a new one.
+  const tokens = new Map(nodes.map((n) => [n.name, o.remove ? '' : localToken(n.tokenFile ?? tokenPath(cluster.path, n.name))]));
   const outcomes = await Promise.all(
     nodes.map(async (node): Promise<NodeDeployOutcome> => {
-      const tokFile = tokenPath(cluster.path, node.name);
       try {
         const r = await deployNode({
           node,
           paths: o.paths,
           bundle,
           unitTemplate,
-          token: o.remove ? '' : localToken(node.tokenFile ?? tokFile),
+          token: tokens.get(node.name) ?? '',
           remove: o.remove,
           dryRun: o.dryRun,
           waitMs: o.waitMs,
@@ -155,8 +156,7 @@ export async function deploy(o: DeployOptions): Promise<NodeDeployOutcome[]> {
       text = withNodeFields(text, node.name, { agent: 'none', 'token-file': undefined }, cluster.path);
       if (!node.tokenFile || node.tokenFile === tokenPath(cluster.path, node.name)) rmSync(tokFile, { force: true });
     } else if (r.socket) {
-      const token = localToken(tokFile);
-      if (!existsSync(tokFile)) writeAtomically(tokFile, `${token}\n`);
+      writeAtomically(tokFile, `${tokens.get(node.name) ?? ''}\n`);
       text = withNodeFields(text, node.name, { agent: `unix:${r.socket}`, 'token-file': tokFile }, cluster.path);
       const entry = { name: node.name, ssh: node.ssh, ...(node.identity ? { identity: node.identity } : {}), agent: `unix:${r.socket}`, 'token-file': tokFile, ...(node.uri ? { uri: node.uri } : {}) };
       entries.push(stringify([entry]).trimEnd().split('\n').map((l) => `  ${l}`).join('\n'));
