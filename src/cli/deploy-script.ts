@@ -135,10 +135,13 @@ export function stopScript(o: { paths: DeployPaths; systemd: boolean }): string 
   const ours = (b: string): string => isOurs('$p', b);
   return [
     `p=$(cat ${shq(f.pidFile)} 2>/dev/null || true)`,
-    `if ${ours(f.bundle)} || ${ours(f.prevBundle)}; then`,
+    `if ${ours(f.bundle)}; then b=${shq(f.bundle)}; elif ${ours(f.prevBundle)}; then b=${shq(f.prevBundle)}; else b=; fi`,
+    // Gone once its command line is (a zombie has none): its parent reaps it, not us.
+    'alive() { [ -n "$b" ] && [ -r /proc/$p/cmdline ] && tr \'\\000\' \' \' < /proc/$p/cmdline | grep -qF "$b"; }',
+    'if alive; then',
     '  kill "$p"; i=0',
-    '  while [ -d /proc/$p ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done',
-    '  if [ -d /proc/$p ]; then kill -9 "$p"; sleep 0.2; fi',
+    '  while alive && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done',
+    '  if alive; then kill -9 "$p"; sleep 0.2; fi',
     'fi',
     `rm -f ${shq(f.pidFile)} ${shq(f.socket)}`,
   ].join('\n');
