@@ -37,6 +37,24 @@ async function timeCalls(call: () => Promise<unknown>, n: number): Promise<numbe
   return out.sort((a, b) => a - b);
 }
 
+/**
+ * Call by call, the two alternating (and which goes first), so both see the same machine load:
+ * on a shared 2-core machine, block-wise measurement mostly measures the neighbours. Sorted times.
+ */
+async function alternate(a: () => Promise<unknown>, b: () => Promise<unknown>, rounds: number): Promise<[number[], number[]]> {
+  const ta: number[] = [];
+  const tb: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const pair: Array<[() => Promise<unknown>, number[]]> = i % 2 === 0 ? [[a, ta], [b, tb]] : [[b, tb], [a, ta]];
+    for (const [call, into] of pair) {
+      const t = performance.now();
+      await call();
+      into.push(performance.now() - t);
+    }
+  }
+  return [ta.sort((x, y) => x - y), tb.sort((x, y) => x - y)];
+}
+
 async function throughput(call: () => Promise<unknown>, callers: number, total: number): Promise<number> {
   let left = total;
   const t = performance.now();
@@ -92,20 +110,7 @@ async function main(): Promise<void> {
     const viaTunnel = (): Promise<unknown> => link.call(METHOD);
     await timeCalls(viaTunnel, 200); // connect + warm both paths
     await timeCalls(viaDirect, 200);
-    // Alternate call by call (and which goes first) so both paths see the same machine load:
-    // on a shared 2-core machine, block-wise measurement mostly measures the neighbours.
-    const d: number[] = [];
-    const s: number[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      const pair: Array<[() => Promise<unknown>, number[]]> = i % 2 === 0 ? [[viaDirect, d], [viaTunnel, s]] : [[viaTunnel, s], [viaDirect, d]];
-      for (const [call, into] of pair) {
-        const t = performance.now();
-        await call();
-        into.push(performance.now() - t);
-      }
-    }
-    d.sort((a, b) => a - b);
-    s.sort((a, b) => a - b);
+    const [d, s] = await alternate(viaDirect, viaTunnel, ROUNDS);
     // Throughput in alternating slices too, for the same reason.
     const slices = 8;
     let secDirect = 0;
@@ -161,17 +166,8 @@ async function agentlessVsResident(n1: LabNode & { sshd: LabSshd }, home: string
     const first = (await a()) as unknown[];
     await timeCalls(a, 200);
     await timeCalls(b, 200);
-    const ta: number[] = [];
-    const tb: number[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      const pair: Array<[() => Promise<unknown>, number[]]> = i % 2 === 0 ? [[a, ta], [b, tb]] : [[b, tb], [a, ta]];
-      for (const [call, into] of pair) {
-        const t = performance.now();
-        await call();
-        into.push(performance.now() - t);
-      }
-    }
-    return { agentless: ta.sort((x, y) => x - y), resident: tb.sort((x, y) => x - y), vms: first.length };
+    const [ta, tb] = await alternate(a, b, ROUNDS);
+    return { agentless: ta, resident: tb, vms: first.length };
   } finally {
     await Promise.allSettled(links.map((l) => l.close()));
     resident.child.kill('SIGTERM');
