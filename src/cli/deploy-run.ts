@@ -4,6 +4,7 @@
  * an upgrade whose new bundle does not answer is rolled back to the previous one; a
  * fresh install that does not answer is removed again.
  */
+import { node as nodeApi } from '../api/node.js';
 import { VemError } from '../common/errors.js';
 import type { XmlRpcValue } from '../common/xmlrpc/value.js';
 import { libvirtSocketCandidates, DEFAULT_NODE_URI } from '../link/agentless-host.js';
@@ -195,7 +196,7 @@ async function waitForAgent(remote: RemoteNode, socket: string, token: string, w
   let why: string | undefined;
   for (;;) {
     try {
-      const info = await remote.callAgent(socket, 'node.info', [], token, Math.max(1000, Math.min(5000, deadline - Date.now())));
+      const info = await remote.callAgent(socket, nodeApi.info.name, [], token, Math.max(1000, Math.min(5000, deadline - Date.now())));
       return { version: agentVersion(info) };
     } catch (e) {
       if (e instanceof LinkDroppedError) throw e;
