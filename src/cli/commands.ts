@@ -77,6 +77,18 @@ export const commands: Command[] = [
       '       vem node remove NAME [--cluster FILE]',
     load: () => import('./node.js'),
   },
+  {
+    name: 'deploy',
+    summary: "install, upgrade (with rollback) or remove the resident agent on nodes over their SSH links",
+    usage:
+      'vem deploy [--cluster FILE] [--dry-run] [--remove] [--bundle FILE] [--wait SECONDS] [--node-prefix DIR] [--node-path PATH] NODE...\n' +
+      '  Checks each node (Node.js 18+, libvirt socket, free space, root), uploads the one-file agent and verifies its sha256,\n' +
+      '  installs its token and hardened systemd unit (no systemd: a detached process with a pid file, which does not survive a reboot),\n' +
+      '  waits until it answers through the tunnel and points the cluster file at it. Again: upgrade in place, rolled back if the\n' +
+      '  new agent does not answer. --remove: stop it and remove all deploy installed. Exit status: the number of nodes that failed.\n' +
+      '  --node-prefix DIR puts every path under DIR on the node; --node-path PATH is where node is looked for there.',
+    load: () => import('./deploy.js'),
+  },
 ];
 
 export function findCommand(name: string): Command | undefined {

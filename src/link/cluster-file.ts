@@ -275,6 +275,25 @@ export function withNodeRemoved(text: string, name: string, fileName = 'cluster.
   return doc.toString();
 }
 
+/**
+ * The cluster file's text with fields of one node set (a string) or dropped (undefined),
+ * the rest kept as it was; `vem deploy` points a node at the agent it installed this way.
+ */
+export function withNodeFields(text: string, name: string, fields: Record<string, string | undefined>, fileName = 'cluster.yaml'): string {
+  parseClusterFile(text, fileName);
+  const doc = parseDocument(text);
+  const seq = doc.get('nodes') as YAMLSeqLike;
+  const n = seq.items.find((x) => isMap(x) && String((x as YAMLMap).get('name')) === name) as YAMLMap | undefined;
+  if (!n) throw new ClusterFileError(`${fileName}: no node named '${name}'`, 'vem node list shows the names');
+  for (const [k, v] of Object.entries(fields)) {
+    if (v === undefined) n.delete(k);
+    else n.set(k, v);
+  }
+  const out = doc.toString();
+  parseClusterFile(out, fileName);
+  return out;
+}
+
 interface YAMLSeqLike {
   items: unknown[];
   flow?: boolean;

@@ -2,11 +2,14 @@
 import ssh2 from 'ssh2';
 import type { Client as SshClient, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import type { Duplex } from 'node:stream';
+import { existsSync } from 'node:fs';
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { VemError } from '../common/errors.js';
 import { appendKnownHost, checkHostKey, fingerprintSha256, hostPattern, keyTypeOfBlob, knownHostsLine, preferredHostKeyAlgorithms, readKnownHosts } from './known-hosts.js';
 import { makeAuthHandler, type AskPassphrase } from './ssh-auth.js';
-import type { SshHop } from './ssh-config.js';
-import type { PendingHostKey } from './types.js';
+import { parseSshConfig, readSshConfig, resolveSshChain, type SshHop } from './ssh-config.js';
+import type { NodeConfig, PendingHostKey } from './types.js';
 
 export interface ConnectOptions {
   /** Overrides the hops' UserKnownHostsFile (tests, or a front end with its own file). */
@@ -161,4 +164,59 @@ export async function connectChain(hops: SshHop[], o: ConnectOptions): Promise<S
     });
   }
   return { client, clients, end };
+}
+
+/** How a node's SSH connection is made: the same for a resident agent's link, an agentless node and `vem deploy`. */
+export interface NodeSshOptions {
+  /** Defaults to os.homedir() (follows $HOME): ~/.ssh/config and ~/.ssh/known_hosts live there. */
+  home?: string;
+  sshConfigPath?: string;
+  knownHostsPath?: string;
+  /** ssh-agent socket; defaults to $SSH_AUTH_SOCK; null: do not use an agent. */
+  agentSocket?: string | null;
+  /** Asked once per encrypted key (the TUI's prompt; `terminalPassphrase()` on a terminal). */
+  askPassphrase?: AskPassphrase;
+  keepaliveMs?: number;
+  keepaliveCountMax?: number;
+  readyTimeoutMs?: number;
+}
+
+function localUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env['USER'] ?? 'root';
+  }
+}
+
+/** A node's hops, resolved afresh on each call so edits to ~/.ssh/config apply without a restart. */
+export function nodeHops(node: NodeConfig, o: NodeSshOptions): SshHop[] {
+  const home = o.home ?? homedir();
+  const cfgPath = o.sshConfigPath ?? join(home, '.ssh', 'config');
+  const config = parseSshConfig(readSshConfig(cfgPath, home));
+  return resolveSshChain(node.ssh ?? '', config, { home, localUser: localUser(), identity: node.identity, exists: existsSync });
+}
+
+/** Opens a node's SSH connection (ProxyJump hops, known_hosts, ssh-agent and keys) as its cluster-file entry and ~/.ssh/config say. */
+export function connectNode(node: NodeConfig, o: NodeSshOptions, hops = nodeHops(node, o)): Promise<SshChain> {
+  return connectChain(hops, {
+    knownHostsPath: o.knownHostsPath,
+    agentSocket: o.agentSocket === null ? undefined : (o.agentSocket ?? process.env['SSH_AUTH_SOCK']),
+    askPassphrase: o.askPassphrase,
+    keepaliveMs: o.keepaliveMs ?? 15_000,
+    keepaliveCountMax: o.keepaliveCountMax ?? 3,
+    readyTimeoutMs: o.readyTimeoutMs ?? 20_000,
+  });
+}
+
+/** Ends a chain and waits (at most 2 s) until the node's connection has closed. */
+export function endChain(chain: SshChain): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, 2000);
+    chain.client.once('close', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    chain.end();
+  });
 }

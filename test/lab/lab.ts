@@ -49,6 +49,10 @@ export interface LabNode {
   /** Every live PID in the node's namespace (libvirtd, virtlogd, guests, sshd...). */
   livePids(): number[];
   libvirtdLog: string;
+  /** `vem deploy --node-prefix` for this node: private to its namespace (see LabNodeProcess.deployPrefix). */
+  deployPrefix: string;
+  /** The host's path to what the node sees under deployPrefix. */
+  deployBacking: string;
 }
 
 export interface Lab {
@@ -85,6 +89,8 @@ function labNode(p: LabNodeProcess, sshd: LabSshd | undefined): LabNode {
     enterNamespace: p.enterNamespace,
     livePids: () => p.livePids(),
     libvirtdLog: p.libvirtdLog,
+    deployPrefix: p.deployPrefix,
+    deployBacking: p.deployBacking,
   };
 }
 

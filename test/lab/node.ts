@@ -132,6 +132,18 @@ export class LabNodeProcess {
     return join(this.state.dir, 'run', 'libvirt-sock');
   }
 
+  /** The prefix `vem deploy --node-prefix` gets on this node: a folder of the lab, bind-mounted (like
+   *  libvirt's) from deployBacking inside the node's namespace only, so what deploy writes there is
+   *  the node's alone and nothing lands in this machine's /etc, /usr or /run. */
+  get deployPrefix(): string {
+    return join(this.state.dir, 'deploy');
+  }
+
+  /** Where the files under deployPrefix really are (readable from the host, for the tests' checks). */
+  get deployBacking(): string {
+    return join(this.state.dir, 'deploy-files');
+  }
+
   get enterNamespace(): string[] {
     return ['nsenter', '-t', String(this.state.holderPid), '-m', '-u'];
   }
@@ -158,6 +170,8 @@ export class LabNodeProcess {
     for (const [sub] of PRIVATE_DIRS) mkdirSync(join(dir, sub), { recursive: true });
     for (const [, target] of PRIVATE_DIRS) mkdirSync(target, { recursive: true }); // mount points only
     mkdirSync(join(dir, 'lib', 'qemu'), { recursive: true });
+    mkdirSync(join(dir, 'deploy'), { recursive: true });
+    mkdirSync(join(dir, 'deploy-files'), { recursive: true });
     seedQemuCapabilities(join(dir, 'cache', 'qemu', 'capabilities'));
     const hostUuid = randomUUID();
     writeFileSync(join(dir, 'etc', 'libvirtd.conf'), libvirtdConf(ip, hostUuid));
@@ -167,6 +181,7 @@ export class LabNodeProcess {
       'set -e',
       `hostname ${name}`,
       ...PRIVATE_DIRS.map(([sub, target]) => `mount --bind ${join(dir, sub)} ${target}`),
+      `mount --bind ${join(dir, 'deploy-files')} ${join(dir, 'deploy')}`,
       ...(o.lxc === true ? ['if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi'] : []),
       `touch ${ready}`,
       'exec sleep infinity',
