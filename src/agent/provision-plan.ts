@@ -5,7 +5,7 @@
  * supplies the node's view (src/agent/provision.ts) and carries the plan out.
  */
 import type { ProvisionSpec, TemplateInfo } from '../api/index.js';
-import { CloudInitError, hostnameFor, seedFiles, type SeedFiles } from '../common/cloud-init.js';
+import { CloudInitError, guestAgentUnit, hostnameFor, seedFiles, type SeedFiles } from '../common/cloud-init.js';
 import { VemError } from '../common/errors.js';
 import { overlayVolumeXml, type DomainPlan, type VmTemplateBase } from './provision-xml.js';
 
@@ -41,6 +41,10 @@ export interface ProvisionNodeView {
   kvm: boolean;
   /** A new cloud-init instance id (random). */
   instanceId: string;
+  /** The guest agent bundle on this node, if there is one. */
+  guestAgentBundle?: string;
+  /** A SIMULATED node: its seed is a volume of the right size, no file needs to exist. */
+  simulated?: boolean;
 }
 
 export interface ProvisionPlan {
@@ -49,6 +53,8 @@ export interface ProvisionPlan {
   disk: { pool: string; volume: string; capacity: number; xml: string };
   seed: { pool: string; volume: string; dir: string | undefined };
   files: SeedFiles;
+  /** The guest agent the seed carries (its bundle on the node, and the unit's text), unless left out. */
+  agent?: { bundle: string; unit: string };
   /** The domain, written once the overlay and seed paths are known (provisionDomainXml). */
   domain: DomainPlan;
   start: boolean;
@@ -122,7 +128,7 @@ function positiveInt(v: number | undefined, field: string, dflt: number, max: nu
   return v;
 }
 
-const OPTION_KEYS = new Set(['name', 'template', 'vcpus', 'memoryMiB', 'diskBytes', 'pool', 'networks', 'virtType', 'kernel', 'initrd', 'cmdline', 'hostname', 'sshKeys', 'user', 'packages', 'commands', 'userData', 'networkConfig', 'start']);
+const OPTION_KEYS = new Set(['name', 'template', 'vcpus', 'memoryMiB', 'diskBytes', 'pool', 'networks', 'virtType', 'kernel', 'initrd', 'cmdline', 'hostname', 'sshKeys', 'user', 'packages', 'commands', 'userData', 'networkConfig', 'guestAgent', 'start']);
 
 /** Checks the request against the node and plans what to make; throws ProvisionError naming the field. */
 export function planProvision(spec: ProvisionSpec, node: ProvisionNodeView): ProvisionPlan {
@@ -158,6 +164,10 @@ export function planProvision(spec: ProvisionSpec, node: ProvisionNodeView): Pro
   const virtType = spec.virtType ?? (base.virtType === 'qemu' || base.virtType === 'kvm' ? base.virtType : node.kvm ? 'kvm' : 'qemu');
   if (virtType === 'kvm' && !node.kvm) throw new ProvisionError('virtType', `${node.node} offers no kvm guests; use qemu (emulated)`);
   if (spec.initrd !== undefined && spec.kernel === undefined && base.kernel === undefined) throw new ProvisionError('initrd', 'an initrd needs a kernel');
+  const withAgent = spec.guestAgent ?? true;
+  if (withAgent && node.guestAgentBundle === undefined && node.simulated !== true) {
+    throw new ProvisionError('guestAgent', `${node.node} has no guest agent bundle to put in the seed (npm run bundle:guest-agent makes dist/guest-agent.mjs beside the agent; or set VEM_GUEST_AGENT); or leave it out with guestAgent: false`);
+  }
   const hostname = spec.hostname ?? hostnameFor(spec.name);
   if (hostname === undefined) throw new ProvisionError('hostname', `no hostname can be made from '${spec.name}'; give one`);
   let files: SeedFiles;
@@ -171,6 +181,7 @@ export function planProvision(spec: ProvisionSpec, node: ProvisionNodeView): Pro
         ...(spec.commands !== undefined ? { commands: spec.commands } : {}),
         ...(spec.userData !== undefined ? { userData: spec.userData } : {}),
         ...(spec.networkConfig !== undefined ? { networkConfig: spec.networkConfig } : {}),
+        guestAgent: withAgent,
       },
       node.instanceId,
     );
@@ -196,6 +207,7 @@ export function planProvision(spec: ProvisionSpec, node: ProvisionNodeView): Pro
     disk: { pool: poolName, volume: diskName, capacity, xml: overlayVolumeXml(diskName, capacity, t.path, t.format ?? 'raw') },
     seed: { pool: poolName, volume: seedName, dir: pool.path },
     files,
+    ...(withAgent ? { agent: { bundle: node.guestAgentBundle ?? 'SIMULATED', unit: guestAgentUnit() } } : {}),
     domain: dp,
     start: spec.start ?? true,
     instanceId: node.instanceId,

@@ -12,7 +12,7 @@ import { accessSync, chmodSync, constants, mkdtempSync, renameSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { VemError } from '../common/errors.js';
-import type { SeedFiles } from '../common/cloud-init.js';
+import { SEED_AGENT_FILE, SEED_AGENT_UNIT, type SeedFiles } from '../common/cloud-init.js';
 
 export type SeedTool = 'genisoimage' | 'xorriso' | 'cloud-localds';
 const TOOLS: readonly SeedTool[] = ['genisoimage', 'xorriso', 'cloud-localds'];
@@ -43,14 +43,18 @@ export function findSeedTool(path = process.env['PATH'] ?? ''): { tool: SeedTool
   return undefined;
 }
 
-/** The tool's arguments to write `out` from the seed files in `dir`. */
-export function seedToolArgs(tool: SeedTool, out: string, dir: string, files: SeedFiles): string[] {
-  const names = Object.keys(files).map((f) => join(dir, f));
+/** More files on the seed, by their path on it (vem/guest-agent.mjs) and on the node. */
+export type SeedExtras = ReadonlyArray<{ at: string; from: string }>;
+
+/** The tool's arguments to write `out` from the seed files in `dir` (graft points put extras in their folders). */
+export function seedToolArgs(tool: SeedTool, out: string, dir: string, files: SeedFiles, extras: SeedExtras = []): string[] {
+  const names = Object.keys(files).map((f) => `${f}=${join(dir, f)}`);
+  const more = extras.map((x) => `${x.at}=${x.from}`);
   switch (tool) {
     case 'genisoimage':
-      return ['-quiet', '-output', out, '-volid', SEED_LABEL, '-joliet', '-rock', ...names];
+      return ['-quiet', '-output', out, '-volid', SEED_LABEL, '-joliet', '-rock', '-graft-points', ...names, ...more];
     case 'xorriso':
-      return ['-as', 'mkisofs', '-quiet', '-output', out, '-volid', SEED_LABEL, '-joliet', '-rock', ...names];
+      return ['-as', 'mkisofs', '-quiet', '-output', out, '-volid', SEED_LABEL, '-joliet', '-rock', '-graft-points', ...names, ...more];
     case 'cloud-localds':
       return [...(files['network-config'] !== undefined ? ['-N', join(dir, 'network-config')] : []), out, join(dir, 'user-data'), join(dir, 'meta-data')];
   }
@@ -69,14 +73,20 @@ function run(bin: string, args: string[]): Promise<void> {
  * Writes the seed ISO as `dir/name` (readable by its owner only: user-data may
  * hold secrets; libvirt hands it to QEMU when the VM starts). Returns the tool used.
  */
-export async function writeSeedIso(dir: string, name: string, files: SeedFiles): Promise<SeedTool> {
+export async function writeSeedIso(dir: string, name: string, files: SeedFiles, agent?: { bundle: string; unit: string }): Promise<SeedTool> {
   const found = findSeedTool();
   if (!found) throw new NoSeedToolError();
+  if (agent && found.tool === 'cloud-localds') throw new VemError('cloud-localds cannot add the guest agent to the seed', 'install genisoimage or xorriso on the node, or leave the agent out (guestAgent: false)');
   const work = mkdtempSync(join(tmpdir(), 'vem-seed-'));
   const partial = join(dir, `.${name}.partial`);
   try {
     for (const [f, content] of Object.entries(files)) writeFileSync(join(work, f), content, { mode: 0o600 });
-    await run(found.bin, seedToolArgs(found.tool, partial, work, files));
+    const extras: Array<{ at: string; from: string }> = [];
+    if (agent) {
+      writeFileSync(join(work, 'unit'), agent.unit, { mode: 0o600 });
+      extras.push({ at: SEED_AGENT_FILE, from: agent.bundle }, { at: SEED_AGENT_UNIT, from: join(work, 'unit') });
+    }
+    await run(found.bin, seedToolArgs(found.tool, partial, work, files, extras));
     chmodSync(partial, 0o600);
     renameSync(partial, join(dir, name));
     return found.tool;
@@ -87,7 +97,8 @@ export async function writeSeedIso(dir: string, name: string, files: SeedFiles):
 }
 
 /** An ISO's size for the seed files: what the simulated node books for it. */
-export function seedIsoBytes(files: SeedFiles): number {
+export function seedIsoBytes(files: SeedFiles, withAgent = false): number {
   const data = Object.values(files).reduce((a, s) => a + Math.ceil(Buffer.byteLength(s) / 2048) * 2048, 0);
-  return 360 * 1024 + data;
+  // The bundled guest agent is about 300 KiB.
+  return 360 * 1024 + data + (withAgent ? 300 * 1024 : 0);
 }

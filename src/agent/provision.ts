@@ -5,7 +5,9 @@
  * step fails and naming that step.
  */
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TemplateInfo } from '../api/index.js';
 import type { Hypervisor, VolumeRef } from '../libvirt/hypervisor.js';
 import type { Job, ProvisionState } from './jobs.js';
@@ -13,6 +15,18 @@ import { planProvision, volumeTemplates, type PoolView, type ProvisionNodeView, 
 import { seedIsoBytes, writeSeedIso } from './provision-seed.js';
 import { provisionDomainXml, templateMarkOf, vmTemplateBase, type VmTemplateBase } from './provision-xml.js';
 import type { ProvisionSpec } from '../api/index.js';
+
+/**
+ * The bundled guest agent on this node: $VEM_GUEST_AGENT, else guest-agent.mjs
+ * beside the node agent's bundle (dist/) or two folders up from this module
+ * (dist/src/agent -> dist/), else where a package would put it.
+ */
+export function findGuestAgentBundle(): string | undefined {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const env = process.env['VEM_GUEST_AGENT'];
+  const candidates = [...(env !== undefined && env !== '' ? [env] : []), join(here, 'guest-agent.mjs'), join(here, '..', '..', 'guest-agent.mjs'), '/usr/local/lib/vem/guest-agent.mjs', '/usr/share/vem/guest-agent.mjs'];
+  return candidates.find((p) => existsSync(p));
+}
 
 export async function readPools(hv: Hypervisor): Promise<PoolView[]> {
   const pools = await hv.listPools();
@@ -76,6 +90,7 @@ export async function listTemplates(hv: Hypervisor): Promise<TemplateInfo[]> {
 /** What the planner needs, read from the node in one go. */
 export async function provisionView(hv: Hypervisor, node: string): Promise<ProvisionNodeView> {
   const pools = await readPools(hv);
+  const bundle = findGuestAgentBundle();
   const [vms, domains, networks, caps] = await Promise.all([vmTemplates(hv, pools), hv.listDomains(), hv.listNetworks(), hv.capabilities().catch(() => '')]);
   return {
     node,
@@ -87,6 +102,8 @@ export async function provisionView(hv: Hypervisor, node: string): Promise<Provi
     networks: new Map(networks.map((n) => [n.name, n.active])),
     kvm: /<domain type=['"]kvm['"]/.test(caps),
     instanceId: `iid-${randomUUID()}`,
+    simulated: hv.simulated,
+    ...(bundle !== undefined ? { guestAgentBundle: bundle } : {}),
   };
 }
 
@@ -114,11 +131,11 @@ export function provisionState(plan: ProvisionPlan): ProvisionState {
 /** Writes the seed into the pool: the node's ISO tool into the pool's folder, or (SIMULATED) a volume of the ISO's size. */
 async function makeSeed(hv: Hypervisor, plan: ProvisionPlan): Promise<{ tool: string; path: string }> {
   if (hv.simulated) {
-    const v = await hv.createVolume(plan.seed.pool, `<volume><name>${plan.seed.volume}</name><capacity unit='bytes'>${seedIsoBytes(plan.files)}</capacity><target><format type='iso'/></target></volume>`);
+    const v = await hv.createVolume(plan.seed.pool, `<volume><name>${plan.seed.volume}</name><capacity unit='bytes'>${seedIsoBytes(plan.files, plan.agent !== undefined)}</capacity><target><format type='iso'/></target></volume>`);
     return { tool: 'SIMULATED', path: v.path };
   }
   if (plan.seed.dir === undefined) throw new Error(`pool ${plan.seed.pool} has no folder to write the seed into`);
-  const tool = await writeSeedIso(plan.seed.dir, plan.seed.volume, plan.files);
+  const tool = await writeSeedIso(plan.seed.dir, plan.seed.volume, plan.files, plan.agent);
   await hv.poolRefresh(plan.seed.pool);
   const v = (await hv.listVolumes(plan.seed.pool)).find((x) => x.name === plan.seed.volume);
   if (!v) throw new Error(`wrote ${join(plan.seed.dir, plan.seed.volume)} but pool ${plan.seed.pool} does not list it after a refresh`);
@@ -150,7 +167,7 @@ export async function runProvision(hv: Hypervisor, job: Job, plan: ProvisionPlan
     const seed = await makeSeed(hv, plan);
     made.push({ pool: plan.seed.pool, volume: plan.seed.volume });
     st.seed.tool = seed.tool;
-    if (step) Object.assign(step, { done: true, detail: `label cidata, written by ${seed.tool}` });
+    if (step) Object.assign(step, { done: true, detail: `label cidata, written by ${seed.tool}${plan.agent ? ', with the guest agent' : ''}` });
     begin('define');
     await hv.defineDomain(provisionDomainXml(plan.domain, { disk: disk.path, seed: seed.path }));
     defined = true;

@@ -53,6 +53,8 @@ export const provisionSpec = struct({
   /** Free-form #cloud-config, checked before anything is made. */
   userData: optStr,
   networkConfig: optStr,
+  /** Carry the bundled ve-manager guest agent and its unit in the seed, installed at first boot (default true). */
+  guestAgent: opt(bool),
   /** Start the VM once defined (default true). */
   start: opt(bool),
 });
@@ -90,8 +92,9 @@ export const template = {
   provision: method({
     name: 'vm.provision',
     help:
-      'Makes a VM from a template as a job: vm.provision({name, template, vcpus, memoryMiB, diskBytes, pool, networks, virtType, kernel, initrd, cmdline, hostname, sshKeys, user, packages, commands, userData, networkConfig, start}) -> job id. ' +
+      'Makes a VM from a template as a job: vm.provision({name, template, vcpus, memoryMiB, diskBytes, pool, networks, virtType, kernel, initrd, cmdline, hostname, sshKeys, user, packages, commands, userData, networkConfig, guestAgent, start}) -> job id. ' +
       'The disk is a qcow2 overlay backed by the template (never written), grown to diskBytes; a NoCloud seed ISO (label cidata: meta-data with a new instance-id, user-data, network-config) is attached as a CD-ROM; then the VM is defined and started. ' +
+      'By default the seed also carries the bundled guest agent (dist/guest-agent.mjs beside the node agent, or $VEM_GUEST_AGENT) and a systemd unit, installed by a first-boot command, so the guest browser answers once the VM has booted; guestAgent: false leaves them out. ' +
       'Refused before anything is made, naming the field: an unknown template, a disk smaller than the template, invalid user-data, a name in use, a pool without room. ' +
       'Follow with job.get: provision {steps [{step, done}], disk, seed, failedStep}. A failure removes what was made and names the step.',
     params: [provisionSpec],

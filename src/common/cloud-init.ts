@@ -31,6 +31,8 @@ export interface CloudInitFields {
   userData?: string;
   /** A network-config document (version 1 or 2), written as is after its check. */
   networkConfig?: string;
+  /** Install the guest agent the seed carries at first boot (adds nodejs and the install command). */
+  guestAgent?: boolean;
 }
 
 /** The three files of a NoCloud seed (network-config only when given). */
@@ -38,6 +40,46 @@ export interface SeedFiles {
   'meta-data': string;
   'user-data': string;
   'network-config'?: string;
+}
+
+/** Where the seed carries the guest agent and its unit, and where the first-boot command installs them. */
+export const SEED_AGENT_FILE = 'vem/guest-agent.mjs';
+export const SEED_AGENT_UNIT = 'vem/vem-guest-agent.service';
+export const GUEST_AGENT_PATH = '/usr/local/lib/vem/guest-agent.mjs';
+const AGENT_PORT = '/dev/virtio-ports/org.vemanager.guest.0';
+
+/** The systemd unit that runs the guest agent on its virtio-serial port (Node.js 18+ in the guest). */
+export function guestAgentUnit(): string {
+  return [
+    '[Unit]',
+    'Description=ve-manager guest agent (virtio-serial org.vemanager.guest.0)',
+    'ConditionPathExists=' + AGENT_PORT,
+    '',
+    '[Service]',
+    `ExecStart=/usr/bin/env node ${GUEST_AGENT_PATH} --port ${AGENT_PORT}`,
+    'Restart=always',
+    'RestartSec=5',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+/**
+ * The first-boot command that copies the agent off the seed and starts it: under
+ * systemd as a unit, elsewhere (busybox, OpenRC without the unit) in the background.
+ */
+export function guestAgentInstallCommand(): string {
+  return [
+    'd=$(mktemp -d)',
+    '(mount -o ro /dev/disk/by-label/cidata "$d" 2>/dev/null || mount -o ro -t iso9660 /dev/sr0 "$d")',
+    `mkdir -p ${GUEST_AGENT_PATH.slice(0, GUEST_AGENT_PATH.lastIndexOf('/'))}`,
+    `cp "$d/${SEED_AGENT_FILE}" ${GUEST_AGENT_PATH}`,
+    `if command -v systemctl >/dev/null 2>&1; then cp "$d/${SEED_AGENT_UNIT}" /etc/systemd/system/; fi`,
+    'umount "$d"; rmdir "$d"',
+    `if command -v systemctl >/dev/null 2>&1; then systemctl daemon-reload && systemctl enable --now vem-guest-agent.service; else (node ${GUEST_AGENT_PATH} --port ${AGENT_PORT} >/var/log/vem-guest-agent.log 2>&1 &); fi`,
+  ].join('; ');
 }
 
 /** Bigger than any sane cloud-config; a guard against a file given by mistake. */
@@ -184,13 +226,15 @@ export function buildUserData(f: CloudInitFields): string {
     if (keys.length > 0) user['ssh_authorized_keys'] = keys;
     out['users'] = [...had.filter((u) => !(typeof u === 'object' && u !== null && (u as Record<string, unknown>)['name'] === f.user)), user];
   }
-  if ((f.packages ?? []).length > 0) {
+  const packages = [...(f.packages ?? []), ...(f.guestAgent === true && !(f.packages ?? []).includes('nodejs') ? ['nodejs'] : [])];
+  if (packages.length > 0) {
     const had = Array.isArray(base['packages']) ? (base['packages'] as unknown[]) : [];
-    out['packages'] = [...had, ...(f.packages ?? [])];
+    out['packages'] = [...had, ...packages.filter((p) => !had.includes(p))];
   }
-  if ((f.commands ?? []).length > 0) {
+  const commands = [...(f.guestAgent === true ? [guestAgentInstallCommand()] : []), ...(f.commands ?? [])];
+  if (commands.length > 0) {
     const had = Array.isArray(base['runcmd']) ? (base['runcmd'] as unknown[]) : [];
-    out['runcmd'] = [...had, ...(f.commands ?? [])];
+    out['runcmd'] = [...had, ...commands];
   }
   return `#cloud-config\n${stringify(out, { lineWidth: 0 })}`;
 }

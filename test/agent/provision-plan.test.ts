@@ -16,7 +16,7 @@ function view(over: Partial<ProvisionNodeView> = {}, pools?: PoolView[]): Provis
     { name: 'default', state: 'running', type: 'dir', path: '/var/lib/libvirt/images', available: 50 * GiB, volumes: [{ name: 'raw.img', path: '/var/lib/libvirt/images/raw.img', capacity: GiB, allocation: GiB, format: 'raw' }, { name: 'taken.qcow2', path: '/x', capacity: 1, allocation: 1 }] },
     { name: 'lvm', state: 'running', type: 'logical', path: '/dev/vg', available: 50 * GiB, volumes: [] },
   ];
-  return { node: 'n1', templates: volumeTemplates(ps), vmTemplates: new Map(), running: new Set(['web']), pools: ps, domains: new Set(['web', 'db']), networks: new Map([['default', true], ['off', false]]), kvm: true, instanceId: 'iid-abc', ...over };
+  return { node: 'n1', templates: volumeTemplates(ps), vmTemplates: new Map(), running: new Set(['web']), pools: ps, domains: new Set(['web', 'db']), networks: new Map([['default', true], ['off', false]]), kvm: true, instanceId: 'iid-abc', guestAgentBundle: '/opt/vem/guest-agent.mjs', ...over };
 }
 
 const T = 'templates/debian-12-genericcloud-amd64.qcow2';
@@ -50,6 +50,15 @@ describe('provisioning plan', () => {
     assert.match(provisionDomainXml(p.domain, { disk: '/d', seed: '/s' }), /<source network='default'\/>/);
     assert.match(provisionDomainXml(p.domain, { disk: '/d', seed: '/s' }), /<boot dev='hd'\/>/);
     assert.equal(p.start, true);
+    // The guest agent rides along by default: its bundle and unit on the seed, nodejs and the install command in user-data.
+    assert.equal(p.agent?.bundle, '/opt/vem/guest-agent.mjs');
+    assert.match(p.agent?.unit ?? '', /ExecStart=\/usr\/bin\/env node \/usr\/local\/lib\/vem\/guest-agent\.mjs --port \/dev\/virtio-ports\/org\.vemanager\.guest\.0/);
+    const ud = parse(p.files['user-data']) as { packages: string[]; runcmd: string[] };
+    assert.deepEqual(ud.packages, ['nodejs']);
+    assert.match(ud.runcmd[0] ?? '', /cp "\$d\/vem\/guest-agent\.mjs" \/usr\/local\/lib\/vem\/guest-agent\.mjs/);
+    const without = planProvision({ name: 'new2', template: T, guestAgent: false }, view());
+    assert.equal(without.agent, undefined);
+    assert.doesNotMatch(without.files['user-data'], /guest-agent|nodejs/);
   });
 
   it('any volume as POOL/VOLUME; raw templates are backed as raw; another pool for the overlay', () => {
@@ -78,6 +87,7 @@ describe('provisioning plan', () => {
     refused({ sshKeys: ['hello'] }, 'sshKeys[0]', /OpenSSH public key/);
     refused({ virtType: 'kvm' }, 'virtType', /no kvm/, view({ kvm: false }));
     refused({ bogus: 1 } as Partial<ProvisionSpec>, 'bogus', /unknown field/);
+    refused({}, 'guestAgent', /no guest agent bundle .* guestAgent: false/, view({ guestAgentBundle: undefined }));
     const full = view();
     const tp = full.pools[0];
     assert.ok(tp);

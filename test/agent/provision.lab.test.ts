@@ -17,6 +17,10 @@ import { connectLibvirt } from '../../src/libvirt/client/index.js';
 import { startAgent } from '../../src/agent/index.js';
 import { need } from '../ci.js';
 import { runVem } from '../vem-cli.js';
+import { bundleGuestAgent } from '../guest-agent/bundle.js';
+import { startNodeAgent } from '../guest-agent/e2e/setup.js';
+import { client } from '../../src/api/client.js';
+import { XmlRpcClient } from '../../src/common/xmlrpc/client.js';
 
 const sha = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
 
@@ -24,6 +28,8 @@ test('vem vm create from a template volume: overlay on the template, cidata seed
   if (requireLab(t, ['libvirt', 'qemu', 'guest']) !== null) return;
   for (const bin of ['genisoimage', 'cloud-init', 'qemu-img', 'isoinfo']) if (!need(t, findBinary(bin) !== undefined, `${bin} (bash .ci/install-deps.sh installs it)`)) return;
   const image = await buildNoCloudGuest();
+  // The node agent puts dist/guest-agent.mjs (beside its own dist/src) in the seed.
+  const bundle = await bundleGuestAgent();
   const lab = await startLab({ nodes: 1, name: 'provision' });
   t.after(() => lab.stop());
   const [n1] = lab.nodes;
@@ -92,6 +98,9 @@ test('vem vm create from a template volume: overlay on the template, cidata seed
   assert.match(schema, /Valid cloud-config/);
   assert.match(execFileSync('isoinfo', ['-J', '-i', seed, '-x', '/meta-data']).toString(), /instance-id: iid-[0-9a-f-]{36}/);
   assert.match(await n1.virsh(uri, 'domblklist', 'nc1'), /sda\s+\S*nc1-seed\.iso/);
+  // The seed carries the guest agent and its unit.
+  assert.equal(execFileSync('isoinfo', ['-J', '-i', seed, '-x', '/vem/guest-agent.mjs']).toString(), readFileSync(bundle, 'utf8'));
+  assert.match(execFileSync('isoinfo', ['-J', '-i', seed, '-x', '/vem/vem-guest-agent.service']).toString(), /ExecStart=.*guest-agent\.mjs --port \/dev\/virtio-ports\/org\.vemanager\.guest\.0/);
 
   const con = await openGuestConsole(uri, 'nc1');
   t.after(() => con.close());
@@ -101,6 +110,20 @@ test('vem vm create from a template volume: overlay on the template, cidata seed
   assert.match(await con.command('cat /root/.ssh/authorized_keys'), /lab@jump/);
   assert.equal((await con.command('cat /tmp/ran')).trim(), 'provisioned-ok');
   await con.close();
+  // The guest browser reaches the guest agent the seed installed (a node agent inside the node's namespace, where the channel sockets are).
+  const inNode = await startNodeAgent(n1);
+  t.after(() => inNode.stop());
+  const rpc = new XmlRpcClient({ url: inNode.url, timeoutMs: 20_000 });
+  t.after(() => rpc.close());
+  const guest = client(rpc).guest;
+  let ping: Awaited<ReturnType<typeof guest.ping>> | undefined;
+  for (let i = 0; i < 60 && ping === undefined; i++) {
+    ping = await guest.ping('nc1').catch(() => undefined);
+    if (ping === undefined) await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.ok(ping, 'guest.ping through the relay never answered');
+  assert.ok(typeof ping.pid === 'number' && !/qemu/.test(ping.agent), JSON.stringify(ping));
+  assert.equal((await guest.info('nc1')).hostname, 'nc-host-1');
 
   // A name in use is refused; the running VM's template was never written.
   const again = await vem('vm', 'create', 'nc1', '--node', 'n1', '--from', 'templates/busybox-1.36.img', ...boot);
