@@ -14,7 +14,9 @@ fi
 PACKAGES=(
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients   # libvirtd, virtlogd, virsh
   libvirt-daemon-driver-lxc                                    # LXC lab nodes (lxc:///)
-  qemu-system-x86 qemu-utils                                   # TCG guests
+  qemu-system-x86 qemu-utils                                   # TCG guests; qemu-img checks a provisioned VM's overlay
+  genisoimage                                                  # the node writes cloud-init NoCloud seed ISOs (vm.provision)
+  cloud-init                                                   # `cloud-init schema` checks the seed's user-data in tests
   openssh-server openssh-client                                # sshd per lab node, ssh client
   tmux                                                         # drives the TUI in e2e tests
   cpio gzip kmod busybox-static                                # guest initramfs

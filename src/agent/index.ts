@@ -26,6 +26,7 @@ import { registerVmMethods } from './methods/vm.js';
 import { registerCloneMethods } from './methods/clone.js';
 import { registerWatchMethods } from './methods/watch.js';
 import { registerLeaseMethods } from './methods/lease.js';
+import { registerTemplateMethods } from './methods/template.js';
 import { guardChange } from './lease.js';
 import { loadPlugins, type Plugins } from './plugins.js';
 import type { GuestRelayOptions } from './guest/index.js';
@@ -229,6 +230,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   registerStorageMethods(registry, core);
   registerNetworkMethods(registry, core);
   registerLeaseMethods(registry, core);
+  registerTemplateMethods(registry, core);
   if (o.plugins !== false) plugins = loadPlugins(registry, core, o.guest);
 
   const audit = o.auditLog

@@ -21,14 +21,26 @@ export interface CloneState {
   start: boolean;
 }
 
+/** A provisioning job's own state (vm.provision): the steps in order and what each made. */
+export interface ProvisionState {
+  name: string;
+  template: string;
+  steps: Array<{ step: 'disk' | 'seed' | 'define' | 'start'; done: boolean; detail?: string }>;
+  disk: { pool: string; volume: string; backing: string; capacity: number };
+  seed: { pool: string; volume: string; tool?: string };
+  start: boolean;
+  failedStep?: 'disk' | 'seed' | 'define' | 'start';
+}
+
 export interface Job {
   id: string;
-  kind: 'migrate' | 'clone';
+  kind: 'migrate' | 'clone' | 'provision';
   vm: string;
   /** Migration: the destination URI. Clone: the new VM's name. */
   dest: string;
   options: MigrateOptions | { start: boolean };
   clone?: CloneState;
+  provision?: ProvisionState;
   status: JobStatus;
   reason?: string;
   startedAt: number;
@@ -64,7 +76,7 @@ export class JobManager {
    * A job this manager does not run itself (a clone): `run` does the work and
    * throws to fail; the job ends as cancelled when a cancel was asked for.
    */
-  startTask(kind: 'clone', vm: string, dest: string, options: { start: boolean }, caller: string, init: Partial<Job>, run: (job: Job) => Promise<void>): Job {
+  startTask(kind: 'clone' | 'provision', vm: string, dest: string, options: { start: boolean }, caller: string, init: Partial<Job>, run: (job: Job) => Promise<void>): Job {
     const job: Job = { ...init, id: this.newId(), kind, vm, dest, options, status: 'running', startedAt: Date.now(), cancelRequested: false, caller };
     this.jobs.set(job.id, job);
     this.trim();
@@ -275,6 +287,7 @@ export function jobToValue(j: Job): XmlRpcStruct {
   if (j.reason !== undefined) v.reason = j.reason;
   if (j.vmStateOnSource !== undefined) v.vmStateOnSource = j.vmStateOnSource;
   if (j.clone) return { ...v, ...cloneToValue(j.clone) };
+  if (j.provision) return { ...v, ...provisionToValue(j.provision) };
   const p = j.progress;
   if (p) {
     const prog: XmlRpcStruct = { type: p.type };
@@ -324,5 +337,14 @@ function cloneToValue(c: CloneState): XmlRpcStruct {
       dataRemaining: total - done,
       percent: total > 0 ? Math.round((done / total) * 1000) / 10 : c.volumes.every((v) => v.done) ? 100 : 0,
     },
+  };
+}
+
+/** A provisioning job's steps, and its progress as the share of steps done. */
+function provisionToValue(p: ProvisionState): XmlRpcStruct {
+  const done = p.steps.filter((s) => s.done).length;
+  return {
+    provision: fromJsonValue(p),
+    progress: { type: 'provision', dataTotal: p.steps.length, dataProcessed: done, dataRemaining: p.steps.length - done, percent: p.steps.length > 0 ? Math.round((done / p.steps.length) * 1000) / 10 : 0 },
   };
 }

@@ -29,10 +29,10 @@ export interface Lease {
   caller: string;
 }
 
-/** A job that makes a VM busy (the running migrations and clones). */
+/** A job that makes a VM busy (the running migrations, clones and provisionings). */
 export interface BusyJob {
   id: string;
-  kind: 'migrate' | 'clone';
+  kind: 'migrate' | 'clone' | 'provision';
   vm: string;
   dest: string;
   caller: string;
@@ -50,7 +50,7 @@ function clock(ms: number): string {
 }
 
 function describeJob(j: BusyJob): string {
-  const what = j.kind === 'migrate' ? `migration of ${j.vm} to ${j.dest}` : `clone of ${j.vm} as ${j.dest}`;
+  const what = j.kind === 'migrate' ? `migration of ${j.vm} to ${j.dest}` : j.kind === 'provision' ? `provisioning of ${j.dest} from ${j.vm}` : `clone of ${j.vm} as ${j.dest}`;
   return `${what} (${j.id}) started by ${j.caller} at ${clock(j.startedAt)}`;
 }
 
@@ -58,7 +58,7 @@ function describeJob(j: BusyJob): string {
 export function busyWith(vm: string, jobs: Iterable<BusyJob>): BusyJob | undefined {
   for (const j of jobs) {
     if (j.status !== 'running') continue;
-    if (j.vm === vm || (j.kind === 'clone' && j.dest === vm)) return j;
+    if (j.vm === vm || (j.kind !== 'migrate' && j.dest === vm)) return j;
   }
   return undefined;
 }

@@ -14,9 +14,10 @@ import { network } from './network.js';
 import { node } from './node.js';
 import { storage } from './storage.js';
 import { system } from './system.js';
+import { template } from './template.js';
 import { vm } from './vm.js';
 
-export const api = { vm, node, job, events, storage, network, guest, balancer, system, lease } as const;
+export const api = { vm, node, job, events, storage, network, guest, balancer, system, lease, template } as const;
 export type Api = typeof api;
 export type Namespace = keyof Api;
 
@@ -28,3 +29,4 @@ export const declared: ReadonlyMap<string, AnyMethod> = new Map(
 export { method, SCOPE_HELP, type AnyMethod, type Args, type Method, type Result } from './method.js';
 export { problems, type Infer, type Type } from './schema.js';
 export * from './types.js';
+export { provisionSpec, templateInfo, type ProvisionSpec, type TemplateInfo } from './template.js';

@@ -301,9 +301,21 @@ export const cloneProgress = struct({
   start: bool,
 });
 
+/** A provisioning job's own state (vm.provision): the steps in order, what each made, and the step that failed. */
+export const provisionStep = literal('disk', 'seed', 'define', 'start');
+export const provisionProgress = struct({
+  name: string,
+  template: string,
+  steps: array(struct({ step: provisionStep, done: bool, detail: optStr })),
+  disk: struct({ pool: string, volume: string, backing: string, capacity: big }),
+  seed: struct({ pool: string, volume: string, tool: optStr }),
+  start: bool,
+  failedStep: opt(provisionStep),
+});
+
 export const jobInfo = struct({
   id: string,
-  kind: literal('migrate', 'clone'),
+  kind: literal('migrate', 'clone', 'provision'),
   vm: string,
   /** Migration: the destination URI. Clone: the new VM's name. */
   dest: string,
@@ -319,6 +331,7 @@ export const jobInfo = struct({
   reason: optStr,
   vmStateOnSource: optStr,
   clone: opt(cloneProgress),
+  provision: opt(provisionProgress),
   progress: opt(jobProgress),
 });
 export type Job = Infer<typeof jobInfo>;

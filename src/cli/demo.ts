@@ -34,7 +34,7 @@ export async function run(args: string[]): Promise<number> {
   // The simulated clock then stands still at a fixed date, so every figure is the same on every run.
   const frozen = process.env['VEM_DEMO_FROZEN'] === '1';
   // Live, one node in five is a small, hot box (sim hotspots), so the balancer has work to do on camera.
-  const sim = createSimCluster({ nodes, vmsPerNode: Math.ceil(vms / nodes), seed, ...(frozen ? { clock: new ManualClock() } : { timeScale, hotspots: true }) });
+  const sim = createSimCluster({ nodes, vmsPerNode: Math.ceil(vms / nodes), seed, templates: true, ...(frozen ? { clock: new ManualClock() } : { timeScale, hotspots: true }) });
   const agents: RunningAgent[] = [];
   try {
     for (const hv of sim.hypervisors) agents.push(await startAgent({ hypervisor: hv, listen: '127.0.0.1:0', pollMs: refreshMs }));

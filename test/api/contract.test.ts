@@ -91,6 +91,16 @@ test('every declared method answers its declared type on the simulated agent', a
   const cloneJob = await c.vm.clone(b, 'contract-clone');
   for (let i = 0; i < 100 && (await c.job.get(cloneJob)).status === 'running'; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal((await c.job.get(cloneJob)).status, 'completed');
+  // templates: a stopped VM marked, a VM provisioned from it (a job), the mark removed
+  await c.template.list();
+  assert.equal(await c.template.mark(b, { os: 'contract-os' }), true);
+  assert.ok((await c.template.list()).some((x) => x.name === b && x.kind === 'vm' && x.os === 'contract-os'));
+  const provJob = await c.template.provision({ name: 'contract-prov', template: b, networks: [], start: false, sshKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEXAMPLE contract'] });
+  for (let i = 0; i < 100 && (await c.job.get(provJob)).status === 'running'; i++) await new Promise((r) => setTimeout(r, 50));
+  const prov = await c.job.get(provJob);
+  assert.equal(prov.status, 'completed', prov.reason);
+  assert.equal(prov.provision?.seed.tool, 'SIMULATED');
+  assert.equal(await c.template.unmark(b), true);
   await c.vm.start(b);
 
   const migration = await c.vm.migrate(a, 'sim://node-02', { live: true, bandwidthMiBs: 1 });

@@ -28,6 +28,8 @@ export interface SimClusterOptions {
    * have something to do). Off by default: the default cluster stays as it is.
    */
   hotspots?: boolean;
+  /** Give every node a "templates" pool of simulated cloud images (vem demo). Off by default. */
+  templates?: boolean;
 }
 
 export class SimCluster {
@@ -55,6 +57,7 @@ export class SimCluster {
       let need = 0;
       for (const vm of plan.vms) for (const v of vm.volumes) if (v.pool === 'default') need += v.allocation;
       hv.storage.ensureRoom('default', need + 512 * 1024 ** 3);
+      if (o.templates === true) hv.storage.addTemplates(`5e1f7e00-0000-4000-8000-${String(i).padStart(12, '0')}`);
       let fast = 0;
       for (const vm of plan.vms) for (const v of vm.volumes) if (v.pool === 'fast-ssd') fast += v.allocation;
       hv.storage.ensureRoom('fast-ssd', fast + 256 * 1024 ** 3);

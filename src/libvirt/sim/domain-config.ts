@@ -44,6 +44,8 @@ export interface DomainConfig {
   workloadKind?: string;
   /** Constant utilisation (0..1) asked for in the XML metadata: a scripted load for scenarios and tests. */
   workloadUtil?: number;
+  /** Other applications' <metadata> elements (a template mark), kept verbatim as libvirt keeps them. */
+  foreignMetadata?: string;
 }
 
 export function cloneConfig(c: DomainConfig): DomainConfig {

@@ -45,6 +45,7 @@ export function domainXml(dom: SimDomain, node: string, opts: { inactive?: boole
   if (c.description) lines.push(`  <description>${e(c.description)}</description>`);
   lines.push('  <metadata>');
   lines.push(`    <vemsim:sim xmlns:vemsim='${SIM_NS}' simulated='yes' node='${e(node)}' workload='${e(c.workloadKind ?? dom.workload.kind)}'${c.workloadUtil !== undefined ? ` util='${c.workloadUtil}'` : ''} os='${e(dom.os.id)}'/>`);
+  if (c.foreignMetadata) lines.push(`    ${c.foreignMetadata}`);
   lines.push('  </metadata>');
   lines.push(`  <memory unit='KiB'>${c.maxMemKiB}</memory>`);
   lines.push(`  <currentMemory unit='KiB'>${c.memKiB}</currentMemory>`);
@@ -111,6 +112,14 @@ function parseNic(n: XmlNode, mac: () => string): NicDef {
   return { type, source, mac: m.toLowerCase(), model: attr(child(n, 'model'), 'type') ?? 'virtio' };
 }
 
+/** The <metadata> elements other than the simulator's own, as written (libvirt keeps each namespace's element). */
+function foreignMetadata(xml: string): string | undefined {
+  const m = /<metadata>([\s\S]*?)<\/metadata>/.exec(xml);
+  if (!m?.[1]) return undefined;
+  const rest = m[1].replace(/<vemsim:sim\b[^>]*?(\/>|>[\s\S]*?<\/vemsim:sim>)/g, '').trim();
+  return rest === '' ? undefined : rest.replace(/\s*\n\s*/g, ' ');
+}
+
 export interface ParsedDomain {
   config: Omit<DomainConfig, 'uuid'> & { uuid?: string };
 }
@@ -152,7 +161,9 @@ export function parseDomainXml(xml: string, newMac: () => string): Omit<DomainCo
   const nics = children(devices, 'interface').map((n) => parseNic(n, newMac));
   const agent = children(devices, 'channel').some((c) => /guest_agent|vemanager/.test(attr(child(c, 'target'), 'name') ?? ''));
   const meta = child(child(d, 'metadata'), 'vemsim:sim');
+  const foreign = foreignMetadata(xml);
   return {
+    ...(foreign !== undefined ? { foreignMetadata: foreign } : {}),
     name,
     uuid,
     type,

@@ -36,6 +36,19 @@ export class SimStorage {
     for (const [name, size] of isos) this.put('iso', { name, key: `/var/lib/libvirt/iso/${name}`, path: `/var/lib/libvirt/iso/${name}`, type: 'file', capacity: Math.round(size), allocation: Math.round(size), format: 'iso' });
   }
 
+  /** A "templates" pool of cloud images (vem demo): what vm.provision makes VMs from on a SIMULATED node. */
+  addTemplates(uuid: string): void {
+    if (this.pools.has('templates')) return;
+    const dir = '/var/lib/libvirt/templates';
+    this.addPool({ name: 'templates', uuid, state: 'running', capacity: 0, allocation: 0, available: 0, autostart: true, persistent: true, type: 'dir', path: dir }, 200 * GiB);
+    const images: Array<[string, number, number]> = [
+      ['debian-12-genericcloud-amd64.qcow2', 2 * GiB, 420 * 1024 ** 2],
+      ['ubuntu-24.04-server-cloudimg-amd64.img', 3.5 * GiB, 590 * 1024 ** 2],
+      ['rocky-9.4-genericcloud-base.qcow2', 10 * GiB, 610 * 1024 ** 2],
+    ];
+    for (const [name, capacity, allocation] of images) this.put('templates', { name, key: `${dir}/${name}`, path: `${dir}/${name}`, type: 'file', capacity, allocation, format: 'qcow2' });
+  }
+
   private addPool(info: StoragePoolInfo, capacity: number): void {
     info.capacity = capacity;
     info.available = capacity;
