@@ -3,6 +3,7 @@
  * data into the ManageStore and send the admin's actions to the node's agent.
  * Results and errors go to the status line; nothing blocks the UI.
  */
+import { api } from '../../api/index.js';
 import type { Link, XmlRpcValue } from '../store/link.js';
 import type { ManageStore, NodeStorage, GuestSection } from '../store/manage.js';
 import type { VmRecord } from '../store/model.js';
@@ -85,12 +86,12 @@ export class ManageCommands {
     l.loading = true;
     this.store.changed();
     try {
-      const pools = decodePools(await this.call(node, 'storage.pools'));
+      const pools = decodePools(await this.call(node, api.storage.pools.name));
       const data: NodeStorage = { pools, volumes: new Map(), volumeErrors: new Map(), users: new Map() };
       await pool(pools, 4, async (p) => {
         if (p.state !== 'running') return data.volumeErrors.set(p.name, `pool is ${p.state}`);
         try {
-          const vols = decodeVolumes(await this.call(node, 'storage.volumes', p.name));
+          const vols = decodeVolumes(await this.call(node, api.storage.volumes.name, p.name));
           data.volumes.set(p.name, vols);
           data.users.set(p.name, new Map(vols.map((v) => [v.name, [...(v.usedBy ?? [])].sort()])));
         } catch (e) {
@@ -118,7 +119,7 @@ export class ManageCommands {
     l.loading = true;
     this.store.changed();
     try {
-      const nets = decodeNetworks(await this.call(node, 'network.list'));
+      const nets = decodeNetworks(await this.call(node, api.network.list.name));
       l.data = { networks: nets, users: new Map(nets.map((n) => [n.name, [...(n.usedBy ?? [])].sort()])) };
       l.error = undefined;
       l.at = Date.now();
@@ -144,7 +145,7 @@ export class ManageCommands {
   }
 
   createVolume(node: string, poolName: string, name: string, bytes: number, format: string): Promise<boolean> {
-    return this.act(`create volume ${name} in ${poolName} on ${node}`, () => this.call(node, 'storage.createVolume', poolName, volumeXml(name, bytes, format)), () => this.loadStorage(node));
+    return this.act(`create volume ${name} in ${poolName} on ${node}`, () => this.call(node, api.storage.createVolume.name, poolName, volumeXml(name, bytes, format)), () => this.loadStorage(node));
   }
 
   /** The VMs using a volume as last read; refused unless forced when there are any. */
@@ -158,23 +159,23 @@ export class ManageCommands {
       this.host.say(`volume ${vol} is used by ${users.join(', ')}: not deleted (F forces, after a confirmation)`, true);
       return false;
     }
-    return this.act(`delete volume ${vol} from ${poolName} on ${node}`, () => this.call(node, 'storage.deleteVolume', poolName, vol), () => this.loadStorage(node));
+    return this.act(`delete volume ${vol} from ${poolName} on ${node}`, () => this.call(node, api.storage.deleteVolume.name, poolName, vol), () => this.loadStorage(node));
   }
 
   refreshPool(node: string, poolName: string): Promise<boolean> {
-    return this.act(`refresh pool ${poolName} on ${node}`, () => this.call(node, 'storage.refresh', poolName), () => this.loadStorage(node));
+    return this.act(`refresh pool ${poolName} on ${node}`, () => this.call(node, api.storage.refresh.name, poolName), () => this.loadStorage(node));
   }
 
   networkStart(node: string, net: string): Promise<boolean> {
-    return this.act(`start network ${net} on ${node}`, () => this.call(node, 'network.start', net), () => this.loadNetworks(node));
+    return this.act(`start network ${net} on ${node}`, () => this.call(node, api.network.start.name, net), () => this.loadNetworks(node));
   }
 
   networkStop(node: string, net: string): Promise<boolean> {
-    return this.act(`stop network ${net} on ${node}`, () => this.call(node, 'network.stop', net), () => this.loadNetworks(node));
+    return this.act(`stop network ${net} on ${node}`, () => this.call(node, api.network.stop.name, net), () => this.loadNetworks(node));
   }
 
   networkAutostart(node: string, net: string, on: boolean): Promise<boolean> {
-    return this.act(`autostart ${on ? 'on' : 'off'} for network ${net} on ${node}`, () => this.call(node, 'network.setAutostart', net, on), () => this.loadNetworks(node));
+    return this.act(`autostart ${on ? 'on' : 'off'} for network ${net} on ${node}`, () => this.call(node, api.network.setAutostart.name, net, on), () => this.loadNetworks(node));
   }
 
   /** Read the guest's data: which agent answers, then every section (each may fail alone). */
@@ -184,7 +185,7 @@ export class ManageCommands {
     g.loading = true;
     this.store.changed();
     try {
-      g.status = decodeGuestStatus(await this.call(vm.node, 'guest.status', vm.name));
+      g.status = decodeGuestStatus(await this.call(vm.node, api.guest.status.name, vm.name));
     } catch (e) {
       g.status = { agent: 'none', detail: errText(e), simulated: false };
     }
@@ -196,29 +197,29 @@ export class ManageCommands {
     }
     const read: Record<GuestSection, () => Promise<void>> = {
       processes: async () => {
-        g.processes = decodeProcesses(await this.call(vm.node, 'guest.processes', vm.name));
+        g.processes = decodeProcesses(await this.call(vm.node, api.guest.processes.name, vm.name));
       },
       users: async () => {
-        const u = decodeUsers(await this.call(vm.node, 'guest.users', vm.name));
+        const u = decodeUsers(await this.call(vm.node, api.guest.users.name, vm.name));
         g.users = u.users;
         g.groups = u.groups;
       },
       sessions: async () => {
-        g.sessions = decodeSessions(await this.call(vm.node, 'guest.sessions', vm.name));
+        g.sessions = decodeSessions(await this.call(vm.node, api.guest.sessions.name, vm.name));
       },
       services: async () => {
-        const s = decodeServices(await this.call(vm.node, 'guest.services', vm.name));
+        const s = decodeServices(await this.call(vm.node, api.guest.services.name, vm.name));
         g.init = s.init;
         g.services = s.services;
       },
       info: async () => {
-        g.info = decodeGuestInfo(await this.call(vm.node, 'guest.info', vm.name));
+        g.info = decodeGuestInfo(await this.call(vm.node, api.guest.info.name, vm.name));
       },
       filesystems: async () => {
-        g.filesystems = decodeFilesystems(await this.call(vm.node, 'guest.filesystems', vm.name));
+        g.filesystems = decodeFilesystems(await this.call(vm.node, api.guest.filesystems.name, vm.name));
       },
       interfaces: async () => {
-        g.interfaces = decodeInterfaces(await this.call(vm.node, 'guest.interfaces', vm.name));
+        g.interfaces = decodeInterfaces(await this.call(vm.node, api.guest.interfaces.name, vm.name));
       },
     };
     await Promise.all(
@@ -257,23 +258,23 @@ export class ManageCommands {
 
   /** `signal` without its SIG prefix (TERM); the guest agent is sent SIGTERM, the name it accepts. */
   guestSignal(vm: VmRecord, pid: number, signal: string): Promise<boolean> {
-    return this.guestAct(vm, `signal ${signal} to pid ${pid} in ${vm.name}`, () => this.call(vm.node, 'guest.signal', vm.name, pid, `SIG${signal}`), ['processes']);
+    return this.guestAct(vm, `signal ${signal} to pid ${pid} in ${vm.name}`, () => this.call(vm.node, api.guest.signal.name, vm.name, pid, `SIG${signal}`), ['processes']);
   }
 
   serviceAction(vm: VmRecord, service: string, action: string): Promise<boolean> {
-    return this.guestAct(vm, `${action} ${service} in ${vm.name}`, () => this.call(vm.node, 'guest.serviceAction', vm.name, service, action), ['services']);
+    return this.guestAct(vm, `${action} ${service} in ${vm.name}`, () => this.call(vm.node, api.guest.serviceAction.name, vm.name, service, action), ['services']);
   }
 
   /** The persistent definition, the one an edit replaces. */
   async domainXml(vm: VmRecord): Promise<string> {
-    const x = await this.call(vm.node, 'vm.xml', vm.name, { inactive: true });
+    const x = await this.call(vm.node, api.vm.xml.name, vm.name, { inactive: true });
     return typeof x === 'string' ? x : '';
   }
 
   /** Send edited XML; on refusal the error is returned (libvirt's words) and nothing changed. */
   async redefine(vm: VmRecord, xml: string): Promise<{ ok: true; appliesAtNextBoot: boolean } | { ok: false; error: string }> {
     try {
-      const r = await this.call(vm.node, 'vm.redefine', vm.name, xml);
+      const r = await this.call(vm.node, api.vm.redefine.name, vm.name, xml);
       this.host.invalidate(vm.node);
       const next = typeof r === 'object' && r !== null && !Array.isArray(r) && !(r instanceof Date) && !Buffer.isBuffer(r) && r['appliesAtNextBoot'] === true;
       return { ok: true, appliesAtNextBoot: next };
@@ -292,18 +293,18 @@ export class ManageCommands {
     try {
       let path = p.disk?.path;
       if (p.disk?.newBytes !== undefined) {
-        const v = decodeVolumes([await this.call(node, 'storage.createVolume', p.disk.pool, volumeXml(p.disk.volume, p.disk.newBytes, p.disk.format))])[0];
+        const v = decodeVolumes([await this.call(node, api.storage.createVolume.name, p.disk.pool, volumeXml(p.disk.volume, p.disk.newBytes, p.disk.format))])[0];
         made = { pool: p.disk.pool, volume: p.disk.volume };
         path = v?.path;
       }
-      await this.call(node, 'vm.define', domainXmlFor(p, path));
+      await this.call(node, api.vm.define.name, domainXmlFor(p, path));
       made = undefined;
-      if (p.start) await this.call(node, 'vm.start', p.name);
+      if (p.start) await this.call(node, api.vm.start.name, p.name);
       this.host.invalidate(node);
       this.host.say(`created VM ${p.name} on ${node}${p.start ? ' and started it' : ''}`);
       return { ok: true };
     } catch (e) {
-      if (made) await this.call(node, 'storage.deleteVolume', made.pool, made.volume).catch(() => undefined);
+      if (made) await this.call(node, api.storage.deleteVolume.name, made.pool, made.volume).catch(() => undefined);
       this.host.invalidate(node);
       this.host.say(`create VM ${p.name} failed: ${errText(e)}`, true);
       return { ok: false, error: errText(e) };
@@ -317,7 +318,7 @@ export class ManageCommands {
   async deleteVm(vm: VmRecord, volumes: Array<{ pool: string; volume: string }>): Promise<boolean> {
     this.host.say(`deleting VM ${vm.name} on ${vm.node}...`);
     try {
-      await this.call(vm.node, 'vm.undefine', vm.name, { snapshots: true, nvram: true });
+      await this.call(vm.node, api.vm.undefine.name, vm.name, { snapshots: true, nvram: true });
     } catch (e) {
       this.host.say(`delete VM ${vm.name} failed: ${errText(e)}`, true);
       return false;
@@ -325,7 +326,7 @@ export class ManageCommands {
     const failed: string[] = [];
     for (const v of volumes) {
       try {
-        await this.call(vm.node, 'storage.deleteVolume', v.pool, v.volume);
+        await this.call(vm.node, api.storage.deleteVolume.name, v.pool, v.volume);
       } catch (e) {
         failed.push(`${v.pool}/${v.volume}: ${errText(e)}`);
       }
@@ -342,7 +343,7 @@ export class ManageCommands {
    */
   device(vm: VmRecord, op: 'attachDevice' | 'detachDevice' | 'updateDevice', xml: string, label: string, running: boolean): Promise<boolean> {
     return this.act(`${label} (${vm.name}${running ? ', live and persistent' : ''})`, async () => {
-      await this.call(vm.node, `vm.${op}`, vm.name, xml, { live: running, config: true });
+      await this.call(vm.node, api.vm[op].name, vm.name, xml, { live: running, config: true });
       this.host.invalidate(vm.node);
     });
   }
