@@ -73,6 +73,11 @@ export function agentLine(g: GuestData): { text: string; level: 'ok' | 'warn' | 
   }
 }
 
+/** A VM's CPU (% of its node's CPUs) in top's unit (100 = one CPU busy); undefined when either figure is unknown. */
+export function vmTopPct(nodeSharePct: number | undefined, nodeCpus: number | undefined): number | undefined {
+  return nodeSharePct === undefined || nodeCpus === undefined || nodeCpus <= 0 ? undefined : nodeSharePct * nodeCpus;
+}
+
 export class GuestScreen extends Screen implements Navigable {
   readonly id = 'guest';
   readonly title = 'Guest browser';
@@ -147,7 +152,11 @@ export class GuestScreen extends Screen implements Navigable {
     };
     if (this.tab === 'processes') {
       const rows = this.processes();
-      out.push(escapeTags(cell(`${rows.length} of ${(g.processes ?? []).length} processes  sort ${this.sort}${this.reverse ? ' (reversed)' : ''}${this.filter ? `  filter "${this.filter}"` : ''}`, width)));
+      const vm = this.h.store.vms.get(this.vm.key) ?? this.vm;
+      const used = vmTopPct(vm.cpuPct, this.h.store.nodes.get(vm.node)?.host?.cpus);
+      // The VM list's CPU% is a share of the whole node; a process's is top's (100 = one vCPU): say both in top's unit.
+      const unit = `  CPU% as top (100 = one vCPU)${used !== undefined ? `: the VM uses ${fmtPct(used)} of ${Math.max(1, vm.vcpus) * 100}%` : ''}`;
+      out.push(escapeTags(cell(`${rows.length} of ${(g.processes ?? []).length} processes  sort ${this.sort}${this.reverse ? ' (reversed)' : ''}${this.filter ? `  filter "${this.filter}"` : ''}${unit}`, width)));
       out.push(...errLine('processes'));
       const tl = tableLines(procCols, rows, this.sel.processes, this.top.processes, true, width, body - 1 - errLine('processes').length, t);
       this.top.processes = tl.top;
