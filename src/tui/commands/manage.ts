@@ -4,6 +4,7 @@
  * Results and errors go to the status line; nothing blocks the UI.
  */
 import { api } from '../../api/index.js';
+import { checked } from '../../api/client.js';
 import type { Link, XmlRpcValue } from '../store/link.js';
 import type { ManageStore, NodeStorage, GuestSection } from '../store/manage.js';
 import type { VmRecord } from '../store/model.js';
@@ -178,6 +179,85 @@ export class ManageCommands {
     return this.act(`autostart ${on ? 'on' : 'off'} for network ${net} on ${node}`, () => this.call(node, api.network.setAutostart.name, net, on), () => this.loadNetworks(node));
   }
 
+  /** Define + start as one agent call (undone there when it cannot start). */
+  networkCreate(node: string, name: string, xml: string): Promise<boolean> {
+    return this.act(`create network ${name} on ${node}`, () => this.call(node, api.network.create.name, xml), () => this.loadNetworks(node));
+  }
+
+  /** Stop + undefine as one agent call; the screen has named the VMs on it first. */
+  networkDelete(node: string, net: string): Promise<boolean> {
+    return this.act(`delete network ${net} on ${node}`, () => this.call(node, api.network.delete.name, net), () => this.loadNetworks(node));
+  }
+
+  /** The network's DHCP leases (a driver without them: its refusal is the error shown). */
+  async loadLeases(node: string, net: string): Promise<void> {
+    const l = this.store.loaded(this.store.leases, `${node}/${net}`);
+    l.loading = true;
+    this.store.changed();
+    try {
+      l.data = checked(api.network.dhcpLeases, await this.call(node, api.network.dhcpLeases.name, net));
+      l.error = undefined;
+      l.at = Date.now();
+    } catch (e) {
+      l.error = errText(e);
+      l.data = undefined;
+    } finally {
+      l.loading = false;
+      this.store.changed();
+    }
+  }
+
+  /**
+   * A new pool in three agent calls: define, build (make its folder), start. A step that
+   * fails stops there and says which; what was done stays (a defined pool can be built or
+   * started again from the list).
+   */
+  async poolCreate(node: string, name: string, xml: string): Promise<boolean> {
+    const steps: Array<[string, () => Promise<unknown>]> = [
+      ['define', () => this.call(node, api.storage.definePool.name, xml)],
+      ['build', () => this.call(node, api.storage.buildPool.name, name)],
+      ['start', () => this.call(node, api.storage.startPool.name, name)],
+    ];
+    this.host.say(`create pool ${name} on ${node}...`);
+    for (const [i, [step, fn]] of steps.entries()) {
+      try {
+        await fn();
+      } catch (e) {
+        this.host.say(`create pool ${name} failed at ${step}: ${errText(e)}${i > 0 ? ` (the pool is defined; b builds, u starts it)` : ''}`, true);
+        await this.loadStorage(node);
+        return false;
+      }
+    }
+    this.host.say(`create pool ${name} on ${node}: ok (defined, built, started)`);
+    await this.loadStorage(node);
+    return true;
+  }
+
+  poolStart(node: string, pool: string): Promise<boolean> {
+    return this.act(`start pool ${pool} on ${node}`, () => this.call(node, api.storage.startPool.name, pool), () => this.loadStorage(node));
+  }
+
+  poolBuild(node: string, pool: string): Promise<boolean> {
+    return this.act(`build pool ${pool} on ${node}`, () => this.call(node, api.storage.buildPool.name, pool), () => this.loadStorage(node));
+  }
+
+  /** A VM's snapshots with creation time and state, newest first. */
+  async loadSnapshots(vm: VmRecord): Promise<void> {
+    const l = this.store.loaded(this.store.snapshots, vm.key);
+    l.loading = true;
+    this.store.changed();
+    try {
+      l.data = [...checked(api.vm.snapshotList, await this.call(vm.node, api.vm.snapshotList.name, vm.name))].sort((a, b) => (b.creationTime ?? 0) - (a.creationTime ?? 0) || a.name.localeCompare(b.name));
+      l.error = undefined;
+      l.at = Date.now();
+    } catch (e) {
+      l.error = errText(e);
+    } finally {
+      l.loading = false;
+      this.store.changed();
+    }
+  }
+
   /** Read the guest's data: which agent answers, then every section (each may fail alone). */
   async loadGuest(vm: VmRecord, sections: GuestSection[]): Promise<void> {
     const g = this.store.guest(vm.key);
@@ -263,6 +343,25 @@ export class ManageCommands {
 
   serviceAction(vm: VmRecord, service: string, action: string): Promise<boolean> {
     return this.guestAct(vm, `${action} ${service} in ${vm.name}`, () => this.call(vm.node, api.guest.serviceAction.name, vm.name, service, action), ['services']);
+  }
+
+  /** Add a user; without a password the account has none (locked for password logins). */
+  userAdd(vm: VmRecord, name: string, shell: string | undefined): Promise<boolean> {
+    return this.guestAct(vm, `add user ${name} in ${vm.name}`, () => this.call(vm.node, api.guest.userAdd.name, vm.name, name, shell ? { shell } : {}), ['users']);
+  }
+
+  userLock(vm: VmRecord, name: string, lock: boolean): Promise<boolean> {
+    const m = lock ? api.guest.userLock : api.guest.userUnlock;
+    return this.guestAct(vm, `${lock ? 'lock' : 'unlock'} user ${name} in ${vm.name}`, () => this.call(vm.node, m.name, vm.name, name), ['users']);
+  }
+
+  /** The password goes to the guest (hashed there) and is never said or logged here. */
+  userSetPassword(vm: VmRecord, name: string, password: string): Promise<boolean> {
+    return this.guestAct(vm, `set the password of ${name} in ${vm.name}`, () => this.call(vm.node, api.guest.userSetPassword.name, vm.name, name, password), ['users']);
+  }
+
+  userRemove(vm: VmRecord, name: string): Promise<boolean> {
+    return this.guestAct(vm, `remove user ${name} in ${vm.name}`, () => this.call(vm.node, api.guest.userRemove.name, vm.name, name), ['users', 'sessions']);
   }
 
   /** The persistent definition, the one an edit replaces. */

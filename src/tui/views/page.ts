@@ -10,6 +10,8 @@ import type { Glyphs } from '../format/chart.js';
 import type { ClusterStore } from '../store/store.js';
 import type { NodeRecord, VmRecord } from '../store/model.js';
 import type { CommandCenter } from '../commands/index.js';
+import type { ManageCommands } from '../commands/manage.js';
+import type { ManageStore } from '../store/manage.js';
 import type { Link } from '../store/link.js';
 
 /** A rectangle of tagged lines; a page that draws several (the overview) returns them all. */
@@ -68,6 +70,8 @@ export interface AppHost {
   readonly glyphs: Glyphs;
   readonly frozen: boolean;
   readonly selection: Selection;
+  /** The management screens' commands and store (snapshot details read through them). */
+  readonly screens?: { readonly cmds: ManageCommands; readonly manage: ManageStore };
   push(p: Page): void;
   /** Take `p` (and whatever is above it) off the stack. */
   pop(p: Page): void;
