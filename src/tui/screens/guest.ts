@@ -163,7 +163,7 @@ export class GuestScreen extends Screen implements Navigable {
       const vm = this.h.store.vms.get(this.vm.key) ?? this.vm;
       const used = vmTopPct(vm.cpuPct, this.h.store.nodes.get(vm.node)?.host?.cpus);
       // The VM list's CPU% is a share of the whole node; a process's is top's (100 = one vCPU): say both in top's unit.
-      const unit = `  CPU% as top (100 = one vCPU)${used !== undefined ? `: the VM uses ${fmtPct(used)} of ${Math.max(1, vm.vcpus) * 100}%` : ''}`;
+      const unit = `  CPU% per vCPU${used !== undefined ? `, VM ${fmtPct(used)} of ${Math.max(1, vm.vcpus) * 100}%` : ''}`;
       out.push(escapeTags(cell(`${rows.length} of ${(g.processes ?? []).length} processes  sort ${this.sort}${this.reverse ? ' (reversed)' : ''}${this.filter ? `  filter "${this.filter}"` : ''}${unit}`, width)));
       out.push(...errLine('processes'));
       const tl = tableLines(procCols, rows, this.sel.processes, this.top.processes, true, width, body - 1 - errLine('processes').length, t);
