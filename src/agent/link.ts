@@ -41,6 +41,7 @@ const TIMED_CALLS = new Set([
   'snapshotCurrent', 'snapshotRevert', 'snapshotDelete', 'listPools', 'poolXml', 'poolRefresh', 'listVolumes', 'createVolume',
   'deleteVolume', 'listNetworks', 'networkXml', 'networkDefine', 'networkUndefine', 'networkStart', 'networkStop',
   'networkSetAutostart', 'jobStats', 'abortJob', 'guestAgentCommand',
+  'networkDhcpLeases', 'poolDefine', 'poolStart', // poolBuild is not timed: making a pool's target may take as long as the disk needs
 ]);
 
 export function isConnectionLoss(e: unknown): boolean {

@@ -11,6 +11,20 @@ export const storage = {
     result: volume,
     mutates: true,
   }),
+  buildPool: method({
+    name: 'storage.buildPool',
+    help: 'Makes a defined pool\'s target on the node (a directory pool\'s folder, ...): storage.buildPool(pool) -> true. Refused while the pool runs.',
+    params: [string],
+    result: bool,
+    mutates: true,
+  }),
+  definePool: method({
+    name: 'storage.definePool',
+    help: 'Defines a persistent storage pool from <pool> XML: storage.definePool(xml) -> its name. It stays inactive until storage.startPool (a new directory may need storage.buildPool first).',
+    params: [string],
+    result: string,
+    mutates: true,
+  }),
   deleteVolume: method({
     name: 'storage.deleteVolume',
     help: 'Deletes a volume: storage.deleteVolume(pool, volume) -> true.',
@@ -33,6 +47,13 @@ export const storage = {
   refresh: method({
     name: 'storage.refresh',
     help: 'Rescans a pool for volumes made outside libvirt: storage.refresh(pool) -> true.',
+    params: [string],
+    result: bool,
+    mutates: true,
+  }),
+  startPool: method({
+    name: 'storage.startPool',
+    help: 'Starts (activates) a defined pool: storage.startPool(pool) -> true.',
     params: [string],
     result: bool,
     mutates: true,

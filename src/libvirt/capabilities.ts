@@ -170,6 +170,9 @@ export const featureLabels = {
   console: 'the console is',
   reset: 'a hard reset is',
   'guest-agent': 'guest-agent commands are',
+  'dhcp-leases': 'DHCP lease lists are',
+  pools: 'defining and starting storage pools is',
+  'pool-build': 'building a storage pool is',
 } as const;
 export type Feature = keyof typeof featureLabels;
 

@@ -176,6 +176,23 @@ export interface NetworkInfo {
   dhcpEnd?: string;
 }
 
+/** One address a network's DHCP server handed out (virNetworkGetDHCPLeases). */
+export interface DhcpLease {
+  /** The host-side interface it was given on (the network's bridge). */
+  iface: string;
+  /** When it runs out, seconds since the epoch. */
+  expiryTime: number;
+  type: 'ipv4' | 'ipv6';
+  mac?: string;
+  /** IPv6 only. */
+  iaid?: string;
+  ipAddress: string;
+  prefix: number;
+  /** The name the guest sent, when it sent one. */
+  hostname?: string;
+  clientId?: string;
+}
+
 export interface MigrateOptions {
   live?: boolean;
   /** Define the VM on the target and undefine it on the source when done. */
@@ -292,6 +309,12 @@ export interface Hypervisor {
    */
   cloneVolume(pool: string, xml: string, from: VolumeRef): Promise<StorageVolumeInfo>;
   deleteVolume(pool: string, volume: string): Promise<void>;
+  /** Defines a persistent pool from <pool> XML (virStoragePoolDefineXML); returns its name. It is inactive until started. */
+  poolDefine(xml: string): Promise<string>;
+  /** Makes the pool's target (a directory's folder, an LVM volume group...) on the node (virStoragePoolBuild). */
+  poolBuild(pool: string): Promise<void>;
+  /** Starts (activates) a defined pool (virStoragePoolCreate). */
+  poolStart(pool: string): Promise<void>;
 
   listNetworks(): Promise<NetworkInfo[]>;
   networkXml(name: string): Promise<string>;
@@ -300,6 +323,8 @@ export interface Hypervisor {
   networkStart(name: string): Promise<void>;
   networkStop(name: string): Promise<void>;
   networkSetAutostart(name: string, on: boolean): Promise<void>;
+  /** The addresses the network's DHCP server has handed out; a driver without it refuses naming itself. */
+  networkDhcpLeases(name: string): Promise<DhcpLease[]>;
 
   /** Peer-to-peer migration to another libvirt URI; resolves when it has finished. */
   migrate(name: string, destUri: string, opts?: MigrateOptions): Promise<void>;

@@ -77,6 +77,17 @@ function everyMethod(sfx: string, octet: number, redefinedXml: string): Step[] {
     ['net.autostart', 'network.setAutostart', [`n-${sfx}`, true]],
     ['net.stop', 'network.stop', [`n-${sfx}`]],
     ['net.undefine', 'network.undefine', [`n-${sfx}`]],
+    ['net.create', 'network.create', [NEW_NET(`c-${sfx}`, octet + 10)]],
+    ['net.create.again', 'network.create', [NEW_NET(`c-${sfx}`, octet + 10)]],
+    ['net.list.created', 'network.list', []],
+    ['net.delete', 'network.delete', [`c-${sfx}`]],
+    ['net.list.deleted', 'network.list', []],
+    ['net.delete.none', 'network.delete', [`c-${sfx}`]],
+    ['net.leases', 'network.dhcpLeases', ['default']],
+    ['pool.define', 'storage.definePool', [`<pool type='dir'><name>p-${sfx}</name><target><path>/var/tmp/vem-td-pool-${sfx}</path></target></pool>`]],
+    ['pool.build', 'storage.buildPool', [`p-${sfx}`]],
+    ['pool.start', 'storage.startPool', [`p-${sfx}`]],
+    ['pools.after', 'storage.pools', []],
     ['vm.migrate', 'vm.migrate', ['vm-0007', 'test:///default']],
     ['jobs.list', 'jobs.list', []],
     ['events', 'events.poll', [0, 0]],
@@ -128,7 +139,7 @@ function checkScript(r: Map<string, PeerResult>, methods: string[]): void {
   assert.ok(vs.t.length >= 1 && vs.cpuPct.length === vs.t.length);
   assert.match(ok(r, 'vm.xml') as string, /<name>vm-0001<\/name>/);
   assert.match(ok(r, 'vm.xml.inactive') as string, /<domain/);
-  for (const l of ['vm.suspend', 'vm.resume', 'vm.reboot', 'vm.reset', 'vm.shutdown', 'vm.start', 'vm.destroy', 'vm.start2', 'vm.setAutostart', 'vm.setMaxMemory', 'vm.undefine', 'vm.setVcpus', 'vm.setMemory', 'vm.setSchedinfo', 'snap.revert', 'snap.delete', 'refresh', 'deleteVolume', 'net.start', 'net.autostart', 'net.stop', 'net.undefine']) {
+  for (const l of ['vm.suspend', 'vm.resume', 'vm.reboot', 'vm.reset', 'vm.shutdown', 'vm.start', 'vm.destroy', 'vm.start2', 'vm.setAutostart', 'vm.setMaxMemory', 'vm.undefine', 'vm.setVcpus', 'vm.setMemory', 'vm.setSchedinfo', 'snap.revert', 'snap.delete', 'refresh', 'deleteVolume', 'net.start', 'net.autostart', 'net.stop', 'net.undefine', 'net.delete', 'pool.build', 'pool.start']) {
     assert.equal(ok(r, l), true, l);
   }
   assert.match((ok(r, 'vm.define') as { uuid: string }).uuid, /^[0-9a-f-]{36}$/);
@@ -155,6 +166,24 @@ function checkScript(r: Map<string, PeerResult>, methods: string[]): void {
   assert.ok((ok(r, 'net.list') as Array<{ name: string }>).some((n) => n.name === 'default'));
   assert.match(ok(r, 'net.xml') as string, /<network/);
   assert.match(ok(r, 'net.define') as string, /^n-/);
+  // create = define + start in one call; delete = stop + undefine in one call
+  const created = ok(r, 'net.create') as string;
+  assert.match(created, /^c-/);
+  assert.equal((ok(r, 'net.list.created') as Array<{ name: string; active: boolean; persistent: boolean }>).find((n) => n.name === created)?.active, true, 'created and started');
+  const again = r.get('net.create.again');
+  assert.ok(again?.fault === 1004 && /exists already/.test(again.message ?? ''), `an existing network is refused, not redefined: ${JSON.stringify(again)}`);
+  assert.equal(ok(r, 'net.delete'), true);
+  assert.ok(!(ok(r, 'net.list.deleted') as Array<{ name: string }>).some((n) => n.name === created), 'stopped and undefined');
+  const gone = r.get('net.delete.none');
+  assert.ok(gone?.fault === 43 && /network/i.test(gone.message ?? ''), `libvirt's "network not found": ${JSON.stringify(gone)}`);
+  // The test driver has no virNetworkGetDHCPLeases (virsh net-dhcp-leases says so too): a refusal naming it, not [].
+  const leases = r.get('net.leases');
+  assert.ok(leases?.fault === 3 && /^DHCP lease lists are not supported by the test driver on .+ \(.*virNetworkGetDHCPLeases/i.test(leases.message ?? ''), `refused naming the driver: ${JSON.stringify(leases)}`);
+  const pool = ok(r, 'pool.define') as string;
+  assert.match(pool, /^p-/);
+  assert.equal(ok(r, 'pool.build'), true);
+  assert.equal(ok(r, 'pool.start'), true);
+  assert.equal((ok(r, 'pools.after') as Array<{ name: string; state: string }>).find((p) => p.name === pool)?.state, 'running', 'defined, built and started');
   assert.match(ok(r, 'vm.migrate') as string, /^job-/);
   assert.ok((ok(r, 'jobs.list') as unknown[]).length >= 1);
   const ev = ok(r, 'events') as { cursor: number; events: Array<{ source: string; kind: string }> };
@@ -246,6 +275,9 @@ test('agent on a real libvirtd (test driver): every method over HTTP and unix so
       .filter((l) => !('intent' in l)); // write-ahead intent lines precede each outcome
     const suspend = lines.filter((l) => l.method === 'vm.suspend');
     assert.ok(suspend.some((l) => l.caller.startsWith('tcp:127.0.0.1:')) && suspend.some((l) => l.caller === `unix:${sock}`));
+    for (const m of ['network.create', 'network.delete', 'storage.definePool', 'storage.buildPool', 'storage.startPool']) assert.ok(lines.some((l) => l.method === m && (l.result === true || typeof l.result === 'string')), `${m} is audited`);
+    assert.ok(lines.some((l) => l.method === 'network.create' && isStruct(l.result as XmlRpcValue) && 'fault' in (l.result as object)), 'the refused create is audited too');
+    assert.ok(!lines.some((l) => l.method === 'network.dhcpLeases'), 'a lease list is a read');
     assert.deepEqual(suspend[0]?.args, ['vm-0002']);
     assert.equal(suspend[0]?.result, true);
     assert.ok(lines.some((l) => l.method === 'vm.redefine' && isStruct(l.result as XmlRpcValue) && 'fault' in (l.result as object)), 'refused changes are audited too');

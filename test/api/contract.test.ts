@@ -120,6 +120,10 @@ test('every declared method answers its declared type on the simulated agent', a
   await c.storage.refresh(pool);
   const vol = await c.storage.createVolume(pool, "<volume><name>contract.qcow2</name><capacity unit='bytes'>1048576</capacity><target><format type='qcow2'/></target></volume>");
   await c.storage.deleteVolume(pool, vol.name);
+  assert.equal(await c.storage.definePool("<pool type='dir'><name>contract-pool</name><target><path>/srv/contract-pool</path></target></pool>"), 'contract-pool');
+  assert.equal(await c.storage.buildPool('contract-pool'), true);
+  assert.equal(await c.storage.startPool('contract-pool'), true);
+  assert.equal((await c.storage.pools()).find((p) => p.name === 'contract-pool')?.state, 'running');
 
   // networks
   await c.network.list();
@@ -129,6 +133,12 @@ test('every declared method answers its declared type on the simulated agent', a
   await c.network.setAutostart(netName, true);
   await c.network.stop(netName);
   await c.network.undefine(netName);
+  const made = await c.network.create("<network><name>contract-net2</name><bridge name='virbr78'/><ip address='10.78.0.1' netmask='255.255.255.0'><dhcp><range start='10.78.0.10' end='10.78.0.99'/></dhcp></ip></network>");
+  assert.equal((await c.network.list()).find((n) => n.name === made)?.active, true);
+  const leases = await c.network.dhcpLeases('default');
+  assert.ok(leases.length > 0 && leases.every((l) => /^192\.168\.122\./.test(l.ipAddress) && l.prefix === 24), JSON.stringify(leases));
+  assert.equal(await c.network.delete(made), true);
+  assert.ok(!(await c.network.list()).some((n) => n.name === made));
 
   // guests (the simulator's guest agents)
   const g = b;

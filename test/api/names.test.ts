@@ -13,7 +13,6 @@ const ROOT = join(import.meta.dirname, '../../..');
 
 /** Files that still name agent methods, and why they may for now. */
 const PENDING: Record<string, string> = {
-  'src/tui/commands/manage.ts': 'helper "tui" is refactoring the command layer onto client()',
   'src/link/vnc.ts': 'the console/VNC finder looks VMs up by name (src/link belongs to helper "map")',
   'src/agent/guest/index.ts': 'the guest relay (owned by another helper) registers by name; the registry takes help and signatures from src/api',
   'src/agent/guest/qga.ts': 'the qemu-guest-agent fallback table is keyed by method name (guest/ is owned by another helper)',

@@ -27,6 +27,9 @@ const expected: Record<Feature, RegExp> = {
   console: /^the console is not supported by the LXC driver on n2 \(/,
   reset: /^a hard reset is not supported by the LXC driver on n2 \(/,
   'guest-agent': /^guest-agent commands are not supported by the LXC driver on n2 \(/,
+  'dhcp-leases': /^DHCP lease lists are not supported by the LXC driver on n2 \(/,
+  pools: /^defining and starting storage pools is not supported by the LXC driver on n2 \(/,
+  'pool-build': /^building a storage pool is not supported by the LXC driver on n2 \(/,
 };
 
 for (const f of Object.keys(featureLabels) as Feature[]) {

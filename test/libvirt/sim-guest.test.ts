@@ -182,3 +182,37 @@ test('QEMU guest-agent commands answer in the agent JSON form; VMs without an ag
   await assert.rejects(h.guestAgentCommand(noAgent, '{"execute":"guest-ping"}'), (e: unknown) => e instanceof LibvirtError && e.code === ErrorCode.AGENT_UNRESPONSIVE);
   await c.close();
 });
+
+test("a simulated guest's processes never use more CPU than their VM, nor a process more than its threads (the demo showed 253 % in a VM at 2.5 cores)", async () => {
+  const clock = new ManualClock();
+  const c = createSimCluster({ nodes: 4, vmsPerNode: 10, seed: 7, clock, hotspots: true });
+  let checked = 0;
+  for (let step = 0; step < 12; step++) {
+    clock.advance(5_000);
+    for (const hv of c.hypervisors) {
+      for (const ref of await hv.listDomains({ active: true })) {
+        const d = hv.dom(ref.name);
+        if (d.state !== 'running') continue;
+        let ps;
+        try {
+          ps = hv.guest(ref.name).processes().processes;
+        } catch {
+          continue; // no guest agent in this VM
+        }
+        const vcpus = d.current.vcpus;
+        const busy = Math.min(d.allocCores, vcpus) * 100;
+        let sum = 0;
+        for (const p of ps) {
+          sum += p.cpuPercent;
+          assert.ok(p.cpuPercent <= p.threads * 100 + 1e-9, `${ref.name} pid ${p.pid} (${p.name}, ${p.threads} threads): ${p.cpuPercent} %`);
+          assert.ok(p.threads <= vcpus, `${ref.name} pid ${p.pid}: ${p.threads} threads on ${vcpus} vCPUs`);
+          if (p.state === 'T') assert.equal(p.cpuPercent, 0, 'a stopped process uses no CPU');
+        }
+        assert.ok(sum <= busy + 1e-6, `${ref.name}: processes use ${sum.toFixed(2)} %, the VM ${busy.toFixed(2)} % (${vcpus} vCPUs)`);
+        checked++;
+      }
+    }
+  }
+  assert.ok(checked > 100, `checked ${checked} guests`);
+  await c.close();
+});

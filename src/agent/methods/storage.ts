@@ -23,4 +23,20 @@ export function registerStorageMethods(r: MethodRegistry, core: AgentCore): void
       core.events.push('storage', 'volume-deleted', undefined, { pool: str(p, 0), volume: str(p, 1) });
       return true;
     });
+  serve(r, api.storage.definePool, async ([xml]) => {
+    const name = await core.hv().poolDefine(xml);
+    core.events.push('storage', 'pool-defined', undefined, { pool: name });
+    return name;
+  });
+  const poolOps = [
+    [api.storage.buildPool, 'pool-built', (p: string) => core.hv().poolBuild(p)],
+    [api.storage.startPool, 'pool-started', (p: string) => core.hv().poolStart(p)],
+  ] as const;
+  for (const [m, kind, fn] of poolOps) {
+    serve(r, m, async ([pool]) => {
+      await fn(pool);
+      core.events.push('storage', kind, undefined, { pool });
+      return true;
+    });
+  }
 }

@@ -2,7 +2,7 @@ import { guardFeature, type DriverFeatureName, type FeatureProbe } from '../capa
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type {
-  AllStatsOptions, DomainEvent, DomainInfo, DomainRef, DomainStats, HostInfo, Hypervisor, JobStats, ListDomainsOptions,
+  AllStatsOptions, DhcpLease, DomainEvent, DomainInfo, DomainRef, DomainStats, HostInfo, Hypervisor, JobStats, ListDomainsOptions,
   MigrateOptions, NetworkInfo, NodeStats, SchedulerParams, Scope, SnapshotInfo, StoragePoolInfo, StorageVolumeInfo, Unsubscribe, VolumeRef,
 } from '../hypervisor.js';
 import { ConnectionClosedError, ErrorCode, LibvirtError } from '../errors.js';
@@ -299,6 +299,18 @@ export class LibvirtClient extends EventEmitter implements Hypervisor, FeaturePr
     await storage.deleteVolume(this.rpcConn, await storage.lookupVolume(this.rpcConn, p, volume));
   }
 
+  poolDefine(xml: string): Promise<string> {
+    return guardFeature(this, 'pools', async () => (await storage.definePool(this.rpcConn, xml)).name);
+  }
+  poolBuild(pool: string): Promise<void> {
+    return guardFeature(this, 'pool-build', async () => storage.poolOp(this.rpcConn, Proc.STORAGE_POOL_BUILD, await storage.lookupPool(this.rpcConn, pool)));
+  }
+  poolStart(pool: string): Promise<void> {
+    return guardFeature(this, 'pools', async () => storage.poolOp(this.rpcConn, Proc.STORAGE_POOL_CREATE, await storage.lookupPool(this.rpcConn, pool)));
+  }
+  networkDhcpLeases(name: string): Promise<DhcpLease[]> {
+    return guardFeature(this, 'dhcp-leases', async () => network.dhcpLeases(this.rpcConn, await network.lookup(this.rpcConn, name)));
+  }
   async listNetworks(): Promise<NetworkInfo[]> {
     const nets = await network.listAll(this.rpcConn);
     return Promise.all(nets.map((n) => network.info(this.rpcConn, n)));

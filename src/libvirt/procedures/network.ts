@@ -1,6 +1,7 @@
-import type { NetworkInfo } from '../hypervisor.js';
+import type { DhcpLease, NetworkInfo } from '../hypervisor.js';
 import { Proc } from '../rpc/constants.js';
 import type { RpcConnection } from '../rpc/connection.js';
+import type { XdrReader } from '../xdr/reader.js';
 import type { XdrWriter } from '../xdr/writer.js';
 import { LIST_MAX, readBool, readNetwork, readString, uuidString, writeNetwork, type NetworkHandle } from './types.js';
 import { section, tagAttr } from './xml.js';
@@ -68,4 +69,33 @@ export const simple = (rpc: RpcConnection, proc: number, n: NetworkHandle): Prom
 
 export function setAutostart(rpc: RpcConnection, n: NetworkHandle, on: boolean): Promise<void> {
   return rpc.call(Proc.NETWORK_SET_AUTOSTART, (w) => (writeNetwork(w, n), w.int(on ? 1 : 0)));
+}
+
+/** REMOTE_NETWORK_DHCP_LEASES_MAX in remote_protocol.x. */
+const LEASES_MAX = 65536;
+
+/** remote_network_dhcp_lease: iface, expirytime (hyper), type (virIPAddrType), mac?, iaid?, ipaddr, prefix, hostname?, clientid?. */
+function readLease(r: XdrReader): DhcpLease {
+  const iface = r.string();
+  const expiryTime = r.hyper();
+  const type = r.int() === 1 ? 'ipv6' : 'ipv4';
+  const mac = r.optString();
+  const iaid = r.optString();
+  const ipAddress = r.string();
+  const prefix = r.uint();
+  const hostname = r.optString();
+  const clientId = r.optString();
+  return {
+    iface, expiryTime, type, ipAddress, prefix,
+    ...(mac !== null ? { mac } : {}), ...(iaid !== null ? { iaid } : {}), ...(hostname !== null ? { hostname } : {}), ...(clientId !== null ? { clientId } : {}),
+  };
+}
+
+/** Every lease of the network (no MAC filter); need_results=1 asks for the list, not only its length. */
+export function dhcpLeases(rpc: RpcConnection, n: NetworkHandle): Promise<DhcpLease[]> {
+  return rpc.call(Proc.NETWORK_GET_DHCP_LEASES, (w) => (writeNetwork(w, n), w.optString(null), w.int(1), w.uint(0)), (r) => {
+    const leases = r.array(LEASES_MAX, readLease, 40);
+    r.uint();
+    return leases;
+  });
 }

@@ -92,3 +92,13 @@ export function lookupVolume(rpc: RpcConnection, p: PoolHandle, name: string): P
 export function deleteVolume(rpc: RpcConnection, v: VolumeHandle): Promise<void> {
   return rpc.call(Proc.STORAGE_VOL_DELETE, (w) => (writeVolume(w, v), w.uint(0)));
 }
+
+/** virStoragePoolDefineXML: a persistent, inactive pool. */
+export function definePool(rpc: RpcConnection, xml: string): Promise<PoolHandle> {
+  return rpc.call(Proc.STORAGE_POOL_DEFINE_XML, (w) => w.string(xml).uint(0), readPool);
+}
+
+/** virStoragePoolCreate (start) or virStoragePoolBuild, flags 0. */
+export function poolOp(rpc: RpcConnection, proc: typeof Proc.STORAGE_POOL_CREATE | typeof Proc.STORAGE_POOL_BUILD, p: PoolHandle): Promise<void> {
+  return rpc.call(proc, (w) => (writePool(w, p), w.uint(0)));
+}

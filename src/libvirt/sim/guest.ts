@@ -182,22 +182,31 @@ export class SimGuest {
     };
   }
 
-  /** Processes whose CPU % follows the VM's load and moves a little every few seconds. */
+  /**
+   * Processes whose CPU % follows the VM's load and moves a little every few seconds.
+   * CPU % is counted as top does (100 = one vCPU busy). The VM's busy time is shared out
+   * by weight after the jitter, so the processes together never use more than the VM does;
+   * a process never uses more than its threads can (one vCPU each, at most the VM's vCPUs),
+   * and a stopped one uses none.
+   */
   processes(_o?: { intervalMs?: number }): Sim<{ count: number; cpuIntervalMs: number; processes: GuestProcess[] }> {
     this.available();
     const d = this.dom;
     const now = this.now();
     const slot = Math.floor(now / 5000);
+    const vcpus = Math.max(1, d.current.vcpus);
+    const busyPct = Math.min(d.allocCores, vcpus) * 100;
+    const share = this.procs.map((p) => (p.stopped ? 0 : p.weight * (0.7 + 0.6 * hashNoise(p.pid, slot))));
     let wsum = 0;
-    for (const p of this.procs) wsum += p.weight;
-    const busyPct = d.allocCores * 100;
+    for (const w of share) wsum += w;
     const uid = (u: string): number => this.accounts.get(u)?.uid ?? 65534;
-    const processes = this.procs.map((p) => {
-      const jitter = 0.7 + 0.6 * hashNoise(p.pid, slot);
-      const cpuPercent = wsum > 0 ? round2(((busyPct * p.weight) / wsum) * jitter) : 0;
+    const processes = this.procs.map((p, i) => {
+      const threads = p.weight > 5 ? Math.min(4, vcpus) : 1;
+      // Rounded down, so that rounding never lifts the sum above the VM's figure.
+      const cpuPercent = wsum > 0 ? Math.floor(Math.min(threads * 100, (busyPct * (share[i] as number)) / wsum) * 100) / 100 : 0;
       const rssKiB = Math.round(p.rssKiB * (0.95 + 0.1 * hashNoise(p.pid ^ 0x55, Math.floor(now / 30000))));
       const state = p.stopped ? 'T' : cpuPercent > 20 ? 'R' : p.command.startsWith('[') ? 'I' : 'S';
-      return { pid: p.pid, ppid: p.ppid, user: p.user, uid: uid(p.user), state, cpuPercent, rssKiB, threads: p.weight > 5 ? 4 : 1, nice: 0, startTime: new Date(p.startSec * 1000), name: p.name, command: p.command };
+      return { pid: p.pid, ppid: p.ppid, user: p.user, uid: uid(p.user), state, cpuPercent, rssKiB, threads, nice: 0, startTime: new Date(p.startSec * 1000), name: p.name, command: p.command };
     });
     return { simulated: true, count: processes.length, cpuIntervalMs: 5000, processes };
   }

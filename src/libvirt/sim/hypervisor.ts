@@ -5,7 +5,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type {
-  AllStatsOptions, DomainEvent, DomainInfo, DomainRef, DomainStats, HostInfo, Hypervisor, JobStats, ListDomainsOptions,
+  AllStatsOptions, DhcpLease, DomainEvent, DomainInfo, DomainRef, DomainStats, HostInfo, Hypervisor, JobStats, ListDomainsOptions,
   MigrateOptions, NetworkInfo, NodeStats, SchedulerParams, Scope, SnapshotInfo, StoragePoolInfo, StorageVolumeInfo, Unsubscribe, VolumeRef,
 } from '../hypervisor.js';
 import { cloneConfig, type DomainConfig } from './domain-config.js';
@@ -21,6 +21,7 @@ import { answerAgentCommand } from './guest-agent.js';
 import { SimGuest } from './guest.js';
 import { LifecycleDetail, Reason } from './constants.js';
 import { SimNode } from './node.js';
+import { noNetwork } from './network.js';
 
 export { LifecycleDetail } from './constants.js';
 export type { SimPeers } from './node-context.js';
@@ -318,6 +319,18 @@ export class SimHypervisor extends SimNode implements Hypervisor {
     this.sync();
     this.storage.deleteVolume(pool, volume);
   }
+  async poolDefine(xml: string): Promise<string> {
+    this.sync();
+    return this.storage.definePool(xml);
+  }
+  async poolBuild(pool: string): Promise<void> {
+    this.sync();
+    this.storage.buildPool(pool);
+  }
+  async poolStart(pool: string): Promise<void> {
+    this.sync();
+    this.storage.startPool(pool);
+  }
   async listNetworks(): Promise<NetworkInfo[]> {
     this.sync();
     return this.networks.list();
@@ -345,6 +358,32 @@ export class SimHypervisor extends SimNode implements Hypervisor {
   async networkSetAutostart(name: string, on: boolean): Promise<void> {
     this.sync();
     this.networks.setAutostart(name, on);
+  }
+  /**
+   * What the network's DHCP server would have handed out: one lease per interface of each
+   * running VM on it, at the address the guest itself reports (guest-system.ts), hostname the
+   * VM's name. An inactive network or one without a DHCP range has none.
+   */
+  async networkDhcpLeases(name: string): Promise<DhcpLease[]> {
+    const now = this.sync();
+    const net = this.networks.list().find((n) => n.name === name);
+    if (!net) throw noNetwork(name);
+    if (!net.active || !net.dhcpStart || !net.ipAddress) return [];
+    const base = net.ipAddress.split('.').slice(0, 3).join('.');
+    const prefix = (net.netmask ?? '255.255.255.0').split('.').reduce((n, o) => n + (Number(o).toString(2).match(/1/g)?.length ?? 0), 0);
+    const out: DhcpLease[] = [];
+    for (const d of this.host.domains) {
+      if (!d.active || !d.live) continue;
+      d.live.nics.forEach((n, i) => {
+        if (n.type !== 'network' || n.source !== name) return;
+        const h = hashString(`${d.live?.uuid ?? ''}/${i}`);
+        const ip = `${base}.${10 + (h % 240)}`;
+        // Leases last an hour and are renewed at half time: a stable expiry within the next hour.
+        const expiryTime = Math.floor(now / 1000) + 1800 + (h % 1800);
+        out.push({ iface: net.bridge ?? '', expiryTime, type: 'ipv4', mac: n.mac, ipAddress: ip, prefix, hostname: d.config.name, clientId: `01:${n.mac}` });
+      });
+    }
+    return out.sort((a, b) => a.ipAddress.localeCompare(b.ipAddress, 'en', { numeric: true }));
   }
 
   // ---- migration (migrate.ts) ------------------------------------------------------------------

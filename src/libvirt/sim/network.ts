@@ -109,6 +109,13 @@ export class SimNetworks {
   start(name: string): void {
     const n = this.get(name);
     if (n.info.active) throw new LibvirtError('Requested operation is not valid: network is already active', ErrorCode.OPERATION_INVALID, 19);
+    // As libvirt's route-collision check at start: one subnet, one active network.
+    const subnet = subnetOf(n.info);
+    for (const o of this.nets.values()) {
+      if (o !== n && o.info.active && subnet !== undefined && subnetOf(o.info) === subnet) {
+        throw new LibvirtError(`internal error: Network is already in use by interface ${o.info.bridge ?? o.info.name}`, ErrorCode.INTERNAL_ERROR, 19);
+      }
+    }
     n.info.active = true;
   }
 
@@ -130,4 +137,11 @@ function prefixToMask(p: number): string | undefined {
   if (!Number.isInteger(p) || p < 0 || p > 32) return undefined;
   const m = p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
   return [24, 16, 8, 0].map((s) => (m >>> s) & 255).join('.');
+}
+
+/** "192.168.122.0/255.255.255.0" for a network with an IPv4 address, else undefined. */
+function subnetOf(i: NetworkInfo): string | undefined {
+  if (!i.ipAddress) return undefined;
+  const mask = (i.netmask ?? '255.255.255.0').split('.').map(Number);
+  return `${i.ipAddress.split('.').map((o, k) => Number(o) & (mask[k] ?? 0)).join('.')}/${mask.join('.')}`;
 }

@@ -1,14 +1,19 @@
 /** Simulated storage pools and volumes of one node: a disk-image pool, an ISO pool, a fast LVM pool. */
 import type { StoragePoolInfo, StorageVolumeInfo, VolumeRef } from '../hypervisor.js';
 import { ErrorCode, LibvirtError } from '../errors.js';
-import { attr, checkName, child, escapeXml as e, parseRoot, sizeBytes, text, xmlError } from './xml.js';
+import { attr, checkName, checkUuid, child, escapeXml as e, parseRoot, sizeBytes, text, xmlError } from './xml.js';
 
 const GiB = 1024 ** 3;
 
 interface Pool {
   info: StoragePoolInfo;
   volumes: Map<string, StorageVolumeInfo>;
+  /** Its target exists on the node (a pool defined here must be built before it starts). */
+  built?: boolean;
 }
+
+/** Pool types the simulator keeps (libvirt knows more; they need real devices or servers). */
+const POOL_TYPES = ['dir', 'fs', 'logical'] as const;
 
 export function noPool(name: string): LibvirtError {
   return new LibvirtError(`Storage pool not found: no storage pool with matching name '${name}'`, ErrorCode.NO_STORAGE_POOL, 18);
@@ -23,7 +28,7 @@ export class SimStorage {
   /** Volume path -> volume, for block stats and "used by" lookups. */
   private readonly byPath = new Map<string, StorageVolumeInfo>();
 
-  constructor(readonly node: string, uuid: () => string) {
+  constructor(readonly node: string, private readonly uuid: () => string) {
     this.addPool({ name: 'default', uuid: uuid(), state: 'running', capacity: 0, allocation: 0, available: 0, autostart: true, persistent: true, type: 'dir', path: '/var/lib/libvirt/images' }, 4096 * GiB);
     this.addPool({ name: 'iso', uuid: uuid(), state: 'running', capacity: 0, allocation: 0, available: 0, autostart: true, persistent: true, type: 'dir', path: '/var/lib/libvirt/iso' }, 500 * GiB);
     this.addPool({ name: 'fast-ssd', uuid: uuid(), state: 'running', capacity: 0, allocation: 0, available: 0, autostart: true, persistent: true, type: 'logical', path: '/dev/vg_fast' }, 1024 * GiB);
@@ -160,6 +165,54 @@ export class SimStorage {
     if (!v) throw noVolume(name);
     p.volumes.delete(name);
     this.byPath.delete(v.path);
+    this.recount(p);
+  }
+
+  /** As virStoragePoolDefineXML: a persistent, inactive pool whose target is not made yet. */
+  definePool(xml: string): string {
+    const x = parseRoot(xml, 'pool', 'pool_definition');
+    const type = attr(x, 'type');
+    if (type === undefined) throw xmlError('storage pool type is missing');
+    if (!(POOL_TYPES as readonly string[]).includes(type)) throw xmlError(`unknown storage pool type ${type} (the simulator keeps ${POOL_TYPES.join(', ')})`);
+    const name = checkName(text(child(x, 'name')), 'pool');
+    const uuid = checkUuid(text(child(x, 'uuid')));
+    const path = text(child(child(x, 'target'), 'path'))?.trim();
+    if (!path) throw xmlError(`missing storage pool target path for pool '${name}'`);
+    if (!path.startsWith('/')) throw xmlError(`storage pool target path '${path}' must be absolute`);
+    const existing = this.pools.get(name);
+    if (existing) throw new LibvirtError(`operation failed: pool '${name}' already exists with uuid ${existing.info.uuid}`, ErrorCode.OPERATION_FAILED, 18);
+    for (const p of this.pools.values()) {
+      if (p.info.path === path) throw new LibvirtError(`operation failed: Storage source conflict with pool: '${p.info.name}'`, ErrorCode.OPERATION_FAILED, 18);
+    }
+    const capacity = type === 'logical' ? 1024 * GiB : 500 * GiB;
+    this.pools.set(name, { info: { name, uuid: uuid ?? this.uuid(), state: 'inactive', capacity: 0, allocation: 0, available: 0, autostart: false, persistent: true, type, path }, volumes: new Map(), built: false });
+    this.pendingCapacity.set(name, capacity);
+    return name;
+  }
+
+  /** Capacity a defined pool shows once started (libvirt reads it from the target then). */
+  private readonly pendingCapacity = new Map<string, number>();
+
+  /** As virStoragePoolBuild: makes the target; refused while the pool runs. */
+  buildPool(name: string): void {
+    const p = this.pool(name);
+    if (p.info.state === 'running') throw new LibvirtError(`Requested operation is not valid: storage pool '${name}' is already active`, ErrorCode.OPERATION_INVALID, 18);
+    p.built = true;
+  }
+
+  /** As virStoragePoolCreate: starts a defined pool; its target must exist (built). */
+  startPool(name: string): void {
+    const p = this.pool(name);
+    if (p.info.state === 'running') throw new LibvirtError(`Requested operation is not valid: storage pool '${name}' is already active`, ErrorCode.OPERATION_INVALID, 18);
+    if (p.built === false) {
+      throw new LibvirtError(p.info.type === 'logical' ? `internal error: volume group '${(p.info.path ?? '').split('/').pop() ?? ''}' not found` : `cannot open directory '${p.info.path ?? ''}': No such file or directory`, p.info.type === 'logical' ? ErrorCode.INTERNAL_ERROR : ErrorCode.SYSTEM_ERROR, 18);
+    }
+    const cap = this.pendingCapacity.get(name);
+    if (cap !== undefined) {
+      p.info.capacity = cap;
+      this.pendingCapacity.delete(name);
+    }
+    p.info.state = 'running';
     this.recount(p);
   }
 }

@@ -1,48 +1,21 @@
 /**
- * Commands of the management screens: they read storage, networks and guest
- * data into the ManageStore and send the admin's actions to the node's agent.
+ * Commands of the management screens: they read storage, networks, snapshots and
+ * VM definitions into the ManageStore and send the admin's actions to the node's
+ * agent (the guest browser's are in manage-guest.ts, which this class extends).
  * Results and errors go to the status line; nothing blocks the UI.
  */
-import type { Link, XmlRpcValue } from '../store/link.js';
-import type { ManageStore, NodeStorage, GuestSection } from '../store/manage.js';
+import { api } from '../../api/index.js';
+import { checked } from '../../api/client.js';
+import type { NodeStorage } from '../store/manage.js';
 import type { VmRecord } from '../store/model.js';
 import { domainDevices } from '../store/manage-xml.js';
-import {
-  decodeFilesystems,
-  decodeGuestInfo,
-  decodeGuestStatus,
-  decodeInterfaces,
-  decodeNetworks,
-  decodePools,
-  decodeProcesses,
-  decodeServices,
-  decodeSessions,
-  decodeUsers,
-  decodeVolumes,
-} from '../store/manage-decode.js';
+import { decodeNetworks, decodePools, decodeVolumes } from '../store/manage-decode.js';
 import { volumeXml } from './manage-validate.js';
+import { errText, GuestCommands } from './manage-guest.js';
 import { Coalescer } from './coalesce.js';
 import { domainXmlFor, type CreatePlan } from './manage-create.js';
 
-export interface ManageHost {
-  link(node: string): Link | undefined;
-  /** The VMs the dashboard knows on a node (their names, for domain XML). */
-  vmNames(node: string): string[];
-  say(text: string, isError?: boolean): void;
-  /** Ask the node's poller for its VM list now. */
-  invalidate(node: string): void;
-}
-
-export function errText(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return m.replace(/\s+/g, ' ').slice(0, 300);
-}
-
-/** A refusal by the guest's own policy (fault 403), as opposed to a failure. */
-export function isPolicyRefusal(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return code === 403 || /refused by the guest's policy/i.test(errText(e));
-}
+export { errText, isPolicyRefusal, type ManageHost } from './manage-guest.js';
 
 async function pool<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
@@ -57,18 +30,7 @@ async function pool<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Prom
   return out;
 }
 
-export class ManageCommands {
-  constructor(
-    readonly host: ManageHost,
-    readonly store: ManageStore,
-  ) {}
-
-  call(node: string, method: string, ...params: XmlRpcValue[]): Promise<XmlRpcValue> {
-    const l = this.host.link(node);
-    if (!l) return Promise.reject(new Error(`no link to node ${node}`));
-    return l.call(method, ...params);
-  }
-
+export class ManageCommands extends GuestCommands {
   private readonly reads = new Coalescer();
 
   /**
@@ -85,12 +47,12 @@ export class ManageCommands {
     l.loading = true;
     this.store.changed();
     try {
-      const pools = decodePools(await this.call(node, 'storage.pools'));
+      const pools = decodePools(await this.call(node, api.storage.pools.name));
       const data: NodeStorage = { pools, volumes: new Map(), volumeErrors: new Map(), users: new Map() };
       await pool(pools, 4, async (p) => {
         if (p.state !== 'running') return data.volumeErrors.set(p.name, `pool is ${p.state}`);
         try {
-          const vols = decodeVolumes(await this.call(node, 'storage.volumes', p.name));
+          const vols = decodeVolumes(await this.call(node, api.storage.volumes.name, p.name));
           data.volumes.set(p.name, vols);
           data.users.set(p.name, new Map(vols.map((v) => [v.name, [...(v.usedBy ?? [])].sort()])));
         } catch (e) {
@@ -118,7 +80,7 @@ export class ManageCommands {
     l.loading = true;
     this.store.changed();
     try {
-      const nets = decodeNetworks(await this.call(node, 'network.list'));
+      const nets = decodeNetworks(await this.call(node, api.network.list.name));
       l.data = { networks: nets, users: new Map(nets.map((n) => [n.name, [...(n.usedBy ?? [])].sort()])) };
       l.error = undefined;
       l.at = Date.now();
@@ -144,7 +106,7 @@ export class ManageCommands {
   }
 
   createVolume(node: string, poolName: string, name: string, bytes: number, format: string): Promise<boolean> {
-    return this.act(`create volume ${name} in ${poolName} on ${node}`, () => this.call(node, 'storage.createVolume', poolName, volumeXml(name, bytes, format)), () => this.loadStorage(node));
+    return this.act(`create volume ${name} in ${poolName} on ${node}`, () => this.call(node, api.storage.createVolume.name, poolName, volumeXml(name, bytes, format)), () => this.loadStorage(node));
   }
 
   /** The VMs using a volume as last read; refused unless forced when there are any. */
@@ -158,122 +120,114 @@ export class ManageCommands {
       this.host.say(`volume ${vol} is used by ${users.join(', ')}: not deleted (F forces, after a confirmation)`, true);
       return false;
     }
-    return this.act(`delete volume ${vol} from ${poolName} on ${node}`, () => this.call(node, 'storage.deleteVolume', poolName, vol), () => this.loadStorage(node));
+    return this.act(`delete volume ${vol} from ${poolName} on ${node}`, () => this.call(node, api.storage.deleteVolume.name, poolName, vol), () => this.loadStorage(node));
   }
 
   refreshPool(node: string, poolName: string): Promise<boolean> {
-    return this.act(`refresh pool ${poolName} on ${node}`, () => this.call(node, 'storage.refresh', poolName), () => this.loadStorage(node));
+    return this.act(`refresh pool ${poolName} on ${node}`, () => this.call(node, api.storage.refresh.name, poolName), () => this.loadStorage(node));
   }
 
   networkStart(node: string, net: string): Promise<boolean> {
-    return this.act(`start network ${net} on ${node}`, () => this.call(node, 'network.start', net), () => this.loadNetworks(node));
+    return this.act(`start network ${net} on ${node}`, () => this.call(node, api.network.start.name, net), () => this.loadNetworks(node));
   }
 
   networkStop(node: string, net: string): Promise<boolean> {
-    return this.act(`stop network ${net} on ${node}`, () => this.call(node, 'network.stop', net), () => this.loadNetworks(node));
+    return this.act(`stop network ${net} on ${node}`, () => this.call(node, api.network.stop.name, net), () => this.loadNetworks(node));
   }
 
   networkAutostart(node: string, net: string, on: boolean): Promise<boolean> {
-    return this.act(`autostart ${on ? 'on' : 'off'} for network ${net} on ${node}`, () => this.call(node, 'network.setAutostart', net, on), () => this.loadNetworks(node));
+    return this.act(`autostart ${on ? 'on' : 'off'} for network ${net} on ${node}`, () => this.call(node, api.network.setAutostart.name, net, on), () => this.loadNetworks(node));
   }
 
-  /** Read the guest's data: which agent answers, then every section (each may fail alone). */
-  async loadGuest(vm: VmRecord, sections: GuestSection[]): Promise<void> {
-    const g = this.store.guest(vm.key);
-    if (g.loading) return;
-    g.loading = true;
+  /** Define + start as one agent call (undone there when it cannot start). */
+  networkCreate(node: string, name: string, xml: string): Promise<boolean> {
+    return this.act(`create network ${name} on ${node}`, () => this.call(node, api.network.create.name, xml), () => this.loadNetworks(node));
+  }
+
+  /** Stop + undefine as one agent call; the screen has named the VMs on it first. */
+  networkDelete(node: string, net: string): Promise<boolean> {
+    return this.act(`delete network ${net} on ${node}`, () => this.call(node, api.network.delete.name, net), () => this.loadNetworks(node));
+  }
+
+  /** The network's DHCP leases (a driver without them: its refusal is the error shown). */
+  async loadLeases(node: string, net: string): Promise<void> {
+    const l = this.store.loaded(this.store.leases, `${node}/${net}`);
+    l.loading = true;
     this.store.changed();
     try {
-      g.status = decodeGuestStatus(await this.call(vm.node, 'guest.status', vm.name));
+      l.data = checked(api.network.dhcpLeases, await this.call(node, api.network.dhcpLeases.name, net));
+      l.error = undefined;
+      l.at = Date.now();
     } catch (e) {
-      g.status = { agent: 'none', detail: errText(e), simulated: false };
-    }
-    if (g.status.agent === 'none') {
-      g.loading = false;
-      g.at = Date.now();
+      l.error = errText(e);
+      l.data = undefined;
+    } finally {
+      l.loading = false;
       this.store.changed();
-      return;
     }
-    const read: Record<GuestSection, () => Promise<void>> = {
-      processes: async () => {
-        g.processes = decodeProcesses(await this.call(vm.node, 'guest.processes', vm.name));
-      },
-      users: async () => {
-        const u = decodeUsers(await this.call(vm.node, 'guest.users', vm.name));
-        g.users = u.users;
-        g.groups = u.groups;
-      },
-      sessions: async () => {
-        g.sessions = decodeSessions(await this.call(vm.node, 'guest.sessions', vm.name));
-      },
-      services: async () => {
-        const s = decodeServices(await this.call(vm.node, 'guest.services', vm.name));
-        g.init = s.init;
-        g.services = s.services;
-      },
-      info: async () => {
-        g.info = decodeGuestInfo(await this.call(vm.node, 'guest.info', vm.name));
-      },
-      filesystems: async () => {
-        g.filesystems = decodeFilesystems(await this.call(vm.node, 'guest.filesystems', vm.name));
-      },
-      interfaces: async () => {
-        g.interfaces = decodeInterfaces(await this.call(vm.node, 'guest.interfaces', vm.name));
-      },
-    };
-    await Promise.all(
-      sections.map(async (s) => {
-        try {
-          await read[s]();
-          delete g.errors[s];
-        } catch (e) {
-          g.errors[s] = errText(e);
-        }
-      }),
-    );
-    g.loading = false;
-    g.at = Date.now();
+  }
+
+  /**
+   * A new pool in three agent calls: define, build (make its folder), start. A step that
+   * fails stops there and says which; what was done stays (a defined pool can be built or
+   * started again from the list).
+   */
+  async poolCreate(node: string, name: string, xml: string): Promise<boolean> {
+    const steps: Array<[string, () => Promise<unknown>]> = [
+      ['define', () => this.call(node, api.storage.definePool.name, xml)],
+      ['build', () => this.call(node, api.storage.buildPool.name, name)],
+      ['start', () => this.call(node, api.storage.startPool.name, name)],
+    ];
+    this.host.say(`create pool ${name} on ${node}...`);
+    for (const [i, [step, fn]] of steps.entries()) {
+      try {
+        await fn();
+      } catch (e) {
+        this.host.say(`create pool ${name} failed at ${step}: ${errText(e)}${i > 0 ? ` (the pool is defined; b builds, u starts it)` : ''}`, true);
+        await this.loadStorage(node);
+        return false;
+      }
+    }
+    this.host.say(`create pool ${name} on ${node}: ok (defined, built, started)`);
+    await this.loadStorage(node);
+    return true;
+  }
+
+  poolStart(node: string, pool: string): Promise<boolean> {
+    return this.act(`start pool ${pool} on ${node}`, () => this.call(node, api.storage.startPool.name, pool), () => this.loadStorage(node));
+  }
+
+  poolBuild(node: string, pool: string): Promise<boolean> {
+    return this.act(`build pool ${pool} on ${node}`, () => this.call(node, api.storage.buildPool.name, pool), () => this.loadStorage(node));
+  }
+
+  /** A VM's snapshots with creation time and state, newest first. */
+  async loadSnapshots(vm: VmRecord): Promise<void> {
+    const l = this.store.loaded(this.store.snapshots, vm.key);
+    l.loading = true;
     this.store.changed();
-  }
-
-  private async guestAct(vm: VmRecord, label: string, fn: () => Promise<unknown>, reload: GuestSection[]): Promise<boolean> {
-    const g = this.store.guest(vm.key);
-    g.refused = undefined;
-    this.host.say(`${label}...`);
     try {
-      await fn();
-      this.host.say(`${label}: ok`);
-      await this.loadGuest(vm, reload);
-      return true;
+      l.data = [...checked(api.vm.snapshotList, await this.call(vm.node, api.vm.snapshotList.name, vm.name))].sort((a, b) => (b.creationTime ?? 0) - (a.creationTime ?? 0) || a.name.localeCompare(b.name));
+      l.error = undefined;
+      l.at = Date.now();
     } catch (e) {
-      if (isPolicyRefusal(e)) {
-        g.refused = errText(e);
-        this.store.changed();
-        this.host.say(`${label}: ${errText(e)}`, true);
-      } else this.host.say(`${label} failed: ${errText(e)}`, true);
-      return false;
+      l.error = errText(e);
+    } finally {
+      l.loading = false;
+      this.store.changed();
     }
-  }
-
-  /** `signal` without its SIG prefix (TERM); the guest agent is sent SIGTERM, the name it accepts. */
-  guestSignal(vm: VmRecord, pid: number, signal: string): Promise<boolean> {
-    return this.guestAct(vm, `signal ${signal} to pid ${pid} in ${vm.name}`, () => this.call(vm.node, 'guest.signal', vm.name, pid, `SIG${signal}`), ['processes']);
-  }
-
-  serviceAction(vm: VmRecord, service: string, action: string): Promise<boolean> {
-    return this.guestAct(vm, `${action} ${service} in ${vm.name}`, () => this.call(vm.node, 'guest.serviceAction', vm.name, service, action), ['services']);
   }
 
   /** The persistent definition, the one an edit replaces. */
   async domainXml(vm: VmRecord): Promise<string> {
-    const x = await this.call(vm.node, 'vm.xml', vm.name, { inactive: true });
+    const x = await this.call(vm.node, api.vm.xml.name, vm.name, { inactive: true });
     return typeof x === 'string' ? x : '';
   }
 
   /** Send edited XML; on refusal the error is returned (libvirt's words) and nothing changed. */
   async redefine(vm: VmRecord, xml: string): Promise<{ ok: true; appliesAtNextBoot: boolean } | { ok: false; error: string }> {
     try {
-      const r = await this.call(vm.node, 'vm.redefine', vm.name, xml);
+      const r = await this.call(vm.node, api.vm.redefine.name, vm.name, xml);
       this.host.invalidate(vm.node);
       const next = typeof r === 'object' && r !== null && !Array.isArray(r) && !(r instanceof Date) && !Buffer.isBuffer(r) && r['appliesAtNextBoot'] === true;
       return { ok: true, appliesAtNextBoot: next };
@@ -292,18 +246,18 @@ export class ManageCommands {
     try {
       let path = p.disk?.path;
       if (p.disk?.newBytes !== undefined) {
-        const v = decodeVolumes([await this.call(node, 'storage.createVolume', p.disk.pool, volumeXml(p.disk.volume, p.disk.newBytes, p.disk.format))])[0];
+        const v = decodeVolumes([await this.call(node, api.storage.createVolume.name, p.disk.pool, volumeXml(p.disk.volume, p.disk.newBytes, p.disk.format))])[0];
         made = { pool: p.disk.pool, volume: p.disk.volume };
         path = v?.path;
       }
-      await this.call(node, 'vm.define', domainXmlFor(p, path));
+      await this.call(node, api.vm.define.name, domainXmlFor(p, path));
       made = undefined;
-      if (p.start) await this.call(node, 'vm.start', p.name);
+      if (p.start) await this.call(node, api.vm.start.name, p.name);
       this.host.invalidate(node);
       this.host.say(`created VM ${p.name} on ${node}${p.start ? ' and started it' : ''}`);
       return { ok: true };
     } catch (e) {
-      if (made) await this.call(node, 'storage.deleteVolume', made.pool, made.volume).catch(() => undefined);
+      if (made) await this.call(node, api.storage.deleteVolume.name, made.pool, made.volume).catch(() => undefined);
       this.host.invalidate(node);
       this.host.say(`create VM ${p.name} failed: ${errText(e)}`, true);
       return { ok: false, error: errText(e) };
@@ -317,7 +271,7 @@ export class ManageCommands {
   async deleteVm(vm: VmRecord, volumes: Array<{ pool: string; volume: string }>): Promise<boolean> {
     this.host.say(`deleting VM ${vm.name} on ${vm.node}...`);
     try {
-      await this.call(vm.node, 'vm.undefine', vm.name, { snapshots: true, nvram: true });
+      await this.call(vm.node, api.vm.undefine.name, vm.name, { snapshots: true, nvram: true });
     } catch (e) {
       this.host.say(`delete VM ${vm.name} failed: ${errText(e)}`, true);
       return false;
@@ -325,7 +279,7 @@ export class ManageCommands {
     const failed: string[] = [];
     for (const v of volumes) {
       try {
-        await this.call(vm.node, 'storage.deleteVolume', v.pool, v.volume);
+        await this.call(vm.node, api.storage.deleteVolume.name, v.pool, v.volume);
       } catch (e) {
         failed.push(`${v.pool}/${v.volume}: ${errText(e)}`);
       }
@@ -342,7 +296,7 @@ export class ManageCommands {
    */
   device(vm: VmRecord, op: 'attachDevice' | 'detachDevice' | 'updateDevice', xml: string, label: string, running: boolean): Promise<boolean> {
     return this.act(`${label} (${vm.name}${running ? ', live and persistent' : ''})`, async () => {
-      await this.call(vm.node, `vm.${op}`, vm.name, xml, { live: running, config: true });
+      await this.call(vm.node, api.vm[op].name, vm.name, xml, { live: running, config: true });
       this.host.invalidate(vm.node);
     });
   }

@@ -1,6 +1,7 @@
 /**
  * Guest browser of one VM: processes (sortable, filterable, a signal after a
- * confirmation), users and who is logged in, services with actions, and OS,
+ * confirmation), users and who is logged in (add, lock/unlock, set a password
+ * typed hidden, remove after a confirmation), services with actions, and OS,
  * uptime, filesystems and addresses. Refreshed while shown. Says plainly when
  * the guest has no agent, when qemu-guest-agent answered (less data), when the
  * data is simulated, and when the guest's policy refused an action.
@@ -71,6 +72,18 @@ export function agentLine(g: GuestData): { text: string; level: 'ok' | 'warn' | 
     default:
       return { text: `answered by ${s.agent}`, level: 'ok' };
   }
+}
+
+/** Why a user name would be refused (as useradd's default rule), before it is sent. */
+export function userProblem(name: string): string | undefined {
+  if (name === '') return 'a name is needed';
+  if (!/^[a-z_][a-z0-9_-]{0,31}\$?$/.test(name)) return `'${name}' is not a user name (lower-case letters, digits, _ and -, starting with a letter or _, at most 32)`;
+  return undefined;
+}
+
+/** A VM's CPU (% of its node's CPUs) in top's unit (100 = one CPU busy); undefined when either figure is unknown. */
+export function vmTopPct(nodeSharePct: number | undefined, nodeCpus: number | undefined): number | undefined {
+  return nodeSharePct === undefined || nodeCpus === undefined || nodeCpus <= 0 ? undefined : nodeSharePct * nodeCpus;
 }
 
 export class GuestScreen extends Screen implements Navigable {
@@ -147,7 +160,11 @@ export class GuestScreen extends Screen implements Navigable {
     };
     if (this.tab === 'processes') {
       const rows = this.processes();
-      out.push(escapeTags(cell(`${rows.length} of ${(g.processes ?? []).length} processes  sort ${this.sort}${this.reverse ? ' (reversed)' : ''}${this.filter ? `  filter "${this.filter}"` : ''}`, width)));
+      const vm = this.h.store.vms.get(this.vm.key) ?? this.vm;
+      const used = vmTopPct(vm.cpuPct, this.h.store.nodes.get(vm.node)?.host?.cpus);
+      // The VM list's CPU% is a share of the whole node; a process's is top's (100 = one vCPU): say both in top's unit.
+      const unit = `  CPU% per vCPU${used !== undefined ? `, VM ${fmtPct(used)} of ${Math.max(1, vm.vcpus) * 100}%` : ''}`;
+      out.push(escapeTags(cell(`${rows.length} of ${(g.processes ?? []).length} processes  sort ${this.sort}${this.reverse ? ' (reversed)' : ''}${this.filter ? `  filter "${this.filter}"` : ''}${unit}`, width)));
       out.push(...errLine('processes'));
       const tl = tableLines(procCols, rows, this.sel.processes, this.top.processes, true, width, body - 1 - errLine('processes').length, t);
       this.top.processes = tl.top;
@@ -207,6 +224,51 @@ export class GuestScreen extends Screen implements Navigable {
     });
   }
 
+  private user(): UserRow | undefined {
+    return this.users()[this.sel.users];
+  }
+
+  addUser(): void {
+    const h = this.h;
+    h.prompt(`add user in ${this.vm.name} (NAME [SHELL]): `, '', (text) => {
+      const [name = '', shell, ...rest] = text.trim().split(/\s+/);
+      const bad = userProblem(name) ?? (rest.length > 0 ? `unexpected '${rest.join(' ')}' (NAME [SHELL])` : shell !== undefined && !shell.startsWith('/') ? `shell '${shell}' is not an absolute path` : undefined);
+      if (bad) return h.say(`add user: ${bad}`, true);
+      if (this.users().some((u) => u.name === name)) return h.say(`user ${name} exists already in ${this.vm.name}`, true);
+      void h.cmds.userAdd(this.vm, name, shell);
+    });
+  }
+
+  toggleLock(): void {
+    const u = this.user();
+    if (!u) return;
+    const lock = u.password !== 'locked';
+    this.h.confirm([`${lock ? 'Lock' : 'Unlock'} the password of ${u.name} in ${this.vm.name}?`, lock ? 'Password logins stop; SSH keys and open sessions are not touched.' : 'The password they had works again.'], () => void this.h.cmds.userLock(this.vm, u.name, lock));
+  }
+
+  setPassword(): void {
+    const h = this.h;
+    const u = this.user();
+    if (!u) return;
+    // Typed hidden, asked twice; the guest hashes it, and it is never shown or logged here.
+    h.prompt(`new password for ${u.name} in ${this.vm.name} (hidden): `, '', (first) => {
+      if (first === '') return h.say('password: empty, nothing changed', true);
+      h.prompt(`the same password again (hidden): `, '', (again) => {
+        if (again !== first) return h.say('password: the two did not match, nothing changed', true);
+        void h.cmds.userSetPassword(this.vm, u.name, first);
+      }, { secret: true });
+    }, { secret: true });
+  }
+
+  removeUser(): void {
+    const u = this.user();
+    if (!u) return;
+    this.h.confirm(
+      [`Remove user ${u.name} (uid ${u.uid}) in ${this.vm.name}?`, ...(u.admin ? ['It is an ADMIN account.'] : []), ...(u.loggedIn ? ['It is logged in now.'] : []), 'Its home folder is left as it is.'],
+      () => void this.h.cmds.userRemove(this.vm, u.name),
+    );
+  }
+
   static readonly TABLE: readonly Binding<GuestScreen>[] = [
     ...listKeys<GuestScreen>(),
     { keys: ['1'], help: 'processes tab', run: (g) => g.showTab(0) },
@@ -229,6 +291,10 @@ export class GuestScreen extends Screen implements Navigable {
           g.sel.processes = 0;
         }),
     },
+    { keys: ['a'], help: 'users: add a user (NAME [SHELL]; no password until one is set)', hint: 'add user', when: (g) => g.tab === 'users', run: (g) => g.addUser() },
+    { keys: ['l'], help: "users: lock or unlock the selected user's password (asks first)", hint: 'lock/unlock', when: (g) => g.tab === 'users', run: (g) => g.toggleLock() },
+    { keys: ['p'], help: "users: set the selected user's password (typed hidden, twice)", hint: 'password', when: (g) => g.tab === 'users', run: (g) => g.setPassword() },
+    { keys: ['x', 'delete'], help: 'users: remove the selected user (asks first)', hint: 'remove', when: (g) => g.tab === 'users', run: (g) => g.removeUser() },
     ...Object.entries(SVC_KEYS).map(([k, action]): Binding<GuestScreen> => ({ keys: [k], help: `services: ${action} the selected service (asks first)`, hint: action, when: (g) => g.tab === 'services', run: (g) => g.service(action) })),
   ];
 

@@ -29,7 +29,7 @@ export interface ScreensDeps {
   invalidate(node: string): void;
   say(text: string, isError?: boolean): void;
   confirm(lines: string[], yes: () => void): void;
-  prompt(prompt: string, initial: string, submit: (text: string) => void): void;
+  prompt(prompt: string, initial: string, submit: (text: string) => void, o?: { secret?: boolean }): void;
   markDirty(): void;
   runEditor: EditorRunner;
   /** The VM and node the admin has selected, for screens opened without a name. */
@@ -63,7 +63,7 @@ export class ManageScreens {
       cmds: this.cmds,
       say: (t, e) => deps.say(t, e),
       confirm: (l, y) => deps.confirm(l, y),
-      prompt: (p, i, s) => deps.prompt(p, i, s),
+      prompt: (p, i, s, o) => deps.prompt(p, i, s, o),
       close: () => this.close(),
       markDirty: () => deps.markDirty(),
     };

@@ -1,7 +1,8 @@
 /**
  * Network view of one node: virtual networks with state, autostart, bridge,
- * address and DHCP range, and the VMs on each; start, stop (after a
- * confirmation naming the VMs that lose their network), autostart.
+ * address and DHCP range, and the VMs on each or its DHCP leases; create
+ * (define + start), start, stop and delete (after a confirmation naming the VMs
+ * that lose their network), autostart.
  */
 import type { Column } from '../format/text.js';
 import { cell, escapeTags } from '../format/text.js';
@@ -9,6 +10,8 @@ import type { NetworkRow } from '../store/manage-decode.js';
 import { ago, isSimulated, Refresher, stepNode, tableLines, titleLine, withFooter } from './common.js';
 import { listKeys, moveSel, Screen, type Navigable, type ScreenHost } from './types.js';
 import type { Binding } from '../keymap.js';
+import { networkSpec } from '../commands/manage-netpool.js';
+import { fmtDuration } from '../format/units.js';
 
 /** 255.255.255.0 -> 24 (undefined for a non-contiguous mask). */
 export function prefixLength(mask: string): number | undefined {
@@ -41,6 +44,8 @@ export class NetworkScreen extends Screen implements Navigable {
   readonly title = 'Networks';
   private sel = 0;
   private top = 0;
+  /** The lower pane: the VMs on the selected network, or its DHCP leases. */
+  pane: 'vms' | 'leases' = 'vms';
 
   constructor(
     private readonly h: ScreenHost,
@@ -53,7 +58,10 @@ export class NetworkScreen extends Screen implements Navigable {
   private readonly refresher = new Refresher(5000);
 
   override show(): void {
-    this.refresher.start(() => void this.h.cmds.loadNetworks(this.node));
+    this.refresher.start(() => {
+      void this.h.cmds.loadNetworks(this.node);
+      if (this.pane === 'leases') this.readLeases();
+    });
   }
 
   override hide(): void {
@@ -84,7 +92,8 @@ export class NetworkScreen extends Screen implements Navigable {
     out.push(...tl.lines);
     if (rows.length === 0) out.push(' no virtual networks on this node');
     const cur = rows[Math.min(this.sel, rows.length - 1)];
-    if (cur) {
+    if (cur && this.pane === 'leases') out.push('', ...this.leaseLines(cur.name, width, Math.max(1, height - out.length - 2)));
+    else if (cur) {
       const users = this.users(cur.name);
       out.push('');
       out.push(t.head(escapeTags(cell(`VMs on ${cur.name} (${users.length})`, width))));
@@ -97,8 +106,61 @@ export class NetworkScreen extends Screen implements Navigable {
     return withFooter(out, height);
   }
 
+  /** The selected network's leases: address, MAC, the name the guest sent, time left. */
+  private leaseLines(net: string, width: number, room: number): string[] {
+    const t = this.h.theme;
+    const l = this.h.manage.leases.get(`${this.node}/${net}`);
+    const out = [t.head(escapeTags(cell(`DHCP leases of ${net}${l?.data ? ` (${l.data.length})` : ''}${l?.loading ? '  reading...' : ''}`, width)))];
+    if (l?.error) return [...out, t.bad(escapeTags(cell(`  ${l.error}`, width)))];
+    if (!l?.data) return [...out, '  reading...'];
+    if (l.data.length === 0) return [...out, '  none'];
+    const now = Date.now() / 1000;
+    out.push(escapeTags(cell(`  ${cell('ADDRESS', 19)} ${cell('MAC', 17)} ${cell('HOSTNAME', 20)} EXPIRES IN`, width)));
+    for (const x of l.data.slice(0, Math.max(1, room - 2))) {
+      out.push(escapeTags(cell(`  ${cell(`${x.ipAddress}/${x.prefix}`, 19)} ${cell(x.mac ?? '-', 17)} ${cell(x.hostname ?? '-', 20)} ${x.expiryTime > now ? fmtDuration((x.expiryTime - now) * 1000) : 'expired'}`, width)));
+    }
+    return out;
+  }
+
   navigate(k: string): void {
+    const before = this.sel;
     this.sel = moveSel(this.sel, this.rows().length, k) ?? this.sel;
+    if (this.sel !== before && this.pane === 'leases') this.readLeases();
+  }
+
+  private readLeases(): void {
+    const n = this.cur();
+    if (n) void this.h.cmds.loadLeases(this.node, n.name);
+  }
+
+  toggleLeases(): void {
+    this.pane = this.pane === 'leases' ? 'vms' : 'leases';
+    if (this.pane === 'leases') this.readLeases();
+  }
+
+  create(): void {
+    const h = this.h;
+    h.prompt('new network (NAME ADDRESS/PREFIX [nat|isolated]): ', '', (text) => {
+      const spec = networkSpec(text);
+      if ('error' in spec) return h.say(spec.error, true);
+      if (this.rows().some((n) => n.name === spec.name)) return h.say(`network ${spec.name} exists already on ${this.node}`, true);
+      void h.cmds.networkCreate(this.node, spec.name, spec.xml);
+    });
+  }
+
+  remove(): void {
+    const h = this.h;
+    const n = this.cur();
+    if (!n) return;
+    const users = this.users(n.name);
+    h.confirm(
+      [
+        `Delete network ${n.name} on ${this.node}?${n.active ? ' It is stopped first.' : ''}`,
+        ...(users.length > 0 ? ['VMs on it lose their network:', ...wrapNames(users, 90)] : ['No VM uses it.']),
+        'Its definition is gone (network.xml shows it first, if you want a copy).',
+      ],
+      () => void h.cmds.networkDelete(this.node, n.name),
+    );
   }
 
   private cur(): ReturnType<NetworkScreen['rows']>[number] | undefined {
@@ -144,6 +206,9 @@ export class NetworkScreen extends Screen implements Navigable {
         if (n) void s.h.cmds.networkAutostart(s.node, n.name, !n.autostart);
       },
     },
+    { keys: ['c'], help: 'create a network: define and start it (NAME ADDRESS/PREFIX [nat|isolated])', hint: 'create', run: (s) => s.create() },
+    { keys: ['x', 'delete'], help: 'delete the network: stop it and remove its definition (asks first, naming the VMs on it)', hint: 'delete', run: (s) => s.remove() },
+    { keys: ['l'], help: "the selected network's DHCP leases, or its VMs again", hint: 'leases', run: (s) => s.toggleLeases() },
     { keys: ['R'], help: 'reload the list', hint: 'reload', run: (s) => s.show() },
     { keys: ['['], help: 'previous node', run: (s) => s.stepNode(-1) },
     { keys: [']'], help: 'next node', hint: 'node', run: (s) => s.stepNode(1) },

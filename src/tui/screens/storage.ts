@@ -1,7 +1,8 @@
 /**
  * Storage view of one node: its pools (capacity, allocation, available, state)
  * and the selected pool's volumes with the VMs that use them; create, delete
- * (refused while in use unless forced after a confirmation), refresh.
+ * (refused while in use unless forced after a confirmation), refresh; a new
+ * directory pool (define, build, start), and build or start a defined one.
  */
 import type { Column } from '../format/text.js';
 import { cell, escapeTags } from '../format/text.js';
@@ -11,6 +12,7 @@ import { validateVolume } from '../commands/manage-validate.js';
 import { ago, isSimulated, Refresher, stepNode, tableLines, titleLine, withFooter } from './common.js';
 import { listKeys, moveSel, Screen, type Navigable, type ScreenHost } from './types.js';
 import type { Binding } from '../keymap.js';
+import { dirPoolSpec } from '../commands/manage-netpool.js';
 
 const poolCols: Column<PoolRow>[] = [
   { id: 'name', title: 'POOL', min: 10, max: 20, get: (p) => p.name },
@@ -164,6 +166,31 @@ export class StorageScreen extends Screen implements Navigable {
     h.confirm(lines, () => void h.cmds.deleteVolume(this.node, p.name, v.name, users.length > 0));
   }
 
+  createPool(): void {
+    const h = this.h;
+    h.prompt('new directory pool (NAME PATH): ', '', (text) => {
+      const spec = dirPoolSpec(text);
+      if ('error' in spec) return h.say(spec.error, true);
+      if (this.pools().some((p) => p.name === spec.name)) return h.say(`pool ${spec.name} exists already on ${this.node}`, true);
+      void h.cmds.poolCreate(this.node, spec.name, spec.xml);
+    });
+  }
+
+  startPool(): void {
+    const p = this.pool();
+    if (!p) return this.h.say('no pool selected', true);
+    if (p.state === 'running') return this.h.say(`pool ${p.name} is already running`);
+    void this.h.cmds.poolStart(this.node, p.name);
+  }
+
+  buildPool(): void {
+    const h = this.h;
+    const p = this.pool();
+    if (!p) return h.say('no pool selected', true);
+    if (p.state === 'running') return h.say(`pool ${p.name} runs: a running pool is not built again`, true);
+    h.confirm([`Build pool ${p.name} on ${this.node}?`, `This makes its target${p.path ? ` ${p.path}` : ''} on the node.`], () => void h.cmds.poolBuild(this.node, p.name));
+  }
+
   static readonly TABLE: readonly Binding<StorageScreen>[] = [
     ...listKeys<StorageScreen>(),
     { keys: ['tab'], help: 'switch between pools and volumes', hint: 'pools/volumes', run: (s) => (s.focus = s.focus === 'pools' ? 'volumes' : 'pools') },
@@ -172,6 +199,9 @@ export class StorageScreen extends Screen implements Navigable {
     { keys: ['x', 'delete'], help: 'delete the selected volume (refused while a VM uses it; asks first)', hint: 'delete', run: (s) => s.deleteVolume(false) },
     { keys: ['F'], help: 'force-delete a volume a VM uses (asks first)', hint: 'force delete', run: (s) => s.deleteVolume(true) },
     { keys: ['R'], help: 'refresh the pool (re-scan its volumes)', hint: 'refresh', run: (s) => s.refresh() },
+    { keys: ['P'], help: 'new directory pool: define, build (make its folder) and start it (NAME PATH)', hint: 'new pool', run: (s) => s.createPool() },
+    { keys: ['u'], help: 'start the selected (defined, inactive) pool', hint: 'start pool', run: (s) => s.startPool() },
+    { keys: ['b'], help: "build the selected inactive pool (make its target; asks first)", run: (s) => s.buildPool() },
     { keys: ['['], help: 'previous node', run: (s) => s.stepNode(-1) },
     { keys: [']'], help: 'next node', hint: 'node', run: (s) => s.stepNode(1) },
   ];

@@ -19,8 +19,8 @@ export interface ScreenHost {
   say(text: string, isError?: boolean): void;
   /** A yes/no dialog; `yes` runs on y/enter. */
   confirm(lines: string[], yes: () => void): void;
-  /** The one-line input at the bottom, prefilled with `initial`. */
-  prompt(prompt: string, initial: string, submit: (text: string) => void): void;
+  /** The one-line input at the bottom, prefilled with `initial`; `secret`: typed text is not shown (a password). */
+  prompt(prompt: string, initial: string, submit: (text: string) => void, o?: { secret?: boolean }): void;
   /** Leave the screen (it comes off the stack). */
   close(): void;
   markDirty(): void;

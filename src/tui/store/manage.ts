@@ -3,6 +3,8 @@
  * per VM guest data. Written by the manage commands, read by the screens; every
  * change calls `onChange` so the dashboard redraws.
  */
+import type { DhcpLease } from '../../api/network.js';
+import type { Snapshot } from '../../api/types.js';
 import type { DomainDevices } from './manage-xml.js';
 import type { FilesystemRow, GroupRow, GuestAgentState, GuestSystem, InterfaceRow, NetworkRow, PoolRow, ProcessRow, ServiceRow, SessionRow, UserRow, VolumeRow } from './manage-decode.js';
 
@@ -72,6 +74,10 @@ export class ManageStore {
   readonly guests = new Map<string, GuestData>();
   /** One VM's devices in its persistent definition (the edit screen), by VM key. */
   readonly vmDevices = new Map<string, Loaded<DomainDevices>>();
+  /** A network's DHCP leases, by `node/network`. */
+  readonly leases = new Map<string, Loaded<DhcpLease[]>>();
+  /** A VM's snapshots with their time and state, by VM key. */
+  readonly snapshots = new Map<string, Loaded<Snapshot[]>>();
   version = 0;
   private listeners: Array<() => void> = [];
 

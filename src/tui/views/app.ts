@@ -157,7 +157,7 @@ export class Dashboard implements AppHost {
       invalidate: (n) => this.pollers.get(n)?.invalidate(),
       say: (t, e) => this.say(t, e),
       confirm: (lines, yes) => this.confirm(lines, yes),
-      prompt: (prompt, buf, submit) => this.prompt(prompt, buf, submit),
+      prompt: (prompt, buf, submit, o) => this.prompt(prompt, buf, submit, o),
       markDirty: () => (this.dirty = true),
       runEditor: (file) => this.runEditor(file),
       selectedVm: () => this.overview.selectedVm(),

@@ -6,6 +6,8 @@ import type { VmRecord } from '../store/model.js';
 import { escapeTags } from '../format/text.js';
 import { evacuationLines, migrateChoiceLines, migrationLines } from './panels.js';
 import { BoundPage, type AppHost } from './page.js';
+import type { Snapshot } from '../../api/types.js';
+import { snapshotRows } from './snapshot-rows.js';
 
 abstract class Dialog extends BoundPage {
   readonly dialog = true;
@@ -194,11 +196,21 @@ export class SnapshotsDialog extends Dialog {
   show(): void {
     const vm = this.host.store.vms.get(this.vmKey);
     if (!vm) return;
-    this.host.cmd.snapshotList(vm).then(
+    const s = this.host.screens;
+    // With the management commands: each snapshot's time and state (newest first); else names only.
+    const read = s ? s.cmds.loadSnapshots(vm).then(() => {
+      const l = s.manage.snapshots.get(vm.key);
+      if (l?.error) throw new Error(l.error);
+      this.details = l?.data ?? [];
+      return this.details.map((x) => x.name);
+    }) : this.host.cmd.snapshotList(vm);
+    read.then(
       (l) => (this.list = l),
       (e: unknown) => (this.error = e instanceof Error ? e.message : String(e)),
     ).finally(() => this.host.markDirty());
   }
+  /** Creation time, state and current mark per snapshot, when read through the management commands. */
+  details: Snapshot[] | undefined;
   selected(): string | undefined {
     return this.list?.[this.sel];
   }
@@ -238,7 +250,10 @@ export class SnapshotsDialog extends Dialog {
     if (this.error) out.push(t.bad(escapeTags(this.error)));
     else if (this.list === null) out.push('loading...');
     else if (this.list.length === 0) out.push('no snapshots');
-    else this.list.forEach((s, i) => out.push(i === this.sel ? t.sel(escapeTags(`>${s} `)) : escapeTags(` ${s}`)));
+    else {
+      const rows = snapshotRows(this.list, this.details);
+      rows.forEach((r, i) => out.push(i === this.sel ? t.sel(escapeTags(`>${r} `)) : escapeTags(` ${r}`)));
+    }
     out.push('', 'c create   r revert to selected   x delete selected   Esc close');
     return out;
   }

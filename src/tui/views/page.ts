@@ -10,6 +10,8 @@ import type { Glyphs } from '../format/chart.js';
 import type { ClusterStore } from '../store/store.js';
 import type { NodeRecord, VmRecord } from '../store/model.js';
 import type { CommandCenter } from '../commands/index.js';
+import type { ManageCommands } from '../commands/manage.js';
+import type { ManageStore } from '../store/manage.js';
 import type { Link } from '../store/link.js';
 import type { EventLog } from '../store/events.js';
 import type { Level1Center } from '../store/level1.js';
@@ -82,6 +84,8 @@ export interface AppHost {
   longJobs(): LongJob[];
   /** Ask the job's node to cancel it (job.cancel); the result goes to the status line. */
   cancelJob(j: LongJob): void;
+  /** The management screens' commands and store (snapshot details read through them). */
+  readonly screens?: { readonly cmds: ManageCommands; readonly manage: ManageStore };
   push(p: Page): void;
   /** Take `p` (and whatever is above it) off the stack. */
   pop(p: Page): void;
