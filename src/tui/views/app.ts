@@ -3,6 +3,7 @@
  * commands. Redraws are coalesced: data changes mark the screen dirty and one
  * timer tick draws them; a key draws at once so typing never waits for data.
  */
+import { api } from '../../api/index.js';
 import blessed from 'blessed';
 import { appendFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -307,7 +308,7 @@ export class Dashboard implements AppHost {
   cancelJob(j: LongJob): void {
     const m = j.kind === 'migration' ? this.cmd.migrations.get(j.vmKey) : undefined;
     if (m) return void this.cmd.cancelMigration(m);
-    this.screens.cmds.call(j.node, 'job.cancel', j.job).then(
+    this.screens.cmds.call(j.node, api.job.cancel.name, j.job).then(
       () => this.say(`cancelling ${j.label} (the copies made are removed)`),
       (e: unknown) => this.say(`cancel ${j.label}: ${e instanceof Error ? e.message : String(e)}`, true),
     );
