@@ -87,7 +87,7 @@ export function storeSource(store: ClusterStore, cmd: CommandCenter, now: () => 
       if (!vm) throw new Error(`${move.vm} is gone`);
       if (vm.node !== move.from) throw new Error(`${vm.name} is on ${vm.node} now, not ${move.from}`);
       const m = await cmd.migrate(vm, move.to, move.live !== false);
-      while (!m.finished) await new Promise((r) => setTimeout(r, 200));
+      while (!m.finished) await new Promise((r) => setTimeout(r, 200).unref());
       if (m.job.state !== 'completed') throw new Error(`${m.job.state}${m.job.error ? `: ${m.job.error}` : ''}`);
     },
   };

@@ -200,7 +200,8 @@ export class CommandCenter {
 
   private async follow(m: Migration): Promise<void> {
     while (m.job.state === 'running') {
-      await new Promise((r) => setTimeout(r, 400));
+      // Unref: a migration being followed must not keep a closed dashboard alive.
+      await new Promise((r) => setTimeout(r, 400).unref());
       try {
         // A finished job may come back without its statistics: keep the last ones seen.
         const next = jobView(await this.agent(m.from).job.get(m.id));
@@ -242,7 +243,7 @@ export class CommandCenter {
       async (vm) => {
         const to = targets.get(vm.key) ?? '';
         const m = await this.migrate(vm, to, live.get(vm.key) ?? false);
-        while (!m.finished) await new Promise((r) => setTimeout(r, 200));
+        while (!m.finished) await new Promise((r) => setTimeout(r, 200).unref());
         if (m.job.state !== 'completed') throw new Error(`${m.job.state}${m.job.error ? `: ${m.job.error}` : ''}`);
         return `-> ${to}`;
       },
