@@ -238,6 +238,9 @@ export class LabNodeProcess {
   /** Ends every process in the node's namespace (libvirtd first, then guests, virtlogd, sshd, the holder). */
   async stop(): Promise<void> {
     const { holderPid } = this.state;
+    // A container's init is its PID namespace's init: it ignores SIGTERM and outlives a
+    // killed controller (reparented to PID 1), so take the PIDs now and end them last.
+    const containerInits = this.lxcInitPids();
     await this.destroyGuests();
     // Only PIDs proven ours (our namespace and our bind mounts): a recycled PID or namespace id is someone else's.
     const libvirtd = this.libvirtdPid();
@@ -246,6 +249,7 @@ export class LabNodeProcess {
     if (this.owns(holderPid)) await killAndWait([holderPid], 5_000);
     const left = this.livePids();
     if (left.length > 0) await killAndWait(left, 2_000);
+    await killAndWait(containerInits, 200);
     keepQemuCapabilities(join(this.state.dir, 'cache', 'qemu', 'capabilities'));
   }
 
@@ -270,7 +274,7 @@ export class LabNodeProcess {
 
   /** Synchronous last resort (process exit): SIGKILL everything of the node. */
   killNow(): void {
-    for (const pid of this.livePids()) {
+    for (const pid of [...this.lxcInitPids(), ...this.livePids()]) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
@@ -293,6 +297,17 @@ export class LabNodeProcess {
   /** libvirt_lxc controllers from the pid files in run/lxc, each proven to be this node's. */
   lxcControllerPids(): number[] {
     return this.pidsIn('lxc', isLxcController);
+  }
+
+  /** The init process of each container this node's controllers run (a controller's children). */
+  lxcInitPids(): number[] {
+    return this.lxcControllerPids().flatMap((c) => {
+      try {
+        return readFileSync(`/proc/${c}/task/${c}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+      } catch {
+        return [];
+      }
+    });
   }
 
   qemuPids(): number[] {
