@@ -13,6 +13,7 @@ import { buildGuestImage, guestDomainXml, GUEST_PROMPT, requireLab, startLab, ty
 import { waitFor } from '../lab/procs.js';
 import { makeHome, writeKnownHosts } from '../link/e2e/helpers.js';
 import { runVem } from '../vem-cli.js';
+import { ensureAgentBundle } from './bundle.js';
 import { loadClusterFile, openLink, setLocalAgentLoader, type NodeLink } from '../../src/link/index.js';
 
 const skip = requireLab(undefined, ['libvirt', 'qemu', 'sshd', 'guest']);
@@ -32,6 +33,7 @@ describe('an agentless node and a resident one: console and live migration both 
   before(async () => {
     setLocalAgentLoader(() => import('../../src/cli/agentless-agent.js').then((m) => m.runLocalAgent));
     const image = await buildGuestImage();
+    await ensureAgentBundle(); // vem deploy ships dist/vem-agent.mjs; a clean clone has none yet
     h = makeHome('agentless-mig');
     lab = await startLab({ nodes: 2, sshd: true, name: 'agentless-mig' });
     n1 = lab.nodes[0] as SshNode;

@@ -81,3 +81,14 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     },
   );
 }
+
+let fresh: Promise<string> | undefined;
+/**
+ * The bundle built from this tree's source, once per test process. A test that runs
+ * `vem deploy` must not rely on an earlier test (or an older tree) having left
+ * dist/vem-agent.mjs behind: on a clean clone the first such test found none.
+ */
+export function ensureAgentBundle(): Promise<string> {
+  fresh ??= bundleAgent();
+  return fresh;
+}

@@ -14,7 +14,7 @@ import { run, waitFor } from '../lab/procs.js';
 import { childrenOf } from '../lab/sshd.js';
 import { makeHome, writeKnownHosts } from '../link/e2e/helpers.js';
 import { runVem } from '../vem-cli.js';
-import { agentBundlePath, bundleAgent } from './bundle.js';
+import { ensureAgentBundle } from './bundle.js';
 import { deploy } from '../../src/cli/deploy.js';
 import { deployPaths } from '../../src/cli/deploy-plan.js';
 
@@ -63,7 +63,7 @@ describe('vem deploy on lab nodes (sshd + libvirtd, no systemd)', { skip: skip ?
   const common = (n: LabNode): string[] => ['--cluster', cluster, '--node-prefix', n.deployPrefix];
 
   before(async () => {
-    bundle = existsSync(agentBundlePath()) ? agentBundlePath() : await bundleAgent();
+    bundle = await ensureAgentBundle();
     h = makeHome('deploy');
     lab = await startLab({ nodes: 2, sshd: true, name: 'deploy' });
     n1 = lab.nodes[0] as SshNode;
