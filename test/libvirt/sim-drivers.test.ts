@@ -96,7 +96,7 @@ test('an LXC container cannot migrate, snapshot, change vCPUs, reset or run agen
   // The cgroup memory limit, scheduler shares, freezer and console are in lxc_driver.c.
   await lxc.setMemory(vm, 1024 * 1024);
   assert.equal((await lxc.domainInfo(vm)).memKiB, 1024 * 1024);
-  assert.equal(typeof (await lxc.getSchedulerParams(vm)).cpuShares, 'number');
+  assert.deepEqual(Object.keys(await lxc.getSchedulerParams(vm)).sort(), ['cpuShares', 'vcpuPeriod', 'vcpuQuota']);
   await lxc.suspend(vm);
   await lxc.resume(vm);
   (await lxc.openConsole(vm)).destroy();
@@ -128,6 +128,11 @@ test('a Xen node lists Domain-0 (id 0) which refuses lifecycle changes and migra
   await assert.rejects(xen.migrate(vm, 'sim://node-01', { live: true }), /could not find capabilities for domaintype=xen/);
   await assert.rejects(xen.migrate(vm, 'sim://xen-02', { live: false, persistOnTarget: true }), (e: unknown) => e instanceof LibvirtError && e.code === 74 && /offline migration is not supported by the source host/.test(e.message));
   await refused(xen.snapshotList(vm), 'Xen', 'xen-01', /virDomainListAllSnapshots/);
+  // The credit scheduler: weight and cap, and a cgroup parameter is refused as libxl refuses it.
+  assert.deepEqual(await xen.getSchedulerParams(vm), { weight: 256, cap: 0 });
+  await xen.setSchedulerParams(vm, { weight: 512, cap: 50 });
+  assert.deepEqual(await xen.getSchedulerParams(vm), { weight: 512, cap: 50 });
+  await assert.rejects(xen.setSchedulerParams(vm, { cpuShares: 2048 }), (e: unknown) => e instanceof LibvirtError && e.code === 74 && /parameter 'cpu_shares' not supported/.test(e.message));
   const done = xen.migrate(vm, 'sim://xen-02', { live: true, persistOnTarget: true, undefineSource: true, bandwidthMiBs: 2000 });
   for (let i = 0; i < 600 && !(await xen2.listDomains()).some((r) => r.name === vm && r.id > 0); i++) clock.advance(1000);
   await done;
