@@ -7,6 +7,7 @@ import { SimHypervisor } from './hypervisor.js';
 import type { SimPeers } from './node-context.js';
 import { isHotspotSlot, planCluster } from './inventory.js';
 import { Reason } from './constants.js';
+import { domain0Config, SIM_DRIVER_KINDS, type SimDriverKind } from './drivers.js';
 
 export interface SimClusterOptions {
   nodes: number;
@@ -30,6 +31,11 @@ export interface SimClusterOptions {
   hotspots?: boolean;
   /** Give every node a "templates" pool of simulated cloud images (vem demo). Off by default. */
   templates?: boolean;
+  /**
+   * The kind of each node by index ('qemu', 'lxc', 'xen'; missing = 'qemu'): a node answers as that
+   * real libvirt driver does (drivers.ts), named for it (lxc-01, xen-01), still SIMULATED everywhere.
+   */
+  drivers?: readonly SimDriverKind[];
 }
 
 export class SimCluster {
@@ -51,9 +57,12 @@ export class SimCluster {
     const policy = o.guestPolicy ?? { readOnly: false };
     const peers: SimPeers = { get: (n) => this.byNode.get(n), kick: () => this.kick(), guestPolicy: policy };
     const now = this.clock.now();
-    planCluster(o.nodes, vmsPerNode, seed, { hotspots: o.hotspots === true }).forEach((plan, i) => {
-      const hot = o.hotspots === true && isHotspotSlot(i);
-      const hv = new SimHypervisor(plan.name, plan.spec, this.clock, (seed * 7919 + i * 104729) >>> 0, peers, o.stepMs ?? 1000);
+    const drivers = o.drivers ?? [];
+    for (const k of drivers) if (!SIM_DRIVER_KINDS.includes(k)) throw new RangeError(`unknown simulated driver '${String(k)}' (use ${SIM_DRIVER_KINDS.join(', ')})`);
+    planCluster(o.nodes, vmsPerNode, seed, { hotspots: o.hotspots === true, drivers }).forEach((plan, i) => {
+      const kind = drivers[i] ?? 'qemu';
+      const hot = o.hotspots === true && isHotspotSlot(i) && kind === 'qemu';
+      const hv = new SimHypervisor(plan.name, plan.spec, this.clock, (seed * 7919 + i * 104729) >>> 0, peers, o.stepMs ?? 1000, kind);
       let need = 0;
       for (const vm of plan.vms) for (const v of vm.volumes) if (v.pool === 'default') need += v.allocation;
       hv.storage.ensureRoom('default', need + 512 * 1024 ** 3);
@@ -75,6 +84,13 @@ export class SimCluster {
             d.reason = Reason.pausedUser;
           }
         }
+      }
+      if (kind === 'xen') {
+        // libxl lists the control domain first, always running, with id 0.
+        const dom0 = hv.addDomain(domain0Config(), false, 'idle');
+        hv.boot(dom0, cloneConfig(dom0.config), Reason.runningBooted, now - 3_600_000 * 24 * 40);
+        dom0.id = 0;
+        preload(dom0, (now - dom0.startedAt) / 1000);
       }
       hv.host.t = now;
       this.hypervisors.push(hv);

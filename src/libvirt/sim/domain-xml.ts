@@ -26,7 +26,7 @@ export function nicXml(n: NicDef, liveDev?: string, indent = '    '): string {
     `${indent}  <mac address='${e(n.mac)}'/>\n` +
     (src ? `${indent}  ${src}\n` : '') +
     (liveDev ? `${indent}  <target dev='${liveDev}'/>\n` : '') +
-    `${indent}  <model type='${e(n.model)}'/>\n` +
+    (n.model ? `${indent}  <model type='${e(n.model)}'/>\n` : '') +
     `${indent}</interface>\n`
   );
 }
@@ -56,31 +56,41 @@ export function domainXml(dom: SimDomain, node: string, opts: { inactive?: boole
   if (c.vcpuQuota > 0) lines.push(`    <quota>${c.vcpuQuota}</quota>`);
   lines.push('  </cputune>');
   lines.push('  <os>');
-  lines.push(`    <type arch='${e(c.arch)}' machine='${e(c.machine)}'>hvm</type>`);
+  // A container runs an init program on the host's kernel (os type exe); KVM and Xen HVM guests boot a machine.
+  if (c.type === 'lxc') lines.push(`    <type arch='${e(c.arch)}'>exe</type>\n    <init>/sbin/init</init>`);
+  else lines.push(`    <type arch='${e(c.arch)}' machine='${e(c.machine)}'>hvm</type>`);
   if (c.kernel) lines.push(`    <kernel>${e(c.kernel)}</kernel>`);
   if (c.initrd) lines.push(`    <initrd>${e(c.initrd)}</initrd>`);
   for (const b of c.boot) lines.push(`    <boot dev='${e(b)}'/>`);
   lines.push('  </os>');
-  lines.push('  <features>\n    <acpi/>\n    <apic/>\n  </features>');
-  lines.push("  <cpu mode='host-passthrough' check='none'/>");
+  if (c.type !== 'lxc') {
+    lines.push('  <features>\n    <acpi/>\n    <apic/>\n  </features>');
+    lines.push("  <cpu mode='host-passthrough' check='none'/>");
+  }
   lines.push("  <clock offset='utc'/>");
   lines.push('  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n  <on_crash>destroy</on_crash>');
   lines.push('  <devices>');
-  lines.push('    <emulator>/usr/bin/qemu-system-x86_64</emulator>');
+  lines.push(`    <emulator>${c.type === 'lxc' ? '/usr/lib/libvirt/libvirt_lxc' : c.type === 'xen' ? '/usr/lib/xen/bin/qemu-system-i386' : '/usr/bin/qemu-system-x86_64'}</emulator>`);
+  if (c.type === 'lxc') lines.push(`    <filesystem type='mount' accessmode='passthrough'>\n      <source dir='/var/lib/libvirt/lxc/${e(c.name)}/rootfs'/>\n      <target dir='/'/>\n    </filesystem>`);
   let out = lines.join('\n') + '\n';
   for (const d of c.disks) out += diskXml(d);
   c.nics.forEach((n, i) => {
     out += nicXml(n, live ? `vnet${dom.id * 4 + i}` : undefined);
   });
   const pty = live ? ` tty='/dev/pts/${(dom.id % 90) + 3}'` : '';
-  out += `    <serial type='pty'>\n      <target type='isa-serial' port='0'/>\n    </serial>\n`;
-  out += `    <console type='pty'${pty}>\n      <target type='serial' port='0'/>\n    </console>\n`;
+  if (c.type === 'lxc') out += `    <console type='pty'${pty}>\n      <target type='lxc' port='0'/>\n    </console>\n`;
+  else {
+    out += `    <serial type='pty'>\n      <target type='isa-serial' port='0'/>\n    </serial>\n`;
+    out += `    <console type='pty'${pty}>\n      <target type='serial' port='0'/>\n    </console>\n`;
+  }
   if (c.guestAgent) {
     const st = live ? " state='connected'" : '';
     out += `    <channel type='unix'>\n      <target type='virtio' name='org.qemu.guest_agent.0'${st}/>\n    </channel>\n`;
     out += `    <channel type='unix'>\n      <source mode='bind' path='/run/ve-manager/sim/${e(node)}/${e(c.name)}.guest'/>\n      <target type='virtio' name='org.vemanager.guest.0'${st}/>\n    </channel>\n`;
   }
-  out += `    <memballoon model='virtio'>\n      <stats period='5'/>\n    </memballoon>\n`;
+  // Containers have no balloon device (their memory is a cgroup limit); Xen's is the hypervisor's own.
+  if (c.type === 'xen') out += `    <memballoon model='xen'/>\n`;
+  else if (c.type !== 'lxc') out += `    <memballoon model='virtio'>\n      <stats period='5'/>\n    </memballoon>\n`;
   out += '  </devices>\n</domain>\n';
   return out;
 }
@@ -101,7 +111,7 @@ function parseDisk(d: XmlNode): DiskDef {
   return disk;
 }
 
-function parseNic(n: XmlNode, mac: () => string): NicDef {
+function parseNic(n: XmlNode, mac: () => string, defaultModel: string): NicDef {
   const type = attr(n, 'type') ?? 'network';
   if (type !== 'network' && type !== 'bridge' && type !== 'user') throw xmlError(`unsupported interface type '${type}'`);
   const src = child(n, 'source');
@@ -109,7 +119,7 @@ function parseNic(n: XmlNode, mac: () => string): NicDef {
   if (!source) throw xmlError(`missing source ${type} for interface`);
   const m = attr(child(n, 'mac'), 'address') ?? mac();
   if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(m)) throw xmlError(`unable to parse mac address '${m}'`);
-  return { type, source, mac: m.toLowerCase(), model: attr(child(n, 'model'), 'type') ?? 'virtio' };
+  return { type, source, mac: m.toLowerCase(), model: attr(child(n, 'model'), 'type') ?? defaultModel };
 }
 
 /** The <metadata> elements other than the simulator's own, as written (libvirt keeps each namespace's element). */
@@ -158,7 +168,8 @@ export function parseDomainXml(xml: string, newMac: () => string): Omit<DomainCo
     if (seen.has(k.target)) throw xmlError(`target '${k.target}' duplicated for disk sources`);
     seen.add(k.target);
   }
-  const nics = children(devices, 'interface').map((n) => parseNic(n, newMac));
+  // A container's veth and a Xen guest's netfront have no QEMU model.
+  const nics = children(devices, 'interface').map((n) => parseNic(n, newMac, type === 'lxc' ? '' : type === 'xen' ? 'netfront' : 'virtio'));
   const agent = children(devices, 'channel').some((c) => /guest_agent|vemanager/.test(attr(child(c, 'target'), 'name') ?? ''));
   const meta = child(child(d, 'metadata'), 'vemsim:sim');
   const foreign = foreignMetadata(xml);
@@ -174,7 +185,7 @@ export function parseDomainXml(xml: string, newMac: () => string): Omit<DomainCo
     memKiB,
     maxMemKiB,
     arch: attr(osType, 'arch') ?? 'x86_64',
-    machine: attr(osType, 'machine') ?? 'pc-q35-8.2',
+    machine: attr(osType, 'machine') ?? (type === 'lxc' ? '' : type === 'xen' ? 'xenfv' : 'pc-q35-8.2'),
     boot: children(os, 'boot').map((b) => attr(b, 'dev') ?? 'hd'),
     kernel: text(child(os, 'kernel')),
     initrd: text(child(os, 'initrd')),
@@ -202,7 +213,7 @@ export type ParsedDevice = { kind: 'disk'; disk: DiskDef } | { kind: 'nic'; nic:
 export function parseDeviceXml(xml: string, newMac: () => string): ParsedDevice {
   const trimmed = xml.trim();
   if (/^(<\?xml[^>]*>\s*)?<disk[\s>]/.test(trimmed)) return { kind: 'disk', disk: parseDisk(parseRoot(xml, 'disk', 'device_definition')) };
-  if (/^(<\?xml[^>]*>\s*)?<interface[\s>]/.test(trimmed)) return { kind: 'nic', nic: parseNic(parseRoot(xml, 'interface', 'device_definition'), newMac) };
+  if (/^(<\?xml[^>]*>\s*)?<interface[\s>]/.test(trimmed)) return { kind: 'nic', nic: parseNic(parseRoot(xml, 'interface', 'device_definition'), newMac, 'virtio') };
   const m = /^<\s*([A-Za-z_][\w.-]*)/.exec(trimmed);
   if (!m) parseRoot(xml, 'device', 'device_definition');
   throw xmlError(`(device_definition): unsupported device type '${m?.[1] ?? '?'}' (the simulation knows disk and interface)`);

@@ -22,11 +22,39 @@ import { SimGuest } from './guest.js';
 import { LifecycleDetail, Reason } from './constants.js';
 import { SimNode } from './node.js';
 import { noNetwork } from './network.js';
+import { guardFeature, type DriverFeatureName, type Feature, type FeatureProbe } from '../capabilities.js';
+import { checkDomainType, domain0Refusal, driverProfile, guestCapabilities, migrationRefusal, unsupportedCall, type SimCall } from './drivers.js';
 
 export { LifecycleDetail } from './constants.js';
 export type { SimPeers } from './node-context.js';
 
-export class SimHypervisor extends SimNode implements Hypervisor {
+export class SimHypervisor extends SimNode implements Hypervisor, FeatureProbe {
+  /**
+   * A call this node's kind of driver lacks fails as libvirt fails it (NO_SUPPORT), through the
+   * same guard as the libvirt client's, so the refusal names the driver and node and the
+   * capability layer records it (drivers.ts has the facts).
+   */
+  private gate<T>(feature: Feature, call: SimCall, fn: () => Promise<T>): Promise<T> {
+    return guardFeature(this, feature, async () => {
+      const no = unsupportedCall(this.kind, call);
+      if (no) throw no;
+      return fn();
+    });
+  }
+
+  /** Xen's control domain refuses every lifecycle change (libxl's LIBXL_CHECK_DOM0). */
+  private notDomain0(name: string): void {
+    const no = domain0Refusal(this.kind, name);
+    if (no) throw no;
+  }
+
+  /** virConnectSupportsFeature, as the driver of this kind answers it. */
+  async driverSupports(feature: DriverFeatureName): Promise<boolean> {
+    this.sync();
+    const p = driverProfile(this.kind);
+    return feature === 'migration-p2p' ? p.p2p : p.offline;
+  }
+
   // ---- Hypervisor: connection and host ---------------------------------------------------
 
   async close(): Promise<void> {
@@ -39,11 +67,12 @@ export class SimHypervisor extends SimNode implements Hypervisor {
   async hostInfo(): Promise<HostInfo> {
     this.sync();
     const s = this.host.spec;
+    const p = driverProfile(this.kind);
     return {
       hostname: `${this.node}.simulated`,
       uri: this.uri,
-      driver: 'Simulated',
-      hypervisorVersion: '0.1.0',
+      driver: p.driver,
+      hypervisorVersion: p.hypervisorVersion,
       libvirtVersion: '10.0.0',
       simulated: true,
       node: { model: 'x86_64', memoryKiB: s.memKiB, cpus: s.cores, mhz: s.mhz, numaNodes: s.sockets, sockets: s.sockets, cores: s.cores / s.sockets / s.threads, threads: s.threads },
@@ -57,9 +86,9 @@ export class SimHypervisor extends SimNode implements Hypervisor {
       `<!-- Simulated by ve-manager: capabilities of the simulated node sim://${this.node}. -->\n<capabilities>\n  <host>\n    <uuid>${uuidFrom(new Rng(hashString(this.node)))}</uuid>\n` +
       `    <cpu>\n      <arch>x86_64</arch>\n      <model>${s.cpuModel}</model>\n      <vendor>${s.cpuModel.startsWith('AMD') ? 'AMD' : 'Intel'}</vendor>\n` +
       `      <topology sockets='${s.sockets}' dies='1' cores='${s.cores / s.sockets / s.threads}' threads='${s.threads}'/>\n    </cpu>\n` +
-      `    <migration_features>\n      <live/>\n      <uri_transports>\n        <uri_transport>sim</uri_transport>\n      </uri_transports>\n    </migration_features>\n  </host>\n` +
-      `  <guest>\n    <os_type>hvm</os_type>\n    <arch name='x86_64'>\n      <wordsize>64</wordsize>\n      <emulator>/usr/bin/qemu-system-x86_64</emulator>\n` +
-      `      <machine maxCpus='512'>pc-q35-8.2</machine>\n      <domain type='kvm'/>\n      <domain type='qemu'/>\n    </arch>\n  </guest>\n</capabilities>\n`
+      // LXC has no migration_features at all; libxl and QEMU migrate live.
+      (this.kind === 'lxc' ? '' : `    <migration_features>\n      <live/>\n      <uri_transports>\n        <uri_transport>sim</uri_transport>\n      </uri_transports>\n    </migration_features>\n`) +
+      `  </host>\n${guestCapabilities(this.kind)}</capabilities>\n`
     );
   }
 
@@ -103,6 +132,7 @@ export class SimHypervisor extends SimNode implements Hypervisor {
   async defineDomain(xml: string): Promise<DomainRef> {
     this.sync();
     const p = parseDomainXml(xml, () => this.newMac());
+    checkDomainType(this.kind, p.type);
     const byName = this.host.byName.get(p.name);
     const byUuid = p.uuid === undefined ? undefined : this.host.domains.find((d) => d.config.uuid === p.uuid);
     if (byName && p.uuid !== undefined && byName.config.uuid !== p.uuid) throw failed(`domain '${p.name}' already exists with uuid ${byName.config.uuid}`);
@@ -121,6 +151,7 @@ export class SimHypervisor extends SimNode implements Hypervisor {
 
   async undefineDomain(name: string, opts: { snapshots?: boolean; nvram?: boolean } = {}): Promise<void> {
     this.sync();
+    this.notDomain0(name);
     const d = this.dom(name);
     this.lockFree(d);
     if (!d.persistent) throw invalid('cannot undefine transient domain');
@@ -140,6 +171,7 @@ export class SimHypervisor extends SimNode implements Hypervisor {
   async createDomain(xml: string): Promise<DomainRef> {
     const now = this.sync();
     const p = parseDomainXml(xml, () => this.newMac());
+    checkDomainType(this.kind, p.type);
     const existing = this.host.byName.get(p.name);
     if (existing) throw failed(`domain '${p.name}' already exists with uuid ${existing.config.uuid}`);
     const config: DomainConfig = { ...p, uuid: p.uuid ?? this.newUuid() };
@@ -152,6 +184,7 @@ export class SimHypervisor extends SimNode implements Hypervisor {
 
   async start(name: string): Promise<void> {
     const now = this.sync();
+    this.notDomain0(name);
     const d = this.dom(name);
     this.lockFree(d);
     if (d.active) throw invalid('domain is already running');
@@ -162,6 +195,7 @@ export class SimHypervisor extends SimNode implements Hypervisor {
 
   async shutdown(name: string): Promise<void> {
     const now = this.sync();
+    this.notDomain0(name);
     const d = this.dom(name);
     this.lockFree(d);
     if (!d.active) throw notRunning();
@@ -172,6 +206,7 @@ export class SimHypervisor extends SimNode implements Hypervisor {
 
   async destroy(name: string): Promise<void> {
     this.sync();
+    this.notDomain0(name);
     const d = this.dom(name);
     if (!d.active) throw notRunning();
     if (d.job?.active) migration.cancel(this, d, 'domain destroyed');
@@ -180,6 +215,7 @@ export class SimHypervisor extends SimNode implements Hypervisor {
 
   async reboot(name: string): Promise<void> {
     const now = this.sync();
+    this.notDomain0(name);
     const d = this.dom(name);
     this.lockFree(d);
     if (!d.active) throw notRunning();
@@ -191,11 +227,12 @@ export class SimHypervisor extends SimNode implements Hypervisor {
 
   /** As reboot, but nothing is asked of the guest: the same fresh start (SIMULATED). */
   async reset(name: string): Promise<void> {
-    await this.reboot(name);
+    return this.gate('reset', 'reset', () => this.reboot(name));
   }
 
   async suspend(name: string): Promise<void> {
     this.sync();
+    this.notDomain0(name);
     const d = this.dom(name);
     this.lockFree(d);
     if (!d.active) throw notRunning();
@@ -208,6 +245,7 @@ export class SimHypervisor extends SimNode implements Hypervisor {
 
   async resume(name: string): Promise<void> {
     this.sync();
+    this.notDomain0(name);
     const d = this.dom(name);
     this.lockFree(d);
     if (!d.active) throw notRunning();
@@ -227,6 +265,9 @@ export class SimHypervisor extends SimNode implements Hypervisor {
 
   async allDomainStats(opts: AllStatsOptions = {}): Promise<DomainStats[]> {
     let now = this.sync();
+    // LXC and libxl have no virConnectGetAllDomainStats: the capability layer then reads per domain.
+    const bulk = unsupportedCall(this.kind, 'bulkStats');
+    if (bulk) throw bulk;
     if (!opts.nowait) {
       // Like libvirt without NOWAIT: wait for the job lock of VMs being migrated.
       const waits: Promise<void>[] = [];
@@ -249,7 +290,7 @@ export class SimHypervisor extends SimNode implements Hypervisor {
   // ---- tuning, devices, snapshots (tuning.ts, snapshots.ts) ----------------------------------
 
   async setVcpus(name: string, count: number, scope?: Scope): Promise<void> {
-    tuning.setVcpus(this, name, count, scope);
+    return this.gate('vcpus', 'setVcpus', async () => tuning.setVcpus(this, name, count, scope));
   }
   async setMemory(name: string, kib: number, scope?: Scope): Promise<void> {
     tuning.setMemory(this, name, kib, scope);
@@ -273,20 +314,22 @@ export class SimHypervisor extends SimNode implements Hypervisor {
     tuning.updateDevice(this, name, xml, scope);
   }
   async snapshotCreate(name: string, xml: string): Promise<string> {
-    return snapshots.create(this, name, xml);
+    return this.gate('snapshots', 'snapshotCreate', async () => snapshots.create(this, name, xml));
   }
   async snapshotList(name: string): Promise<SnapshotInfo[]> {
-    return snapshots.list(this, name);
+    return this.gate('snapshots', 'snapshotList', async () => snapshots.list(this, name));
   }
   async snapshotCurrent(name: string): Promise<string | null> {
-    this.sync();
-    return this.dom(name).currentSnapshot;
+    return this.gate('snapshots', 'snapshotCurrent', async () => {
+      this.sync();
+      return this.dom(name).currentSnapshot;
+    });
   }
   async snapshotRevert(name: string, snapshot: string): Promise<void> {
-    snapshots.revert(this, name, snapshot);
+    return this.gate('snapshots', 'snapshotRevert', async () => snapshots.revert(this, name, snapshot));
   }
   async snapshotDelete(name: string, snapshot: string): Promise<void> {
-    snapshots.remove(this, name, snapshot);
+    return this.gate('snapshots', 'snapshotDelete', async () => snapshots.remove(this, name, snapshot));
   }
 
   // ---- storage and networks -----------------------------------------------------------------
@@ -389,13 +432,22 @@ export class SimHypervisor extends SimNode implements Hypervisor {
   // ---- migration (migrate.ts) ------------------------------------------------------------------
 
   async migrate(name: string, destUri: string, opts: MigrateOptions = {}): Promise<void> {
-    return migration.start(this, name, destUri, opts);
+    return this.gate(opts.live === false ? 'offline-migration' : 'migration', 'migrate', async () => {
+      this.sync();
+      const d = this.dom(name);
+      const dest = this.peers.get(migration.parseSimUri(destUri));
+      const no = migrationRefusal(this.kind, dest?.kind ?? this.kind, name, opts.live !== false && d.active);
+      if (no) throw no;
+      return migration.start(this, name, destUri, opts);
+    });
   }
   async jobStats(name: string, completed = false): Promise<JobStats> {
     return migration.jobStats(this, name, completed);
   }
   async abortJob(name: string): Promise<void> {
     this.sync();
+    const no = unsupportedCall(this.kind, 'abortJob');
+    if (no) throw no;
     const d = this.dom(name);
     if (!d.job?.active) throw invalid('no job is active on the domain');
     migration.cancel(this, d, 'canceled by client');
@@ -427,17 +479,21 @@ export class SimHypervisor extends SimNode implements Hypervisor {
   }
 
   async guestAgentCommand(name: string, command: string, _timeoutSec?: number): Promise<string> {
-    const now = this.sync();
-    const d = this.dom(name);
-    if (!d.active) throw notRunning();
-    if (!d.current.guestAgent) throw agentUnavailable();
-    if (d.state !== 'running') throw agentUnavailable('Guest agent not available for now');
-    return answerAgentCommand(command, d, this.guest(name), now);
+    return this.gate('guest-agent', 'agentCommand', async () => {
+      const now = this.sync();
+      const d = this.dom(name);
+      if (!d.active) throw notRunning();
+      if (!d.current.guestAgent) throw agentUnavailable();
+      if (d.state !== 'running') throw agentUnavailable('Guest agent not available for now');
+      return answerAgentCommand(command, d, this.guest(name), now);
+    });
   }
 
   /** Why the simulated guest agent does not answer (a VM without one, or not running); undefined when it does. */
   guestAgentDown(vmName: string): string | undefined {
     const d = this.dom(vmName);
+    // A container's processes are read from the host (its init's namespaces under /proc): no agent in it is needed.
+    if (this.kind === 'lxc') return d.state === 'running' ? undefined : `the simulated container '${vmName}' is ${d.state}; the host reads its processes while it runs`;
     if (!d.current.guestAgent) return `no guest agent in the simulated VM '${vmName}' (it was made without one)`;
     if (d.state !== 'running') return `the simulated VM '${vmName}' is ${d.state}; its guest agent answers while it runs`;
     return undefined;

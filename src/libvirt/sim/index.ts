@@ -9,3 +9,4 @@ export { ManualClock, scaledClock, type SimClock } from './clock.js';
 export { utilAt, sampleAt, makeWorkload, WORKLOAD_KINDS, type WorkloadKind, type WorkloadParams, type WorkloadSample } from './workload.js';
 export { shareCpu } from './host.js';
 export { parseSimUri } from './migrate.js';
+export { SIM_DRIVER_KINDS, type SimDriverKind } from './drivers.js';

@@ -3,6 +3,7 @@ import type { DiskDef, DomainConfig, NicDef } from './domain-config.js';
 import type { HostSpec } from './host.js';
 import type { WorkloadKind } from './workload.js';
 import { macFrom, Rng, uuidFrom } from './rng.js';
+import { adaptConfig, type SimDriverKind } from './drivers.js';
 
 const GiB = 1024 ** 3;
 const KiBperGiB = 1024 * 1024;
@@ -61,9 +62,12 @@ export interface PlannedNode {
   vms: PlannedVm[];
 }
 
-/** Node names: node-01 ... node-200. */
-export function nodeName(i: number, total: number): string {
-  return `node-${String(i + 1).padStart(Math.max(2, String(total).length), '0')}`;
+/** Node names: node-01 ... node-200; a node of another driver is named for it (lxc-01, xen-01), numbered among its kind. */
+export function nodeName(i: number, total: number, kinds?: readonly SimDriverKind[]): string {
+  const kind = kinds?.[i] ?? 'qemu';
+  if (kind === 'qemu') return `node-${String(i + 1).padStart(Math.max(2, String(total).length), '0')}`;
+  const nth = (kinds ?? []).slice(0, i + 1).filter((k) => k === kind).length;
+  return `${kind}-${String(nth).padStart(2, '0')}`;
 }
 
 /** The small box of a hot node (opt-in `hotspots`): few cores for its VMs, so demand exceeds capacity. */
@@ -74,18 +78,24 @@ export function isHotspotSlot(nodeIndex: number): boolean {
   return nodeIndex % 5 === 2;
 }
 
-export function planCluster(nodes: number, vmsPerNode: number, seed: number, o: { hotspots?: boolean } = {}): PlannedNode[] {
+/** `drivers[i]`: the kind of node i (default QEMU); hotspots fall on QEMU nodes only, so the balancer's work stays movable. */
+export function planCluster(nodes: number, vmsPerNode: number, seed: number, o: { hotspots?: boolean; drivers?: readonly SimDriverKind[] } = {}): PlannedNode[] {
   const rng = new Rng(seed);
   const counters = new Map<string, number>();
   const out: PlannedNode[] = [];
   for (let n = 0; n < nodes; n++) {
-    const name = nodeName(n, nodes);
+    const name = nodeName(n, nodes, o.drivers);
+    const kind = o.drivers?.[n] ?? 'qemu';
     // Node 2 of every 5 is an older, smaller box: a natural hotspot for the balancer.
-    const hot = o.hotspots === true && isHotspotSlot(n);
+    const hot = o.hotspots === true && isHotspotSlot(n) && kind === 'qemu';
     const hw = hot ? HOT_HARDWARE : isHotspotSlot(n) ? HARDWARE[4] : rng.pick(HARDWARE.slice(0, 4));
     if (!hw) throw new Error('no hardware model');
     const vms: PlannedVm[] = [];
-    for (let v = 0; v < vmsPerNode; v++) vms.push(planVm(rng, counters, v, vmsPerNode));
+    for (let v = 0; v < vmsPerNode; v++) {
+      const vm = planVm(rng, counters, v, vmsPerNode);
+      // A container has no disk images of its own; a Xen guest keeps them (as xvd*).
+      vms.push(kind === 'qemu' ? vm : { ...vm, config: adaptConfig(kind, vm.config), volumes: kind === 'lxc' ? [] : vm.volumes });
+    }
     const vcpus = vms.reduce((s, x) => s + x.config.vcpus, 0);
     const memKiB = vms.filter((x) => x.state !== 'shutoff').reduce((s, x) => s + x.config.memKiB, 0);
     let cpus = hw.sockets * hw.coresPerSocket * hw.threads;

@@ -12,9 +12,12 @@ import type { GuestPolicy } from './guest.js';
 import type { SimHost } from './host.js';
 import type { SimNetworks } from './network.js';
 import type { SimStorage } from './storage.js';
+import type { SimDriverKind } from './drivers.js';
 
 export interface NodeContext {
   readonly node: string;
+  /** Which real driver this node answers as (drivers.ts). */
+  readonly kind: SimDriverKind;
   readonly host: SimHost;
   readonly storage: SimStorage;
   readonly networks: SimNetworks;

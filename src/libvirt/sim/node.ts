@@ -14,6 +14,7 @@ import type { NodeContext, SimPeers } from './node-context.js';
 import { SimNetworks, noNetwork } from './network.js';
 import { hashString, macFrom, Rng, uuidFrom } from './rng.js';
 import { SimStorage } from './storage.js';
+import { macForKind, type SimDriverKind } from './drivers.js';
 import { makeWorkload, WORKLOAD_KINDS, type WorkloadKind, type WorkloadParams } from './workload.js';
 
 /** The engine of one simulated node, under the Hypervisor API (hypervisor.ts): state changes, events, timed work. */
@@ -33,7 +34,7 @@ export class SimNode implements NodeContext {
   incomingKiB = 0;
   protected readonly consoles = new Map<SimDomain, Duplex>();
 
-  constructor(readonly node: string, spec: HostSpec, readonly clock: SimClock, seed: number, readonly peers: SimPeers, stepMs = 1000) {
+  constructor(readonly node: string, spec: HostSpec, readonly clock: SimClock, seed: number, readonly peers: SimPeers, stepMs = 1000, readonly kind: SimDriverKind = 'qemu') {
     this.uri = `sim://${node}`;
     this.rng = new Rng(seed);
     this.host = new SimHost(spec, clock.now(), stepMs);
@@ -72,7 +73,7 @@ export class SimNode implements NodeContext {
   }
 
   newMac(): string {
-    return macFrom(this.rng);
+    return macForKind(this.kind, macFrom(this.rng));
   }
 
   newUuid(): string {

@@ -4,6 +4,7 @@ import { zeroIo, type DomainConfig } from './domain-config.js';
 import type { SimDomain } from './domain.js';
 import { parseDeviceXml } from './domain-xml.js';
 import { failed, invalid, invalidArg, notRunning } from './errors.js';
+import { LibvirtError } from '../errors.js';
 import type { NodeContext } from './node-context.js';
 import { noNetwork } from './network.js';
 
@@ -61,9 +62,34 @@ export function setMaxMemory(hv: NodeContext, name: string, kib: number): void {
   if (d.config.memKiB > d.config.maxMemKiB) d.config.memKiB = d.config.maxMemKiB;
 }
 
+/** libxl's credit scheduler has weight (1..65535, default 256) and cap (% of one CPU, 0 = none), not cgroup shares. */
+function xenSchedulerParams(c: DomainConfig): SchedulerParams {
+  return { weight: Math.max(1, Math.round(c.cpuShares / 4)), cap: c.vcpuQuota > 0 ? Math.round((c.vcpuQuota / c.vcpuPeriod) * 100) : 0 };
+}
+
+function setXenScheduler(hv: NodeContext, d: SimDomain, p: SchedulerParams, scope?: Scope): void {
+  for (const [k, v] of Object.entries(p)) {
+    if (v === undefined) continue;
+    // virTypedParamsValidate in libxlDomainSetSchedulerParametersFlags: only weight and cap.
+    if (k !== 'weight' && k !== 'cap') throw new LibvirtError(`argument unsupported: parameter '${k === 'cpuShares' ? 'cpu_shares' : k}' not supported`, 74, 41);
+    if (!Number.isInteger(v) || v < 0) throw invalidArg(`value of ${k} must be a whole number`);
+  }
+  if (p['weight'] !== undefined && (p['weight'] < 1 || p['weight'] > 65535)) throw invalidArg('value of weight is out of range [1, 65535]');
+  for (const c of targets(d, scope)) {
+    const w = p['weight'];
+    const cap = p['cap'];
+    if (w !== undefined) c.cpuShares = w * 4;
+    if (cap !== undefined) c.vcpuQuota = cap === 0 ? -1 : Math.round((cap / 100) * c.vcpuPeriod);
+  }
+  hv.host.invalidate();
+}
+
 export function getSchedulerParams(hv: NodeContext, name: string): SchedulerParams {
   hv.sync();
   const c = hv.dom(name).current;
+  if (hv.kind === 'xen') return xenSchedulerParams(c);
+  // lxc_driver.c's cgroup parameters: shares and the CFS period/quota; no emulator, global or iothread ones.
+  if (hv.kind === 'lxc') return { cpuShares: c.cpuShares, vcpuPeriod: c.vcpuPeriod, vcpuQuota: c.vcpuQuota };
   return { cpuShares: c.cpuShares, vcpuPeriod: c.vcpuPeriod, vcpuQuota: c.vcpuQuota, emulatorPeriod: 100000, emulatorQuota: -1, globalPeriod: 100000, globalQuota: -1, iothreadPeriod: 100000, iothreadQuota: -1 };
 }
 
@@ -71,6 +97,7 @@ export function setSchedulerParams(hv: NodeContext, name: string, p: SchedulerPa
   hv.sync();
   const d = hv.dom(name);
   hv.lockFree(d);
+  if (hv.kind === 'xen') return setXenScheduler(hv, d, p, scope);
   const known = new Set(['cpuShares', 'vcpuPeriod', 'vcpuQuota']);
   for (const [k, v] of Object.entries(p)) {
     if (v === undefined) continue;
