@@ -22,7 +22,7 @@ export const commands: Command[] = [
   {
     name: 'demo',
     summary: 'a local SIMULATED cluster with the dashboard on it, no set-up needed',
-    usage: 'vem demo [--nodes N] [--vms N] [--seed N] [--wall] [--refresh MS] [--time-scale X] [--no-tui]',
+    usage: 'vem demo [--nodes N] [--vms N] [--seed N] [--mixed] [--wall] [--refresh MS] [--time-scale X] [--no-tui]',
     load: () => import('./demo.js'),
   },
   {
