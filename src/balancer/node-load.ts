@@ -37,8 +37,8 @@ export interface NodeLoadReading {
   machine?: MachineCounters;
 }
 
-/** Seconds of reading skew allowed beyond the readings' time difference (collection latency). */
-export const MACHINE_SLACK_SEC = 2;
+/** Seconds of reading skew allowed beyond the readings' time difference (collection latency, which a loaded host stretches). */
+export const MACHINE_SLACK_SEC = 5;
 
 /** Whether two nodes' counters are those of one machine. */
 export function sameMachine(a: NodeLoadReading, b: NodeLoadReading, slackSec = MACHINE_SLACK_SEC): boolean {
