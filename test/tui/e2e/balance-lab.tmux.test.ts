@@ -80,6 +80,7 @@ test('vem tui on two lab nodes sharing one machine: the balance view recommends 
   assert.match(view, /imbalance \d\.\d{3} \(std of node CPU/);
   // n2 runs no VM: its load is 0 %, not the machine's host-wide figure.
   assert.match(view, new RegExp(`^\\s*${n2.name}\\s+CPU\\s+0(\\.0)?%`, 'm'));
+  for (const l of view.split('\n')) if (l.trim() !== '') t.diagnostic(l);
   const guest = move.exec(view)?.[1] as string;
 
   tm.keys('Enter');
