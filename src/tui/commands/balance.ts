@@ -112,10 +112,10 @@ async function loadReading(store: ClusterStore, cmd: CommandCenter, name: string
   const n = store.nodes.get(name);
   const cores = n?.host?.cpus ?? 0;
   const fallback: NodeLoadReading = { name, cores, host: hostHist, vms: [] };
-  const link = cmd.host.link(name);
-  if (!link) return fallback;
   let timer: NodeJS.Timeout | undefined;
   try {
+    const link = cmd.host.link(name);
+    if (!link) return fallback;
     const s = await Promise.race([
       client(link).node.stats(0, SAMPLES),
       new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), READ_TIMEOUT_MS).unref())),
@@ -216,7 +216,12 @@ export class BalanceCenter {
       const util = new Map<string, { cpu: number; mem: number }>();
       // CPU as the planner saw it (the node's load: host-wide, or its VMs' when nodes share a machine).
       const load = new Map(r.snapshot.nodes.map((n) => [n.name, n.cpuHistory.at(-1)]));
-      for (const n of this.store.nodes.values()) util.set(n.name, { cpu: load.get(n.name) ?? (n.cpuPct ?? 0) / 100, mem: n.memTotalKiB ? (n.memUsedKiB ?? 0) / n.memTotalKiB : 0 });
+      // Memory likewise: on a shared machine the host-wide figure is every node's; a node's own is its VMs'.
+      const shared = new Set(r.snapshot.shared?.flat());
+      for (const n of this.store.nodes.values()) {
+        const used = shared.has(n.name) ? n.vmMemKiB : (n.memUsedKiB ?? 0);
+        util.set(n.name, { cpu: load.get(n.name) ?? (n.cpuPct ?? 0) / 100, mem: n.memTotalKiB ? used / n.memTotalKiB : 0 });
+      }
       const up = r.snapshot.nodes.filter((n) => n.reachable).map((n) => util.get(n.name)?.cpu ?? 0);
       this.plan = { at: this.now(), ...r, imbalance: up.length > 1 ? stddev(up) : 0, util, constraints: this.constraints(r.snapshot) };
       this.error = undefined;
