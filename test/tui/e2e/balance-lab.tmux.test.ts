@@ -6,10 +6,11 @@
  * find that they share it (their host CPU counters agree), judge each by its
  * own VMs' CPU, and recommend moving a guest from n1 to n2. Applied from the
  * view (Enter, confirm), the guest then runs on n2 and is gone from n1, as
- * virsh on each node says.
+ * virsh on each node says. `vem balance plan` over the same agents agrees.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
@@ -82,6 +83,15 @@ test('vem tui on two lab nodes sharing one machine: the balance view recommends 
   assert.match(view, new RegExp(`^\\s*${n2.name}\\s+CPU\\s+0(\\.0)?%`, 'm'));
   for (const l of view.split('\n')) if (l.trim() !== '') t.diagnostic(l);
   const guest = move.exec(view)?.[1] as string;
+
+  // `vem balance plan` reads the same agents the same way (agentSource, node-load.ts): it agrees.
+  const cli = await new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+    execFile(process.execPath, [VEM, 'balance', 'plan', '--cluster', cluster, '--period', '1', '--json'], { timeout: 60_000 }, (err, stdout, stderr) =>
+      done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+  });
+  assert.equal(cli.code, 0, cli.stderr);
+  const plan = JSON.parse(cli.stdout.trim().split('\n').at(-1) as string) as { moves: Array<{ vm: string; from: string; to: string }> };
+  assert.ok(plan.moves.some((m) => GUESTS.includes(m.vm) && m.from === n1.name && m.to === n2.name), `vem balance plan: ${cli.stdout}`);
 
   tm.keys('Enter');
   await tm.waitFor(new RegExp(`Migrate ${guest}\\s+${n1.name} -> ${n2.name}\\?`), 10_000, 'the confirmation naming the move');
