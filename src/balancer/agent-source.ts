@@ -2,12 +2,17 @@
  * ClusterSource over node agents (XML-RPC): builds a LiveSnapshot from
  * node.info, node.stats, vm.list, vm.stats and jobs.list, and runs a move as
  * vm.migrate on the source node followed by job.get until it ends. Agent
- * samples (one a second by default) are averaged into planning periods.
+ * samples (one a second by default) are averaged into planning periods. A
+ * node's load is what can be put down to it (node-load.ts): host-wide CPU for
+ * a node alone on its machine, its VMs' CPU (node.stats vmCpuPct) for nodes
+ * sharing one.
  */
 import { client, type Caller } from '../api/client.js';
 import { VemError } from '../common/errors.js';
 import { isStruct, type XmlRpcStruct, type XmlRpcValue } from '../common/xmlrpc/value.js';
+import type { NodeStats } from '../api/types.js';
 import type { ClusterSource, LiveNode, LiveSnapshot, LiveVm } from './live.js';
+import { nodeLoads, type NodeLoadReading } from './node-load.js';
 import type { InflightMigration, Move } from './types.js';
 
 /** What this needs of a node link (the transport's NodeLink has it). */
@@ -71,7 +76,22 @@ export function agentSource(links: readonly AgentCaller[], o: AgentSourceOptions
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const periodMs = o.periodSec * 1000;
 
-  const readNode = async (l: AgentCaller, now: number): Promise<{ node: LiveNode; vms: LiveVm[]; inflight: InflightMigration[] }> => {
+  /** node.stats as a load reading: host-wide and VM CPU averaged into planning periods, and the host's counters (its machine). */
+  const loadReading = (name: string, cores: number, simulated: boolean, stats: NodeStats, now: number): NodeLoadReading => {
+    const atMs = stats.t.at(-1);
+    const c = stats.latest;
+    return {
+      name, cores,
+      host: bucketize(stats.t, stats.cpuPct.map((x) => x / 100), now, periodMs, o.samples),
+      vms: bucketize(stats.t, stats.vmCpuPct.map((x) => x / 100), now, periodMs, o.samples),
+      // A simulated node's counters are no machine's: it is never grouped with another.
+      ...(c && atMs !== undefined && !simulated
+        ? { machine: { busyNs: c.cpu.kernelNs + c.cpu.userNs, idleNs: c.cpu.idleNs + c.cpu.iowaitNs, memTotalKiB: c.memory.totalKiB, atMs } }
+        : {}),
+    };
+  };
+
+  const readNode = async (l: AgentCaller, now: number): Promise<{ node: LiveNode; vms: LiveVm[]; inflight: InflightMigration[]; reading: NodeLoadReading }> => {
     const agent = client(l);
     const info = await agent.node.info();
     const cores = Math.max(1, info.node?.cpus ?? 1);
@@ -80,8 +100,9 @@ export function agentSource(links: readonly AgentCaller[], o: AgentSourceOptions
       name: l.name, cores, memMiB: (info.node?.memoryKiB ?? 0) / 1024, reachable: true, labels: o.labels?.get(l.name),
       // capabilities is not declared in src/api yet (its helper adds it): read from the answer as sent.
       driver: info.driver, canMigrate: migrationCapability(info as unknown as XmlRpcStruct),
-      cpuHistory: bucketize(stats.t, stats.cpuPct.map((x) => x / 100), now, periodMs, o.samples),
+      cpuHistory: [], // set once every node is read: the load depends on which nodes share a machine (node-load.ts)
     };
+    const reading = loadReading(l.name, cores, info.simulated === true, stats, now);
     const vms: LiveVm[] = [];
     for (const r of await agent.vm.list()) {
       const running = r.state === 'running';
@@ -107,7 +128,7 @@ export function agentSource(links: readonly AgentCaller[], o: AgentSourceOptions
         lastMoves.set(j.vm, Math.max(lastMoves.get(j.vm) ?? 0, j.endedAt / 1000));
       }
     }
-    return { node, vms, inflight };
+    return { node, vms, inflight, reading };
   };
   const lastMoves = new Map<string, number>();
 
@@ -118,21 +139,25 @@ export function agentSource(links: readonly AgentCaller[], o: AgentSourceOptions
       const vms: LiveVm[] = [];
       const inflight: InflightMigration[] = [];
       const results = await Promise.allSettled(links.map((l) => readNode(l, now)));
+      const readings: NodeLoadReading[] = [];
       results.forEach((r, i) => {
         const l = links[i] as AgentCaller;
         if (r.status === 'fulfilled') {
           nodes.push(r.value.node);
           vms.push(...r.value.vms);
           inflight.push(...r.value.inflight);
+          readings.push(r.value.reading);
         } else {
           nodes.push({ name: l.name, cores: 1, memMiB: 0, cpuHistory: [], reachable: false });
         }
       });
+      const { load, shared } = nodeLoads(readings);
+      for (const n of nodes) n.cpuHistory = load.get(n.name) ?? n.cpuHistory;
       for (const v of vms) {
         const t = lastMoves.get(v.name);
         if (t !== undefined) v.lastMigration = t;
       }
-      return { now: now / 1000, period: o.periodSec, nodes, vms, inflight };
+      return { now: now / 1000, period: o.periodSec, nodes, vms, inflight, ...(shared.length > 0 ? { shared } : {}) };
     },
 
     async migrate(move: Move): Promise<void> {

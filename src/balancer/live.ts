@@ -12,7 +12,10 @@ export interface LiveNode {
   name: string;
   cores: number;
   memMiB: number;
-  /** CPU busy / capacity per sample, oldest first. */
+  /**
+   * CPU load / capacity per sample, oldest first: the host-wide busy figure for a node
+   * alone on its machine, its VMs' CPU for nodes sharing one (see node-load.ts).
+   */
   cpuHistory: number[];
   labels?: string[];
   reachable: boolean;
@@ -44,6 +47,8 @@ export interface LiveSnapshot {
   nodes: LiveNode[];
   vms: LiveVm[];
   inflight: InflightMigration[];
+  /** Nodes found on one machine (node-load.ts): their cpuHistory is their VMs' CPU, not the shared host-wide figure. */
+  shared?: string[][];
 }
 
 export interface MigrationOutcome {

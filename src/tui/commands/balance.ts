@@ -12,6 +12,8 @@ import { DEFAULT_LEVEL2, cooldownOf, type Level2Config } from '../../balancer/le
 import type { EvacuationPlan } from '../../balancer/evacuate.js';
 import type { Move } from '../../balancer/types.js';
 import { stddev } from '../../balancer/mathx.js';
+import { nodeLoads, type NodeLoadReading } from '../../balancer/node-load.js';
+import { client } from '../../api/client.js';
 import { BalanceLease, describeHolder, whoAmI } from '../../link/balance-lease.js';
 import type { Link } from '../store/link.js';
 import type { ClusterStore } from '../store/store.js';
@@ -25,7 +27,7 @@ export interface BalancePlan {
   snapshot: LiveSnapshot;
   moves: Move[];
   evacuation: EvacuationPlan;
-  /** The balancer's imbalance measure: the standard deviation of node CPU utilisation (0..1). */
+  /** The balancer's imbalance measure: the standard deviation of node CPU load (0..1; node-load.ts says what a node's load is). */
   imbalance: number;
   /** Node -> CPU utilisation now (0..1) and memory used (0..1). */
   util: Map<string, { cpu: number; mem: number }>;
@@ -53,7 +55,7 @@ export interface BalanceOptions {
 /** The store as the balancer's ClusterSource: history from the dashboard's rings, migrations through the command layer. */
 export function storeSource(store: ClusterStore, cmd: CommandCenter, now: () => number, labelsOf?: (node: string) => readonly string[] | undefined): ClusterSource {
   return {
-    snapshot(): Promise<LiveSnapshot> {
+    async snapshot(): Promise<LiveSnapshot> {
       const nodes = [...store.nodes.values()].map((n) => ({
         name: n.name,
         cores: n.host?.cpus ?? 0,
@@ -63,6 +65,10 @@ export function storeSource(store: ClusterStore, cmd: CommandCenter, now: () => 
         ...(n.host?.driver ? { driver: n.host.simulated ? 'sim' : n.host.driver } : {}),
         ...(labelsOf?.(n.name)?.length ? { labels: [...(labelsOf(n.name) ?? [])] } : {}),
       }));
+      // The node's load as `vem balance` reads it (node-load.ts): its VMs' CPU when nodes share a machine.
+      const readings = await Promise.all(nodes.filter((n) => n.reachable).map((n) => loadReading(store, cmd, n.name, n.cpuHistory)));
+      const { load, shared } = nodeLoads(readings);
+      for (const n of nodes) n.cpuHistory = load.get(n.name) ?? n.cpuHistory;
       const vms = [...store.vms.values()].map((v) => {
         const m = cmd.migrations.get(v.key);
         // The agent's CPU % of a VM is of the whole node (as agentSource reads it): demand in cores, at most its vCPUs.
@@ -80,7 +86,7 @@ export function storeSource(store: ClusterStore, cmd: CommandCenter, now: () => 
           ...(m ? { lastMigration: m.startedAt / 1000 } : {}),
         };
       });
-      return Promise.resolve({ now: now() / 1000, period: 1, nodes, vms, inflight: [] });
+      return { now: now() / 1000, period: 1, nodes, vms, inflight: [], ...(shared.length > 0 ? { shared } : {}) };
     },
     async migrate(move: Move): Promise<void> {
       const vm = store.vms.get(move.vm);
@@ -91,6 +97,44 @@ export function storeSource(store: ClusterStore, cmd: CommandCenter, now: () => 
       if (m.job.state !== 'completed') throw new Error(`${m.job.state}${m.job.error ? `: ${m.job.error}` : ''}`);
     },
   };
+}
+
+/** How long a node.stats read may take before the plan goes on with the store's host-wide figures for that node. */
+const READ_TIMEOUT_MS = 3000;
+
+/**
+ * A node's load reading from its agent (node.stats of the last SAMPLES: host-wide and
+ * VM CPU, and the host counters that tell a shared machine). The store keeps neither
+ * vmCpuPct nor the counters, so this one small call per node and plan reads them; an
+ * agent that does not answer in time leaves the node on the store's host-wide history.
+ */
+async function loadReading(store: ClusterStore, cmd: CommandCenter, name: string, hostHist: number[]): Promise<NodeLoadReading> {
+  const n = store.nodes.get(name);
+  const cores = n?.host?.cpus ?? 0;
+  const fallback: NodeLoadReading = { name, cores, host: hostHist, vms: [] };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const link = cmd.host.link(name);
+    if (!link) return fallback;
+    const s = await Promise.race([
+      client(link).node.stats(0, SAMPLES),
+      new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), READ_TIMEOUT_MS).unref())),
+    ]);
+    if (!s || s.t.length === 0) return fallback;
+    const c = s.latest;
+    const atMs = s.t.at(-1) as number;
+    return {
+      name, cores,
+      host: s.cpuPct.map((x) => x / 100),
+      vms: s.vmCpuPct.map((x) => x / 100),
+      // A simulated node's counters are no machine's: never grouped.
+      ...(c && !n?.host?.simulated ? { machine: { busyNs: c.cpu.kernelNs + c.cpu.userNs, idleNs: c.cpu.idleNs + c.cpu.iowaitNs, memTotalKiB: c.memory.totalKiB, atMs } } : {}),
+    };
+  } catch {
+    return fallback;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function vmName(key: string): string {
@@ -170,7 +214,14 @@ export class BalanceCenter {
     try {
       const r = await planLive(this.src, { config: this.cfg });
       const util = new Map<string, { cpu: number; mem: number }>();
-      for (const n of this.store.nodes.values()) util.set(n.name, { cpu: (n.cpuPct ?? 0) / 100, mem: n.memTotalKiB ? (n.memUsedKiB ?? 0) / n.memTotalKiB : 0 });
+      // CPU as the planner saw it (the node's load: host-wide, or its VMs' when nodes share a machine).
+      const load = new Map(r.snapshot.nodes.map((n) => [n.name, n.cpuHistory.at(-1)]));
+      // Memory likewise: on a shared machine the host-wide figure is every node's; a node's own is its VMs'.
+      const shared = new Set(r.snapshot.shared?.flat());
+      for (const n of this.store.nodes.values()) {
+        const used = shared.has(n.name) ? n.vmMemKiB : (n.memUsedKiB ?? 0);
+        util.set(n.name, { cpu: load.get(n.name) ?? (n.cpuPct ?? 0) / 100, mem: n.memTotalKiB ? used / n.memTotalKiB : 0 });
+      }
       const up = r.snapshot.nodes.filter((n) => n.reachable).map((n) => util.get(n.name)?.cpu ?? 0);
       this.plan = { at: this.now(), ...r, imbalance: up.length > 1 ? stddev(up) : 0, util, constraints: this.constraints(r.snapshot) };
       this.error = undefined;
@@ -184,6 +235,7 @@ export class BalanceCenter {
   /** What keeps VMs or nodes out of the plan, as the planner's rules say. */
   private constraints(s: LiveSnapshot): string[] {
     const out: string[] = [];
+    for (const g of s.shared ?? []) out.push(`nodes ${g.join(', ')} share one machine (same host CPU counters): each is judged by its own VMs' CPU; the rest of that machine's load is no node's`);
     for (const n of s.nodes) if (!n.reachable) out.push(`node ${n.name}: unreachable or libvirt down, takes no VMs`);
     const now = s.now;
     for (const v of s.vms) {

@@ -8,7 +8,7 @@ import { bind, type Binding, type Bound } from '../keymap.js';
 import { cell, escapeTags } from '../format/text.js';
 import { fmtDuration, fmtPct } from '../format/units.js';
 import { bar } from '../format/chart.js';
-import { describeMove, type BalanceCenter } from '../commands/balance.js';
+import { describeMove, type BalanceCenter, type BalancePlan } from '../commands/balance.js';
 import type { Move } from '../../balancer/types.js';
 import type { AppHost, Page } from './page.js';
 
@@ -75,12 +75,12 @@ export class BalancePage implements Page {
       out.push(hot ? t.bad(line) : line);
     }
     out.push('', t.head(escapeTags(cell(`Recommended moves (${p.moves.length})`, width))));
-    if (p.moves.length === 0) out.push(' none: no node is hot and the imbalance is under the threshold, or no move gains enough');
+    if (p.moves.length === 0) out.push(` none: ${whyNoMove(p, c.cfg.hot, c.cfg.imbalance)}`);
     p.moves.forEach((m, i) => {
       const vm = this.host.store.vms.get(m.vm);
       const mig = this.host.cmd.migrations.get(m.vm);
       const state = mig && !mig.finished ? `  migrating ${mig.job.memRemaining !== undefined && mig.job.memTotal ? `${Math.round((1 - mig.job.memRemaining / mig.job.memTotal) * 100)}%` : '...'}` : '';
-      const text = escapeTags(cell(`${i === this.sel ? '>' : ' '}${cell(describeMove(m), 40)} ${cell(m.reason, 10)} gain ${m.score.toFixed(3)}  copy ${vm ? `${Math.round(vm.memKiB / 1048576)}G` : '?'}  ~${fmtDuration(m.estSeconds * 1000)}${state}`, width));
+      const text = escapeTags(cell(`${i === this.sel ? '>' : ' '}${cell(describeMove(m), 40)} ${cell(m.reason, 10)} gain ${m.score.toFixed(3)}  copy ${vm ? copySize(vm.memKiB) : '?'}  ~${fmtDuration(m.estSeconds * 1000)}${state}`, width));
       out.push(i === this.sel ? t.sel(text) : text);
     });
     out.push('', t.head('Ruled out'));
@@ -93,6 +93,22 @@ export class BalancePage implements Page {
     }
     return out.slice(0, height);
   }
+}
+
+/** Memory a move copies: whole GiB from 1 GiB up, MiB below (a small guest is not "0G"). */
+function copySize(kib: number): string {
+  return kib >= 1048576 ? `${Math.round(kib / 1048576)}G` : `${Math.round(kib / 1024)}M`;
+}
+
+/** Why the plan is empty, from what the view shows (the planner's own rules are in "Ruled out"). */
+function whyNoMove(p: BalancePlan, hot: number, imbalance: number): string {
+  const up = p.snapshot.nodes.filter((n) => n.reachable);
+  const hotNodes = up.filter((n) => (p.util.get(n.name)?.cpu ?? 0) > hot);
+  if (up.length < 2) return 'fewer than two reachable nodes';
+  if (hotNodes.length === up.length) return 'every node is hot: no target has room under the ceiling';
+  if (hotNodes.length > 0) return `${hotNodes.map((n) => n.name).join(', ')} hot, but no move off it fits a target or gains enough`;
+  if (p.imbalance > imbalance) return 'imbalanced, but no move gains enough (or every VM that would is held back)';
+  return 'no node is hot and the imbalance is under the threshold';
 }
 
 function applyAll(p: BalancePage): void {
