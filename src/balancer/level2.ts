@@ -70,6 +70,15 @@ export const DEFAULT_LEVEL2: Level2Config = {
   horizonSec: 1800,
 };
 
+/**
+ * Samples of history a plan with `cfg` reads: the hot window and forecast (n) and, when targets
+ * are judged at their VMs' coincident peak, the peak window. A live source must hand over this
+ * many, or the peak rule silently shrinks to what it was given.
+ */
+export function historySamples(cfg: Pick<Level2Config, 'n' | 'targetPeak' | 'peakWindow'>): number {
+  return Math.max(cfg.n, cfg.targetPeak ? cfg.peakWindow : 0);
+}
+
 /** What we plan with for a VM: its forecast, but never below its last sample. */
 export function vmEstimate(n: number): (v: VmState) => number {
   return (v) => Math.max(last(v.cpuHistory), forecastTrend(v.cpuHistory, n));
