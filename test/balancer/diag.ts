@@ -36,6 +36,7 @@ for (const name of (pol ?? 'sandpiper,ours').split(',').filter(isPolicyName)) {
   let never = 0;
   const preHist = new Array<number>(6).fill(0);
   const delays = new Array<number>(6).fill(0);
+  const lens = new Array<number>(5).fill(0);
   const bands = new Array<number>(5).fill(0); // <0.6, 0.6-0.75, 0.75-0.8, 0.8-0.9, >0.9
   for (let h = 0; h < hosts.length; h++) {
     for (let k = 0; k < util.length; k++) {
@@ -49,6 +50,7 @@ for (const name of (pol ?? 'sandpiper,ours').split(',').filter(isPolicyName)) {
       let e = k;
       while (e < util.length && util[e]![h]! > 0.9) e++;
       len += e - k;
+      lens[Math.min(4, e - k - 1)]!++;
       let d = -1;
       for (let j = k; j < e; j++) if (moves[j]!.some((mv) => mv.from === hosts[h]!.name)) { d = j - k; break; }
       if (d < 0) never++;
@@ -56,7 +58,7 @@ for (const name of (pol ?? 'sandpiper,ours').split(',').filter(isPolicyName)) {
     }
   }
   const hs = hosts.length * util.length;
-  console.log(`${name.padEnd(10)} sla ${m.sla_violation.toFixed(4)} migr ${m.migrations}  episodes ${episodes} mean len ${(len / episodes).toFixed(2)} ` +
+  console.log(`${name.padEnd(10)} sla ${m.sla_violation.toFixed(4)} migr ${m.migrations}  episodes ${episodes} mean len ${(len / episodes).toFixed(2)} lens(1..5+) ${lens.join('/')} ` +
     `pre ${(pre / episodes).toFixed(3)} preHist(<.6,.7,.75,.8,.85,>) ${preHist.join('/')}  moved-at-delay(0..5+) ${delays.join('/')} never ${never} ` +
     `mean delay ${(delaySum / Math.max(1, episodes - never)).toFixed(2)}  bands(<.6,.75,.8,.9,>.9) ${bands.map((b) => (b / hs).toFixed(3)).join('/')}`);
 }
