@@ -49,6 +49,12 @@ export interface Level2Config {
   bandwidthMiBs: number;
   /** Seconds a move's benefit is expected to last, to weigh its cost. */
   horizonSec: number;
+  /**
+   * A hotspot's relief is also judged in the next sample: a VM whose migration takes most of a
+   * period still loads its source for that long, so the node stays past the emergency level one
+   * more sample unless a VM that moves in time is picked, or another one is moved.
+   */
+  reliefInTime: boolean;
 }
 
 export const DEFAULT_LEVEL2: Level2Config = {
@@ -68,7 +74,17 @@ export const DEFAULT_LEVEL2: Level2Config = {
   maxMoves: 32,
   bandwidthMiBs: 119,
   horizonSec: 1800,
+  reliefInTime: true,
 };
+
+/**
+ * Samples of history a plan with `cfg` reads: the hot window and forecast (n) and, when targets
+ * are judged at their VMs' coincident peak, the peak window. A live source must hand over this
+ * many, or the peak rule silently shrinks to what it was given.
+ */
+export function historySamples(cfg: Pick<Level2Config, 'n' | 'targetPeak' | 'peakWindow'>): number {
+  return Math.max(cfg.n, cfg.targetPeak ? cfg.peakWindow : 0);
+}
 
 /** What we plan with for a VM: its forecast, but never below its last sample. */
 export function vmEstimate(n: number): (v: VmState) => number {
@@ -150,6 +166,7 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
   if (hosts.length < 2) return [];
   const spread = new Spread(hosts.length, hosts.map((h) => w.util(h)));
   const over = (u: number): number => Math.max(0, u - cfg.hot);
+  const overAt = (u: number, level: number): number => Math.max(0, u - level);
 
   // 1. Evacuation, through the one evacuation planner: the admin asked for it, so cooldown and
   // concurrency do not hold it back. VMs it cannot place stay; planEvacuation names them.
@@ -222,6 +239,7 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
     const uSrc = w.util(src);
     const std0 = spread.std();
     const limit = overflow ? 1 : cfg.targetCeiling;
+    const hotRelief = cfg.reliefInTime && !imbalanceOnly && !overflow;
     for (const v of src.vms) {
       if (!movable(v)) continue;
       const vm = w.vms[v] as VmState;
@@ -230,6 +248,13 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
       const secs = migrationSeconds(vm.memMiB, dirtyRateOf(vm), cfg.bandwidthMiBs);
       const cost = secs / cfg.horizonSec;
       const uSrc1 = (src.cpu - c) / src.spec.cores;
+      // In time: the share of the next sample the VM already runs on its target.
+      const inTime = hotRelief ? Math.max(0, 1 - secs / w.input.period) : 0;
+      const nextSrc0 = hotRelief ? uSrc + (lagCores.get(src) ?? 0) / src.spec.cores : 0;
+      // Relief of the part past the emergency level in the next sample: a VM that is there in time counts twice.
+      const nextRelief = hotRelief ? overAt(nextSrc0, cfg.emergency) - overAt(nextSrc0 - (c * inTime) / src.spec.cores, cfg.emergency) : 0;
+      // Moving on only for the next sample: a VM that would not arrive in time is no help.
+      if (hotRelief && uSrc <= cfg.hot && nextRelief <= 0) continue;
       const step = maxCores > 0 ? c / maxCores : 0;
       let looked = 0;
       for (let i = 0; i < byUtil.length && looked < TARGETS_PER_VM; i++) {
@@ -244,7 +269,7 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
         // Overflow: every node is past the ceiling; still move demand that would go unserved to a node with room.
         const relief = overflow
           ? unserved(uSrc) - unserved(uSrc1) - (unserved(uTo1) - unserved(uTo))
-          : over(uSrc) - over(uSrc1) - (over(uTo1) - over(uTo));
+          : over(uSrc) - over(uSrc1) + nextRelief - (over(uTo1) - over(uTo));
         const balance = std0 - spread.stdAfter(uSrc, uSrc1, uTo, uTo1);
         if (imbalanceOnly && balance <= 0) continue;
         const score = relief + balance - cost;
@@ -260,7 +285,12 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
     return bestVm >= 0 && bestTo ? { vm: bestVm, to: bestTo, score: bestScore, secs: bestSecs } : undefined;
   };
 
+  // Cores a source still carries in the next sample for the migrations planned off it this round.
+  const lagCores = new Map<WorkHost, number>();
+  const nextUtil = (h: WorkHost): number => w.util(h) + (lagCores.get(h) ?? 0) / h.spec.cores;
   const take = (src: WorkHost, c: Candidate, reason: Move['reason']): void => {
+    const cores = w.cpu[c.vm] as number;
+    lagCores.set(src, (lagCores.get(src) ?? 0) + cores * Math.min(1, c.secs / input.period));
     const a0 = w.util(src);
     const b0 = w.util(c.to);
     w.apply(c.vm, c.to, reason, c.score, c.secs);
@@ -275,7 +305,7 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
   hot.sort((a, b) => w.util(b) - w.util(a));
   let budget = cfg.maxMoves;
   for (const src of hot) {
-    while (budget > 0 && w.util(src) > cfg.hot) {
+    while (budget > 0 && (w.util(src) > cfg.hot || (cfg.reliefInTime && nextUtil(src) > cfg.emergency))) {
       // A target whose recent peak leaves room first; failing that, one with room now; failing that, overflow.
       const c = bestMove(src, hotSet, false) ?? (cfg.targetPeak ? bestMove(src, hotSet, false, false, false) : undefined) ??
         (w.util(src) > 1 ? bestMove(src, hotSet, false, true) : undefined);

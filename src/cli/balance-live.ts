@@ -14,6 +14,7 @@ import { boolOpt, parseCommandArgs, stringOpt, type Parsed } from './args.js';
 import { agentSource } from '../balancer/agent-source.js';
 import { describeRemaining, type EvacuationPlan } from '../balancer/evacuate.js';
 import { applyMoves, planLive, unknownNodes, type LivePlanOptions, type LiveSnapshot, type MigrationOutcome } from '../balancer/live.js';
+import { DEFAULT_LEVEL2, historySamples } from '../balancer/level2.js';
 import type { Move } from '../balancer/types.js';
 
 const OPTIONS = {
@@ -56,6 +57,11 @@ export function destUris(nodes: readonly NodeConfig[], given: readonly string[])
     out.set(m[1] as string, m[2] as string);
   }
   return out;
+}
+
+/** Planning samples the live source reads: as many as the policy the plan runs with looks at (its peak window). */
+export function liveSamples(opts: Pick<LivePlanOptions, 'config'>): number {
+  return historySamples({ ...DEFAULT_LEVEL2, ...opts.config });
 }
 
 function describe(m: Move): string {
@@ -108,7 +114,7 @@ export async function run(sub: 'plan' | 'apply', args: string[]): Promise<number
   if (paused !== undefined) opts.paused = paused;
   const links: NodeLink[] = cluster.nodes.map((n) => openLink(n, { askPassphrase: terminalPassphrase() }));
   const src = agentSource(links, {
-    periodSec: period, samples: 5, destUri: destUris(cluster.nodes, multi(p, 'dest-uri')),
+    periodSec: period, samples: liveSamples(opts), destUri: destUris(cluster.nodes, multi(p, 'dest-uri')),
     labels: new Map(cluster.nodes.map((n) => [n.name, n.labels])),
   });
   const out = (s: string): boolean => process.stdout.write(s + '\n');
