@@ -61,7 +61,7 @@ export const guest = {
   }),
   processes: method({
     name: 'guest.processes',
-    help: 'Processes in the guest: pid, ppid, user, state, cpuPercent, rssKiB, startTime, command... and source (who answered). Of an LXC container, read by the node agent from the host\'s /proc (pids as the container sees them, hostPid as the host does; source "host /proc (LXC init pid N)"). Optional struct {intervalMs}. The first argument is the VM name.',
+    help: 'Processes in the guest: pid, ppid, user, state, cpuPercent, rssKiB, startTime, command... Optional struct {intervalMs}. The first argument is the VM name. Of an LXC container (no agent inside), read by the node agent from the host\'s /proc: pids as the container sees them, hostPid as the host does, initPid, and source "host /proc (LXC init pid N)".',
     params: [string, opt(processOptions)],
     result: guestProcesses,
   }),
@@ -93,7 +93,7 @@ export const guest = {
   }),
   status: method({
     name: 'guest.status',
-    help: 'Which guest agent answers in a VM: {vm, agent: "vem-guest-agent" | "qemu-guest-agent" | "host-proc" (an LXC container: processes read from the host) | "simulated" | "none", detail, source}. Never a fault for a missing agent.',
+    help: 'Which guest agent answers in a VM: {vm, agent: "vem-guest-agent" | "qemu-guest-agent" | "simulated" | "none", detail}. Never a fault for a missing agent. agent "host-proc": an LXC container, whose processes the node agent reads from the host\'s /proc (source names its init pid).',
     params: [string],
     result: guestStatus,
   }),

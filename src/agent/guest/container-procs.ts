@@ -17,7 +17,7 @@
  * abandoned after a timeout and not tried again for that process.
  */
 import { constants, readlinkSync } from 'node:fs';
-import { open, readdir, readlink } from 'node:fs/promises';
+import { open, readdir } from 'node:fs/promises';
 import { hostProcSource } from '../../api/guest.js';
 import { NoGuestAgentError } from './channel.js';
 import {
