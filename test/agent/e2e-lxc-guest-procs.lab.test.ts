@@ -90,6 +90,7 @@ test('LXC: the node agent lists a container\'s processes from the host\'s /proc 
   const odd = r.processes.find((p) => p.command.startsWith('sh -c while :; do sleep 3600; done '));
   assert.ok(odd, JSON.stringify(r.processes.map((x) => x.command)));
   assert.match(odd.command, /odd\?\]0;pwn\?name$/);
+  // eslint-disable-next-line no-control-regex
   assert.doesNotMatch(odd.command, /[\u0000-\u001f\u007f]/);
 
   r = (await c.call(api.guest.processes.name, 'procs')) as Procs;
