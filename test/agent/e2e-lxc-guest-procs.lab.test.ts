@@ -15,6 +15,14 @@ import { XmlRpcClient, XmlRpcFault } from '../../src/common/xmlrpc/index.js';
 import { api } from '../../src/api/index.js';
 import { HOST_PROC_AGENT } from '../../src/api/guest.js';
 import { isStruct, type XmlRpcValue } from '../../src/common/xmlrpc/value.js';
+import { ContainerProcessReader } from '../../src/agent/guest/container-procs.js';
+import { openDirectLink } from '../../src/link/index.js';
+import { ClusterStore } from '../../src/tui/store/store.js';
+import { NodePoller } from '../../src/tui/store/poller.js';
+import { ManageScreens } from '../../src/tui/screens/index.js';
+import { makeTheme } from '../../src/tui/views/theme.js';
+import type { GuestScreen } from '../../src/tui/screens/guest.js';
+import { waitFor } from './e2e-helpers.js';
 
 type Proc = { pid: number; ppid: number; hostPid: number; user: string; state: string; cpuPercent: number; rssKiB: number; name: string; command: string };
 type Procs = { source: string; initPid: number; count: number; processes: Proc[] };
@@ -97,6 +105,44 @@ test('LXC: the node agent lists a container\'s processes from the host\'s /proc 
   const burner = r.processes.find((p) => p.command.endsWith(' burner'));
   assert.ok(burner && burner.cpuPercent > 10, `the burner's CPU %: ${JSON.stringify(burner)}`);
   assert.equal(burner.state, 'R');
+
+  // The dashboard's guest browser over a real link to this agent: the processes, and their source on screen.
+  const link = openDirectLink('n1', agent.url, token);
+  cleanup.push(async () => link.close());
+  const store = new ClusterStore();
+  const poller = new NodePoller(link, store, { refreshMs: 1000 });
+  poller.start();
+  cleanup.push(async () => poller.stop());
+  const screens = new ManageScreens({
+    theme: () => makeTheme(true),
+    store,
+    link: () => link,
+    invalidate: () => poller.invalidate(),
+    say: () => undefined,
+    confirm: (_l, yes) => yes(),
+    prompt: (_p, initial, submit) => submit(initial),
+    markDirty: () => undefined,
+    runEditor: async () => true,
+    selectedVm: () => store.vms.get('n1/procs'),
+    selectedNode: () => 'n1',
+  });
+  cleanup.push(async () => screens.close());
+  await waitFor('procs in the dashboard store', async () => store.vms.get('n1/procs')?.state === 'running', 30_000, 250);
+  screens.openByName('guest', 'procs');
+  const g = screens.current as GuestScreen;
+  const text = (): string => g.lines(200, 50).join('\n').replace(/\{[a-z/-]+\}/g, '');
+  await waitFor('sleep 2345 in the guest browser', async () => g.processes().some((p) => p.command === 'sleep 2345'), 30_000, 250);
+  assert.match(text(), new RegExp(`source: host /proc \\(LXC init pid ${r.initPid}\\)`));
+  assert.match(text(), /agent: no agent in this container: its processes are read by the node agent from the host's \/proc/);
+  assert.ok(g.processes().some((p) => p.pid === 1 && p.command.startsWith('/bin/sh -c sleep 1234')));
+  g.showTab(1);
+  await waitFor('the users tab saying why it is empty', async () => /users: not available \(not read: no agent runs in this container/.test(text()), 10_000, 250);
+
+  // Refusals of the reader itself on the real /proc: a domain id that is not this container's
+  // controller (the agent in another PID namespace than libvirtd), and a /proc it cannot read.
+  const reader = new ContainerProcessReader();
+  await assert.rejects(reader.findInit('procs', `<domain type='lxc' id='${process.pid}'>`), /pid \d+ \(its domain id\) is not its libvirt_lxc controller in this agent's \/proc/);
+  await assert.rejects(new ContainerProcessReader({ procRoot: join(lab.dir, 'no-proc') }).findInit('procs', `<domain type='lxc' id='${r.initPid}'>`), /is not readable in this agent's \/proc: no such process/);
 
   // A container that is not running: refused saying so.
   await assert.rejects(c.call(api.guest.processes.name, 'idle'), (e: unknown) => e instanceof XmlRpcFault && e.code === 404 && /container 'idle' is not running/.test(e.message));

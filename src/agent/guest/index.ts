@@ -231,7 +231,7 @@ export function registerGuestMethods(registry: MethodRegistry, hv: Hypervisor, o
         try {
           const init = await hostProcs.findInit(vm, lxc);
           const source = hostProcSource(init.initPid);
-          return { vm, agent: HOST_PROC_AGENT, detail: `no agent in the container: its processes are read by the node agent from the host's /proc (LXC init pid ${init.initPid}); users, services and the system view need an agent inside it`, source };
+          return { vm, agent: HOST_PROC_AGENT, detail: `LXC init pid ${init.initPid}; users, services and the system view need an agent inside it`, source };
         } catch (e) {
           return { vm, agent: 'none', detail: (e as Error).message, code: NO_GUEST_AGENT };
         }
