@@ -168,6 +168,8 @@ export class ContainerProcessReader {
   /** Every process of the container now; the first call for a container samples CPU over intervalMs (default 200 ms). */
   async processes(vm: string, domainXml: string, o: { intervalMs?: number } = {}): Promise<ContainerProcesses> {
     const init = await this.findInit(vm, domainXml);
+    // Containers restart with new init pids: passes older than the CPU window are dropped.
+    for (const [k, v] of this.last) if (Date.now() - v.at > 60_000) this.last.delete(k);
     let prev = this.last.get(init.initPid);
     if (!prev || Date.now() - prev.at > 60_000 || o.intervalMs !== undefined) {
       prev = sampleOf((await this.pass(vm, init)).records, Date.now());
@@ -181,7 +183,7 @@ export class ContainerProcessReader {
     this.last.set(init.initPid, now);
     const [uidMap, names, bootTime] = await Promise.all([
       readHead(`${this.root}/${init.initPid}/uid_map`, 16 * 1024, this.ms).then((b) => parseIdMap(b.toString('latin1')), () => []),
-      this.passwd(init.initPid).then(parsePasswd, () => new Map<number, string>()),
+      readContainerPasswd(this.root, init.initPid, this.ms).then(parsePasswd, () => new Map<number, string>()),
       readHead(`${this.root}/stat`, 256 * 1024, this.ms).then((b) => parseBootTime(b.toString('latin1')), () => undefined),
     ]);
     return {
@@ -192,11 +194,6 @@ export class ContainerProcessReader {
       sampleMs,
       processes: processRows(records, { prev, now, uidMap, names, bootTime }),
     };
-  }
-
-  /** Forgets containers that are gone (called with the init pids still running). */
-  forget(keep: ReadonlySet<number>): void {
-    for (const k of this.last.keys()) if (!keep.has(k)) this.last.delete(k);
   }
 
   /** One pass over /proc: the processes in the container's PID namespace, each read once. */
@@ -241,26 +238,27 @@ export class ContainerProcessReader {
       }
     };
     // A few reads at a time: enough to overlap, few enough to leave the thread pool to the rest of the agent.
-    await Promise.all(Array.from({ length: Math.min(4, work.length) }, async () => {
+    await Promise.all(Array.from({ length: Math.min(2, work.length) }, async () => {
       for (let pid = work.shift(); pid !== undefined; pid = work.shift()) await one(pid);
     }));
     if (this.stuck.size > 10_000) this.stuck.clear();
     records.sort((a, b) => a.stat.pid - b.stat.pid);
     return { records, count: members.length };
   }
+}
 
-  /**
-   * The container's /etc/passwd through its root, refusing symlinks: an absolute link
-   * under /proc/PID/root resolves against the agent's root, so a container could point
-   * /etc or /etc/passwd at a host file. /etc is opened as a folder without following a
-   * link, then passwd inside that very folder (through /proc/self/fd), again without.
-   */
-  private async passwd(initPid: number): Promise<string> {
-    const dir = await open(`${this.root}/${initPid}/root/etc`, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
-    try {
-      return (await readHead(`/proc/self/fd/${dir.fd}/passwd`, PASSWD_MAX, this.ms, { regular: true, flags: constants.O_NOFOLLOW })).toString('utf8');
-    } finally {
-      await dir.close();
-    }
+/**
+ * A container's /etc/passwd through its root, refusing symlinks: an absolute link
+ * under /proc/PID/root resolves against the agent's root, so a container could point
+ * /etc or /etc/passwd at a host file. /etc is opened as a folder without following a
+ * link, then passwd inside that very folder (through /proc/self/fd), again without,
+ * and only a regular file is read (a FIFO would never end).
+ */
+export async function readContainerPasswd(procRoot: string, initPid: number, ms = 500): Promise<string> {
+  const dir = await open(`${procRoot}/${initPid}/root/etc`, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    return (await readHead(`/proc/self/fd/${dir.fd}/passwd`, PASSWD_MAX, ms, { regular: true, flags: constants.O_NOFOLLOW })).toString('utf8');
+  } finally {
+    await dir.close();
   }
 }
