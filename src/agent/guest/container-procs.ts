@@ -174,6 +174,9 @@ export class ContainerProcessReader {
     if (!prev || Date.now() - prev.at > 60_000 || o.intervalMs !== undefined) {
       prev = sampleOf((await this.pass(vm, init)).records, Date.now());
       await new Promise((r) => setTimeout(r, Math.min(Math.max(o.intervalMs ?? 200, 10), 5000)));
+    } else if (Date.now() - prev.at < 200) {
+      // CPU ticks are 10 ms apart: a window of a few ms would say 0% or 100% by chance.
+      await new Promise((r) => setTimeout(r, 200 - (Date.now() - (prev?.at ?? 0))));
     }
     const t0 = performance.now();
     const at = Date.now();

@@ -52,7 +52,7 @@ interface Relayed {
 export const RELAYED: Relayed[] = [
   { name: 'guest.ping', help: 'Which agent answers in the VM: {agent, version, pid, hostname} or {agent: "qemu-guest-agent"}.', signature: [['struct']] },
   { name: 'guest.info', help: 'OS, kernel, hostname, uptime, load, CPUs and memory of the guest.', signature: [['struct']] },
-  { name: 'guest.processes', help: 'Processes in the guest: pid, ppid, user, state, cpuPercent, rssKiB, startTime, command... Optional struct {intervalMs}.', signature: [['struct'], ['struct', 'struct']] },
+  { name: 'guest.processes', help: 'Processes in the guest: pid, ppid, user, state, cpuPercent, rssKiB, startTime, command... Optional struct {intervalMs}. Of an LXC container, read from the host\'s /proc (source names the init pid).', signature: [['struct'], ['struct', 'struct']] },
   { name: 'guest.users', help: 'Accounts and groups in the guest, with admin rights and lock state.', signature: [['struct']] },
   { name: 'guest.sessions', help: 'Who is logged in to the guest.', signature: [['array']] },
   { name: 'guest.services', help: 'Services in the guest (systemd, OpenRC or init scripts).', signature: [['struct']] },
