@@ -5,7 +5,7 @@
 // container that is not running, are refused saying why, never answered with an empty list.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { containerDomainXml, requireLab, startLab } from '../lab/index.js';
@@ -92,6 +92,7 @@ test('LXC: the node agent lists a container\'s processes from the host\'s /proc 
   const ns = readlinkSync(`/proc/${r.initPid}/ns/pid`);
   for (const p of r.processes) assert.equal(readlinkSync(`/proc/${p.hostPid}/ns/pid`), ns, p.command);
   assert.ok(!r.processes.some((p) => p.hostPid === process.pid));
+  t.diagnostic(`one pass over the host's /proc: ${(r as Procs & { sampleMs: number }).sampleMs} ms for ${r.count} container processes among ${readdirSync('/proc').filter((d) => /^\d+$/.test(d)).length} on the host`);
   assert.ok(r.processes.length >= 6, JSON.stringify(r.processes.map((x) => x.command)));
 
   // A hostile process title: escape and bell made printable, the rest kept.

@@ -65,7 +65,8 @@ export function agentLine(g: GuestData): { text: string; level: 'ok' | 'warn' | 
   if (!s) return { text: 'asking the guest...', level: 'ok' };
   switch (s.agent) {
     case 'none':
-      return { text: `no guest agent answers in this VM${s.detail ? `: ${s.detail}` : ''} (run vem guest-agent, or qemu-guest-agent for less data)`, level: 'bad' };
+      // A container's refusal says what is wrong on the host; installing an agent in it is not the answer.
+      return { text: `no guest agent answers in this VM${s.detail ? `: ${s.detail}` : ''}${/\bcontainer\b/.test(s.detail) ? '' : ' (run vem guest-agent, or qemu-guest-agent for less data)'}`, level: 'bad' };
     case 'qemu-guest-agent':
       return { text: 'answered by qemu-guest-agent: less data (no processes, services or actions; users from who is logged in)', level: 'warn' };
     case 'simulated':

@@ -18,3 +18,10 @@ test("a processes answer's source: kept when a string, bounded, absent otherwise
   assert.equal(processSourceOf([]), undefined);
   assert.equal(processSourceOf({ source: 'x'.repeat(1000) })?.length, 200);
 });
+
+test("agent line: a container the host cannot read says why, without advice to install an agent in it", () => {
+  const a = agentLine({ errors: {}, loading: false, status: { agent: 'none', detail: "cannot read the processes of container 'c1' from the host: permission denied", simulated: false } });
+  assert.equal(a.level, 'bad');
+  assert.match(a.text, /container 'c1' from the host: permission denied$/);
+  assert.match(agentLine({ errors: {}, loading: false, status: { agent: 'none', detail: 'no channel', simulated: false } }).text, /run vem guest-agent/);
+});
