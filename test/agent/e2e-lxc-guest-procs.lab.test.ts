@@ -29,7 +29,8 @@ type Procs = { source: string; initPid: number; count: number; processes: Proc[]
 
 // $0 of the second shell carries an escape sequence and a bell: a hostile process title.
 const ODD = "$(printf 'odd\\033]0;pwn\\007name')";
-const SCRIPT = `sleep 1234 & sleep 2345 & sh -c 'while :; do :; done' burner & sh -c 'while :; do sleep 3600; done' "${ODD}" & while :; do sleep 3600; done`;
+// churn: processes that start and exit all the time, so some exit while the agent reads them.
+const SCRIPT = `sleep 1234 & sleep 2345 & sh -c 'while :; do :; done' burner & sh -c 'while :; do /bin/true; /bin/sleep 0.01; done' churn & sh -c 'while :; do sleep 3600; done' "${ODD}" & while :; do sleep 3600; done`;
 
 test('LXC: the node agent lists a container\'s processes from the host\'s /proc with in-container pids and names the source; refusals say why', { timeout: 180_000 }, async (t) => {
   if (requireLab(t, ['libvirt', 'lxc']) !== null) return;
@@ -108,6 +109,13 @@ test('LXC: the node agent lists a container\'s processes from the host\'s /proc 
   const burner = r.processes.find((p) => p.command.endsWith(' burner'));
   assert.ok(burner && burner.cpuPercent > 3, `the burner's CPU %: ${JSON.stringify(burner)}`);
   assert.equal(burner.state, 'R');
+
+  // Processes exiting mid-read (churn) never make a call fail or list a half-read process.
+  for (let i = 0; i < 10; i++) {
+    const again = (await c.call(api.guest.processes.name, 'procs')) as Procs;
+    assert.ok(again.processes.some((p) => p.command === 'sleep 1234'));
+    for (const p of again.processes) assert.ok(p.pid > 0 && p.command !== '' && p.state !== '', JSON.stringify(p));
+  }
 
   // The dashboard's guest browser over a real link to this agent: the processes, and their source on screen.
   const link = openDirectLink('n1', agent.url, token);

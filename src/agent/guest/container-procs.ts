@@ -246,7 +246,8 @@ export class ContainerProcessReader {
     }));
     if (this.stuck.size > 10_000) this.stuck.clear();
     records.sort((a, b) => a.stat.pid - b.stat.pid);
-    return { records, count: members.length };
+    // Those that ended mid-read are not counted; those past the cap are.
+    return { records, count: records.length + (members.length - listed.length) };
   }
 }
 
