@@ -6,6 +6,9 @@ import { guestActionResult, guestFilesystem, guestInfo, guestInterface, guestPin
 
 const REDACTED = '[redacted]';
 
+/** guest.status's agent, and guest.processes' source, when our agent inside the VM answered. */
+export const VEM_GUEST_AGENT = 'vem-guest-agent';
+
 /** guest.status's agent when no agent runs in the VM but the node agent reads its processes from the host (an LXC container). */
 export const HOST_PROC_AGENT = 'host-proc';
 

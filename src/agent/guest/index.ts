@@ -17,7 +17,7 @@ import { DEFAULT_LIMITS, GuestChannel, GuestMisbehavedError, NO_GUEST_AGENT, NoG
 import { findChannel, hasQemuAgentChannel } from './domain-xml.js';
 import { QGA_METHODS, QGA_SOURCE } from './qga.js';
 import { api } from '../../api/index.js';
-import { HOST_PROC_AGENT, hostProcSource } from '../../api/guest.js';
+import { HOST_PROC_AGENT, hostProcSource, VEM_GUEST_AGENT } from '../../api/guest.js';
 import { ContainerProcessReader, type HostProcOptions } from './container-procs.js';
 import { isLxcDomain } from './proc-parse.js';
 
@@ -206,7 +206,9 @@ export function registerGuestMethods(registry: MethodRegistry, hv: Hypervisor, o
         const lxc = await lxcXml(vm);
         if (lxc !== null) return fromHost(vm, m.name, lxc, rest);
         try {
-          return await viaChannel(vm, m.name, rest);
+          const r = await viaChannel(vm, m.name, rest);
+          // The source is ours to say: a guest cannot pass its list off as read from the host.
+          return m.name === api.guest.processes.name && isStruct(r) ? { ...r, source: VEM_GUEST_AGENT } : r;
         } catch (e) {
           if (!(e instanceof NoGuestAgentError) || m.mutates) throw e;
           return qgaFallback(vm, m.name, e);
@@ -238,7 +240,7 @@ export function registerGuestMethods(registry: MethodRegistry, hv: Hypervisor, o
       }
       try {
         const r = await viaChannel(vm, 'guest.ping', []);
-        return { vm, agent: 'vem-guest-agent', detail: r, channel: channels.get(vm)?.path ?? '' };
+        return { vm, agent: VEM_GUEST_AGENT, detail: r, channel: channels.get(vm)?.path ?? '' };
       } catch (e) {
         if (!(e instanceof NoGuestAgentError)) {
           if (e instanceof GuestMisbehavedError) return { vm, agent: 'none', detail: e.message, code: e.code };
