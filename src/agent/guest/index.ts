@@ -203,7 +203,8 @@ export function registerGuestMethods(registry: MethodRegistry, hv: Hypervisor, o
         const [vm, ...rest] = params;
         if (typeof vm !== 'string' || vm === '') throw new XmlRpcFault(-32602, `${m.name}: the first argument must be a VM name`);
         if (hv.simulated) return simulated(vm, m.name, rest);
-        const lxc = await lxcXml(vm);
+        // A VM with an open guest channel is no container: no extra domain XML round trip on the hot path.
+        const lxc = channels.get(vm)?.isOpen ? null : await lxcXml(vm);
         if (lxc !== null) return fromHost(vm, m.name, lxc, rest);
         try {
           const r = await viaChannel(vm, m.name, rest);
