@@ -6,6 +6,17 @@ import { guestActionResult, guestFilesystem, guestInfo, guestInterface, guestPin
 
 const REDACTED = '[redacted]';
 
+/** guest.status's agent, and guest.processes' source, when our agent inside the VM answered. */
+export const VEM_GUEST_AGENT = 'vem-guest-agent';
+
+/** guest.status's agent when no agent runs in the VM but the node agent reads its processes from the host (an LXC container). */
+export const HOST_PROC_AGENT = 'host-proc';
+
+/** The `source` of guest.processes read by the node agent from the host's /proc. */
+export function hostProcSource(initPid: number): string {
+  return `host /proc (LXC init pid ${initPid})`;
+}
+
 function isStruct(v: XmlRpcValue | undefined): v is { [k: string]: XmlRpcValue } {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date) && !Buffer.isBuffer(v);
 }
@@ -53,7 +64,7 @@ export const guest = {
   }),
   processes: method({
     name: 'guest.processes',
-    help: 'Processes in the guest: pid, ppid, user, state, cpuPercent, rssKiB, startTime, command... Optional struct {intervalMs}. The first argument is the VM name.',
+    help: 'Processes in the guest: pid, ppid, user, state, cpuPercent, rssKiB, startTime, command... Optional struct {intervalMs}. The first argument is the VM name. Of an LXC container (no agent inside), read by the node agent from the host\'s /proc: pids as the container sees them, hostPid as the host does, initPid, and source "host /proc (LXC init pid N)".',
     params: [string, opt(processOptions)],
     result: guestProcesses,
   }),
@@ -85,7 +96,7 @@ export const guest = {
   }),
   status: method({
     name: 'guest.status',
-    help: 'Which guest agent answers in a VM: {vm, agent: "vem-guest-agent" | "qemu-guest-agent" | "simulated" | "none", detail}. Never a fault for a missing agent.',
+    help: 'Which guest agent answers in a VM: {vm, agent: "vem-guest-agent" | "qemu-guest-agent" | "simulated" | "none", detail}. Never a fault for a missing agent. agent "host-proc": an LXC container, whose processes the node agent reads from the host\'s /proc (source names its init pid).',
     params: [string],
     result: guestStatus,
   }),

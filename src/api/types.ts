@@ -433,6 +433,8 @@ export type GuestInfo = Infer<typeof guestInfo>;
 export const guestProcess = struct({
   pid: int,
   ppid: optInt,
+  /** The pid on the host, when the node agent read the process from the host's /proc (an LXC container). */
+  hostPid: optInt,
   user: optStr,
   uid: optInt,
   state: optStr,
@@ -445,7 +447,8 @@ export const guestProcess = struct({
   command: optStr,
 });
 export type GuestProcess = Infer<typeof guestProcess>;
-export const guestProcesses = struct({ count: optInt, cpuIntervalMs: optInt, processes: array(guestProcess), ...guestMark });
+/** initPid: the LXC container's init on the host, when the node agent read its processes from the host's /proc. */
+export const guestProcesses = struct({ count: optInt, cpuIntervalMs: optInt, sampleMs: optNum, initPid: optInt, processes: array(guestProcess), ...guestMark });
 export const processOptions = struct({ intervalMs: optInt });
 
 export const guestUser = struct({

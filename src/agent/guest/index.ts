@@ -5,6 +5,8 @@
  * the domain XML when they break (guest reboot, VM restart, migration back).
  * When our agent does not answer, qemu-guest-agent answers what it can; a
  * simulated hypervisor's VMs answer from their SimGuest, marked simulated.
+ * An LXC container has no guest channel: its processes are read by the node
+ * agent from the host's /proc (container-procs.ts), marked with that source.
  */
 import { VemError } from '../../common/errors.js';
 import { XmlRpcFault } from '../../common/xmlrpc/codec.js';
@@ -14,6 +16,10 @@ import type { Hypervisor } from '../../libvirt/hypervisor.js';
 import { DEFAULT_LIMITS, GuestChannel, GuestMisbehavedError, NO_GUEST_AGENT, NoGuestAgentError, type ChannelLimits } from './channel.js';
 import { findChannel, hasQemuAgentChannel } from './domain-xml.js';
 import { QGA_METHODS, QGA_SOURCE } from './qga.js';
+import { api } from '../../api/index.js';
+import { HOST_PROC_AGENT, hostProcSource, VEM_GUEST_AGENT } from '../../api/guest.js';
+import { ContainerProcessReader, type HostProcOptions } from './container-procs.js';
+import { isLxcDomain } from './proc-parse.js';
 
 export { GUEST_MISBEHAVED, GuestMisbehavedError, NO_GUEST_AGENT, NoGuestAgentError } from './channel.js';
 export const DEFAULT_GUEST_CHANNEL = 'org.vemanager.guest.0';
@@ -30,6 +36,8 @@ export interface GuestRelayOptions {
   quarantineMs?: number;
   /** Told when a guest misbehaved (the agent's event log). */
   onMisbehave?: (vm: string, detail: { reason: string; quarantineMs: number; until: number }) => void;
+  /** How an LXC container's processes are read from the host's /proc. */
+  hostProc?: HostProcOptions;
 }
 
 interface Relayed {
@@ -44,7 +52,7 @@ interface Relayed {
 export const RELAYED: Relayed[] = [
   { name: 'guest.ping', help: 'Which agent answers in the VM: {agent, version, pid, hostname} or {agent: "qemu-guest-agent"}.', signature: [['struct']] },
   { name: 'guest.info', help: 'OS, kernel, hostname, uptime, load, CPUs and memory of the guest.', signature: [['struct']] },
-  { name: 'guest.processes', help: 'Processes in the guest: pid, ppid, user, state, cpuPercent, rssKiB, startTime, command... Optional struct {intervalMs}.', signature: [['struct'], ['struct', 'struct']] },
+  { name: 'guest.processes', help: 'Processes in the guest: pid, ppid, user, state, cpuPercent, rssKiB, startTime, command... Optional struct {intervalMs}. Of an LXC container, read from the host\'s /proc (source names the init pid).', signature: [['struct'], ['struct', 'struct']] },
   { name: 'guest.users', help: 'Accounts and groups in the guest, with admin rights and lock state.', signature: [['struct']] },
   { name: 'guest.sessions', help: 'Who is logged in to the guest.', signature: [['array']] },
   { name: 'guest.services', help: 'Services in the guest (systemd, OpenRC or init scripts).', signature: [['struct']] },
@@ -85,6 +93,7 @@ export function registerGuestMethods(registry: MethodRegistry, hv: Hypervisor, o
   let closed = false;
   const limits: ChannelLimits = { ...DEFAULT_LIMITS, ...o.limits };
   const baseQuarantine = o.quarantineMs ?? 60_000;
+  const hostProcs = new ContainerProcessReader(o.hostProc);
   /** Guests cut off for misbehaving: their calls are refused until `until`. */
   const quarantine = new Map<string, { until: number; reason: string; strikes: number }>();
 
@@ -167,6 +176,22 @@ export function registerGuestMethods(registry: MethodRegistry, hv: Hypervisor, o
     return r;
   }
 
+  /** The live domain XML when the VM is an LXC container (no guest channel: answered from the host), else null. */
+  async function lxcXml(vm: string): Promise<string | null> {
+    const xml = await hv.domainXml(vm);
+    return isLxcDomain(xml) ? xml : null;
+  }
+
+  async function fromHost(vm: string, method: string, xml: string, params: XmlRpcValue[]): Promise<XmlRpcValue> {
+    if (method !== api.guest.processes.name) {
+      throw new NoGuestAgentError(`${method} of container '${vm}' needs an agent inside it, and an LXC container has no guest channel: only its processes are read, from the host's /proc`);
+    }
+    const opts = isStruct(params[0]) ? params[0] : {};
+    const iv = opts['intervalMs'];
+    const r = await hostProcs.processes(vm, xml, typeof iv === 'number' ? { intervalMs: iv } : {});
+    return fromJsonValue(r);
+  }
+
   for (const m of RELAYED) {
     registry.register({
       name: m.name,
@@ -178,8 +203,13 @@ export function registerGuestMethods(registry: MethodRegistry, hv: Hypervisor, o
         const [vm, ...rest] = params;
         if (typeof vm !== 'string' || vm === '') throw new XmlRpcFault(-32602, `${m.name}: the first argument must be a VM name`);
         if (hv.simulated) return simulated(vm, m.name, rest);
+        // A VM with an open guest channel is no container: no extra domain XML round trip on the hot path.
+        const lxc = channels.get(vm)?.isOpen ? null : await lxcXml(vm);
+        if (lxc !== null) return fromHost(vm, m.name, lxc, rest);
         try {
-          return await viaChannel(vm, m.name, rest);
+          const r = await viaChannel(vm, m.name, rest);
+          // The source is ours to say: a guest cannot pass its list off as read from the host.
+          return m.name === api.guest.processes.name && isStruct(r) ? { ...r, source: VEM_GUEST_AGENT } : r;
         } catch (e) {
           if (!(e instanceof NoGuestAgentError) || m.mutates) throw e;
           return qgaFallback(vm, m.name, e);
@@ -199,9 +229,19 @@ export function registerGuestMethods(registry: MethodRegistry, hv: Hypervisor, o
         if (down) return { vm, agent: 'none', detail: down, code: NO_GUEST_AGENT, simulated: true };
         return { vm, agent: simGuestOf(hv, vm) ? 'simulated' : 'none', simulated: true };
       }
+      const lxc = await lxcXml(vm).catch(() => null);
+      if (lxc !== null) {
+        try {
+          const init = await hostProcs.findInit(vm, lxc);
+          const source = hostProcSource(init.initPid);
+          return { vm, agent: HOST_PROC_AGENT, detail: `LXC init pid ${init.initPid}; users, services and the system view need an agent inside it`, source };
+        } catch (e) {
+          return { vm, agent: 'none', detail: (e as Error).message, code: NO_GUEST_AGENT };
+        }
+      }
       try {
         const r = await viaChannel(vm, 'guest.ping', []);
-        return { vm, agent: 'vem-guest-agent', detail: r, channel: channels.get(vm)?.path ?? '' };
+        return { vm, agent: VEM_GUEST_AGENT, detail: r, channel: channels.get(vm)?.path ?? '' };
       } catch (e) {
         if (!(e instanceof NoGuestAgentError)) {
           if (e instanceof GuestMisbehavedError) return { vm, agent: 'none', detail: e.message, code: e.code };

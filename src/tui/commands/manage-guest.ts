@@ -4,6 +4,7 @@
  * Results and errors go to the status line; nothing blocks the UI.
  */
 import { api } from '../../api/index.js';
+import { HOST_PROC_AGENT } from '../../api/guest.js';
 import type { Link, XmlRpcValue } from '../store/link.js';
 import type { GuestSection, ManageStore } from '../store/manage.js';
 import type { VmRecord } from '../store/model.js';
@@ -28,6 +29,15 @@ export function isPolicyRefusal(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
   return code === 403 || /refused by the guest's policy/i.test(errText(e));
 }
+
+/** The `source` member of a guest.processes answer (shown by the browser); undefined when absent. */
+export function processSourceOf(v: XmlRpcValue): string | undefined {
+  const s = typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date) && !Buffer.isBuffer(v) ? (v as { source?: unknown }).source : undefined;
+  return typeof s === 'string' && s !== '' ? s.slice(0, 200) : undefined;
+}
+
+/** Why a section is not read from a container whose processes come from the host: nothing answers inside it. */
+export const HOST_PROC_ONLY = "not read: no agent runs in this container (its processes are read from the host's /proc; the rest needs an agent inside)";
 
 export class GuestCommands {
   constructor(
@@ -60,7 +70,9 @@ export class GuestCommands {
     }
     const read: Record<GuestSection, () => Promise<void>> = {
       processes: async () => {
-        g.processes = decodeProcesses(await this.call(vm.node, api.guest.processes.name, vm.name));
+        const v = await this.call(vm.node, api.guest.processes.name, vm.name);
+        g.processes = decodeProcesses(v);
+        g.processSource = processSourceOf(v);
       },
       users: async () => {
         const u = decodeUsers(await this.call(vm.node, api.guest.users.name, vm.name));
@@ -85,8 +97,11 @@ export class GuestCommands {
         g.interfaces = decodeInterfaces(await this.call(vm.node, api.guest.interfaces.name, vm.name));
       },
     };
+    // A container read from the host answers processes only: the rest is not asked for on every refresh.
+    const hostOnly = g.status.agent === HOST_PROC_AGENT;
+    if (hostOnly) for (const s of sections) if (s !== 'processes') g.errors[s] = HOST_PROC_ONLY;
     await Promise.all(
-      sections.map(async (s) => {
+      sections.filter((s) => !hostOnly || s === 'processes').map(async (s) => {
         try {
           await read[s]();
           delete g.errors[s];

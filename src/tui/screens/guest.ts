@@ -17,6 +17,7 @@ import { PROC_SORTS, selectProcesses, type ProcSort } from './guest-table.js';
 import { ago, tableLines, titleLine, withFooter } from './common.js';
 import { listKeys, moveSel, Screen, type Navigable, type ScreenHost } from './types.js';
 import type { Binding } from '../keymap.js';
+import { HOST_PROC_AGENT } from '../../api/guest.js';
 
 export const GUEST_TABS = ['processes', 'users', 'services', 'system'] as const;
 export type GuestTab = (typeof GUEST_TABS)[number];
@@ -64,11 +65,14 @@ export function agentLine(g: GuestData): { text: string; level: 'ok' | 'warn' | 
   if (!s) return { text: 'asking the guest...', level: 'ok' };
   switch (s.agent) {
     case 'none':
-      return { text: `no guest agent answers in this VM${s.detail ? `: ${s.detail}` : ''} (run vem guest-agent, or qemu-guest-agent for less data)`, level: 'bad' };
+      // A container's refusal says what is wrong on the host; installing an agent in it is not the answer.
+      return { text: `no guest agent answers in this VM${s.detail ? `: ${s.detail}` : ''}${/\bcontainer\b/.test(s.detail) ? '' : ' (run vem guest-agent, or qemu-guest-agent for less data)'}`, level: 'bad' };
     case 'qemu-guest-agent':
       return { text: 'answered by qemu-guest-agent: less data (no processes, services or actions; users from who is logged in)', level: 'warn' };
     case 'simulated':
       return { text: 'SIMULATED guest data (demo): processes, users and services of a simulated guest', level: 'ok' };
+    case HOST_PROC_AGENT:
+      return { text: `no agent in this container: its processes are read by the node agent from the host's /proc${s.detail ? ` (${s.detail})` : ''}`, level: 'warn' };
     default:
       return { text: `answered by ${s.agent}`, level: 'ok' };
   }
@@ -120,6 +124,11 @@ export class GuestScreen extends Screen implements Navigable {
     return this.h.manage.guest(this.vm.key);
   }
 
+  /** Processes read from the host (an LXC container): nothing inside takes a signal from the browser. */
+  fromHost(): boolean {
+    return this.data().status?.agent === HOST_PROC_AGENT;
+  }
+
   processes(): ProcessRow[] {
     return selectProcesses(this.data().processes ?? [], this.filter, this.sort, this.reverse);
   }
@@ -165,8 +174,10 @@ export class GuestScreen extends Screen implements Navigable {
       // The VM list's CPU% is a share of the whole node; a process's is top's (100 = one vCPU): say both in top's unit.
       const unit = `  CPU% per vCPU${used !== undefined ? `, VM ${fmtPct(used)} of ${Math.max(1, vm.vcpus) * 100}%` : ''}`;
       out.push(escapeTags(cell(`${rows.length} of ${(g.processes ?? []).length} processes  sort ${this.sort}${this.reverse ? ' (reversed)' : ''}${this.filter ? `  filter "${this.filter}"` : ''}${unit}`, width)));
+      // Who answered: the guest's own agent, or the node agent reading a container from the host.
+      if (g.processSource) out.push(escapeTags(cell(`source: ${g.processSource}`, width)));
       out.push(...errLine('processes'));
-      const tl = tableLines(procCols, rows, this.sel.processes, this.top.processes, true, width, body - 1 - errLine('processes').length, t);
+      const tl = tableLines(procCols, rows, this.sel.processes, this.top.processes, true, width, body - 1 - (g.processSource ? 1 : 0) - errLine('processes').length, t);
       this.top.processes = tl.top;
       out.push(...tl.lines);
     } else if (this.tab === 'users') {
@@ -277,7 +288,7 @@ export class GuestScreen extends Screen implements Navigable {
     { keys: ['4'], help: 'OS, filesystems and addresses tab', run: (g) => g.showTab(3) },
     { keys: ['tab'], help: 'next tab', hint: 'next tab', run: (g) => g.showTab('next') },
     { keys: ['R'], help: 'read the tab again', hint: 'reload', run: (g) => void g.h.cmds.loadGuest(g.vm, SECTIONS[g.tab]) },
-    { keys: ['x', 'delete'], help: 'processes: send a signal to the selected process (asks first)', hint: 'signal', when: (g) => g.tab === 'processes', run: (g) => g.signal() },
+    { keys: ['x', 'delete'], help: 'processes: send a signal to the selected process (asks first)', hint: 'signal', when: (g) => g.tab === 'processes' && !g.fromHost(), run: (g) => g.signal() },
     { keys: ['s'], help: 'processes: sort by the next column', hint: 'sort', when: (g) => g.tab === 'processes', run: (g) => (g.sort = PROC_SORTS[(PROC_SORTS.indexOf(g.sort) + 1) % PROC_SORTS.length] ?? 'cpu') },
     { keys: ['S'], help: 'processes: reverse the sort', when: (g) => g.tab === 'processes', run: (g) => (g.reverse = !g.reverse) },
     {

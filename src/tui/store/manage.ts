@@ -36,6 +36,8 @@ export type GuestSection = 'processes' | 'users' | 'sessions' | 'services' | 'in
 export interface GuestData {
   status?: GuestAgentState;
   processes?: ProcessRow[];
+  /** Who answered guest.processes ("host /proc (LXC init pid N)" for a container read from the host). */
+  processSource?: string;
   users?: UserRow[];
   groups?: GroupRow[];
   sessions?: SessionRow[];
