@@ -86,7 +86,7 @@ export function provisionResultText(node: string, j: Job): string {
   const p = j.provision;
   if (!p) return `made VM ${j.dest || j.vm} on ${node}`;
   const gib = (p.disk.capacity / 1024 ** 3).toFixed(1);
-  return `made VM ${p.name} on ${node} from ${p.template}: overlay ${p.disk.pool}/${p.disk.volume} (${gib} GiB), seed ${p.seed.pool}/${p.seed.volume}${p.seed.tool !== undefined ? ` (by ${p.seed.tool})` : ''}, ${p.start ? 'started' : 'not started'}`;
+  return `made VM ${p.name} on ${node} from ${p.template}: ${gib} GiB overlay in ${p.disk.pool}, seed${p.seed.tool !== undefined ? ` by ${p.seed.tool}` : ''}, ${p.start ? 'started' : 'not started'}`;
 }
 
 export type ProvisionOutcome = { ok: true; job: Job } | { ok: false; error: FieldError; job?: Job };

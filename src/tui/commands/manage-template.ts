@@ -144,7 +144,7 @@ export function checkTemplate(
   else {
     diskBytes = parseSize(i.diskSize);
     if (diskBytes === undefined) e('disk size', `disk size: '${i.diskSize}' is not a size (e.g. 20G; empty: the template's size)`);
-    else if (tmpl && diskBytes < tmpl.capacity) e('disk size', `disk size: ${i.diskSize.trim()} is smaller than the template ${tmpl.name} (${fmtGiB(tmpl.capacity)}); a disk can only grow`);
+    else if (tmpl && diskBytes < tmpl.capacity) e('disk size', `disk size: ${i.diskSize.trim()} is smaller than the template's ${fmtGiB(tmpl.capacity)}; a disk can only grow`);
   }
 
   const poolName = i.diskPool.trim() || tmpl?.pool || '';
