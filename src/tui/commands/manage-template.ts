@@ -154,7 +154,7 @@ export function checkTemplate(
   } else if (!pool) e('disk pool', `disk pool: no pool '${poolName}' on ${f.node} (${f.pools.map((p) => p.name).join(', ') || 'none'})`);
   else if (pool.state !== 'running') e('disk pool', `disk pool: ${pool.name} is ${pool.state}, not running`);
   else if (pool.type !== '' && !['dir', 'fs', 'netfs'].includes(pool.type)) e('disk pool', `disk pool: ${pool.name} is a ${pool.type} pool; the overlay and the seed ISO go into a directory pool`);
-  else if (pool.available < MIN_POOL_FREE_BYTES) e('disk pool', `disk pool: ${pool.name} is full (${fmtGiB(pool.available)} available); the overlay and the seed need at least ${MIN_POOL_FREE_BYTES / 1024 ** 2} MiB`);
+  else if (pool.available < MIN_POOL_FREE_BYTES) e('disk pool', `disk pool: ${pool.name} is full (${Math.floor(pool.available / 1024 ** 2)} MiB available); the overlay and the seed need at least ${MIN_POOL_FREE_BYTES / 1024 ** 2} MiB`);
   if (pool && base.nameOk) {
     for (const v of [`${name}.qcow2`, `${name}-seed.iso`]) {
       if (f.volumes.get(pool.name)?.some((x) => x.name === v)) e('name', `name: pool ${pool.name} already has a volume '${v}' (left from an earlier VM?); delete it or choose another name`);
