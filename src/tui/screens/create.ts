@@ -163,7 +163,12 @@ export class CreateScreen extends Screen implements Navigable {
       const text = line(`  [${s.done ? 'x' : failed ? '!' : ' '}] ${cell(s.step, 7)} ${s.detail ?? ''}`);
       out.push(failed ? t.bad(text) : text);
     }
-    if (j.status !== 'running' && j.status !== 'completed') out.push(t.bad(line(`  ! ${j.reason ?? 'no reason given'}`)));
+    if (j.status !== 'running' && j.status !== 'completed') {
+      // The reason in full (it names the step and what was removed), wrapped rather than cut.
+      const reason = `! ${j.reason ?? 'no reason given'}`;
+      const w = Math.max(20, width - 4);
+      for (let i = 0; i < reason.length && i < w * 6; i += w) out.push(t.bad(line(`  ${i === 0 ? '' : '  '}${reason.slice(i, i + w)}`)));
+    }
     return out;
   }
 
@@ -224,7 +229,8 @@ export class CreateScreen extends Screen implements Navigable {
         this.sending = false;
         if (res.ok && this.visible) h.close();
         else if (!res.ok) {
-          this.errors = [res.error];
+          // A job that ran and failed is drawn with its steps and reason; a refusal goes under its field.
+          this.errors = res.job && res.job.status !== 'running' ? [] : [res.error];
           h.markDirty();
         }
       });
