@@ -11,6 +11,7 @@ import { summaryToValue } from '../domxml.js';
 import type { VmEntry } from '../collector.js';
 import type { DomainSummary, VmInfo, VmRow, VmStats } from '../../api/index.js';
 import { badArg, notFound, num, opts, optBool, plain, scopeArg, str, type AgentCore } from '../core.js';
+import { templateMarkOf } from '../provision-xml.js';
 
 export function vmRow(core: AgentCore, e: VmEntry): VmRow {
   const s = e.last;
@@ -54,6 +55,22 @@ export function checkRedefineXml(name: string, uuid: string | undefined, xml: st
   if (m[1] !== name) throw badArg(`the edited XML names '${m[1]}', not '${name}'; renaming is not a redefinition`);
   const u = /<uuid>\s*([^<]*?)\s*<\/uuid>/.exec(xml);
   if (u && uuid && u[1]?.toLowerCase() !== uuid.toLowerCase()) throw badArg(`the edited XML has uuid ${u[1]}, the VM has ${uuid}`);
+}
+
+/**
+ * vm.start, except for a VM marked as a template: its disk is the backing file of
+ * the VMs made from it, and a boot would write it under their overlays.
+ */
+async function startUnlessTemplate(core: AgentCore, name: string): Promise<void> {
+  // A VM without a persistent definition cannot carry the mark; libvirt then answers start itself.
+  const xml = await core.hv().domainXml(name, { inactive: true }).catch(() => undefined);
+  if (xml !== undefined && templateMarkOf(xml)) {
+    throw badArg(
+      `${name} is a template and is not started: its disk is the base of the VMs made from it, and a boot would change it under their overlays. ` +
+        `Make a VM from it instead (vem vm create NEW --node NODE --from ${name}, or the dashboard's create form with disk: template), or a full copy with vm.clone`,
+    );
+  }
+  await core.hv().start(name);
 }
 
 export function registerVmMethods(r: MethodRegistry, core: AgentCore): void {
@@ -121,7 +138,7 @@ export function registerVmMethods(r: MethodRegistry, core: AgentCore): void {
 
   // One handler shape for the seven lifecycle verbs; each has its own declaration.
   const lifecycle = [
-    [api.vm.start, 'start', (n: string) => core.hv().start(n)],
+    [api.vm.start, 'start', (n: string) => startUnlessTemplate(core, n)],
     [api.vm.shutdown, 'shutdown', (n: string) => core.hv().shutdown(n)],
     [api.vm.destroy, 'destroy', (n: string) => core.hv().destroy(n)],
     [api.vm.reboot, 'reboot', (n: string) => core.hv().reboot(n)],

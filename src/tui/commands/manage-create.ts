@@ -4,6 +4,7 @@
  * domain XML it becomes. Nothing is sent unless `validateCreate` finds no error.
  */
 import type { FieldError } from './manage-validate.js';
+import { checkTemplate, type LocalInputs, type TemplateChoice, type TemplateFacts } from './manage-template.js';
 import { fmtGiB, nameProblem, parseSize } from './manage-validate.js';
 import type { PoolRow, VolumeRow } from '../store/manage-decode.js';
 import { escapeXml as esc } from '../../common/xml.js';
@@ -12,7 +13,11 @@ export interface CreateInput {
   name: string;
   vcpus: string;
   memoryMiB: string;
-  /** "new" (a volume of diskSize in diskPool) or "existing" (diskVolume in diskPool) or "none". */
+  /**
+   * "new" (a volume of diskSize in diskPool), "existing" (diskVolume), "template"
+   * (an overlay of `template` grown to diskSize, booted with a cloud-init seed: the
+   * agent's vm.provision job) or "none".
+   */
   diskMode: string;
   diskPool: string;
   diskSize: string;
@@ -26,6 +31,17 @@ export interface CreateInput {
   start: string;
   /** kvm (hardware) or qemu (TCG emulation: nodes without usable KVM, like nested test labs). */
   type: string;
+  /** From a template: its name in template.list, or POOL/VOLUME; then the cloud-init fields. */
+  template: string;
+  /** Empty: made from the VM's name. */
+  hostname: string;
+  /** A public key file on the jump host, or the key itself, or "none". */
+  sshKey: string;
+  user: string;
+  packages: string;
+  /** A #cloud-config file on the jump host, merged under the fields. */
+  userData: string;
+  guestAgent: string;
 }
 
 export interface NodeFacts {
@@ -36,6 +52,10 @@ export interface NodeFacts {
   pools: PoolRow[];
   volumes: ReadonlyMap<string, VolumeRow[]>;
   networks: string[];
+  /** The node's templates (diskMode template). */
+  templates?: TemplateFacts;
+  /** The SSH key and user-data files, as read on the jump host (diskMode template). */
+  local?: LocalInputs;
 }
 
 export interface CreatePlan {
@@ -52,7 +72,7 @@ export interface CreatePlan {
 }
 
 export function emptyCreate(): CreateInput {
-  return { name: '', vcpus: '1', memoryMiB: '1024', diskMode: 'new', diskPool: 'default', diskSize: '10G', diskVolume: '', network: 'default', bootMode: 'none', iso: '', kernel: '', initrd: '', start: 'no', type: 'kvm' };
+  return { name: '', vcpus: '1', memoryMiB: '1024', diskMode: 'new', diskPool: 'default', diskSize: '10G', diskVolume: '', network: 'default', bootMode: 'none', iso: '', kernel: '', initrd: '', start: 'no', type: 'kvm', template: '', hostname: '', sshKey: '', user: '', packages: '', userData: '', guestAgent: 'yes' };
 }
 
 function yes(s: string): boolean | undefined {
@@ -71,8 +91,18 @@ function findVolume(f: NodeFacts, ref: string): { pool: string; vol: VolumeRow }
   return vol ? { pool, vol } : { error: `no volume '${name}' in pool ${pool} on ${f.node}` };
 }
 
-/** Every problem, each naming its field; a plan only when there are none. */
-export function validateCreate(i: CreateInput, f: NodeFacts): { errors: FieldError[]; plan?: CreatePlan } {
+export interface CreateCheck {
+  errors: FieldError[];
+  /** A VM defined by the form (new, existing or no disk). */
+  plan?: CreatePlan;
+  /** A VM made from a template by the agent's vm.provision job. */
+  provision?: TemplateChoice;
+  /** The user-data the seed will carry (diskMode template), when the cloud-init fields are good. */
+  userData?: string;
+}
+
+/** Every problem, each naming its field; a plan (or a provisioning request) only when there are none. */
+export function validateCreate(i: CreateInput, f: NodeFacts): CreateCheck {
   const errors: FieldError[] = [];
   const err = (field: string, message: string): void => void errors.push({ field, message });
   const name = i.name.trim();
@@ -87,6 +117,7 @@ export function validateCreate(i: CreateInput, f: NodeFacts): { errors: FieldErr
   else if (mem * 1024 > f.freeMemKiB) err('memory', `memory: ${mem} MiB is more than the ${Math.max(0, Math.floor(f.freeMemKiB / 1024))} MiB ${f.node} has free for VMs`);
   let disk: CreatePlan['disk'];
   const mode = i.diskMode.trim().toLowerCase();
+  if (mode === 'template') return fromTemplate(i, f, errors, err);
   if (mode === 'new') {
     const pool = f.pools.find((p) => p.name === i.diskPool.trim());
     const bytes = parseSize(i.diskSize);
@@ -102,7 +133,7 @@ export function validateCreate(i: CreateInput, f: NodeFacts): { errors: FieldErr
     const r = findVolume(f, i.diskVolume.trim());
     if ('error' in r) err('disk volume', `disk volume: ${r.error}`);
     else disk = { pool: r.pool, volume: r.vol.name, path: r.vol.path, format: r.vol.format === 'iso' ? 'raw' : r.vol.format || 'raw' };
-  } else if (mode !== 'none') err('disk', `disk: '${i.diskMode}' is not new, existing or none`);
+  } else if (mode !== 'none') err('disk', `disk: '${i.diskMode}' is not new, existing, template or none`);
   const net = i.network.trim();
   if (net !== '' && net !== 'none' && !f.networks.includes(net)) err('network', `network: no network '${net}' on ${f.node} (${f.networks.join(', ') || 'none'})`);
   let iso: string | undefined;
@@ -125,6 +156,28 @@ export function validateCreate(i: CreateInput, f: NodeFacts): { errors: FieldErr
   if (type !== 'kvm' && type !== 'qemu') err('type', `type: '${i.type}' is not kvm or qemu`);
   if (errors.length > 0) return { errors };
   return { errors, plan: { name, vcpus, memKiB: mem * 1024, disk, network: net === '' || net === 'none' ? undefined : net, iso, kernel, initrd, start: start ?? false, type: type === 'qemu' ? 'qemu' : 'kvm' } };
+}
+
+/** diskMode template: the VM's own fields as for any VM, the rest by checkTemplate. */
+function fromTemplate(i: CreateInput, f: NodeFacts, errors: FieldError[], err: (field: string, message: string) => void): CreateCheck {
+  const nameOk = errors.every((e) => e.field !== 'name');
+  const net = i.network.trim();
+  if (net !== '' && net !== 'none' && !f.networks.includes(net)) err('network', `network: no network '${net}' on ${f.node} (${f.networks.join(', ') || 'none'})`);
+  const start = yes(i.start);
+  if (start === undefined) err('start', `start now: '${i.start}' is not yes or no`);
+  const type = i.type.trim().toLowerCase();
+  if (type !== 'kvm' && type !== 'qemu') err('type', `type: '${i.type}' is not kvm or qemu`);
+  const r = checkTemplate(i, f, f.templates ?? {}, f.local ?? { sshKeys: [], errors: [] }, {
+    nameOk,
+    vcpus: Number(i.vcpus),
+    memoryMiB: Number(i.memoryMiB),
+    network: net === '' || net === 'none' ? undefined : net,
+    start: start ?? false,
+    virtType: type === 'qemu' ? 'qemu' : 'kvm',
+  }, err);
+  const out: CreateCheck = { errors, ...(r.userData !== undefined ? { userData: r.userData } : {}) };
+  if (errors.length === 0 && r.choice) out.provision = r.choice;
+  return out;
 }
 
 /** Domain XML for a plan; `diskPath` is the volume's path once it exists. */
