@@ -41,6 +41,8 @@ export async function waitForPrompt(c: GuestConsole, prompt: RegExp, timeoutMs =
 }
 
 let markers = 0;
+// eslint-disable-next-line no-control-regex -- terminal escape sequences are what it removes
+const CSI = /\x1b\[[0-9;?]*[ -/]*[@-~]/g;
 
 function spawnConsole(uri: string, vm: string): GuestConsole {
   const proc = pty.spawn('virsh', ['-c', uri, 'console', '--force', vm], {
@@ -97,9 +99,13 @@ function spawnConsole(uri: string, vm: string): GuestConsole {
       const typed = `${line}; echo "vem-end""-${n}"`;
       proc.write(`${typed}\r`);
       await expect(new RegExp(`(^|\\n)vem-end-${n}\\n`), timeoutMs);
-      const text = out.slice(start, cursor);
-      const echoEnd = text.indexOf(`"-${n}"\n`);
-      const body = echoEnd >= 0 ? text.slice(echoEnd + `"-${n}"\n`.length) : text.slice(text.indexOf('\n') + 1);
+      // The output starts after the echo of what we typed: the last line holding the quoted
+      // marker (`vem-end"`, which the command's own output never has). Line editing may put
+      // escape sequences or a stray prompt into the echo, so match by line, escapes removed.
+      const lines = out.slice(start, cursor).replace(CSI, '').split('\n');
+      let echoed = -1;
+      lines.forEach((l, i) => { if (l.includes('vem-end"')) echoed = i; });
+      const body = lines.slice(echoed >= 0 ? echoed + 1 : 1).join('\n');
       return body.replace(new RegExp(`(^|\\n)vem-end-${n}\\n$`), '$1');
     },
     async close() {
