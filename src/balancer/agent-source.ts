@@ -11,7 +11,7 @@ import { client, type Caller } from '../api/client.js';
 import { VemError } from '../common/errors.js';
 import { isStruct, type XmlRpcStruct, type XmlRpcValue } from '../common/xmlrpc/value.js';
 import type { NodeStats } from '../api/types.js';
-import type { ClusterSource, LiveNode, LiveSnapshot, LiveVm } from './live.js';
+import { canMigrateFrom, type ClusterSource, type LiveNode, type LiveSnapshot, type LiveVm } from './live.js';
 import { nodeLoads, type NodeLoadReading } from './node-load.js';
 import type { InflightMigration, Move } from './types.js';
 
@@ -64,7 +64,7 @@ export function migrationCapability(info: XmlRpcStruct): LiveNode['canMigrate'] 
   if (!isStruct(c)) return undefined;
   const b = (v: XmlRpcValue | undefined): boolean | undefined => (typeof v === 'boolean' ? v : undefined);
   // The node's libvirt refused a migration (src/libvirt's capability layer records it): no kind of move.
-  if (isStruct(c.unsupported) && typeof c.unsupported['migration'] === 'string') return { live: false, offline: false };
+  if (isStruct(c.unsupported) && Object.keys(c.unsupported).some((k) => k === 'migration' || k === 'offline-migration')) return canMigrateFrom(c.unsupported);
   const one = b(c.migrate) ?? b(c.migration);
   const live = b(c.migrateLive) ?? b(c.liveMigration) ?? one;
   const offline = b(c.migrateOffline) ?? b(c.offlineMigration) ?? one;

@@ -108,6 +108,44 @@ export function toPlanInput(s: LiveSnapshot, o: LivePlanOptions = {}): PlanInput
   return { now: s.now, period: s.period, hosts, vms, inflight: s.inflight };
 }
 
+/**
+ * What a node can migrate, from the features its driver lacks as node.info reports them
+ * (src/libvirt/capabilities.ts names them): undefined when it has not said.
+ */
+export function canMigrateFrom(unsupported: Readonly<Record<string, unknown>> | undefined): LiveNode['canMigrate'] {
+  if (!unsupported) return undefined;
+  const live = unsupported['migration'] === undefined;
+  return { live, offline: live && unsupported['offline-migration'] === undefined };
+}
+
+/**
+ * Level 2 over each group of nodes a VM can move between: nodes of one driver (a QEMU
+ * guest does not run on an LXC node) whose driver can live-migrate. A node whose driver
+ * cannot keeps its VMs and takes none; a driver alone on its node has nothing to balance.
+ */
+export function planLevel2ByDriver(input: PlanInput, nodes: readonly LiveNode[], cfg: Level2Config): Move[] {
+  const group = new Map<string, Set<string>>();
+  for (const n of nodes) {
+    if (n.canMigrate?.live === false) continue;
+    const key = n.driver ?? '';
+    const g = group.get(key) ?? new Set<string>();
+    g.add(n.name);
+    group.set(key, g);
+  }
+  const moves: Move[] = [];
+  for (const names of group.values()) {
+    if (names.size < 2) continue;
+    const sub: PlanInput = {
+      ...input,
+      hosts: input.hosts.filter((h) => names.has(h.name)),
+      vms: input.vms.filter((v) => names.has(v.host)),
+      inflight: input.inflight.filter((m) => names.has(m.from) || names.has(m.to)),
+    };
+    moves.push(...planLevel2(sub, cfg));
+  }
+  return moves;
+}
+
 export function unknownNodes(s: LiveSnapshot, names: readonly string[]): string[] {
   const known = new Set(s.nodes.map((n) => n.name));
   return names.filter((n) => !known.has(n));
@@ -155,7 +193,7 @@ export async function planLive(src: ClusterSource, o: LivePlanOptions = {}): Pro
     return evac.has(v.host) ? { ...v, migrating: true } : v;
   });
   const inflight = [...input.inflight, ...evacuation.moves.filter((m) => m.mode === 'live').map((m) => ({ vm: m.vm, from: m.from, to: m.to }))];
-  const balance = planLevel2({ ...input, vms, inflight }, cfg).filter((m) => m.reason !== 'evacuation');
+  const balance = planLevel2ByDriver({ ...input, vms, inflight }, snapshot.nodes, cfg).filter((m) => m.reason !== 'evacuation');
   const moves: Move[] = [
     ...evacuation.moves.map((m): Move => ({ vm: m.vm, from: m.from, to: m.to, reason: 'evacuation', score: 0, estSeconds: m.estSeconds, live: m.mode === 'live' })),
     ...balance,

@@ -7,7 +7,7 @@
  * dashboard or CLI balancing the same cluster moves nothing and is told who
  * holds it); every decision, taken or declined, is kept with its reason.
  */
-import { applyMoves, planLive, type ClusterSource, type LiveSnapshot } from '../../balancer/live.js';
+import { applyMoves, canMigrateFrom, planLive, type ClusterSource, type LiveSnapshot } from '../../balancer/live.js';
 import { DEFAULT_LEVEL2, cooldownOf, type Level2Config } from '../../balancer/level2.js';
 import type { EvacuationPlan } from '../../balancer/evacuate.js';
 import type { Move } from '../../balancer/types.js';
@@ -62,7 +62,8 @@ export function storeSource(store: ClusterStore, cmd: CommandCenter, now: () => 
         memMiB: (n.host?.memoryKiB ?? n.memTotalKiB ?? 0) / 1024,
         cpuHistory: n.cpuHist.values(SAMPLES).map((p) => p / 100),
         reachable: n.link === 'up' && (n.host?.libvirtUp ?? false),
-        ...(n.host?.driver ? { driver: n.host.simulated ? 'sim' : n.host.driver } : {}),
+        ...(n.host?.driver ? { driver: n.host.simulated ? `${n.host.driver} (SIMULATED)` : n.host.driver } : {}),
+        ...(n.host?.capabilities ? { canMigrate: canMigrateFrom(n.host.capabilities.unsupported) } : {}),
         ...(labelsOf?.(n.name)?.length ? { labels: [...(labelsOf(n.name) ?? [])] } : {}),
       }));
       // The node's load as `vem balance` reads it (node-load.ts): its VMs' CPU when nodes share a machine.

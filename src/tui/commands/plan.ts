@@ -2,6 +2,7 @@
 import type { NodeRecord, VmRecord } from '../store/model.js';
 import { isActive } from '../store/model.js';
 import { planEvacuation as planBalancerEvacuation, type EvacNode, type EvacVm, type EvacVmState } from '../../balancer/evacuate.js';
+import { canMigrateFrom } from '../../balancer/live.js';
 
 export interface Fit {
   node: string;
@@ -62,7 +63,8 @@ export function evacNodes(nodes: Iterable<NodeRecord>, vms: readonly VmRecord[])
       memMiB: (n.host?.memoryKiB ?? n.memTotalKiB ?? 0) / KIB_PER_MIB,
       reservedMiB: Math.max(0, n.vmMemKiB - (listed.get(n.name) ?? 0)) / KIB_PER_MIB,
       ...(closed ? { closed } : {}),
-      ...(n.host?.driver ? { driver: n.host.simulated ? 'sim' : n.host.driver } : {}),
+      ...(n.host?.driver ? { driver: n.host.simulated ? `${n.host.driver} (SIMULATED)` : n.host.driver } : {}),
+      ...(n.host?.capabilities ? { canMigrate: canMigrateFrom(n.host.capabilities.unsupported) } : {}),
     });
   }
   return out;
