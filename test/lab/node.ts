@@ -296,7 +296,9 @@ export class LabNodeProcess {
 
   /** libvirt_lxc controllers from the pid files in run/lxc, each proven to be this node's. */
   lxcControllerPids(): number[] {
-    return this.pidsIn('lxc', isLxcController);
+    // A controller unshares its mount namespace, so owns() (same namespace) never held for it:
+    // stop() skipped the containers and leaked them. Its copy of the node's mounts is the proof.
+    return this.pidsIn('lxc', isLxcController, (p) => isAlive(p) && mountsShow(p, nodeMarker(this.state.dir)));
   }
 
   /** The init process of each container this node's controllers run (a controller's children). */
@@ -314,7 +316,7 @@ export class LabNodeProcess {
     return this.pidsIn('qemu', isQemu);
   }
 
-  private pidsIn(sub: string, is: (pid: number) => boolean): number[] {
+  private pidsIn(sub: string, is: (pid: number) => boolean, ours: (pid: number) => boolean = (p) => this.owns(p)): number[] {
     const dir = join(this.state.dir, 'run', sub);
     let names: string[];
     try {
@@ -324,6 +326,6 @@ export class LabNodeProcess {
     }
     return names
       .map((f) => readPidFile(join(dir, f)))
-      .filter((p): p is number => p !== undefined && is(p) && this.owns(p));
+      .filter((p): p is number => p !== undefined && is(p) && ours(p));
   }
 }
