@@ -67,6 +67,22 @@ export async function serveUnixChannel(reg: MethodRegistry, path: string, log: A
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+type WriteAt = (buf: Buffer, offset: number, length: number) => Promise<{ bytesWritten: number }>;
+
+/**
+ * Writes every byte of one frame. The guest kernel's virtio-serial driver takes at
+ * most 32 KiB per write(), so a bigger reply written once lost its tail: the host
+ * then read the next replies as the rest of that frame and none of them arrived.
+ */
+export async function writeAll(write: WriteAt, buf: Buffer): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await write(buf, off, buf.length - off);
+    if (bytesWritten <= 0) throw new Error(`the port took no bytes (${off} of ${buf.length} written)`);
+    off += bytesWritten;
+  }
+}
+
 /**
  * Serves the virtio-serial port. A read of 0 bytes means no host is connected
  * (the guest side never sees EOF for good): forget any partial frame and poll
@@ -102,7 +118,7 @@ export async function serveDevice(reg: MethodRegistry, path: string, log: AgentL
         for (const f of dec.push(Buffer.from(buf.subarray(0, bytesRead)))) {
           void answerFrame(reg, f, `virtio:${path}`).then((out) => {
             // Writes are serialised so frames never interleave on the port.
-            writing = writing.then(() => fh.write(out)).catch((e: Error) => log(`write to ${path} failed: ${e.message}`));
+            writing = writing.then(() => writeAll((b, o, l) => fh.write(b, o, l), out)).catch((e: Error) => log(`write to ${path} failed: ${e.message}`));
           });
         }
       }
