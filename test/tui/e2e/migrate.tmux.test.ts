@@ -11,9 +11,8 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { buildGuestImage, guestDomainXml, requireLab, startLab } from '../../lab/index.js';
-import { connectLibvirt } from '../../../src/libvirt/client/index.js';
-import { startAgent } from '../../../src/agent/index.js';
 import { haveTmux, tableRows, Tmux } from './tmux.js';
+import { labCluster } from './lab-cluster.js';
 import { need } from '../../ci.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -32,14 +31,7 @@ test('vem tui: a live migration between two lab nodes through the cluster file\'
   await n1.virsh(n1.qemuUri, 'define', xml);
   await n1.virsh(n1.qemuUri, 'start', 'mg1');
 
-  const lines = ['nodes:'];
-  for (const n of [n1, n2]) {
-    const agent = await startAgent({ hypervisor: () => connectLibvirt(n.qemuUnixUri), listen: '127.0.0.1:0', pollMs: 500, plugins: false });
-    t.after(() => agent.close());
-    lines.push(`  - name: ${n.name}`, `    url: ${agent.url}`, `    migrate-uri: ${n.qemuUri}`);
-  }
-  const cluster = join(lab.dir, 'cluster.yaml');
-  writeFileSync(cluster, lines.join('\n') + '\n');
+  const cluster = await labCluster(t, lab.dir, [n1, n2].map((n) => ({ node: n, uri: n.qemuUnixUri })));
 
   const tm = new Tmux([process.execPath, VEM, 'tui', '--cluster', cluster], { width: 140, height: 36, cwd: ROOT });
   t.after(() => tm.kill());

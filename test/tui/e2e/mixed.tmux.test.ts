@@ -12,9 +12,8 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { BURN_SCRIPT, buildGuestImage, containerDomainXml, guestDomainXml, requireLab, startLab } from '../../lab/index.js';
-import { connectLibvirt } from '../../../src/libvirt/client/index.js';
-import { startAgent } from '../../../src/agent/index.js';
 import { haveTmux, tableRows, Tmux } from './tmux.js';
+import { labCluster } from './lab-cluster.js';
 import { need } from '../../ci.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -43,14 +42,10 @@ test('vem tui over a QEMU node and an LXC node: both live, the container driven 
   await lxc('define', cxml);
   await lxc('start', 'ct1');
 
-  const lines = ['nodes:'];
-  for (const [n, uri] of [[n1, n1.qemuUnixUri], [n2, n2.lxcUnixUri]] as const) {
-    const agent = await startAgent({ hypervisor: () => connectLibvirt(uri), listen: '127.0.0.1:0', pollMs: 500, plugins: false, auditLog: join(lab.dir, `${n.name}-audit.jsonl`) });
-    t.after(() => agent.close());
-    lines.push(`  - name: ${n.name}`, `    url: ${agent.url}`, `    migrate-uri: ${n.qemuUri}`);
-  }
-  const cluster = join(lab.dir, 'cluster.yaml');
-  writeFileSync(cluster, lines.join('\n') + '\n');
+  const cluster = await labCluster(t, lab.dir, [
+    { node: n1, uri: n1.qemuUnixUri, auditLog: join(lab.dir, `${n1.name}-audit.jsonl`) },
+    { node: n2, uri: n2.lxcUnixUri, auditLog: join(lab.dir, `${n2.name}-audit.jsonl`) },
+  ]);
 
   const tm = new Tmux([process.execPath, VEM, 'tui', '--cluster', cluster], { width: 140, height: 36, cwd: ROOT });
   t.after(() => tm.kill());
