@@ -26,7 +26,8 @@ export interface ProvisionState {
   name: string;
   template: string;
   steps: Array<{ step: 'disk' | 'seed' | 'define' | 'start'; done: boolean; detail?: string }>;
-  disk: { pool: string; volume: string; backing: string; capacity: number };
+  /** An overlay's backing file, or the POOL/VOLUME a full copy was made from. */
+  disk: { pool: string; volume: string; backing?: string; copiedFrom?: string; capacity: number };
   seed: { pool: string; volume: string; tool?: string };
   start: boolean;
   failedStep?: 'disk' | 'seed' | 'define' | 'start';

@@ -7,7 +7,7 @@
 import type { ProvisionSpec, TemplateInfo } from '../api/index.js';
 import { CloudInitError, guestAgentUnit, hostnameFor, seedFiles, type SeedFiles } from '../common/cloud-init.js';
 import { VemError } from '../common/errors.js';
-import { overlayVolumeXml, type DomainPlan, type VmTemplateBase } from './provision-xml.js';
+import { copyVolumeXml, overlayVolumeXml, type DomainPlan, type VmTemplateBase } from './provision-xml.js';
 
 /** The request cannot be carried out as given; `field` names the input to change. */
 export class ProvisionError extends VemError {
@@ -50,7 +50,8 @@ export interface ProvisionNodeView {
 export interface ProvisionPlan {
   name: string;
   template: TemplateInfo;
-  disk: { pool: string; volume: string; capacity: number; xml: string };
+  /** The new disk: an overlay on the template, or (copyFrom) a full copy of it grown to `capacity`. */
+  disk: { pool: string; volume: string; capacity: number; xml: string; copyFrom?: { pool: string; volume: string } };
   seed: { pool: string; volume: string; dir: string | undefined };
   files: SeedFiles;
   /** The guest agent the seed carries (its bundle on the node, and the unit's text), unless left out. */
@@ -128,7 +129,7 @@ function positiveInt(v: number | undefined, field: string, dflt: number, max: nu
   return v;
 }
 
-const OPTION_KEYS = new Set(['name', 'template', 'vcpus', 'memoryMiB', 'diskBytes', 'pool', 'networks', 'virtType', 'kernel', 'initrd', 'cmdline', 'hostname', 'sshKeys', 'user', 'packages', 'commands', 'userData', 'networkConfig', 'guestAgent', 'start']);
+const OPTION_KEYS = new Set(['name', 'template', 'vcpus', 'memoryMiB', 'diskBytes', 'pool', 'networks', 'virtType', 'kernel', 'initrd', 'cmdline', 'hostname', 'sshKeys', 'user', 'packages', 'commands', 'userData', 'networkConfig', 'guestAgent', 'start', 'fullCopy']);
 
 /** Checks the request against the node and plans what to make; throws ProvisionError naming the field. */
 export function planProvision(spec: ProvisionSpec, node: ProvisionNodeView): ProvisionPlan {
@@ -148,6 +149,11 @@ export function planProvision(spec: ProvisionSpec, node: ProvisionNodeView): Pro
   const dirPool = pool.type === undefined || ['dir', 'fs', 'netfs'].includes(pool.type);
   if (!dirPool || pool.path === undefined) throw new ProvisionError('pool', `pool ${poolName} is a ${pool.type ?? '?'} pool; the overlay and the seed ISO go into a directory pool (give pool)`);
   if (pool.available < MIN_FREE_BYTES) throw new ProvisionError('pool', `pool ${poolName} is full: ${pool.available} bytes available, the overlay and the seed need at least ${MIN_FREE_BYTES}`);
+  const fullCopy = spec.fullCopy === true;
+  // A copy takes the template's data at once (its allocation), where an overlay starts empty.
+  if (fullCopy && pool.available < t.allocation + MIN_FREE_BYTES) {
+    throw new ProvisionError('fullCopy', `pool ${poolName} has ${pool.available} bytes available; a full copy of ${t.name} needs ${t.allocation + MIN_FREE_BYTES} (its ${t.allocation} bytes of data and the seed); free room, give another pool, or leave fullCopy out for an overlay`);
+  }
   const diskName = `${spec.name}.qcow2`;
   const seedName = `${spec.name}-seed.iso`;
   for (const v of [diskName, seedName]) {
@@ -204,7 +210,9 @@ export function planProvision(spec: ProvisionSpec, node: ProvisionNodeView): Pro
   return {
     name: spec.name,
     template: t,
-    disk: { pool: poolName, volume: diskName, capacity, xml: overlayVolumeXml(diskName, capacity, t.path, t.format ?? 'raw') },
+    disk: fullCopy
+      ? { pool: poolName, volume: diskName, capacity, xml: copyVolumeXml(diskName, capacity), copyFrom: { pool: t.pool, volume: t.volume } }
+      : { pool: poolName, volume: diskName, capacity, xml: overlayVolumeXml(diskName, capacity, t.path, t.format ?? 'raw') },
     seed: { pool: poolName, volume: seedName, dir: pool.path },
     files,
     ...(withAgent ? { agent: { bundle: node.guestAgentBundle ?? 'SIMULATED', unit: guestAgentUnit() } } : {}),

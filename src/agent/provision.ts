@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TemplateInfo } from '../api/index.js';
-import type { Hypervisor, VolumeRef } from '../libvirt/hypervisor.js';
+import type { Hypervisor, StorageVolumeInfo, VolumeRef } from '../libvirt/hypervisor.js';
 import type { Job, ProvisionState } from './jobs.js';
 import { planProvision, volumeTemplates, type PoolView, type ProvisionNodeView, type ProvisionPlan } from './provision-plan.js';
 import { seedIsoBytes, writeSeedIso } from './provision-seed.js';
@@ -122,7 +122,10 @@ export function provisionState(plan: ProvisionPlan): ProvisionState {
       { step: 'define', done: false },
       ...(plan.start ? [{ step: 'start' as const, done: false }] : []),
     ],
-    disk: { pool: plan.disk.pool, volume: plan.disk.volume, backing: plan.template.path, capacity: plan.disk.capacity },
+    disk: {
+      pool: plan.disk.pool, volume: plan.disk.volume, capacity: plan.disk.capacity,
+      ...(plan.disk.copyFrom ? { copiedFrom: `${plan.disk.copyFrom.pool}/${plan.disk.copyFrom.volume}` } : { backing: plan.template.path }),
+    },
     seed: { pool: plan.seed.pool, volume: plan.seed.volume },
     start: plan.start,
   };
@@ -142,11 +145,24 @@ async function makeSeed(hv: Hypervisor, plan: ProvisionPlan): Promise<{ tool: st
   return { tool, path: v.path };
 }
 
+/** The overlay, or the full copy grown to the size asked (libvirt's copy keeps the template's size). */
+async function makeDisk(hv: Hypervisor, plan: ProvisionPlan, made: () => void): Promise<StorageVolumeInfo> {
+  const { pool, volume, capacity, xml, copyFrom } = plan.disk;
+  if (!copyFrom) {
+    const v = await hv.createVolume(pool, xml);
+    made();
+    return v;
+  }
+  const v = await hv.cloneVolume(pool, xml, copyFrom);
+  made();
+  return v.capacity < capacity ? hv.resizeVolume(pool, volume, capacity) : v;
+}
+
 /**
  * Carries the plan out. Each step marks itself done; on a failure the job names
  * the step, and what the earlier steps made is removed (definition, seed,
  * overlay), so a failed provisioning leaves nothing behind. The template is only
- * ever read (the overlay's backing file).
+ * ever read (the overlay's backing file, or the copy's source).
  */
 export async function runProvision(hv: Hypervisor, job: Job, plan: ProvisionPlan, onDefined: (name: string) => void): Promise<void> {
   const st = job.provision;
@@ -160,9 +176,8 @@ export async function runProvision(hv: Hypervisor, job: Job, plan: ProvisionPlan
   };
   try {
     begin('disk');
-    const disk = await hv.createVolume(plan.disk.pool, plan.disk.xml);
-    made.push({ pool: plan.disk.pool, volume: plan.disk.volume });
-    if (step) Object.assign(step, { done: true, detail: disk.path });
+    const disk = await makeDisk(hv, plan, () => made.push({ pool: plan.disk.pool, volume: plan.disk.volume }));
+    if (step) Object.assign(step, { done: true, detail: plan.disk.copyFrom ? `${disk.path}, a full copy of ${plan.template.name} (${disk.capacity} bytes)` : disk.path });
     begin('seed');
     const seed = await makeSeed(hv, plan);
     made.push({ pool: plan.seed.pool, volume: plan.seed.volume });

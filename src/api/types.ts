@@ -307,7 +307,8 @@ export const provisionProgress = struct({
   name: string,
   template: string,
   steps: array(struct({ step: provisionStep, done: bool, detail: optStr })),
-  disk: struct({ pool: string, volume: string, backing: string, capacity: big }),
+  /** An overlay names its backing file; a full copy the template volume it was copied from. */
+  disk: struct({ pool: string, volume: string, backing: optStr, copiedFrom: optStr, capacity: big }),
   seed: struct({ pool: string, volume: string, tool: optStr }),
   start: bool,
   failedStep: opt(provisionStep),

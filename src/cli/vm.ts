@@ -35,15 +35,17 @@ const OPTIONS = {
   cmdline: { type: 'string' },
   'no-start': { type: 'boolean' },
   'no-guest-agent': { type: 'boolean' },
+  'full-copy': { type: 'boolean' },
 } as const;
 
 export const USAGE =
   'vem vm list [--node N] [--json] [--cluster FILE]\n' +
   '       vem vm create NAME --node N --from TEMPLATE [--cpus C] [--memory 2G] [--disk 20G] [--pool P] [--ssh-key FILE]...\n' +
   '              [--user-data FILE] [--network-config FILE] [--network NET]... [--hostname H] [--user U] [--package P]... [--run CMD]...\n' +
-  '              [--virt-type kvm|qemu] [--kernel PATH --initrd PATH --cmdline TEXT] [--no-guest-agent] [--no-start] [--json]\n' +
+  '              [--virt-type kvm|qemu] [--kernel PATH --initrd PATH --cmdline TEXT] [--no-guest-agent] [--full-copy] [--no-start] [--json]\n' +
   '       vem vm start|shutdown|destroy|delete NAME [--node N] [--json]\n' +
   '  TEMPLATE: a name from vem vm templates (POOL/VOLUME or a VM marked as a template), or any volume as POOL/VOLUME.\n' +
+  '  --full-copy: the disk is a copy of the template, not an overlay on it (the VM then needs no template).\n' +
   '  --memory without a unit is MiB, --disk without a unit GiB (as virt-install). Exit: 0 done, 1 refused or failed, 2 bad command line.';
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
@@ -77,6 +79,7 @@ export function provisionSpecFrom(name: string, p: Parsed): ProvisionSpec {
   if (from === undefined) throw new UsageError('vem vm create: which template? (--from TEMPLATE; vem vm templates lists them)');
   const spec: ProvisionSpec = { name, template: from, start: !boolOpt(p, 'no-start') };
   if (boolOpt(p, 'no-guest-agent')) spec.guestAgent = false;
+  if (boolOpt(p, 'full-copy')) spec.fullCopy = true;
   const cpus = stringOpt(p, 'cpus');
   if (cpus !== undefined) {
     if (!/^\d+$/.test(cpus)) throw new UsageError(`vem vm create: --cpus wants a whole number, got '${cpus}'`);

@@ -308,6 +308,11 @@ export interface Hypervisor {
    * (virStorageVolCreateXMLFrom). Resolves when the copy is done, which takes as long as the data.
    */
   cloneVolume(pool: string, xml: string, from: VolumeRef): Promise<StorageVolumeInfo>;
+  /**
+   * Grows a volume to `capacity` bytes (virStorageVolResize). libvirt's copy keeps the source's
+   * capacity whatever the new volume's XML asks, so a bigger copy is a copy, then this.
+   */
+  resizeVolume(pool: string, volume: string, capacity: number): Promise<StorageVolumeInfo>;
   deleteVolume(pool: string, volume: string): Promise<void>;
   /** Defines a persistent pool from <pool> XML (virStoragePoolDefineXML); returns its name. It is inactive until started. */
   poolDefine(xml: string): Promise<string>;

@@ -55,6 +55,16 @@ describe('vem vm (CLI) on a simulated node with templates', () => {
     assert.deepEqual(vm && [vm.state, vm.vcpus, vm.memKiB], ['running', 2, 2 * 1024 * 1024]);
   });
 
+  it('--full-copy: the disk is a copy of the template grown to --disk, with no backing file', async () => {
+    const r = await vem('create', 'copy-1', '--node', 's1', '--from', 'templates/debian-12-genericcloud-amd64.qcow2', '--disk', '20G', '--network', 'none', '--full-copy', '--no-start', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const job = JSON.parse(r.stdout) as { provision: { disk: { capacity: number; backing?: string; copiedFrom?: string }; steps: Array<{ step: string; detail?: string }> } };
+    assert.equal(job.provision.disk.backing, undefined);
+    assert.equal(job.provision.disk.copiedFrom, 'templates/debian-12-genericcloud-amd64.qcow2');
+    // The volume as the node reports it: grown from the template's 2 GiB to the 20 GiB asked.
+    assert.match(job.provision.steps.find((s) => s.step === 'disk')?.detail ?? '', /copy-1\.qcow2, a full copy of templates\/debian-12-genericcloud-amd64\.qcow2 \(21474836480 bytes\)/);
+  });
+
   it('refuses bad input with exit 1 naming the field, and a bad command line with exit 2', async () => {
     for (const [args, re] of [
       [['--from', 'nope'], /template: no template 'nope' on .*templates\/debian-12/],

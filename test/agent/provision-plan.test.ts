@@ -70,6 +70,17 @@ describe('provisioning plan', () => {
     assert.equal(p.start, false);
   });
 
+  it('a full copy when asked: a qcow2 with no backing file, copied from the template, refused where the pool cannot hold the template\'s data', () => {
+    const p = planProvision({ name: 'new1', template: T, diskBytes: 20 * GiB, fullCopy: true }, view());
+    assert.deepEqual(p.disk.copyFrom, { pool: 'templates', volume: 'debian-12-genericcloud-amd64.qcow2' });
+    assert.equal(p.disk.capacity, 20 * GiB);
+    assert.match(p.disk.xml, /^<volume><name>new1\.qcow2<\/name><capacity unit='bytes'>21474836480<\/capacity><target><format type='qcow2'\/><\/target><\/volume>$/);
+    assert.equal(planProvision({ name: 'new2', template: T }, view()).disk.copyFrom, undefined, 'an overlay by default');
+    const tight: PoolView[] = [{ name: 'templates', state: 'running', type: 'dir', path: '/srv/templates', available: 300e6, volumes: [{ name: 'debian-12-genericcloud-amd64.qcow2', path: '/srv/templates/debian-12-genericcloud-amd64.qcow2', capacity: 2 * GiB, allocation: 400e6, format: 'qcow2' }] }];
+    refused({ fullCopy: true }, 'fullCopy', /pool templates has 300000000 bytes available; a full copy of templates\/debian-12-genericcloud-amd64\.qcow2 needs 408388608/, view({}, tight));
+    assert.equal(planProvision({ name: 'new3', template: T }, view({}, tight)).disk.copyFrom, undefined, 'the same pool still takes an overlay');
+  });
+
   it('refuses bad input naming the field', () => {
     refused({ template: 'nope' }, 'template', /no template 'nope' on n1 \(templates: templates\/debian/);
     refused({ template: 'default/missing.qcow2' }, 'template', /no volume 'missing\.qcow2'/);

@@ -143,6 +143,19 @@ test('vem vm create from a template volume: overlay on the template, cidata seed
   assert.match(bad.stderr, /step start failed: .*removed what was made \(definition, templates\/nc2-seed\.iso, templates\/nc2\.qcow2\)/);
   assert.doesNotMatch(await n1.virsh(uri, 'vol-list', 'templates'), /nc2/);
   assert.doesNotMatch(await n1.virsh(uri, 'list', '--all'), /nc2/);
+
+  // A full copy: a qcow2 of its own with no backing file, grown to the size asked (libvirt's copy keeps the
+  // template's size, so the agent resizes it), refused up front when the pool cannot hold the template's data.
+  const full = await vem('vm', 'create', 'nc3', '--node', 'n1', '--from', 'templates/busybox-1.36.img', '--full-copy', '--disk', '1G', '--no-start', ...boot);
+  assert.equal(full.code, 0, full.stderr);
+  assert.match(full.stderr, /completed 100% \(disk, seed, define\)/);
+  const copy = JSON.parse(execFileSync('qemu-img', ['info', '-U', '--output=json', join(tdir, 'nc3.qcow2')]).toString()) as { format: string; 'virtual-size': number; 'backing-filename'?: string };
+  assert.equal(copy.format, 'qcow2');
+  assert.equal(copy['backing-filename'], undefined, 'a full copy has no backing file');
+  assert.equal(copy['virtual-size'], 1024 ** 3);
+  assert.equal(sha(templatePath), before, 'the template was written');
+  assert.equal((await vem('vm', 'delete', 'nc3')).code, 0);
+
   const audit = readFileSync(join(lab.dir, 'audit.jsonl'), 'utf8');
   assert.match(audit, /"method":"job:provision".*"status":"completed"/);
   assert.match(audit, /"method":"job:provision".*step start failed/);

@@ -294,6 +294,11 @@ export class LibvirtClient extends EventEmitter implements Hypervisor, FeaturePr
     const v = await storage.cloneVolume(this.rpcConn, dest, xml, await storage.lookupVolume(this.rpcConn, src, from.volume));
     return storage.volumeInfo(this.rpcConn, v);
   }
+  async resizeVolume(pool: string, volume: string, capacity: number): Promise<StorageVolumeInfo> {
+    const v = await storage.lookupVolume(this.rpcConn, await storage.lookupPool(this.rpcConn, pool), volume);
+    await storage.resizeVolume(this.rpcConn, v, capacity);
+    return storage.volumeInfo(this.rpcConn, v);
+  }
   async deleteVolume(pool: string, volume: string): Promise<void> {
     const p = await storage.lookupPool(this.rpcConn, pool);
     await storage.deleteVolume(this.rpcConn, await storage.lookupVolume(this.rpcConn, p, volume));

@@ -85,6 +85,11 @@ export function cloneVolume(rpc: RpcConnection, p: PoolHandle, xml: string, from
   return rpc.call(Proc.STORAGE_VOL_CREATE_XML_FROM, (w) => (writePool(w, p), w.string(xml), writeVolume(w, from), w.uint(0)), readVolume);
 }
 
+/** virStorageVolResize: the volume's capacity becomes `capacity` bytes (growing only: no SHRINK flag). */
+export function resizeVolume(rpc: RpcConnection, v: VolumeHandle, capacity: number): Promise<void> {
+  return rpc.call(Proc.STORAGE_VOL_RESIZE, (w) => (writeVolume(w, v), w.uhyper(capacity), w.uint(0)), () => undefined);
+}
+
 export function lookupVolume(rpc: RpcConnection, p: PoolHandle, name: string): Promise<VolumeHandle> {
   return rpc.call(Proc.STORAGE_VOL_LOOKUP_BY_NAME, (w) => (writePool(w, p), w.string(name)), readVolume);
 }

@@ -358,6 +358,10 @@ export class SimHypervisor extends SimNode implements Hypervisor, FeatureProbe {
     this.sync();
     return this.storage.cloneVolume(pool, xml, from);
   }
+  async resizeVolume(pool: string, volume: string, capacity: number): Promise<StorageVolumeInfo> {
+    this.sync();
+    return this.storage.resizeVolume(pool, volume, capacity);
+  }
   async deleteVolume(pool: string, volume: string): Promise<void> {
     this.sync();
     this.storage.deleteVolume(pool, volume);
