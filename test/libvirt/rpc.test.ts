@@ -131,4 +131,32 @@ describe('RpcConnection with a scripted peer', () => {
     assert.ok(sock);
     await rpc.close();
   });
+  it("a download's end of data (an empty CONTINUE) ends the stream, after which it sends the finish the daemon waits for", async () => {
+    const finishes: Frame[] = [];
+    handler = (f, s) => {
+      if (f.header.type === MessageType.CALL) {
+        s.write(encodeMessage({ ...f.header, type: MessageType.REPLY, status: MessageStatus.OK }));
+        const h = { ...f.header, type: MessageType.STREAM, status: MessageStatus.CONTINUE };
+        s.write(encodeRaw(h, Buffer.from('volume bytes')));
+        s.write(encodeRaw(h, Buffer.alloc(0))); // libvirtd's EOF for a read stream
+      } else if (f.header.type === MessageType.STREAM && f.header.status === MessageStatus.OK) {
+        finishes.push(f);
+        s.write(encodeRaw({ ...f.header, status: MessageStatus.OK }, Buffer.alloc(0)));
+      }
+    };
+    const rpc = await RpcConnection.open({ path }, { uri: 'x', keepaliveMs: 0 });
+    const { serial, reply: r } = rpc.callRaw(209);
+    const stream = new LibvirtStream(rpc, 209, serial);
+    await r;
+    const chunks: Buffer[] = [];
+    stream.on('data', (b: Buffer) => chunks.push(b));
+    await new Promise<void>((res, rej) => {
+      stream.on('close', () => res());
+      stream.on('error', rej);
+    });
+    assert.equal(Buffer.concat(chunks).toString(), 'volume bytes');
+    assert.equal(finishes.length, 1, 'one finish sent back');
+    assert.equal(finishes[0]?.header.serial, serial);
+    await rpc.close();
+  });
 });

@@ -39,6 +39,9 @@ export interface CallOptions {
 /** Receives the data of one stream (console): return false to ask for a pause. */
 export interface StreamSink {
   data(chunk: Buffer): boolean;
+  /** The daemon has no more data (an empty CONTINUE packet); it still waits for our finish. */
+  eof(): void;
+  /** The daemon ended the stream (its OK packet, e.g. the answer to our finish). */
   end(): void;
   error(e: Error): void;
 }
@@ -282,7 +285,9 @@ export class RpcConnection extends EventEmitter {
       const s = this.streams.get(h.serial);
       if (!s) return; // data still in flight for a stream we already closed
       if (h.status === MessageStatus.CONTINUE) {
-        if (f.body.length > 0 && !s.data(Buffer.from(f.body))) this.pauseFor(h.serial);
+        // An empty CONTINUE is libvirt's end of data (a download's EOF), not a packet to skip.
+        if (f.body.length === 0) s.eof();
+        else if (!s.data(Buffer.from(f.body))) this.pauseFor(h.serial);
       } else if (h.status === MessageStatus.OK) {
         this.streams.delete(h.serial);
         this.resumeFor(h.serial);

@@ -20,15 +20,36 @@ export class LibvirtStream extends Duplex {
     super({ allowHalfOpen: false, highWaterMark: 64 * 1024 });
     rpc.attachStream(serial, {
       data: (chunk) => this.push(chunk),
+      // The readable side ends; our writable side then ends too (no half-open), which sends the
+      // finish the daemon waits for, and its OK answer arrives as end().
+      eof: () => this.endReadable(),
       end: () => {
         this.finished = true;
-        this.push(null);
+        this.endReadable();
+        this.settleFinal();
       },
       error: (e) => {
         this.finished = true;
+        this.settleFinal(e);
         this.destroy(e);
       },
     });
+  }
+
+  private readableDone = false;
+  /** Our finish, sent and waiting for the daemon's OK (an upload is only done once it says so). */
+  private finalCb: ((err?: Error | null) => void) | undefined;
+
+  private settleFinal(err?: Error): void {
+    const cb = this.finalCb;
+    this.finalCb = undefined;
+    cb?.(err ?? null);
+  }
+
+  private endReadable(): void {
+    if (this.readableDone) return;
+    this.readableDone = true;
+    this.push(null);
   }
 
   /** Drop a stream whose open call failed: nothing to tell the daemon. */
@@ -61,10 +82,16 @@ export class LibvirtStream extends Duplex {
     sendNext();
   }
 
-  /** Tell the daemon we are done sending (it confirms with an OK packet that ends the readable side). */
+  /**
+   * Tell the daemon we are done sending; 'finish' waits for its OK packet (which also ends the
+   * readable side), so an upload has finished only once the daemon has taken everything.
+   */
   override _final(cb: (err?: Error | null) => void): void {
     if (this.finished) return cb();
-    this.rpc.sendStream(this.procedure, this.serial, MessageStatus.OK, Buffer.alloc(0), (e) => cb(e ?? null));
+    this.finalCb = cb;
+    this.rpc.sendStream(this.procedure, this.serial, MessageStatus.OK, Buffer.alloc(0), (e) => {
+      if (e) this.settleFinal(e);
+    });
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
