@@ -45,13 +45,24 @@ export interface ProvisionNodeView {
   guestAgentBundle?: string;
   /** A SIMULATED node: its seed is a volume of the right size, no file needs to exist. */
   simulated?: boolean;
+  /** The node holding the template when it is another one (spec.templateUri), as read from there. */
+  remote?: RemoteTemplates;
+}
+
+/** Another node's templates, read over its libvirt URI: the template is copied from there first. */
+export interface RemoteTemplates {
+  uri: string;
+  node: string;
+  templates: readonly TemplateInfo[];
+  vmTemplates: ReadonlyMap<string, VmTemplateBase>;
+  pools: readonly PoolView[];
 }
 
 export interface ProvisionPlan {
   name: string;
   template: TemplateInfo;
   /** The new disk: an overlay on the template, or (copyFrom) a full copy of it grown to `capacity`. */
-  disk: { pool: string; volume: string; capacity: number; xml: string; copyFrom?: { pool: string; volume: string } };
+  disk: { pool: string; volume: string; capacity: number; xml: string; copyFrom?: { pool: string; volume: string; uri?: string; node?: string } };
   seed: { pool: string; volume: string; dir: string | undefined };
   files: SeedFiles;
   /** The guest agent the seed carries (its bundle on the node, and the unit's text), unless left out. */
@@ -129,32 +140,42 @@ function positiveInt(v: number | undefined, field: string, dflt: number, max: nu
   return v;
 }
 
-const OPTION_KEYS = new Set(['name', 'template', 'vcpus', 'memoryMiB', 'diskBytes', 'pool', 'networks', 'virtType', 'kernel', 'initrd', 'cmdline', 'hostname', 'sshKeys', 'user', 'packages', 'commands', 'userData', 'networkConfig', 'guestAgent', 'start', 'fullCopy']);
+const OPTION_KEYS = new Set(['name', 'template', 'vcpus', 'memoryMiB', 'diskBytes', 'pool', 'networks', 'virtType', 'kernel', 'initrd', 'cmdline', 'hostname', 'sshKeys', 'user', 'packages', 'commands', 'userData', 'networkConfig', 'guestAgent', 'start', 'fullCopy', 'templateUri']);
 
 /** Checks the request against the node and plans what to make; throws ProvisionError naming the field. */
 export function planProvision(spec: ProvisionSpec, node: ProvisionNodeView): ProvisionPlan {
   for (const k of Object.keys(spec)) if (!OPTION_KEYS.has(k)) throw new ProvisionError(k, `unknown field (known: ${[...OPTION_KEYS].join(', ')})`);
   checkVmName(spec.name);
   if (node.domains.has(spec.name)) throw new ProvisionError('name', `a VM named '${spec.name}' exists on ${node.node} already`);
-  const t = resolveTemplate(spec, node);
+  const remote = spec.templateUri !== undefined ? node.remote : undefined;
+  if (spec.templateUri !== undefined && remote === undefined) throw new ProvisionError('templateUri', `the templates at ${spec.templateUri} were not read`);
+  const from = remote ? { ...node, node: remote.node, templates: remote.templates, pools: remote.pools, running: new Set<string>() } : node;
+  const t = resolveTemplate(spec, from);
   if (t.format === 'iso') throw new ProvisionError('template', `${t.name} is an ISO image; a template is a disk image (qcow2 or raw)`);
-  const base: VmTemplateBase = (t.kind === 'vm' ? node.vmTemplates.get(t.name) : undefined) ?? {};
+  // Another node's template travels as its file's bytes, so the copy keeps its format.
+  const srcFormat = t.format ?? 'raw';
+  if (remote && srcFormat !== 'qcow2' && srcFormat !== 'raw') throw new ProvisionError('template', `${t.name} on ${remote.node} is ${srcFormat}; only qcow2 and raw templates are copied between nodes`);
+  const copyFormat: 'qcow2' | 'raw' = remote && srcFormat === 'raw' ? 'raw' : 'qcow2';
+  const base: VmTemplateBase = (t.kind === 'vm' ? (remote?.vmTemplates ?? node.vmTemplates).get(t.name) : undefined) ?? {};
   const capacity = spec.diskBytes ?? t.capacity;
   if (!Number.isFinite(capacity) || capacity <= 0) throw new ProvisionError('diskBytes', `must be a positive number of bytes, got ${capacity}`);
   if (capacity < t.capacity) throw new ProvisionError('diskBytes', `${capacity} bytes is smaller than the template ${t.name} (${t.capacity} bytes); a disk can only grow`);
   const poolName = spec.pool ?? t.pool;
   const pool = node.pools.find((p) => p.name === poolName);
-  if (!pool) throw new ProvisionError('pool', `no pool '${poolName}' on ${node.node}`);
+  if (!pool) throw new ProvisionError('pool', `no pool '${poolName}' on ${node.node}${remote && spec.pool === undefined ? ` (the template's pool on ${remote.node}; give pool)` : ''}`);
   if (pool.state !== 'running') throw new ProvisionError('pool', `pool ${poolName} is ${pool.state}; start it first`);
   const dirPool = pool.type === undefined || ['dir', 'fs', 'netfs'].includes(pool.type);
   if (!dirPool || pool.path === undefined) throw new ProvisionError('pool', `pool ${poolName} is a ${pool.type ?? '?'} pool; the overlay and the seed ISO go into a directory pool (give pool)`);
   if (pool.available < MIN_FREE_BYTES) throw new ProvisionError('pool', `pool ${poolName} is full: ${pool.available} bytes available, the overlay and the seed need at least ${MIN_FREE_BYTES}`);
-  const fullCopy = spec.fullCopy === true;
-  // A copy takes the template's data at once (its allocation), where an overlay starts empty.
-  if (fullCopy && pool.available < t.allocation + MIN_FREE_BYTES) {
-    throw new ProvisionError('fullCopy', `pool ${poolName} has ${pool.available} bytes available; a full copy of ${t.name} needs ${t.allocation + MIN_FREE_BYTES} (its ${t.allocation} bytes of data and the seed); free room, give another pool, or leave fullCopy out for an overlay`);
+  const fullCopy = spec.fullCopy === true || remote !== undefined;
+  // A copy takes the template's data at once (its allocation; a raw image sent between nodes arrives
+  // whole, holes included), where an overlay starts empty.
+  const copyBytes = remote && copyFormat === 'raw' ? t.capacity : t.allocation;
+  if (fullCopy && pool.available < copyBytes + MIN_FREE_BYTES) {
+    const field = remote ? 'pool' : 'fullCopy';
+    throw new ProvisionError(field, `pool ${poolName} has ${pool.available} bytes available; a full copy of ${t.name}${remote ? ` from ${remote.node}` : ''} needs ${copyBytes + MIN_FREE_BYTES} (its ${copyBytes} bytes of data and the seed); free room or give another pool${remote ? '' : ', or leave fullCopy out for an overlay'}`);
   }
-  const diskName = `${spec.name}.qcow2`;
+  const diskName = `${spec.name}.${copyFormat === 'raw' ? 'img' : 'qcow2'}`;
   const seedName = `${spec.name}-seed.iso`;
   for (const v of [diskName, seedName]) {
     if (pool.volumes.some((x) => x.name === v)) throw new ProvisionError('name', `pool ${poolName} already has a volume '${v}' (left from an earlier VM?); delete it or choose another name`);
@@ -210,7 +231,9 @@ export function planProvision(spec: ProvisionSpec, node: ProvisionNodeView): Pro
   return {
     name: spec.name,
     template: t,
-    disk: fullCopy
+    disk: remote
+      ? { pool: poolName, volume: diskName, capacity, xml: copyVolumeXml(diskName, t.capacity, copyFormat), copyFrom: { pool: t.pool, volume: t.volume, uri: remote.uri, node: remote.node } }
+      : fullCopy
       ? { pool: poolName, volume: diskName, capacity, xml: copyVolumeXml(diskName, capacity), copyFrom: { pool: t.pool, volume: t.volume } }
       : { pool: poolName, volume: diskName, capacity, xml: overlayVolumeXml(diskName, capacity, t.path, t.format ?? 'raw') },
     seed: { pool: poolName, volume: seedName, dir: pool.path },

@@ -147,8 +147,8 @@ export function overlayVolumeXml(name: string, capacity: number, backingPath: st
  * A full copy's volume: qcow2, no backing file. libvirt copies the template into it
  * at the template's size (the capacity here is ignored by the copy), then it is grown.
  */
-export function copyVolumeXml(name: string, capacity: number): string {
-  return `<volume><name>${esc(name)}</name><capacity unit='bytes'>${Math.round(capacity)}</capacity><target><format type='qcow2'/></target></volume>`;
+export function copyVolumeXml(name: string, capacity: number, format: 'qcow2' | 'raw' = 'qcow2'): string {
+  return `<volume><name>${esc(name)}</name><capacity unit='bytes'>${Math.round(capacity)}</capacity><target><format type='${format}'/></target></volume>`;
 }
 
 export interface DomainPlan {

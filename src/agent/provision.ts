@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 import type { TemplateInfo } from '../api/index.js';
 import type { Hypervisor, StorageVolumeInfo, VolumeRef } from '../libvirt/hypervisor.js';
 import type { Job, ProvisionState } from './jobs.js';
-import { planProvision, volumeTemplates, type PoolView, type ProvisionNodeView, type ProvisionPlan } from './provision-plan.js';
+import { planProvision, ProvisionError, volumeTemplates, type PoolView, type ProvisionNodeView, type ProvisionPlan, type RemoteTemplates } from './provision-plan.js';
+import { copyVolumeData } from './volume-copy.js';
+import { connectLibvirt } from '../libvirt/client/index.js';
 import { seedIsoBytes, writeSeedIso } from './provision-seed.js';
 import { provisionDomainXml, templateMarkOf, vmTemplateBase, type VmTemplateBase } from './provision-xml.js';
 import type { ProvisionSpec } from '../api/index.js';
@@ -107,8 +109,37 @@ export async function provisionView(hv: Hypervisor, node: string): Promise<Provi
   };
 }
 
-export async function prepareProvision(hv: Hypervisor, node: string, spec: ProvisionSpec): Promise<ProvisionPlan> {
-  return planProvision(spec, await provisionView(hv, node));
+/** Opens another node's libvirt (a template held there); tests give their own. */
+export type OpenNode = (uri: string) => Promise<Hypervisor>;
+const openNode: OpenNode = (uri) => connectLibvirt(uri, { timeoutMs: 20_000 });
+
+async function withNode<T>(uri: string, open: OpenNode, fn: (hv: Hypervisor) => Promise<T>): Promise<T> {
+  let hv: Hypervisor;
+  try {
+    hv = await open(uri);
+  } catch (e) {
+    throw new ProvisionError('templateUri', `cannot reach the template's node at ${uri}: ${(e as Error).message}`);
+  }
+  try {
+    return await fn(hv);
+  } finally {
+    await hv.close().catch(() => undefined);
+  }
+}
+
+/** The templates of the node at `uri`, read once for planning (the copy opens it again). */
+async function remoteTemplates(uri: string, open: OpenNode): Promise<RemoteTemplates> {
+  return withNode(uri, open, async (hv) => {
+    const pools = await readPools(hv);
+    const [vms, host] = await Promise.all([vmTemplates(hv, pools), hv.hostInfo()]);
+    return { uri, node: host.hostname, templates: [...volumeTemplates(pools), ...vms.templates], vmTemplates: vms.bases, pools };
+  });
+}
+
+export async function prepareProvision(hv: Hypervisor, node: string, spec: ProvisionSpec, open: OpenNode = openNode): Promise<ProvisionPlan> {
+  const view = await provisionView(hv, node);
+  if (spec.templateUri !== undefined) view.remote = await remoteTemplates(spec.templateUri, open);
+  return planProvision(spec, view);
 }
 
 /** The job's state before the first step. */
@@ -124,7 +155,7 @@ export function provisionState(plan: ProvisionPlan): ProvisionState {
     ],
     disk: {
       pool: plan.disk.pool, volume: plan.disk.volume, capacity: plan.disk.capacity,
-      ...(plan.disk.copyFrom ? { copiedFrom: `${plan.disk.copyFrom.pool}/${plan.disk.copyFrom.volume}` } : { backing: plan.template.path }),
+      ...(plan.disk.copyFrom ? { copiedFrom: `${plan.disk.copyFrom.node !== undefined ? `${plan.disk.copyFrom.node}:` : ''}${plan.disk.copyFrom.pool}/${plan.disk.copyFrom.volume}` } : { backing: plan.template.path }),
     },
     seed: { pool: plan.seed.pool, volume: plan.seed.volume },
     start: plan.start,
@@ -145,16 +176,37 @@ async function makeSeed(hv: Hypervisor, plan: ProvisionPlan): Promise<{ tool: st
   return { tool, path: v.path };
 }
 
-/** The overlay, or the full copy grown to the size asked (libvirt's copy keeps the template's size). */
-async function makeDisk(hv: Hypervisor, plan: ProvisionPlan, made: () => void): Promise<StorageVolumeInfo> {
+interface DiskWatch {
+  made(): void;
+  copied(bytes: number): void;
+  cancelled(): boolean;
+}
+
+/**
+ * The overlay; or the full copy (libvirt's on this node, or the template's bytes from the node
+ * holding it), grown to the size asked, since either copy keeps the template's size.
+ */
+async function makeDisk(hv: Hypervisor, plan: ProvisionPlan, open: OpenNode, w: DiskWatch): Promise<StorageVolumeInfo> {
   const { pool, volume, capacity, xml, copyFrom } = plan.disk;
   if (!copyFrom) {
     const v = await hv.createVolume(pool, xml);
-    made();
+    w.made();
     return v;
   }
-  const v = await hv.cloneVolume(pool, xml, copyFrom);
-  made();
+  let v: StorageVolumeInfo;
+  if (copyFrom.uri === undefined) {
+    v = await hv.cloneVolume(pool, xml, copyFrom);
+    w.made();
+  } else {
+    await hv.createVolume(pool, xml);
+    w.made();
+    await withNode(copyFrom.uri, open, (src) => copyVolumeData(src, copyFrom, hv, { pool, volume }, { onBytes: (n) => w.copied(n), cancelled: () => w.cancelled() }));
+    // The upload replaced the file: libvirt learns its size and allocation again.
+    await hv.poolRefresh(pool);
+    const found = (await hv.listVolumes(pool)).find((x) => x.name === volume);
+    if (!found) throw new Error(`pool ${pool} no longer lists ${volume} after the copy`);
+    v = found;
+  }
   return v.capacity < capacity ? hv.resizeVolume(pool, volume, capacity) : v;
 }
 
@@ -164,7 +216,7 @@ async function makeDisk(hv: Hypervisor, plan: ProvisionPlan, made: () => void): 
  * overlay), so a failed provisioning leaves nothing behind. The template is only
  * ever read (the overlay's backing file, or the copy's source).
  */
-export async function runProvision(hv: Hypervisor, job: Job, plan: ProvisionPlan, onDefined: (name: string) => void): Promise<void> {
+export async function runProvision(hv: Hypervisor, job: Job, plan: ProvisionPlan, onDefined: (name: string) => void, open: OpenNode = openNode): Promise<void> {
   const st = job.provision;
   if (!st) throw new Error('a provisioning job without its state');
   const made: VolumeRef[] = [];
@@ -176,8 +228,18 @@ export async function runProvision(hv: Hypervisor, job: Job, plan: ProvisionPlan
   };
   try {
     begin('disk');
-    const disk = await makeDisk(hv, plan, () => made.push({ pool: plan.disk.pool, volume: plan.disk.volume }));
-    if (step) Object.assign(step, { done: true, detail: plan.disk.copyFrom ? `${disk.path}, a full copy of ${plan.template.name} (${disk.capacity} bytes)` : disk.path });
+    let copied = 0;
+    const src = plan.disk.copyFrom;
+    const disk = await makeDisk(hv, plan, open, {
+      made: () => made.push({ pool: plan.disk.pool, volume: plan.disk.volume }),
+      copied: (n) => {
+        copied = n;
+        if (step) step.detail = `copying ${plan.template.name} from ${src?.node ?? '?'}: ${n} bytes`;
+      },
+      cancelled: () => job.cancelRequested,
+    });
+    const whence = src?.uri !== undefined ? ` from ${src.node ?? src.uri} (${copied} bytes sent)` : '';
+    if (step) Object.assign(step, { done: true, detail: src ? `${disk.path}, a full copy of ${plan.template.name}${whence} (${disk.capacity} bytes)` : disk.path });
     begin('seed');
     const seed = await makeSeed(hv, plan);
     made.push({ pool: plan.seed.pool, volume: plan.seed.volume });

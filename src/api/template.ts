@@ -59,6 +59,12 @@ export const provisionSpec = struct({
   start: opt(bool),
   /** A full copy of the template instead of an overlay on it: the VM no longer needs the template, at the cost of the template's size in the pool (default false). */
   fullCopy: opt(bool),
+  /**
+   * The libvirt URI of another node holding the template (as a migration's target URI, e.g.
+   * qemu+tcp://host/system): this node's agent reads the template there and copies its data here
+   * first, as a full copy. The template's pool must exist here too, or give pool.
+   */
+  templateUri: optStr,
 });
 export type ProvisionSpec = Infer<typeof provisionSpec>;
 
@@ -94,7 +100,7 @@ export const template = {
   provision: method({
     name: 'vm.provision',
     help:
-      'Makes a VM from a template as a job: vm.provision({name, template, vcpus, memoryMiB, diskBytes, pool, networks, virtType, kernel, initrd, cmdline, hostname, sshKeys, user, packages, commands, userData, networkConfig, guestAgent, start, fullCopy}) -> job id. ' +
+      'Makes a VM from a template as a job: vm.provision({name, template, vcpus, memoryMiB, diskBytes, pool, networks, virtType, kernel, initrd, cmdline, hostname, sshKeys, user, packages, commands, userData, networkConfig, guestAgent, start, fullCopy, templateUri}) -> job id. ' +
       'The disk is a qcow2 overlay backed by the template (never written), grown to diskBytes; a NoCloud seed ISO (label cidata: meta-data with a new instance-id, user-data, network-config) is attached as a CD-ROM; then the VM is defined and started. ' +
       'By default the seed also carries the bundled guest agent (dist/guest-agent.mjs beside the node agent, or $VEM_GUEST_AGENT) and a systemd unit, installed by a first-boot command, so the guest browser answers once the VM has booted; guestAgent: false leaves them out. ' +
       'Refused before anything is made, naming the field: an unknown template, a disk smaller than the template, invalid user-data, a name in use, a pool without room. ' +

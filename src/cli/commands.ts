@@ -75,7 +75,7 @@ export const commands: Command[] = [
       'vem vm list [--node N] [--json] [--cluster FILE]\n' +
       '       vem vm templates [--node N] [--json]\n' +
       '       vem vm create NAME --node N --from TEMPLATE [--cpus C] [--memory 2G] [--disk 20G] [--ssh-key FILE] [--user-data FILE] [--network NET] [--no-start] [--json]\n' +
-      '              [--pool P] [--hostname H] [--user U] [--package P]... [--run CMD]... [--network-config FILE] [--virt-type kvm|qemu] [--kernel PATH --initrd PATH --cmdline TEXT] [--no-guest-agent] [--full-copy]\n' +
+      '              [--pool P] [--hostname H] [--user U] [--package P]... [--run CMD]... [--network-config FILE] [--virt-type kvm|qemu] [--kernel PATH --initrd PATH --cmdline TEXT] [--no-guest-agent] [--full-copy] [--template-node N]\n' +
       '       vem vm start|shutdown|destroy|delete NAME [--node N] [--json]\n' +
       '  create waits for the job, a progress line on stderr. Exit: 0 done, 1 refused or failed (the reason on stderr), 2 bad command line.',
     load: () => import('./vm.js'),

@@ -9,7 +9,8 @@ import { client, type Client } from '../api/client.js';
 import type { ProvisionSpec } from '../api/index.js';
 import { UsageError, VemError } from '../common/errors.js';
 import { XmlRpcFault } from '../common/xmlrpc/codec.js';
-import { loadClusterFile, openLink, terminalPassphrase, type ClusterConfig, type NodeConfig, type NodeLink } from '../link/index.js';
+import { migrationUri } from '../link/migrate-uri.js';
+import { loadClusterFile, openLink, parseSshSpec, terminalPassphrase, type ClusterConfig, type NodeConfig, type NodeLink } from '../link/index.js';
 import { boolOpt, parseCommandArgs, stringOpt, type Parsed } from './args.js';
 
 const OPTIONS = {
@@ -36,16 +37,18 @@ const OPTIONS = {
   'no-start': { type: 'boolean' },
   'no-guest-agent': { type: 'boolean' },
   'full-copy': { type: 'boolean' },
+  'template-node': { type: 'string' },
 } as const;
 
 export const USAGE =
   'vem vm list [--node N] [--json] [--cluster FILE]\n' +
   '       vem vm create NAME --node N --from TEMPLATE [--cpus C] [--memory 2G] [--disk 20G] [--pool P] [--ssh-key FILE]...\n' +
   '              [--user-data FILE] [--network-config FILE] [--network NET]... [--hostname H] [--user U] [--package P]... [--run CMD]...\n' +
-  '              [--virt-type kvm|qemu] [--kernel PATH --initrd PATH --cmdline TEXT] [--no-guest-agent] [--full-copy] [--no-start] [--json]\n' +
+  '              [--virt-type kvm|qemu] [--kernel PATH --initrd PATH --cmdline TEXT] [--no-guest-agent] [--full-copy] [--template-node N] [--no-start] [--json]\n' +
   '       vem vm start|shutdown|destroy|delete NAME [--node N] [--json]\n' +
   '  TEMPLATE: a name from vem vm templates (POOL/VOLUME or a VM marked as a template), or any volume as POOL/VOLUME.\n' +
   '  --full-copy: the disk is a copy of the template, not an overlay on it (the VM then needs no template).\n' +
+  '  --template-node N: the template is on node N; its data is copied to --node first (a full copy, over N\'s migrate-uri).\n' +
   '  --memory without a unit is MiB, --disk without a unit GiB (as virt-install). Exit: 0 done, 1 refused or failed, 2 bad command line.';
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
@@ -184,11 +187,28 @@ async function templates(p: Parsed, cluster: ClusterConfig, ls: Links): Promise<
   return bad > 0 ? 1 : 0;
 }
 
+/**
+ * Where the target node's agent reaches the template node's libvirtd: the same URI a migration
+ * to that node would use (the cluster file's migrate-uri, else its ssh host, else what its agent reports).
+ */
+async function templateNodeUri(n: NodeConfig, ls: Links): Promise<string> {
+  const sshHost = n.ssh ? parseSshSpec(n.ssh)?.host : undefined;
+  if (n.migrateUri || sshHost) return migrationUri({ node: n.name, ...(n.migrateUri ? { configured: n.migrateUri } : {}), ...(sshHost ? { sshHost } : {}) });
+  try {
+    const info = await ls.use(n).node.info();
+    return migrationUri({ node: n.name, ...(info.uri ? { reported: info.uri } : {}), ...(info.hostname ? { hostname: info.hostname } : {}) });
+  } catch (e) {
+    throw explain(e, n.name);
+  }
+}
+
 async function create(name: string, p: Parsed, cluster: ClusterConfig, ls: Links): Promise<number> {
   const nodeName = stringOpt(p, 'node');
   if (nodeName === undefined) throw new UsageError('vem vm create: on which node? (--node N)');
   const spec = provisionSpecFrom(name, p);
   const node = nodeNamed(cluster, nodeName);
+  const holder = stringOpt(p, 'template-node');
+  if (holder !== undefined && holder !== nodeName) spec.templateUri = await templateNodeUri(nodeNamed(cluster, holder), ls);
   const c = ls.use(node);
   let id: string;
   try {

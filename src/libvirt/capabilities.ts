@@ -169,6 +169,7 @@ export const featureLabels = {
   scheduler: 'scheduler parameters are',
   console: 'the console is',
   reset: 'a hard reset is',
+  'volume-data': 'reading or writing a volume\'s data is',
   'guest-agent': 'guest-agent commands are',
   'dhcp-leases': 'DHCP lease lists are',
   pools: 'defining and starting storage pools is',

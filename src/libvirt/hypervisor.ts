@@ -313,6 +313,11 @@ export interface Hypervisor {
    * capacity whatever the new volume's XML asks, so a bigger copy is a copy, then this.
    */
   resizeVolume(pool: string, volume: string, capacity: number): Promise<StorageVolumeInfo>;
+  /**
+   * A volume's bytes as a stream (virStorageVolDownload), or a stream whose bytes replace them
+   * (virStorageVolUpload: end() it, and it ends once the daemon has taken everything).
+   */
+  volumeStream(ref: VolumeRef, direction: 'download' | 'upload'): Promise<Duplex>;
   deleteVolume(pool: string, volume: string): Promise<void>;
   /** Defines a persistent pool from <pool> XML (virStoragePoolDefineXML); returns its name. It is inactive until started. */
   poolDefine(xml: string): Promise<string>;

@@ -26,6 +26,7 @@ const expected: Record<Feature, RegExp> = {
   scheduler: /^scheduler parameters are not supported by the LXC driver on n2 \(/,
   console: /^the console is not supported by the LXC driver on n2 \(/,
   reset: /^a hard reset is not supported by the LXC driver on n2 \(/,
+  'volume-data': /^reading or writing a volume's data is not supported by the LXC driver on n2 \(/,
   'guest-agent': /^guest-agent commands are not supported by the LXC driver on n2 \(/,
   'dhcp-leases': /^DHCP lease lists are not supported by the LXC driver on n2 \(/,
   pools: /^defining and starting storage pools is not supported by the LXC driver on n2 \(/,

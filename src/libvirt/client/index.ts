@@ -299,6 +299,12 @@ export class LibvirtClient extends EventEmitter implements Hypervisor, FeaturePr
     await storage.resizeVolume(this.rpcConn, v, capacity);
     return storage.volumeInfo(this.rpcConn, v);
   }
+  volumeStream(ref: VolumeRef, direction: 'download' | 'upload'): Promise<Duplex> {
+    return guardFeature(this, 'volume-data', async () => {
+      const v = await storage.lookupVolume(this.rpcConn, await storage.lookupPool(this.rpcConn, ref.pool), ref.volume);
+      return storage.openVolumeStream(this.rpcConn, v, direction);
+    });
+  }
   async deleteVolume(pool: string, volume: string): Promise<void> {
     const p = await storage.lookupPool(this.rpcConn, pool);
     await storage.deleteVolume(this.rpcConn, await storage.lookupVolume(this.rpcConn, p, volume));

@@ -10,7 +10,8 @@ import type {
 } from '../hypervisor.js';
 import { cloneConfig, type DomainConfig } from './domain-config.js';
 import { domainXml, parseDomainXml } from './domain-xml.js';
-import { agentUnavailable, failed, invalid, notRunning } from './errors.js';
+import { agentUnavailable, failed, From, invalid, notRunning } from './errors.js';
+import { ErrorCode, LibvirtError } from '../errors.js';
 import { hashString, Rng, uuidFrom } from './rng.js';
 import { buildStats } from './stats.js';
 import * as tuning from './tuning.js';
@@ -361,6 +362,11 @@ export class SimHypervisor extends SimNode implements Hypervisor, FeatureProbe {
   async resizeVolume(pool: string, volume: string, capacity: number): Promise<StorageVolumeInfo> {
     this.sync();
     return this.storage.resizeVolume(pool, volume, capacity);
+  }
+  /** A SIMULATED volume has a size but no bytes to read or write. */
+  volumeStream(ref: VolumeRef, _direction: 'download' | 'upload'): Promise<Duplex> {
+    this.sync();
+    return guardFeature(this, 'volume-data', () => Promise.reject(new LibvirtError(`this function is not supported by the connection driver: SIMULATED volume ${ref.pool}/${ref.volume} holds no data`, ErrorCode.NO_SUPPORT, From.STORAGE)));
   }
   async deleteVolume(pool: string, volume: string): Promise<void> {
     this.sync();
