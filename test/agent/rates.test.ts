@@ -125,3 +125,23 @@ test('a partial NOWAIT record (VM busy migrating) keeps the last full figures an
   assert.deepEqual(e?.ring?.columnsAfter(0).cols.cpuPct, [25, 25], '2 s of CPU over 2 s on 4 CPUs, no spike');
   assert.equal(e?.last.cpu?.timeNs, 3e9);
 });
+
+test('a per-domain record (LXC, Xen: GetInfo only) gives CPU but no memory-in-use or disk/net rates: NaN kept, no metric series', () => {
+  const perDomain = (cpuNs: number): DomainStats => ({
+    name: 'ct1', uuid: 'u-2', state: { state: 'running', reason: 0 }, cpu: { timeNs: cpuNs },
+    balloon: { currentKiB: 524_288, maximumKiB: 524_288 }, vcpu: { current: 1, maximum: 1, timesNs: [] }, raw: {},
+  });
+  const s = vmSample(vmCounters(perDomain(0), 0), vmCounters(perDomain(1e9), 1000), perDomain(1e9), 2);
+  assert.equal(s?.cpuPct, 50);
+  for (const f of ['memUsedKiB', 'diskRdBps', 'diskWrBps', 'netRxBps', 'netTxBps'] as const) assert.ok(Number.isNaN(s?.[f]), `${f}: ${String(s?.[f])}`);
+  // Stopped, the same record's figures are true zeros.
+  const off = { ...perDomain(1e9), state: { state: 'shutoff' as const, reason: 0 } };
+  assert.equal(vmSample(vmCounters(off, 0), vmCounters(off, 1000), off, 2)?.diskRdBps, 0);
+  const c = new Collector({ pollMs: 1000, historySeconds: 10 });
+  c.hostCpus = 2;
+  c.ingest([perDomain(0)], node(0, 0), 0);
+  c.ingest([perDomain(1e9)], node(3e9, 1e9), 1000);
+  const text = renderMetrics({ collector: c, libvirtUp: true, hostCpus: 2 });
+  assert.match(text, /^vem_domain_cpu_usage_percent\{domain="ct1"\} 50$/m);
+  assert.doesNotMatch(text, /^vem_domain_(memory_used_bytes|disk_\w+|network_\w+)\{domain="ct1"\}/m);
+});
