@@ -6,7 +6,7 @@ import type { MethodRegistry } from '../../common/xmlrpc/registry.js';
 import { AgentFault } from '../link.js';
 import type { XmlRpcStruct } from '../../common/xmlrpc/value.js';
 import { ringSeries, round, VM_FIELDS } from '../history.js';
-import { memUsedKiB, present } from '../rates.js';
+import { isActive, memUsedKiB, present } from '../rates.js';
 import { summaryToValue } from '../domxml.js';
 import type { VmEntry } from '../collector.js';
 import type { DomainSummary, VmInfo, VmRow, VmStats } from '../../api/index.js';
@@ -17,8 +17,10 @@ export function vmRow(core: AgentCore, e: VmEntry): VmRow {
   const s = e.last;
   const d = core.domains.entries.get(e.name);
   const latest = e.ring && e.ring.lastTick() === e.lastTick ? e.ring.latest() : undefined;
-  // Before the first rate: zero where the record has the counters, absent where the driver has none.
-  const fig = (v: number | undefined, has: unknown): number | undefined => (latest ? opt(v) : has ? 0 : undefined);
+  // Before the first rate: zero where the record has the counters or the VM is stopped (true on any
+  // driver), absent where a running VM's driver has none.
+  const active = isActive(s);
+  const fig = (v: number | undefined, has: unknown): number | undefined => (latest ? opt(v) : has || !active ? 0 : undefined);
   const row: VmRow = {
     name: s.name,
     uuid: s.uuid,
@@ -28,7 +30,7 @@ export function vmRow(core: AgentCore, e: VmEntry): VmRow {
     maxVcpus: s.vcpu?.maximum ?? s.vcpu?.current ?? d?.info?.vcpus ?? 0,
     memKiB: s.balloon?.currentKiB ?? d?.info?.memKiB ?? 0,
     maxMemKiB: s.balloon?.maximumKiB ?? d?.info?.maxMemKiB ?? 0,
-    memUsedKiB: latest ? opt(latest.memUsedKiB) : memUsedKiB(s),
+    memUsedKiB: latest ? opt(latest.memUsedKiB) : active ? memUsedKiB(s) : 0,
     cpuTimeNs: s.cpu?.timeNs ?? 0,
     cpuPct: latest ? round(latest.cpuPct) : 0,
     vcpuPct: latest ? round(latest.vcpuPct) : 0,
