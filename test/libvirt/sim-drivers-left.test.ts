@@ -116,4 +116,10 @@ test("through the agent: job.cancel of a Xen migration says the Xen driver canno
   await assert.rejects(c.call('job.cancel', id), /cancelling a job is not supported by the Xen driver on xen-01\.simulated/);
   for (let i = 0; i < 600 && !(await xen2.listDomains()).some((r) => r.name === vm && r.id > 0); i++) clock.advance(1000);
   assert.ok((await xen2.listDomains()).some((r) => r.name === vm), 'the migration was not stopped');
+  let job: { status: string } = { status: 'running' };
+  for (let i = 0; i < 100 && job.status === 'running'; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    job = (await c.call('job.get', id)) as typeof job;
+  }
+  assert.equal(job.status, 'completed', JSON.stringify(job));
 });
