@@ -10,7 +10,7 @@ import type { MethodRegistry } from '../common/xmlrpc/registry.js';
 import { isStruct, type XmlRpcStruct, type XmlRpcValue } from '../common/xmlrpc/value.js';
 import { UsageError } from '../common/errors.js';
 import { DEFAULT_LEVEL1, planLevel1, type L1VmPolicy, type Level1Config, type Level1Observation, type Level1Plan } from '../balancer/level1.js';
-import type { Hypervisor } from '../libvirt/hypervisor.js';
+import type { Hypervisor, SchedulerParams } from '../libvirt/hypervisor.js';
 
 export type { Level1Observation } from '../balancer/level1.js';
 
@@ -33,6 +33,48 @@ export function adjustmentDetail(a: Level1Adjustment): XmlRpcStruct {
   const d: XmlRpcStruct = { what: a.what, after: a.after, reason: a.reason };
   if (a.before !== undefined) d.before = a.before;
   return d;
+}
+
+/**
+ * How this node's scheduler takes a CPU share and a cap, read off the driver's own schedinfo
+ * answer (the fields it lists), not from a table of driver names: cgroup drivers (QEMU, LXC)
+ * list cpu_shares and the CFS vcpu_quota/vcpu_period; libxl's credit scheduler lists weight
+ * and cap (and refuses cpu_shares, so a tick that sent it failed for every VM).
+ */
+export type SchedulerModel = { kind: 'shares'; quota: boolean } | { kind: 'weight'; cap: boolean };
+
+export function schedulerModel(p: SchedulerParams): SchedulerModel | undefined {
+  if (p.cpuShares !== undefined) return { kind: 'shares', quota: p.vcpuQuota !== undefined };
+  if (p['weight'] !== undefined) return { kind: 'weight', cap: p['cap'] !== undefined };
+  return undefined;
+}
+
+/** The credit scheduler's default weight (256) is cgroup v1's default shares (1024) / 4, libvirt's own defaults. */
+const SHARES_PER_WEIGHT = 4;
+
+/**
+ * Level 1's decision (shares, a per-vCPU CFS quota or -1) in the driver's own fields. A credit
+ * cap is % of one host CPU for the whole domain (0 = none), so the per-vCPU quota times vCPUs.
+ */
+export function schedulerParamsFor(m: SchedulerModel, shares: number, quotaUs: number | undefined, periodUs: number, vcpus: number): SchedulerParams {
+  if (m.kind === 'weight') {
+    const p: SchedulerParams = { weight: Math.min(65535, Math.max(1, Math.round(shares / SHARES_PER_WEIGHT))) };
+    if (m.cap && quotaUs !== undefined) p['cap'] = quotaUs < 0 ? 0 : Math.max(1, Math.ceil((quotaUs / periodUs) * Math.max(1, vcpus) * 100));
+    return p;
+  }
+  const p: SchedulerParams = { cpuShares: shares };
+  if (m.quota && quotaUs !== undefined) {
+    p.vcpuQuota = quotaUs;
+    p.vcpuPeriod = periodUs;
+  }
+  return p;
+}
+
+/** A driver's current value in level 1's terms (shares), for the adjustment's "before". */
+export function sharesOf(m: SchedulerModel, p: SchedulerParams): number | undefined {
+  if (m.kind === 'shares') return p.cpuShares;
+  const w = p['weight'];
+  return w === undefined ? undefined : w * SHARES_PER_WEIGHT;
 }
 
 export interface Level1Handle {
@@ -142,6 +184,8 @@ export function registerLevel1(registry: MethodRegistry, hv: Hypervisor, o: Leve
   const st: State = { enabled: false, config: { ...DEFAULT_LEVEL1, ...o.config }, policies: new Map(), ticks: 0, applied: 0, errors: [], shares: new Map(), quotas: new Map() };
   let running = false;
   let closed = false;
+  // Learned from the first schedinfo answer; forgotten when a set fails (the daemon may have changed).
+  let model: SchedulerModel | undefined;
 
   const observe = (): Level1Observation => {
     const obs = toLevel1Observation(o.samples());
@@ -168,20 +212,27 @@ export function registerLevel1(registry: MethodRegistry, hv: Hypervisor, o: Leve
       const v = byName.get(d.vm);
       try {
         if (v?.shares !== d.shares || d.quotaUs !== undefined) {
-          const params: { cpuShares: number; vcpuQuota?: number; vcpuPeriod?: number } = { cpuShares: d.shares };
-          if (d.quotaUs !== undefined) {
-            params.vcpuQuota = d.quotaUs;
-            params.vcpuPeriod = st.config.capPeriodUs;
+          // The first change to a VM (or to this driver): ask libvirt what it has, so the adjustment
+          // reads before -> after and the fields sent are the ones this driver's scheduler lists.
+          let before = v?.shares;
+          if (before === undefined || model === undefined) {
+            const cur = await hv.getSchedulerParams(d.vm).catch(() => undefined);
+            model ??= cur && schedulerModel(cur);
+            if (before === undefined && cur && model) before = sharesOf(model, cur);
           }
-          // The first change to a VM: ask libvirt what it had, so the adjustment reads before -> after.
-          const before = v?.shares ?? (await hv.getSchedulerParams(d.vm).then((p) => p.cpuShares, () => undefined));
-          await hv.setSchedulerParams(d.vm, params, { live: true });
+          // Unknown (schedinfo refused or lists neither): the cgroup names, whose refusal then says why.
+          const m = model ?? { kind: 'shares', quota: true };
+          const params = schedulerParamsFor(m, d.shares, d.quotaUs, st.config.capPeriodUs, v?.vcpus ?? 1);
+          await hv.setSchedulerParams(d.vm, params, { live: true }).catch((e: unknown) => {
+            model = undefined;
+            throw e;
+          });
           st.shares.set(d.vm, d.shares);
           st.applied++;
           if (before !== d.shares) o.onAdjust?.({ vm: d.vm, what: 'shares', ...(before !== undefined ? { before } : {}), after: d.shares, reason: d.reason });
           // A cap is re-applied every tick (libvirt may have been told otherwise); only a new value is an adjustment.
           const q = st.quotas.get(d.vm);
-          if (d.quotaUs !== undefined && q !== d.quotaUs) {
+          if (d.quotaUs !== undefined && q !== d.quotaUs && (m.kind === 'shares' ? m.quota : m.cap)) {
             st.quotas.set(d.vm, d.quotaUs);
             o.onAdjust?.({ vm: d.vm, what: 'quota', ...(q !== undefined ? { before: q } : {}), after: d.quotaUs, reason: d.reason });
           }

@@ -53,7 +53,7 @@ export function renderMetrics(m: MetricsInput): string {
   const o = new Out();
   const c = m.collector;
   o.metric('libvirt_up', 'gauge', 'Whether the agent reaches libvirtd (1) or not (0).')({}, m.libvirtUp ? 1 : 0);
-  o.metric('vem_agent_collections_total', 'counter', 'Bulk-stats collections done.')({}, c.collections);
+  o.metric('vem_agent_collections_total', 'counter', 'Stats collections done (one bulk call, or per-domain calls where the driver has no bulk stats).')({}, c.collections);
   o.metric('vem_agent_dropped_polls_total', 'counter', 'Polls skipped because the previous one still ran.')({}, c.dropped);
   o.metric('vem_agent_collect_errors_total', 'counter', 'Collections that failed.')({}, c.errors);
   o.metric('vem_agent_last_collect_seconds', 'gauge', 'Duration of the last collection.')({}, c.lastCollectMs / 1000);
@@ -147,8 +147,9 @@ export function renderMetrics(m: MetricsInput): string {
     if (latest) {
       cpuPct(d, round(latest.cpuPct));
       vcpuPct(d, round(latest.vcpuPct));
-      memUsed(d, round(latest.memUsedKiB) * 1024);
-      for (const k of ['diskRdBps', 'diskWrBps', 'netRxBps', 'netTxBps'] as const) rates[k](d, round(latest[k]));
+      // NaN: the driver cannot give the figure (per-domain route); no series rather than a false 0.
+      if (!Number.isNaN(latest.memUsedKiB)) memUsed(d, round(latest.memUsedKiB) * 1024);
+      for (const k of ['diskRdBps', 'diskWrBps', 'netRxBps', 'netTxBps'] as const) if (!Number.isNaN(latest[k])) rates[k](d, round(latest[k]));
     }
   }
   return o.text();

@@ -43,13 +43,28 @@ export function vmCountersInto(out: VmCounters, s: DomainStats, atMs: number): V
   return out;
 }
 
-/** Memory in use inside the VM: from the balloon driver when it reports, else the QEMU process RSS, else the balloon size. */
-export function memUsedKiB(s: DomainStats): number {
+/**
+ * Memory in use inside the VM: from the balloon driver when it reports, else the QEMU process RSS.
+ * Undefined when the record has neither (the per-domain route of LXC and Xen: GetInfo's memory is
+ * the allocation, and calling that "used" showed every container at 100 %).
+ */
+export function memUsedKiB(s: DomainStats): number | undefined {
   const b = s.balloon;
-  if (!b) return 0;
+  if (!b) return undefined;
   if (b.availableKiB !== undefined && b.unusedKiB !== undefined && b.availableKiB >= b.unusedKiB) return b.availableKiB - b.unusedKiB;
   if (b.rssKiB !== undefined) return Math.min(b.rssKiB, b.currentKiB || b.rssKiB);
-  return b.currentKiB;
+  return undefined;
+}
+
+/**
+ * A figure the driver does not give is stored as NaN in the history (a Float32 column has no
+ * "absent") and leaves the agent as an absent field, never as a zero.
+ */
+export const ABSENT = NaN;
+
+/** A stored figure as it leaves the agent: undefined where the driver gave none. */
+export function present(v: number | undefined): number | undefined {
+  return v === undefined || Number.isNaN(v) ? undefined : v;
 }
 
 export function isActive(s: DomainStats): boolean {
@@ -73,12 +88,18 @@ export function vmSample(prev: VmCounters | undefined, cur: VmCounters, s: Domai
   const o = out ?? ({} as Sample<VmField>);
   o.cpuPct = (cpuNsPerSec / 1e9 / Math.max(1, hostCpus)) * 100;
   o.vcpuPct = (cpuNsPerSec / 1e9 / Math.max(1, vcpus)) * 100;
-  o.memUsedKiB = active ? memUsedKiB(s) : 0;
   o.memKiB = active ? (s.balloon?.currentKiB ?? 0) : 0;
-  o.diskRdBps = active ? perSec(cur.rdBytes, prev.rdBytes, sec) : 0;
-  o.diskWrBps = active ? perSec(cur.wrBytes, prev.wrBytes, sec) : 0;
-  o.netRxBps = active ? perSec(cur.rxBytes, prev.rxBytes, sec) : 0;
-  o.netTxBps = active ? perSec(cur.txBytes, prev.txBytes, sec) : 0;
+  // A stopped VM uses nothing and moves no bytes, whatever its driver: zeros there are true figures.
+  // A running one without block, interface or balloon-detail stats (per-domain route): absent.
+  if (!active) {
+    o.memUsedKiB = o.diskRdBps = o.diskWrBps = o.netRxBps = o.netTxBps = 0;
+    return o;
+  }
+  o.memUsedKiB = memUsedKiB(s) ?? ABSENT;
+  o.diskRdBps = s.block ? perSec(cur.rdBytes, prev.rdBytes, sec) : ABSENT;
+  o.diskWrBps = s.block ? perSec(cur.wrBytes, prev.wrBytes, sec) : ABSENT;
+  o.netRxBps = s.net ? perSec(cur.rxBytes, prev.rxBytes, sec) : ABSENT;
+  o.netTxBps = s.net ? perSec(cur.txBytes, prev.txBytes, sec) : ABSENT;
   return o;
 }
 

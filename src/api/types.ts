@@ -20,18 +20,22 @@ const when = union(dateTime, string);
 
 // ---- VMs -------------------------------------------------------------------
 
-/** The figures of one collection, as vm.list and the watch carry them. */
+/**
+ * The figures of one collection, as vm.list and the watch carry them. Memory in use and the
+ * disk and network rates are absent (not zero) where the node's driver cannot give them: the
+ * per-domain stats route of LXC and Xen has no balloon detail, block or interface stats.
+ */
 export const vmFigures = struct({
-  memUsedKiB: big,
+  memUsedKiB: opt(big),
   cpuTimeNs: big,
   /** % of the whole host. */
   cpuPct: double,
   /** % of the VM's own vCPUs. */
   vcpuPct: double,
-  diskRdBps: big,
-  diskWrBps: big,
-  netRxBps: big,
-  netTxBps: big,
+  diskRdBps: opt(big),
+  diskWrBps: opt(big),
+  netRxBps: opt(big),
+  netTxBps: opt(big),
   /** When the agent collected these figures (ms since the epoch). */
   seenAt: big,
 });
@@ -169,12 +173,13 @@ export const vmStats = struct({
   t: array(big),
   cpuPct: array(double),
   vcpuPct: array(double),
-  memUsedKiB: array(big),
+  /** Absent where the driver cannot give the figure (see vmFigures). */
+  memUsedKiB: opt(array(big)),
   memKiB: array(big),
-  diskRdBps: array(big),
-  diskWrBps: array(big),
-  netRxBps: array(big),
-  netTxBps: array(big),
+  diskRdBps: opt(array(big)),
+  diskWrBps: opt(array(big)),
+  netRxBps: opt(array(big)),
+  netTxBps: opt(array(big)),
 });
 export type VmStats = Infer<typeof vmStats>;
 

@@ -11,7 +11,8 @@ export const vm = {
       'since = the version from the last answer (0 at first): added/changed/removed are the inventory changes since then (name, uuid, state, vcpus, memory, ...; full = everything, drop what you hold). ' +
       'view {all: bool, vms: [names], sort: cpuPct|memPct|diskBps|netBps, top: n} says which VMs\' live figures to send: every VM (its rows are on screen), the named ones, and the top n by the sort column. ' +
       'live: the figures as packed columns {keys, cpuPct, vcpuPct, memUsedKiB, diskRdBps, diskWrBps, netRxBps, netTxBps} (base64 of little-endian int32 keys and float32 figures; a key names a VM of the inventory). ' +
-      'No libvirt call: served from the collector. vm.list stays for scripts.',
+      'No libvirt call: served from the collector. vm.list stays for scripts. ' +
+      'A figure the node\'s driver cannot give (memory in use, disk and network rates on the per-domain stats route of LXC and Xen) is NaN in its packed column, not 0.',
     params: [int, opt(watchView)],
     result: watchAnswer,
   }),
@@ -58,7 +59,7 @@ export const vm = {
   }),
   list: method({
     name: 'vm.list',
-    help: 'Every VM on this node with its latest figures from the last collection: name, uuid, state, reason, vcpus, maxVcpus, memKiB, maxMemKiB, memUsedKiB, cpuTimeNs, cpuPct, vcpuPct, diskRdBps, diskWrBps, netRxBps, netTxBps, seenAt (ms since the epoch), and when known id, persistent, autostart. Optional struct {active: bool, inactive: bool} filters by state. No libvirt call: served from the collector (while libvirt is down: fault 1001 saying since when, so a broken node never looks empty; seenAt tells how old the figures are). Numbers beyond 32 bits (cpuTimeNs, byte counts) travel as <double>, exact up to 2^53.',
+    help: 'Every VM on this node with its latest figures from the last collection: name, uuid, state, reason, vcpus, maxVcpus, memKiB, maxMemKiB, memUsedKiB, cpuTimeNs, cpuPct, vcpuPct, diskRdBps, diskWrBps, netRxBps, netTxBps, seenAt (ms since the epoch), and when known id, persistent, autostart. Optional struct {active: bool, inactive: bool} filters by state. No libvirt call: served from the collector (while libvirt is down: fault 1001 saying since when, so a broken node never looks empty; seenAt tells how old the figures are). Numbers beyond 32 bits (cpuTimeNs, byte counts) travel as <double>, exact up to 2^53. memUsedKiB, diskRdBps, diskWrBps, netRxBps and netTxBps are absent, not 0, where the node\'s driver cannot give them (the per-domain stats route of LXC and Xen).',
     params: [opt(vmListFilter)],
     result: array(vmRow),
   }),
@@ -187,7 +188,7 @@ export const vm = {
   }),
   stats: method({
     name: 'vm.stats',
-    help: 'History of one VM after a cursor: vm.stats(name, cursor[, limit]). Pass cursor 0 for the whole window (default one hour), then the returned cursor to get only newer samples. Result: {vm, cursor, intervalMs, t: [ms since the epoch], cpuPct: [...], vcpuPct, memUsedKiB, memKiB, diskRdBps, diskWrBps, netRxBps, netTxBps} (one array per field, same length as t). Per sample: cpuPct (% of the whole host), vcpuPct (% of the VM\'s own vCPUs), memUsedKiB (from balloon stats: available - unused; else the QEMU RSS), memKiB (balloon size), diskRdBps/diskWrBps/netRxBps/netTxBps (bytes per second). Large numbers travel as <double>.',
+    help: 'History of one VM after a cursor: vm.stats(name, cursor[, limit]). Pass cursor 0 for the whole window (default one hour), then the returned cursor to get only newer samples. Result: {vm, cursor, intervalMs, t: [ms since the epoch], cpuPct: [...], vcpuPct, memUsedKiB, memKiB, diskRdBps, diskWrBps, netRxBps, netTxBps} (one array per field, same length as t). Per sample: cpuPct (% of the whole host), vcpuPct (% of the VM\'s own vCPUs), memUsedKiB (from balloon stats: available - unused; else the QEMU RSS), memKiB (balloon size), diskRdBps/diskWrBps/netRxBps/netTxBps (bytes per second). Large numbers travel as <double>. The memUsedKiB and rate arrays are left out where the node\'s driver cannot give those figures (the per-domain stats route of LXC and Xen), or when some sample of the answer lacks them.',
     params: [string, int, opt(int)],
     result: vmStats,
   }),

@@ -174,6 +174,8 @@ export const featureLabels = {
   'dhcp-leases': 'DHCP lease lists are',
   pools: 'defining and starting storage pools is',
   'pool-build': 'building a storage pool is',
+  // virDomainAbortJob: LXC has no job calls at all, libxl migrates but cannot abort one.
+  'job-abort': 'cancelling a job is',
 } as const;
 export type Feature = keyof typeof featureLabels;
 

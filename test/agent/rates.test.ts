@@ -48,13 +48,13 @@ test('a counter that went back (VM restarted) gives no negative rate; a shut-off
   assert.equal(off?.memUsedKiB, 0);
 });
 
-test('memory used falls back to RSS, then balloon size', () => {
+test('memory used falls back to RSS; with neither it is unknown, not the balloon size (which read as 100 %)', () => {
   const s = stats(0, 0, 0);
   assert.equal(memUsedKiB(s), 600_000);
   s.balloon = { currentKiB: 1_048_576, maximumKiB: 2_097_152, rssKiB: 900_000 };
   assert.equal(memUsedKiB(s), 900_000);
   s.balloon = { currentKiB: 1_048_576, maximumKiB: 2_097_152 };
-  assert.equal(memUsedKiB(s), 1_048_576);
+  assert.equal(memUsedKiB(s), undefined);
 });
 
 test('node sample: busy and memory in use', () => {
@@ -124,4 +124,24 @@ test('a partial NOWAIT record (VM busy migrating) keeps the last full figures an
   const e = c.vms.get('vm1');
   assert.deepEqual(e?.ring?.columnsAfter(0).cols.cpuPct, [25, 25], '2 s of CPU over 2 s on 4 CPUs, no spike');
   assert.equal(e?.last.cpu?.timeNs, 3e9);
+});
+
+test('a per-domain record (LXC, Xen: GetInfo only) gives CPU but no memory-in-use or disk/net rates: NaN kept, no metric series', () => {
+  const perDomain = (cpuNs: number): DomainStats => ({
+    name: 'ct1', uuid: 'u-2', state: { state: 'running', reason: 0 }, cpu: { timeNs: cpuNs },
+    balloon: { currentKiB: 524_288, maximumKiB: 524_288 }, vcpu: { current: 1, maximum: 1, timesNs: [] }, raw: {},
+  });
+  const s = vmSample(vmCounters(perDomain(0), 0), vmCounters(perDomain(1e9), 1000), perDomain(1e9), 2);
+  assert.equal(s?.cpuPct, 50);
+  for (const f of ['memUsedKiB', 'diskRdBps', 'diskWrBps', 'netRxBps', 'netTxBps'] as const) assert.ok(Number.isNaN(s?.[f]), `${f}: ${String(s?.[f])}`);
+  // Stopped, the same record's figures are true zeros.
+  const off = { ...perDomain(1e9), state: { state: 'shutoff' as const, reason: 0 } };
+  assert.equal(vmSample(vmCounters(off, 0), vmCounters(off, 1000), off, 2)?.diskRdBps, 0);
+  const c = new Collector({ pollMs: 1000, historySeconds: 10 });
+  c.hostCpus = 2;
+  c.ingest([perDomain(0)], node(0, 0), 0);
+  c.ingest([perDomain(1e9)], node(3e9, 1e9), 1000);
+  const text = renderMetrics({ collector: c, libvirtUp: true, hostCpus: 2 });
+  assert.match(text, /^vem_domain_cpu_usage_percent\{domain="ct1"\} 50$/m);
+  assert.doesNotMatch(text, /^vem_domain_(memory_used_bytes|disk_\w+|network_\w+)\{domain="ct1"\}/m);
 });

@@ -208,6 +208,15 @@ describe('bulk stats mapping', () => {
     assert.equal(Object.keys(s.raw).length, 31);
   });
 
+  it('a VM without disks or NICs (block.count 0, net.count 0) has empty lists: the figure is 0, not one the driver lacks', () => {
+    const UI = TypedParamType.UINT;
+    const [s] = decodeAllStats(statsBody([{ field: 'net.count', type: UI, value: 0 }, { field: 'block.count', type: UI, value: 0 }]));
+    assert.deepEqual(s?.net, []);
+    assert.deepEqual(s?.block, []);
+    const [bare] = decodeAllStats(statsBody([{ field: 'state.state', type: TypedParamType.INT, value: 1 }]));
+    assert.equal(bare?.block, undefined, 'no block group at all: absent');
+  });
+
   it('refuses a domain count that cannot fit', () => {
     const w = new XdrWriter();
     w.uint(5000);

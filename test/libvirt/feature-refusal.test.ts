@@ -31,6 +31,7 @@ const expected: Record<Feature, RegExp> = {
   'dhcp-leases': /^DHCP lease lists are not supported by the LXC driver on n2 \(/,
   pools: /^defining and starting storage pools is not supported by the LXC driver on n2 \(/,
   'pool-build': /^building a storage pool is not supported by the LXC driver on n2 \(/,
+  'job-abort': /^cancelling a job is not supported by the LXC driver on n2 \(/,
 };
 
 for (const f of Object.keys(featureLabels) as Feature[]) {

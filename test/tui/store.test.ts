@@ -61,7 +61,7 @@ test('decoders read real node.info, vm.list, node.stats and vm.stats answers', a
   const vs = await c.vm.stats(first.name, 0);
   const vp = decodeVmStats(vs);
   assert.ok(vp.samples.length > 0);
-  assert.deepEqual(vp.samples.map((s) => [s.name, s.netRxBps]), vs.t.map((_, i) => [first.name, vs.netRxBps[i]]));
+  assert.deepEqual(vp.samples.map((s) => [s.name, s.netRxBps]), vs.t.map((_, i) => [first.name, vs.netRxBps?.[i]]));
 });
 
 test("an event's detail is the agent's struct, not text (it was read as a string and lost)", async (t) => {

@@ -5,8 +5,8 @@ import { XmlRpcFault } from '../../common/xmlrpc/codec.js';
 import type { MethodRegistry } from '../../common/xmlrpc/registry.js';
 import { AgentFault } from '../link.js';
 import type { XmlRpcStruct } from '../../common/xmlrpc/value.js';
-import { round, VM_FIELDS } from '../history.js';
-import { memUsedKiB } from '../rates.js';
+import { ringSeries, round, VM_FIELDS } from '../history.js';
+import { isActive, memUsedKiB, present } from '../rates.js';
 import { summaryToValue } from '../domxml.js';
 import type { VmEntry } from '../collector.js';
 import type { DomainSummary, VmInfo, VmRow, VmStats } from '../../api/index.js';
@@ -17,6 +17,10 @@ export function vmRow(core: AgentCore, e: VmEntry): VmRow {
   const s = e.last;
   const d = core.domains.entries.get(e.name);
   const latest = e.ring && e.ring.lastTick() === e.lastTick ? e.ring.latest() : undefined;
+  // Before the first rate: zero where the record has the counters or the VM is stopped (true on any
+  // driver), absent where a running VM's driver has none.
+  const active = isActive(s);
+  const fig = (v: number | undefined, has: unknown): number | undefined => (latest ? opt(v) : has || !active ? 0 : undefined);
   const row: VmRow = {
     name: s.name,
     uuid: s.uuid,
@@ -26,22 +30,29 @@ export function vmRow(core: AgentCore, e: VmEntry): VmRow {
     maxVcpus: s.vcpu?.maximum ?? s.vcpu?.current ?? d?.info?.vcpus ?? 0,
     memKiB: s.balloon?.currentKiB ?? d?.info?.memKiB ?? 0,
     maxMemKiB: s.balloon?.maximumKiB ?? d?.info?.maxMemKiB ?? 0,
-    memUsedKiB: latest ? round(latest.memUsedKiB) : memUsedKiB(s),
+    memUsedKiB: latest ? opt(latest.memUsedKiB) : active ? memUsedKiB(s) : 0,
     cpuTimeNs: s.cpu?.timeNs ?? 0,
     cpuPct: latest ? round(latest.cpuPct) : 0,
     vcpuPct: latest ? round(latest.vcpuPct) : 0,
-    diskRdBps: latest ? round(latest.diskRdBps) : 0,
-    diskWrBps: latest ? round(latest.diskWrBps) : 0,
-    netRxBps: latest ? round(latest.netRxBps) : 0,
-    netTxBps: latest ? round(latest.netTxBps) : 0,
+    diskRdBps: fig(latest?.diskRdBps, s.block),
+    diskWrBps: fig(latest?.diskWrBps, s.block),
+    netRxBps: fig(latest?.netRxBps, s.net),
+    netTxBps: fig(latest?.netTxBps, s.net),
     seenAt: core.collector.clock.timeOf(e.lastTick) || 0,
   };
+  for (const k of ['memUsedKiB', 'diskRdBps', 'diskWrBps', 'netRxBps', 'netTxBps'] as const) if (row[k] === undefined) delete row[k];
   if (d?.info) {
     row.id = d.info.id;
     row.persistent = d.info.persistent;
     row.autostart = d.info.autostart;
   }
   return row;
+}
+
+/** A stored figure for the wire: rounded, or undefined where the driver gave none. */
+function opt(v: number | undefined): number | undefined {
+  const p = present(v);
+  return p === undefined ? undefined : round(p);
 }
 
 function entry(core: AgentCore, name: string): VmEntry | undefined {
@@ -120,14 +131,16 @@ export function registerVmMethods(r: MethodRegistry, core: AgentCore): void {
         const none = Object.fromEntries(VM_FIELDS.map((f) => [f, [] as number[]])) as Record<(typeof VM_FIELDS)[number], number[]>;
         return { vm: name, intervalMs: core.pollMs, ...none, cursor: Math.max(cursor, core.collector.tick), t: [] };
       }
-      const { ticks, cols } = e.ring.columnsAfter(cursor, limit);
-      const out: VmStats = {
+      const { ticks, cols } = ringSeries(e.ring, cursor, limit);
+      const out = {
         vm: name,
         intervalMs: core.pollMs,
         cursor: ticks.length > 0 ? (ticks[ticks.length - 1] as number) : Math.max(cursor, e.ring.lastTick()),
-        t: ticks.map((k) => core.collector.clock.timeOf(k) || 0),
-        ...cols,
-      };
+        t: Array.from(ticks, (k) => core.collector.clock.timeOf(k) || 0),
+      } as VmStats;
+      // A column the driver cannot give (NaN stored) is left out: an array has no "absent" sample,
+      // so a column is sent only when every sample in it has the figure.
+      for (const f of VM_FIELDS) if (!cols[f].some((x) => Number.isNaN(x))) out[f] = Array.from(cols[f], round);
       return out;
     });
 

@@ -37,16 +37,17 @@ function isActive(state: string): boolean {
   return state !== 'shutoff' && state !== 'crashed' && state !== 'nostate';
 }
 
+/** The sort key; a figure the driver cannot give ranks below every real one, zero included. */
 function sortValue(r: VmRow, sort: NonNullable<WatchView['sort']>): number {
   switch (sort) {
     case 'cpuPct':
       return r.cpuPct;
     case 'memPct':
-      return r.memKiB > 0 ? r.memUsedKiB / r.memKiB : 0;
+      return r.memUsedKiB === undefined ? -1 : r.memKiB > 0 ? r.memUsedKiB / r.memKiB : 0;
     case 'diskBps':
-      return r.diskRdBps + r.diskWrBps;
+      return r.diskRdBps === undefined ? -1 : r.diskRdBps + (r.diskWrBps ?? 0);
     case 'netBps':
-      return r.netRxBps + r.netTxBps;
+      return r.netRxBps === undefined ? -1 : r.netRxBps + (r.netTxBps ?? 0);
   }
 }
 
@@ -127,7 +128,8 @@ export function registerWatchMethods(r: MethodRegistry, core: AgentCore): void {
       top = ranked.map((x) => tracked.get(x.name)?.inv.key ?? 0);
     }
     const picked = [...want].map((n) => rows.get(n) as VmRow);
-    const col = (f: (x: VmRow) => number): Buffer => packFloat32(picked.map(f));
+    // A figure the driver cannot give travels as NaN (a packed column has no "absent").
+    const col = (f: (x: VmRow) => number | undefined): Buffer => packFloat32(picked.map((x) => f(x) ?? NaN));
     let seenAt = 0;
     for (const x of picked) seenAt = Math.max(seenAt, x.seenAt);
     return {

@@ -353,7 +353,7 @@ export class LibvirtClient extends EventEmitter implements Hypervisor, FeaturePr
     return this.withDomain(name, (d) => migration.jobStats(this.rpcConn, d, completed));
   }
   abortJob(name: string): Promise<void> {
-    return this.withDomain(name, (d) => dom.lifecycle.abortJob(this.rpcConn, d));
+    return guardFeature(this, 'job-abort', () => this.withDomain(name, (d) => dom.lifecycle.abortJob(this.rpcConn, d)));
   }
 
   onDomainEvent(listener: (e: DomainEvent) => void): Promise<Unsubscribe> {

@@ -70,7 +70,11 @@ function apply(s: DomainStats, f: string, v: TypedValue): void {
         }
       } else if (f.startsWith('block.')) {
         const { i, rest } = indexed(f, 6);
-        if (i < 0) return; // block.count
+        // block.count: a VM with no disks has the figure (none), which is not a driver without it.
+        if (i < 0) {
+          s.block ??= [];
+          return;
+        }
         const b = blockAt(s, i);
         switch (rest) {
           case 'name': b.name = String(v); break;
@@ -102,7 +106,10 @@ function apply(s: DomainStats, f: string, v: TypedValue): void {
     case 110: // n
       if (f.startsWith('net.')) {
         const { i, rest } = indexed(f, 4);
-        if (i < 0) return; // net.count
+        if (i < 0) {
+          s.net ??= []; // net.count: as block.count
+          return;
+        }
         const n = netAt(s, i);
         switch (rest) {
           case 'name': n.name = String(v); break;

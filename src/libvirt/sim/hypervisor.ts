@@ -455,12 +455,12 @@ export class SimHypervisor extends SimNode implements Hypervisor, FeatureProbe {
     return migration.jobStats(this, name, completed);
   }
   async abortJob(name: string): Promise<void> {
-    this.sync();
-    const no = unsupportedCall(this.kind, 'abortJob');
-    if (no) throw no;
-    const d = this.dom(name);
-    if (!d.job?.active) throw invalid('no job is active on the domain');
-    migration.cancel(this, d, 'canceled by client');
+    return this.gate('job-abort', 'abortJob', async () => {
+      this.sync();
+      const d = this.dom(name);
+      if (!d.job?.active) throw invalid('no job is active on the domain');
+      migration.cancel(this, d, 'canceled by client');
+    });
   }
 
   // ---- events, console, guest agent --------------------------------------------------------

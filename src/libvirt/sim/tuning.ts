@@ -62,9 +62,12 @@ export function setMaxMemory(hv: NodeContext, name: string, kib: number): void {
   if (d.config.memKiB > d.config.maxMemKiB) d.config.memKiB = d.config.maxMemKiB;
 }
 
-/** libxl's credit scheduler has weight (1..65535, default 256) and cap (% of one CPU, 0 = none), not cgroup shares. */
+/**
+ * libxl's credit scheduler has weight (1..65535, default 256) and cap (% of one host CPU for the
+ * whole domain, 0 = none), not cgroup shares; kept here as shares and a per-vCPU quota.
+ */
 function xenSchedulerParams(c: DomainConfig): SchedulerParams {
-  return { weight: Math.max(1, Math.round(c.cpuShares / 4)), cap: c.vcpuQuota > 0 ? Math.round((c.vcpuQuota / c.vcpuPeriod) * 100) : 0 };
+  return { weight: Math.max(1, Math.round(c.cpuShares / 4)), cap: c.vcpuQuota > 0 ? Math.round((c.vcpuQuota / c.vcpuPeriod) * Math.max(1, c.vcpus) * 100) : 0 };
 }
 
 function setXenScheduler(hv: NodeContext, d: SimDomain, p: SchedulerParams, scope?: Scope): void {
@@ -79,7 +82,7 @@ function setXenScheduler(hv: NodeContext, d: SimDomain, p: SchedulerParams, scop
     const w = p['weight'];
     const cap = p['cap'];
     if (w !== undefined) c.cpuShares = w * 4;
-    if (cap !== undefined) c.vcpuQuota = cap === 0 ? -1 : Math.round((cap / 100) * c.vcpuPeriod);
+    if (cap !== undefined) c.vcpuQuota = cap === 0 ? -1 : Math.round((cap / 100 / Math.max(1, c.vcpus)) * c.vcpuPeriod);
   }
   hv.host.invalidate();
 }

@@ -10,6 +10,8 @@ export interface Fit {
   /** Memory left for VMs on the target after this one, KiB (negative when it does not fit). */
   freeAfterKiB: number;
   reason?: string;
+  /** Not a target at all (another driver, or one that cannot migrate), whatever the memory. */
+  excluded?: boolean;
 }
 
 /** Memory a node can still give to VMs: its total minus what its active VMs hold. */
@@ -18,10 +20,38 @@ export function freeForVmsKiB(n: NodeRecord, extraKiB = 0): number {
   return total - n.vmMemKiB - extraKiB;
 }
 
-export function fitOn(vm: VmRecord, target: NodeRecord, reservedKiB = 0): Fit {
+/** A node's driver as a name to compare: a simulated LXC node is not a real one, nor the plain simulator QEMU. */
+function driverKey(n: NodeRecord): string | undefined {
+  return n.host?.driver ? (n.host.simulated ? `${n.host.driver} (SIMULATED)` : n.host.driver) : undefined;
+}
+
+/**
+ * Why the VM cannot go from `source` to `target` whatever the memory: another driver there (a
+ * container does not run on a QEMU node), or a driver that cannot migrate (node.info's capabilities).
+ * Undefined when nothing is known against it.
+ */
+export function driverRefusal(vm: VmRecord, source: NodeRecord | undefined, target: NodeRecord): string | undefined {
+  const from = source && driverKey(source);
+  const to = driverKey(target);
+  if (from && to && from !== to) {
+    // The driver names, with SIMULATED only where that is the whole difference.
+    const [a, b] = source?.host?.driver === target.host?.driver ? [from, to] : [source?.host?.driver, target.host?.driver];
+    return `different driver (${a ?? ''} here, ${b ?? ''} there)`;
+  }
+  const live = isActive(vm.state);
+  const src = canMigrateFrom(source?.host?.capabilities?.unsupported);
+  if (src && !(live ? src.live : src.offline)) return `the ${source?.host?.driver ?? ''} driver cannot ${live ? 'live-migrate' : 'migrate a stopped VM'}`;
+  const dst = canMigrateFrom(target.host?.capabilities?.unsupported);
+  if (dst && !(live ? dst.live : dst.offline)) return `the ${target.host?.driver ?? ''} driver there cannot ${live ? 'live-migrate' : 'take a stopped VM'}`;
+  return undefined;
+}
+
+export function fitOn(vm: VmRecord, target: NodeRecord, reservedKiB = 0, source?: NodeRecord): Fit {
   if (target.name === vm.node) return { node: target.name, fits: false, freeAfterKiB: 0, reason: 'same node' };
   if (target.link !== 'up') return { node: target.name, fits: false, freeAfterKiB: 0, reason: `link ${target.link}` };
   if (target.host && !target.host.libvirtUp) return { node: target.name, fits: false, freeAfterKiB: 0, reason: 'libvirt down' };
+  const no = driverRefusal(vm, source, target);
+  if (no) return { node: target.name, fits: false, freeAfterKiB: 0, reason: no, excluded: true };
   const need = vm.memKiB || vm.maxMemKiB;
   const after = freeForVmsKiB(target, reservedKiB) - need;
   return after >= 0 ? { node: target.name, fits: true, freeAfterKiB: after } : { node: target.name, fits: false, freeAfterKiB: after, reason: 'not enough memory' };
@@ -29,8 +59,10 @@ export function fitOn(vm: VmRecord, target: NodeRecord, reservedKiB = 0): Fit {
 
 /** Fit of a VM on every other node, fitting ones first, then by most memory left. */
 export function targetsFor(vm: VmRecord, nodes: Iterable<NodeRecord>): Fit[] {
+  const all = [...nodes];
+  const source = all.find((n) => n.name === vm.node);
   const out: Fit[] = [];
-  for (const n of nodes) if (n.name !== vm.node) out.push(fitOn(vm, n));
+  for (const n of all) if (n.name !== vm.node) out.push(fitOn(vm, n, 0, source));
   return out.sort((a, b) => Number(b.fits) - Number(a.fits) || b.freeAfterKiB - a.freeAfterKiB || a.node.localeCompare(b.node));
 }
 

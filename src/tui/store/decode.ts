@@ -58,6 +58,11 @@ export function inventoryVm(i: VmInventory): WireVm {
   return { name: i.name, uuid: i.uuid, state: i.state, vcpus: i.vcpus, memKiB: i.memKiB, maxMemKiB: i.maxMemKiB };
 }
 
+/** NaN in a packed column: the node's driver cannot give that figure (shown as absent, not 0). */
+function given(v: number | undefined): number | undefined {
+  return v === undefined || Number.isNaN(v) ? undefined : v;
+}
+
 /** vm.watch's packed figures as one sample per VM, by the keys of the inventory held. */
 export function liveSamples(w: WatchAnswer, names: ReadonlyMap<number, string>): VmSample[] {
   const l = w.live;
@@ -79,11 +84,11 @@ export function liveSamples(w: WatchAnswer, names: ReadonlyMap<number, string>):
       name,
       t: w.seenAt,
       cpuPct: cols.cpuPct[i],
-      memUsedKiB: cols.memUsedKiB[i],
-      diskRdBps: cols.diskRdBps[i],
-      diskWrBps: cols.diskWrBps[i],
-      netRxBps: cols.netRxBps[i],
-      netTxBps: cols.netTxBps[i],
+      memUsedKiB: given(cols.memUsedKiB[i]),
+      diskRdBps: given(cols.diskRdBps[i]),
+      diskWrBps: given(cols.diskWrBps[i]),
+      netRxBps: given(cols.netRxBps[i]),
+      netTxBps: given(cols.netTxBps[i]),
     });
   }
   return out;
@@ -125,11 +130,11 @@ export function decodeVmStats(s: VmStats): Page<VmSample> {
       name: s.vm,
       t,
       cpuPct: s.cpuPct[i],
-      memUsedKiB: s.memUsedKiB[i],
-      diskRdBps: s.diskRdBps[i],
-      diskWrBps: s.diskWrBps[i],
-      netRxBps: s.netRxBps[i],
-      netTxBps: s.netTxBps[i],
+      memUsedKiB: s.memUsedKiB?.[i],
+      diskRdBps: s.diskRdBps?.[i],
+      diskWrBps: s.diskWrBps?.[i],
+      netRxBps: s.netRxBps?.[i],
+      netTxBps: s.netTxBps?.[i],
     })),
   };
 }

@@ -155,7 +155,7 @@ export function wallLines(t: ClusterTotals, nodes: NodeRecord[], vms: VmRecord[]
 export function migrateChoiceLines(vm: VmRecord, fits: Fit[], selected: number, live: boolean, theme: Theme): string[] {
   const out = [theme.head(escapeTags(`Migrate ${vm.name} from ${vm.node} (${fmtKiB(vm.memKiB)}, ${vm.vcpus} vCPUs, ${vm.state})`)), `mode: ${live ? 'live' : 'offline'}  (l toggles)`, ''];
   fits.forEach((f, i) => {
-    const text = escapeTags(`${i === selected ? '>' : ' '}${cell(f.node, 14)} ${f.fits ? 'fits    ' : 'no fit  '} ${f.reason ?? `${fmtKiB(f.freeAfterKiB)} of memory free there after the move`}`);
+    const text = escapeTags(`${i === selected ? '>' : ' '}${cell(f.node, 14)} ${f.fits ? 'fits    ' : f.excluded ? 'not a target:' : 'no fit  '} ${f.reason ?? `${fmtKiB(f.freeAfterKiB)} of memory free there after the move`}`);
     out.push(i === selected ? theme.sel(text) : f.fits ? text : theme.dim(text));
   });
   if (fits.length === 0) out.push(' no other node');

@@ -6,9 +6,19 @@ import { cell, escapeTags, layoutColumns, renderHeader, renderRow, visibleWindow
 import { sparkline, type Glyphs } from '../format/chart.js';
 import { stateColour, type Theme } from './theme.js';
 
-export function hypervisorLabel(n: NodeRecord): string {
+/**
+ * The node's driver and version; a simulated node says SIMULATED, with the kind of driver it
+ * simulates (the mixed demo's LXC and Xen nodes) unless that is the plain simulator's own name.
+ * `width` is the room there is: the table's column is narrower than "LXC (SIMULATED)".
+ */
+export function hypervisorLabel(n: NodeRecord, width = Infinity): string {
   if (!n.host) return '?';
-  if (n.host.simulated) return 'SIMULATED';
+  if (n.host.simulated) {
+    const d = n.host.driver;
+    if (!d || d === 'Simulated') return 'SIMULATED';
+    const full = `${d} (SIMULATED)`;
+    return full.length <= width ? full : `${d} SIMULATED`.length <= width ? `${d} SIMULATED` : 'SIMULATED';
+  }
   const d = n.host.driver === 'QEMU' ? 'qemu' : n.host.driver.toLowerCase();
   return n.host.libvirtUp ? `${d} ${n.host.hypervisorVersion}`.trim() : `${d} (libvirt down)`;
 }
@@ -35,7 +45,7 @@ function nodeColumns(glyphs: Glyphs): Column<NodeRecord>[] {
   return [
     { id: 'name', title: 'NODE', min: 8, max: 16, get: (n) => n.name },
     { id: 'link', title: 'LINK', min: 10, max: 10, get: (n) => (n.error && n.link === 'up' ? 'up (err)' : n.link) },
-    { id: 'hv', title: 'HYPERVISOR', min: 10, max: 14, get: hypervisorLabel },
+    { id: 'hv', title: 'HYPERVISOR', min: 10, max: 14, get: (n, w) => hypervisorLabel(n, w) },
     { id: 'cpu', title: 'CPU', min: 5, align: 'right', get: (n) => fmtPct(n.cpuPct) },
     { id: 'cpuh', title: 'CPU-HIST', min: 8, max: 20, drop: 2, get: (n, w) => sparkline(n.cpuHist.values(w), w, 100, glyphs) },
     { id: 'mem', title: 'MEMORY', min: 10, max: 12, align: 'right', get: (n) => fmtUsedTotal(n.memUsedKiB, n.memTotalKiB) },

@@ -28,20 +28,27 @@ test('vem demo --mixed: LXC and Xen nodes with their driver, SIMULATED everywher
   };
 
   let container = '';
+  let qemuVm = '';
   await t.test('the node list has QEMU, LXC and Xen nodes, each SIMULATED; Xen lists Domain-0', async () => {
     // 16 guests and Xen's control domain.
     const s = await tm.waitFor((x) => /VMs 17 of 17/.test(x) && /xen-01\s+up/.test(x) && /lxc-01\s+up/.test(x), 20_000, 'the overview');
-    for (const n of ['node-01', 'node-02', 'lxc-01', 'xen-01']) assert.match(s, new RegExp(`^ ${n}\\s+up\\s+SIMULATED`, 'm'));
+    // The plain simulator says SIMULATED; the LXC and Xen nodes say which driver they simulate too.
+    for (const [n, hv] of [['node-01', ''], ['node-02', ''], ['lxc-01', 'LXC '], ['xen-01', 'Xen ']]) assert.match(s, new RegExp(`^ ${n}\\s+up\\s+${hv}SIMULATED`, 'm'));
     assert.match(s.split('\n')[0] ?? '', /SIMULATED/);
     const rows = tableRows(s);
     assert.ok(rows.some((r) => r.name === 'Domain-0' && r.node === 'xen-01' && r.state === 'running'), 'Domain-0 on xen-01');
     container = rows.find((r) => r.node === 'lxc-01' && r.state === 'running')?.name ?? '';
+    qemuVm = rows.find((r) => r.node === 'node-01' && r.state === 'running')?.name ?? '';
+    assert.ok(qemuVm, 'a running guest on node-01');
     assert.ok(container, 'a running container on lxc-01');
   });
 
   await t.test('a container: ? names the LXC driver and what it lacks; m is refused on screen naming LXC, no dialog', async () => {
     const row = await filterTo(container);
     assert.equal(row.node, 'lxc-01');
+    // The per-domain route has no balloon detail, block or interface stats: MEM%, DISK and NET say '-' (were 100 %, 0 B/s).
+    const live = await tm.waitFor((x) => /\d(?:\.\d)?%/.test(tableRows(x)[0]?.line ?? ''), 10_000, 'the container with its CPU %');
+    assert.match(tableRows(live)[0]?.line ?? '', /\d(?:\.\d)?%\s+-\s+-\s+-(\s|$)/);
     await tm.waitFor(new RegExp(`VM ${container} on lxc-01 \\(SIMULATED\\)`), 5000, 'the VM panel, SIMULATED');
     tm.keys('?');
     const help = await tm.waitFor(/Not available for/, 5000, 'the driver section of the help screen');
@@ -65,6 +72,17 @@ test('vem demo --mixed: LXC and Xen nodes with their driver, SIMULATED everywher
     assert.match(help, /snapshots: not supported by the Xen driver on xen-01/);
     // libxl migrates live (peer to peer): only offline migration is missing, so a running guest's migrate stays.
     assert.doesNotMatch(help, /^\s+migrate: not supported by the Xen driver/m);
+    tm.keys('Escape');
+    await tm.waitFor(/NAME\s+NODE\s+STATE/, 3000, 'back to the overview');
+  });
+
+  await t.test("a QEMU guest's migrate dialog: the other QEMU node fits, the LXC and Xen nodes are not targets and say why", async () => {
+    await filterTo(qemuVm);
+    tm.keys('m');
+    const s = await tm.waitFor(new RegExp(`Migrate ${qemuVm} from node-01`), 5000, 'the migrate dialog');
+    assert.match(s, /node-02\s+fits /);
+    assert.match(s, /lxc-01\s+not a target: different driver \(Simulated here, LXC there\)/);
+    assert.match(s, /xen-01\s+not a target: different driver \(Simulated here, Xen there\)/);
     tm.keys('Escape');
     await tm.waitFor(/NAME\s+NODE\s+STATE/, 3000, 'back to the overview');
   });
