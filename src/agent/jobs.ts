@@ -9,6 +9,7 @@ import { ErrorCode } from '../libvirt/errors.js';
 import type { XmlRpcStruct } from '../common/xmlrpc/value.js';
 import { fromJsonValue } from '../common/xmlrpc/value.js';
 import type { EventLog } from './events.js';
+import type { MigrationStorage, StorageSteps } from './migrate-target.js';
 
 export type JobStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 
@@ -55,6 +56,8 @@ export interface Job {
   adopted?: boolean;
   /** Polls in a row that found no libvirt job for an adopted migration (two end it). */
   quietPolls?: number;
+  /** A migration's disks: what is copied, the target volumes made, and what a failure removed. */
+  storage?: MigrationStorage;
 }
 
 export class JobManager {
@@ -112,8 +115,16 @@ export class JobManager {
   /** A VM this node's migration moved away and undefined (the agent forgets its figures). */
   onVmLeft?: (vm: string) => void;
 
-  startMigration(hv: Hypervisor, vm: string, dest: string, options: MigrateOptions, caller: string): Job {
+  /** Migrations still creating their target volumes (a cancel then needs no libvirt abort). */
+  private readonly preparing = new Set<string>();
+
+  /**
+   * `storage`: the disk work around libvirt's migration (migrate-target.ts): the target
+   * volumes are made first, and a failed or cancelled migration removes them again.
+   */
+  startMigration(hv: Hypervisor, vm: string, dest: string, options: MigrateOptions, caller: string, storage?: StorageSteps): Job {
     const job: Job = { id: this.newId(), kind: 'migrate', vm, dest, options, status: 'running', startedAt: Date.now(), cancelRequested: false, caller };
+    if (storage) job.storage = storage.state;
     this.jobs.set(job.id, job);
     this.trim();
     this.events.push('job', 'started', vm, { job: job.id, kind: 'migrate', dest });
@@ -121,14 +132,31 @@ export class JobManager {
     const poll = setInterval(() => void this.refreshProgress(hv, job), this.progressMs);
     poll.unref();
     this.pollers.set(job.id, poll);
-    hv.migrate(vm, dest, options).then(
-      () => this.finish(hv, job, 'completed'),
-      (e: unknown) => {
-        const code = (e as { code?: unknown }).code;
-        const cancelled = job.cancelRequested || code === ErrorCode.OPERATION_ABORTED;
-        return this.finish(hv, job, cancelled ? 'cancelled' : 'failed', e instanceof Error ? e.message : String(e));
-      },
-    );
+    const prepared = async (): Promise<void> => {
+      if (!storage) return;
+      this.preparing.add(job.id);
+      try {
+        await storage.prepare();
+      } finally {
+        this.preparing.delete(job.id);
+      }
+      if (job.cancelRequested) {
+        const e = new Error('cancelled before the migration started') as Error & { code: number };
+        e.code = ErrorCode.OPERATION_ABORTED;
+        throw e;
+      }
+    };
+    prepared()
+      .then(() => hv.migrate(vm, dest, options))
+      .then(
+        () => this.finish(hv, job, 'completed', undefined, storage),
+        async (e: unknown) => {
+          const code = (e as { code?: unknown }).code;
+          const cancelled = job.cancelRequested || code === ErrorCode.OPERATION_ABORTED;
+          await storage?.undo();
+          return this.finish(hv, job, cancelled ? 'cancelled' : 'failed', e instanceof Error ? e.message : String(e), storage);
+        },
+      );
     return job;
   }
 
@@ -145,10 +173,11 @@ export class JobManager {
     }
   }
 
-  private async finish(hv: Hypervisor, job: Job, status: JobStatus, reason?: string): Promise<void> {
+  private async finish(hv: Hypervisor, job: Job, status: JobStatus, reason?: string, storage?: StorageSteps): Promise<void> {
     const t = this.pollers.get(job.id);
     if (t) clearInterval(t);
     this.pollers.delete(job.id);
+    await storage?.close();
     if (status === 'completed') {
       try {
         const s = await hv.jobStats(job.vm, true);
@@ -156,7 +185,10 @@ export class JobManager {
       } catch {
         /* the VM left this node: the last progress stands */
       }
-      if (job.progress) job.progress = { ...job.progress, dataRemaining: 0, memRemaining: 0 };
+      if (job.progress) {
+        const p = job.progress;
+        job.progress = { ...p, dataRemaining: 0, memRemaining: 0, ...(p.diskTotal !== undefined ? { diskRemaining: 0 } : {}) };
+      }
       // Undefined here by the migration: forget it now rather than after the collector's grace,
       // so a plan made right after the move does not see the VM still on this node.
       const gone = await hv.domainInfo(job.vm).then(() => false, () => true);
@@ -244,7 +276,8 @@ export class JobManager {
     if (!job || job.status !== 'running') return job;
     job.cancelRequested = true;
     // A volume copy cannot be interrupted; the clone stops after the copy under way and rolls back.
-    if (job.kind === 'migrate') await hv.abortJob(job.vm);
+    // A migration still making its target volumes stops before libvirt is asked to migrate.
+    if (job.kind === 'migrate' && !this.preparing.has(job.id)) await hv.abortJob(job.vm);
     return job;
   }
 
@@ -286,6 +319,7 @@ export function jobToValue(j: Job): XmlRpcStruct {
   if (j.endedAt !== undefined) v.endedAt = j.endedAt;
   if (j.reason !== undefined) v.reason = j.reason;
   if (j.vmStateOnSource !== undefined) v.vmStateOnSource = j.vmStateOnSource;
+  if (j.storage) v.storage = fromJsonValue(j.storage);
   if (j.clone) return { ...v, ...cloneToValue(j.clone) };
   if (j.provision) return { ...v, ...provisionToValue(j.provision) };
   const p = j.progress;
