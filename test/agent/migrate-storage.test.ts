@@ -144,3 +144,10 @@ test('a migration job makes the target volume first and removes it when libvirt 
   assert.deepEqual(job.storage?.removed, [{ pool: 'img', volume: 'g1.qcow2', path: '/img/g1.qcow2' }]);
   assert.deepEqual(job.storage?.leftover, []);
 });
+
+test('libvirt gets one migrate_disks parameter per copied disk, and only with the storage copy', async () => {
+  const { migrateFlags, migrateParams } = await import('../../src/libvirt/procedures/migration.js');
+  assert.deepEqual(migrateParams({ copyStorage: true, migrateDisks: ['vda', 'vdb'] }).map((p) => [p.field, p.value]), [['migrate_disks', 'vda'], ['migrate_disks', 'vdb']]);
+  assert.equal(migrateFlags({ copyStorage: true, migrateDisks: ['vda'] }) & 64, 64);
+  assert.deepEqual(migrateParams({ copyStorage: false, migrateDisks: ['vda'] }), []);
+});
