@@ -165,7 +165,9 @@ export async function planMigrationStorage(i: PlanInput, options: MigrateOptions
     }
     state.disks = plan.disks;
     if (plan.problems.length > 0) throw new StorageRefusal(`cannot migrate ${i.vm} to ${node}: ${plan.problems.join('; ')}`);
-    if (plan.migrateDisks.length === 0) return none();
+    // Every disk is shared or never copied: no storage copy, even with copyStorage true
+    // (libvirt would otherwise copy every writable disk, the shared ones too).
+    if (plan.migrateDisks.length === 0) return { steps: noSteps(state), options: { ...options, copyStorage: false } };
     state.mode = 'copy';
     ok = true;
     return { steps: copySteps(target, state), options: { ...options, copyStorage: true, migrateDisks: plan.migrateDisks } };

@@ -72,7 +72,7 @@ test('a VM on a local qcow2 disk: refused without a pool on the target, a thrott
   await run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, n1File]);
   await n1.virsh(n1.qemuUri, 'pool-refresh', 'images');
   const disk = `    <disk type='file' device='disk'>\n      <driver name='qemu' type='qcow2'/>\n      <source file='${IMAGES}/disk1.qcow2'/>\n      <target dev='vda' bus='virtio'/>\n    </disk>\n`;
-  const xml = guestDomainXml({ name: 'store1', kernel: image.kernel, initrd: image.initrd, memoryMiB: 256 }).replace('<devices>\n', `<devices>\n${disk}`);
+  const xml = guestDomainXml({ name: 'store1', kernel: image.kernel, initrd: image.initrd, memoryMiB: 384 }).replace('<devices>\n', `<devices>\n${disk}`);
   const xmlFile = join(lab.dir, 'store1.xml');
   writeFileSync(xmlFile, xml);
   await n1.virsh(n1.qemuUri, 'create', xmlFile);

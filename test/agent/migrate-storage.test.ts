@@ -151,3 +151,12 @@ test('libvirt gets one migrate_disks parameter per copied disk, and only with th
   assert.equal(migrateFlags({ copyStorage: true, migrateDisks: ['vda'] }) & 64, 64);
   assert.deepEqual(migrateParams({ copyStorage: false, migrateDisks: ['vda'] }), []);
 });
+
+test('copyStorage true with every disk already on the target: no storage copy, so libvirt does not copy the shared file over itself', async () => {
+  const source = fakeNode([{ name: 'img', path: '/img', available: 0, vols: [srcVol] }], ONE_DISK);
+  const target = fakeNode([{ name: 'img', path: '/img', available: 100 * MiB, vols: [{ ...srcVol }] }]);
+  const planned = await planMigrationStorage({ hv: source, vm: 'g1', dest: 'qemu+tcp://n2/system', copyStorage: true, open: () => Promise.resolve(target) }, { ...base, copyStorage: true });
+  assert.deepEqual([planned.steps.state.mode, planned.options.copyStorage, planned.options.migrateDisks], ['shared', false, undefined]);
+  assert.deepEqual(planned.steps.state.disks.map((d) => d.action), ['shared']);
+  assert.ok(target.log.includes('close'));
+});
