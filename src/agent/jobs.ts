@@ -6,6 +6,7 @@
  */
 import type { Hypervisor, JobStats, MigrateOptions } from '../libvirt/hypervisor.js';
 import { ErrorCode } from '../libvirt/errors.js';
+import { toJobStats } from '../libvirt/procedures/migration.js';
 import type { XmlRpcStruct } from '../common/xmlrpc/value.js';
 import { fromJsonValue } from '../common/xmlrpc/value.js';
 import type { EventLog } from './events.js';
@@ -115,6 +116,9 @@ export class JobManager {
   /** A VM this node's migration moved away and undefined (the agent forgets its figures). */
   onVmLeft?: (vm: string) => void;
 
+  /** The job-completed event's figures of a running migration, by job id. */
+  private readonly completedStats = new Map<string, Record<string, number | string | boolean>>();
+
   /** Migrations still creating their target volumes (a cancel then needs no libvirt abort). */
   private readonly preparing = new Set<string>();
 
@@ -132,6 +136,13 @@ export class JobManager {
     const poll = setInterval(() => void this.refreshProgress(hv, job), this.progressMs);
     poll.unref();
     this.pollers.set(job.id, poll);
+    // libvirt's own final figures (VIR_DOMAIN_EVENT_ID_JOB_COMPLETED on the source): the last
+    // poll may predate the last disk or memory bytes, and the VM is gone here afterwards.
+    const unsubscribe = Promise.resolve()
+      .then(() => hv.onDomainEvent((e) => {
+        if (e.kind === 'job-completed' && e.domain.name === vm && e.stats && job.status === 'running') this.completedStats.set(job.id, e.stats);
+      }))
+      .catch(() => undefined);
     const prepared = async (): Promise<void> => {
       if (!storage) return;
       this.preparing.add(job.id);
@@ -156,7 +167,11 @@ export class JobManager {
           await storage?.undo();
           return this.finish(hv, job, cancelled ? 'cancelled' : 'failed', e instanceof Error ? e.message : String(e), storage);
         },
-      );
+      )
+      .finally(() => {
+        this.completedStats.delete(job.id);
+        void unsubscribe.then((u) => u?.());
+      });
     return job;
   }
 
@@ -183,8 +198,12 @@ export class JobManager {
         const s = await hv.jobStats(job.vm, true);
         if (s.type !== 'none') job.progress = s;
       } catch {
-        /* the VM left this node: the last progress stands */
+        /* the VM left this node: the event's figures, else the last progress, stand */
       }
+      // The event may trail the migration call's answer by a moment.
+      for (let i = 0; i < 10 && job.kind === 'migrate' && !this.completedStats.has(job.id) && !this.closed; i++) await new Promise((r) => setTimeout(r, 50));
+      const done = this.completedStats.get(job.id);
+      if (done) job.progress = toJobStats(3, done);
       if (job.progress) {
         const p = job.progress;
         job.progress = { ...p, dataRemaining: 0, memRemaining: 0, ...(p.diskTotal !== undefined ? { diskRemaining: 0 } : {}) };

@@ -21,7 +21,7 @@ interface Job {
   status: string;
   reason?: string;
   vmStateOnSource?: string;
-  progress?: { diskTotal?: number; diskProcessed?: number; diskRemaining?: number; memProcessed?: number };
+  progress?: { type?: string; diskTotal?: number; diskProcessed?: number; diskRemaining?: number; memProcessed?: number };
   storage?: { mode: string; created: Array<{ pool: string; volume: string; path?: string }>; removed: Array<{ volume: string }>; leftover: Array<{ volume: string; error: string }>; disks: Array<{ target: string; action: string }> };
 }
 
@@ -154,6 +154,8 @@ test('a VM on a local qcow2 disk: refused without a pool on the target, a thrott
     const end = await ended(id, 180_000);
     assert.equal(end.status, 'completed', JSON.stringify(end));
     st.diagnostic(`progress at the end: ${JSON.stringify(end.progress)}`);
+    // libvirt's own final figures (its job-completed event), not the last poll's.
+    assert.equal(end.progress?.type, 'completed');
     assert.equal(end.progress?.diskTotal, 64 * MiB);
     assert.equal(end.progress?.diskProcessed, end.progress?.diskTotal);
     assert.deepEqual(end.storage?.created.map((v) => v.volume), ['disk1.qcow2']);
