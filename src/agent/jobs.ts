@@ -6,9 +6,11 @@
  */
 import type { Hypervisor, JobStats, MigrateOptions } from '../libvirt/hypervisor.js';
 import { ErrorCode } from '../libvirt/errors.js';
+import { toJobStats } from '../libvirt/procedures/migration.js';
 import type { XmlRpcStruct } from '../common/xmlrpc/value.js';
 import { fromJsonValue } from '../common/xmlrpc/value.js';
 import type { EventLog } from './events.js';
+import type { MigrationStorage, StorageSteps } from './migrate-target.js';
 
 export type JobStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 
@@ -56,6 +58,8 @@ export interface Job {
   adopted?: boolean;
   /** Polls in a row that found no libvirt job for an adopted migration (two end it). */
   quietPolls?: number;
+  /** A migration's disks: what is copied, the target volumes made, and what a failure removed. */
+  storage?: MigrationStorage;
 }
 
 export class JobManager {
@@ -113,8 +117,19 @@ export class JobManager {
   /** A VM this node's migration moved away and undefined (the agent forgets its figures). */
   onVmLeft?: (vm: string) => void;
 
-  startMigration(hv: Hypervisor, vm: string, dest: string, options: MigrateOptions, caller: string): Job {
+  /** The job-completed event's figures of a running migration, by job id. */
+  private readonly completedStats = new Map<string, Record<string, number | string | boolean>>();
+
+  /** Migrations still creating their target volumes (a cancel then needs no libvirt abort). */
+  private readonly preparing = new Set<string>();
+
+  /**
+   * `storage`: the disk work around libvirt's migration (migrate-target.ts): the target
+   * volumes are made first, and a failed or cancelled migration removes them again.
+   */
+  startMigration(hv: Hypervisor, vm: string, dest: string, options: MigrateOptions, caller: string, storage?: StorageSteps): Job {
     const job: Job = { id: this.newId(), kind: 'migrate', vm, dest, options, status: 'running', startedAt: Date.now(), cancelRequested: false, caller };
+    if (storage) job.storage = storage.state;
     this.jobs.set(job.id, job);
     this.trim();
     this.events.push('job', 'started', vm, { job: job.id, kind: 'migrate', dest });
@@ -122,14 +137,42 @@ export class JobManager {
     const poll = setInterval(() => void this.refreshProgress(hv, job), this.progressMs);
     poll.unref();
     this.pollers.set(job.id, poll);
-    hv.migrate(vm, dest, options).then(
-      () => this.finish(hv, job, 'completed'),
-      (e: unknown) => {
-        const code = (e as { code?: unknown }).code;
-        const cancelled = job.cancelRequested || code === ErrorCode.OPERATION_ABORTED;
-        return this.finish(hv, job, cancelled ? 'cancelled' : 'failed', e instanceof Error ? e.message : String(e));
-      },
-    );
+    // libvirt's own final figures (VIR_DOMAIN_EVENT_ID_JOB_COMPLETED on the source): the last
+    // poll may predate the last disk or memory bytes, and the VM is gone here afterwards.
+    const unsubscribe = Promise.resolve()
+      .then(() => hv.onDomainEvent((e) => {
+        if (e.kind === 'job-completed' && e.domain.name === vm && e.stats && job.status === 'running') this.completedStats.set(job.id, e.stats);
+      }))
+      .catch(() => undefined);
+    const prepared = async (): Promise<void> => {
+      if (!storage) return;
+      this.preparing.add(job.id);
+      try {
+        await storage.prepare();
+      } finally {
+        this.preparing.delete(job.id);
+      }
+      if (job.cancelRequested) {
+        const e = new Error('cancelled before the migration started') as Error & { code: number };
+        e.code = ErrorCode.OPERATION_ABORTED;
+        throw e;
+      }
+    };
+    prepared()
+      .then(() => hv.migrate(vm, dest, options))
+      .then(
+        () => this.finish(hv, job, 'completed', undefined, storage),
+        async (e: unknown) => {
+          const code = (e as { code?: unknown }).code;
+          const cancelled = job.cancelRequested || code === ErrorCode.OPERATION_ABORTED;
+          await storage?.undo();
+          return this.finish(hv, job, cancelled ? 'cancelled' : 'failed', e instanceof Error ? e.message : String(e), storage);
+        },
+      )
+      .finally(() => {
+        this.completedStats.delete(job.id);
+        void unsubscribe.then((u) => u?.());
+      });
     return job;
   }
 
@@ -146,18 +189,26 @@ export class JobManager {
     }
   }
 
-  private async finish(hv: Hypervisor, job: Job, status: JobStatus, reason?: string): Promise<void> {
+  private async finish(hv: Hypervisor, job: Job, status: JobStatus, reason?: string, storage?: StorageSteps): Promise<void> {
     const t = this.pollers.get(job.id);
     if (t) clearInterval(t);
     this.pollers.delete(job.id);
+    await storage?.close();
     if (status === 'completed') {
       try {
         const s = await hv.jobStats(job.vm, true);
         if (s.type !== 'none') job.progress = s;
       } catch {
-        /* the VM left this node: the last progress stands */
+        /* the VM left this node: the event's figures, else the last progress, stand */
       }
-      if (job.progress) job.progress = { ...job.progress, dataRemaining: 0, memRemaining: 0 };
+      // The event may trail the migration call's answer by a moment.
+      for (let i = 0; i < 10 && job.kind === 'migrate' && !this.completedStats.has(job.id) && !this.closed; i++) await new Promise((r) => setTimeout(r, 50));
+      const done = this.completedStats.get(job.id);
+      if (done) job.progress = toJobStats(3, done);
+      if (job.progress) {
+        const p = job.progress;
+        job.progress = { ...p, dataRemaining: 0, memRemaining: 0, ...(p.diskTotal !== undefined ? { diskRemaining: 0 } : {}) };
+      }
       // Undefined here by the migration: forget it now rather than after the collector's grace,
       // so a plan made right after the move does not see the VM still on this node.
       const gone = await hv.domainInfo(job.vm).then(() => false, () => true);
@@ -245,7 +296,8 @@ export class JobManager {
     if (!job || job.status !== 'running') return job;
     job.cancelRequested = true;
     // A volume copy cannot be interrupted; the clone stops after the copy under way and rolls back.
-    if (job.kind === 'migrate') await hv.abortJob(job.vm);
+    // A migration still making its target volumes stops before libvirt is asked to migrate.
+    if (job.kind === 'migrate' && !this.preparing.has(job.id)) await hv.abortJob(job.vm);
     return job;
   }
 
@@ -287,6 +339,7 @@ export function jobToValue(j: Job): XmlRpcStruct {
   if (j.endedAt !== undefined) v.endedAt = j.endedAt;
   if (j.reason !== undefined) v.reason = j.reason;
   if (j.vmStateOnSource !== undefined) v.vmStateOnSource = j.vmStateOnSource;
+  if (j.storage) v.storage = fromJsonValue(j.storage);
   if (j.clone) return { ...v, ...cloneToValue(j.clone) };
   if (j.provision) return { ...v, ...provisionToValue(j.provision) };
   const p = j.progress;

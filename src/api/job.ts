@@ -13,7 +13,8 @@ export const job = {
   }),
   get: method({
     name: 'job.get',
-    help: 'A job\'s state: {id, kind, vm, dest, status: running|completed|failed|cancelled, reason (when failed or cancelled), vmStateOnSource, startedAt, endedAt, elapsedMs, progress {type, dataTotal, dataProcessed, dataRemaining, memTotal, memProcessed, memRemaining, memIteration, memDirtyRate, memBps, expectedDowntimeMs, timeElapsedMs, timeRemainingMs, percent}}. Bytes as <double>.',
+    help: 'A job\'s state: {id, kind, vm, dest, status: running|completed|failed|cancelled, reason (when failed or cancelled), vmStateOnSource, startedAt, endedAt, elapsedMs, progress {type, dataTotal, dataProcessed, dataRemaining, memTotal, memProcessed, memRemaining, memIteration, memDirtyRate, memBps, expectedDowntimeMs, timeElapsedMs, timeRemainingMs, percent}}. Bytes as <double>. ' +
+      'With disks copied: progress diskTotal, diskProcessed, diskRemaining (the disks alone; data* counts the disks and the memory, mem* the memory alone), and storage {mode: copy|shared|trusted|unplanned, note, disks [{target, path, action: copy|shared|not-copied, why, pool, volume, format, capacity, bytes}], created, removed, leftover [{pool, volume, path, error}]}.',
     params: [string],
     result: jobInfo,
   }),

@@ -319,6 +319,28 @@ export const provisionProgress = struct({
   failedStep: opt(provisionStep),
 });
 
+/** A migration's disks (vm.migrate with local disks): what libvirt copies, the target volumes made first, and what a failure removed. */
+export const migrationVolume = struct({ pool: string, volume: string, path: optStr });
+export const migrationStorage = struct({
+  mode: literal('copy', 'shared', 'trusted', 'unplanned'),
+  note: optStr,
+  disks: array(struct({
+    target: string,
+    path: optStr,
+    action: literal('copy', 'shared', 'not-copied'),
+    why: string,
+    pool: optStr,
+    volume: optStr,
+    format: optStr,
+    capacity: optNum,
+    bytes: optNum,
+  })),
+  created: array(migrationVolume),
+  removed: array(migrationVolume),
+  leftover: array(struct({ pool: string, volume: string, path: optStr, error: string })),
+});
+export type MigrationStorageWire = Infer<typeof migrationStorage>;
+
 export const jobInfo = struct({
   id: string,
   kind: literal('migrate', 'clone', 'provision'),
@@ -339,6 +361,7 @@ export const jobInfo = struct({
   clone: opt(cloneProgress),
   provision: opt(provisionProgress),
   progress: opt(jobProgress),
+  storage: opt(migrationStorage),
 });
 export type Job = Infer<typeof jobInfo>;
 

@@ -65,7 +65,8 @@ export const vm = {
   }),
   migrate: method({
     name: 'vm.migrate',
-    help: 'Starts a peer-to-peer live migration of a VM to another node\'s libvirt URI (e.g. qemu+tcp://127.0.0.3/system): vm.migrate(name, destUri[, options]) -> job id. Options: live (default true), persistOnTarget (default true), undefineSource (default true), copyStorage (default false), bandwidthMiBs, migrateUri, maxDowntimeMs. Follow it with job.get(id); job.cancel(id) aborts it. A failed or cancelled migration leaves the VM running here, and the job says why.',
+    help: 'Starts a peer-to-peer live migration of a VM to another node\'s libvirt URI (e.g. qemu+tcp://127.0.0.3/system): vm.migrate(name, destUri[, options]) -> job id. Options: live (default true), persistOnTarget (default true), undefineSource (default true), copyStorage, bandwidthMiBs, migrateUri, maxDowntimeMs. Follow it with job.get(id); job.cancel(id) aborts it. A failed or cancelled migration leaves the VM running here, and the job says why. ' +
+      'Local disks: copyStorage absent = the agent decides per disk: a disk whose folder is a pool of the target holding a file of its name is shared; a disk whose folder is a target pool without it is copied by libvirt (a volume of the same name, format and size is created there first); no target pool at the folder, or too little room, is a refusal (fault, nothing started) naming the node, the disk and what to do; a target whose pools cannot be read is migrated without a copy (libvirt refuses what is not shared). copyStorage true = the same, but an unreadable target is a refusal; false = no copy, the disks are taken to be shared. A failed or cancelled migration removes the volumes it created (job.get\'s storage.removed, or storage.leftover with the error).',
     params: [string, string, opt(migrateOptions)],
     result: string,
     mutates: true,

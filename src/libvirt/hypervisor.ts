@@ -200,6 +200,8 @@ export interface MigrateOptions {
   undefineSource?: boolean;
   /** Copy non-shared disks (full copy). */
   copyStorage?: boolean;
+  /** With copyStorage: only these disks (targets: vda, sdb) are copied (VIR_MIGRATE_PARAM_MIGRATE_DISKS); the others must be on shared storage. */
+  migrateDisks?: string[];
   /** MiB/s, 0 = unlimited. */
   bandwidthMiBs?: number;
   /** Migration URI the data goes to (e.g. tcp://127.0.0.3), when it differs from the target's. */

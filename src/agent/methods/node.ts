@@ -7,6 +7,7 @@ import type { MethodRegistry } from '../../common/xmlrpc/registry.js';
 import type { MigrateOptions } from '../../libvirt/hypervisor.js';
 import { eventToValue } from '../events.js';
 import { jobToValue } from '../jobs.js';
+import { planMigrationStorage, StorageRefusal } from '../migrate-target.js';
 import type { AgentEvent, Job, NodeInfo, NodeStats } from '../../api/index.js';
 import { badArg, notFound, num, opts, optBool, optNum, optStr, plain, str, type AgentCore } from '../core.js';
 
@@ -105,13 +106,14 @@ export function registerNodeMethods(r: MethodRegistry, core: AgentCore): void {
       return out;
     });
 
-  serve(r, api.vm.migrate, (p, ctx) => {
+  serve(r, api.vm.migrate, async (p, ctx) => {
       const o = opts(p, 2);
+      const copyStorage = optBool(o, 'copyStorage');
       const mo: MigrateOptions = {
         live: optBool(o, 'live') ?? true,
         persistOnTarget: optBool(o, 'persistOnTarget') ?? true,
         undefineSource: optBool(o, 'undefineSource') ?? true,
-        copyStorage: optBool(o, 'copyStorage') ?? false,
+        copyStorage: copyStorage ?? false,
       };
       const bw = optNum(o, 'bandwidthMiBs');
       if (bw !== undefined) mo.bandwidthMiBs = bw;
@@ -123,7 +125,17 @@ export function registerNodeMethods(r: MethodRegistry, core: AgentCore): void {
       for (const k of Object.keys(o)) if (!known.has(k)) throw badArg(`unknown migration option '${k}'`);
       const dest = str(p, 1);
       if (!/^[a-z][a-z0-9+]*:\/\//.test(dest)) throw badArg(`destination must be a libvirt URI like qemu+tcp://HOST/system, got '${dest}'`);
-      return core.jobs.startMigration(core.hv(), str(p, 0), dest, mo, ctx.caller).id;
+      const vm = str(p, 0);
+      const hv = core.hv();
+      // The disks are placed before the job exists: a target that cannot take them is a refusal, nothing started.
+      const planned = await planMigrationStorage({
+        hv, vm, dest, copyStorage,
+        blockStats: (target) => core.collector.vms.get(vm)?.last.block?.find((b) => b.name === target),
+      }, mo).catch((e: unknown) => {
+        if (e instanceof StorageRefusal) throw badArg(e.message);
+        throw e;
+      });
+      return core.jobs.startMigration(hv, vm, dest, planned.options, ctx.caller, planned.steps).id;
     });
 
   serve(r, api.job.get, async (p) => {

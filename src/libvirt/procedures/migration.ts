@@ -28,6 +28,8 @@ export function migrateParams(o: MigrateOptions): TypedParam[] {
   const p: TypedParam[] = [];
   if (o.migrateUri) p.push({ field: 'migrate_uri', type: TypedParamType.STRING, value: o.migrateUri });
   if (o.bandwidthMiBs !== undefined && o.bandwidthMiBs > 0) p.push({ field: 'bandwidth', type: TypedParamType.ULLONG, value: o.bandwidthMiBs });
+  // One parameter per disk, all named migrate_disks: libvirt's way of passing a list.
+  if (o.copyStorage) for (const t of o.migrateDisks ?? []) p.push({ field: 'migrate_disks', type: TypedParamType.STRING, value: t });
   return p;
 }
 

@@ -164,6 +164,12 @@ export interface WireJob {
   downtimeMs?: number;
   timeRemainingMs?: number;
   percent?: number;
+  /** The disks libvirt copies (no disk copy: absent). */
+  diskTotal?: number;
+  diskProcessed?: number;
+  diskRemaining?: number;
+  /** A migration's disk plan, and what a failure removed from the target. */
+  storage?: Job['storage'];
 }
 
 export function jobView(j: Job): WireJob {
@@ -185,6 +191,10 @@ export function jobView(j: Job): WireJob {
     downtimeMs: p?.expectedDowntimeMs,
     timeRemainingMs: p?.timeRemainingMs,
     percent: p?.percent,
+    diskTotal: p?.diskTotal,
+    diskProcessed: p?.diskProcessed,
+    diskRemaining: p?.diskRemaining,
+    storage: j.storage,
   };
 }
 

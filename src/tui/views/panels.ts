@@ -10,6 +10,7 @@ import { stateColour, type Theme } from './theme.js';
 import type { Ring } from '../store/ring.js';
 import type { Level1Change, Level1Seen } from '../store/level1.js';
 import type { LongJob } from '../store/tasks.js';
+import { copyAmounts, diskCopyLine } from './migration-progress.js';
 
 interface ChartSpec {
   title: string;
@@ -171,13 +172,14 @@ export function migrateChoiceLines(vm: VmRecord, fits: Fit[], selected: number, 
 export function migrationLines(m: Migration, width: number, theme: Theme, glyphs: Glyphs): string[] {
   const j = m.job;
   const stateTxt = j.state === 'running' ? 'running' : j.state;
-  const sent = j.memProcessed ?? j.dataProcessed;
-  const remaining = j.memRemaining ?? j.dataRemaining;
-  const total = j.memTotal ?? j.dataTotal;
+  const amounts = copyAmounts(j);
+  const { sent, remaining, total } = amounts.memory;
+  const disks = diskCopyLine(j, fmtBytes);
   const converging = j.memDirtyRate !== undefined && j.memBps !== undefined ? (j.memDirtyRate < j.memBps ? 'converging' : 'NOT converging (dirty rate >= bandwidth)') : '';
   const lines = [
     `${m.vm}: ${m.from} -> ${m.to}  ${m.live ? 'live' : 'offline'}  ${stateColour(theme, j.state === 'completed' ? 'running' : j.state === 'failed' ? 'crashed' : 'paused', stateTxt)}  elapsed ${fmtDuration(j.elapsedMs)}`,
-    `sent ${fmtBytes(sent)}  remaining ${fmtBytes(remaining)} of ${fmtBytes(total)}  iteration ${j.memIteration ?? '-'}`,
+    ...(disks !== undefined ? [disks] : []),
+    `${amounts.disk ? 'memory ' : ''}sent ${fmtBytes(sent)}  remaining ${fmtBytes(remaining)} of ${fmtBytes(total)}  iteration ${j.memIteration ?? '-'}`,
     `dirty rate ${j.memDirtyRate !== undefined ? `${fmtBytes(j.memDirtyRate)}/s` : '-'}  bandwidth ${fmtRate(j.memBps)}  ${converging}`,
     // While it runs these are libvirt's expectations; once it has ended, what it took.
     j.state === 'running'

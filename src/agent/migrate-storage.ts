@@ -1,0 +1,250 @@
+/**
+ * Migrating a VM whose disks are not on storage the target sees, the planning
+ * side (pure): which disks libvirt copies (VIR_MIGRATE_NON_SHARED_DISK with
+ * `migrate_disks`), which the target already holds, which are not copied at
+ * all, the volumes to create on the target first, and every reason the move
+ * cannot start. The I/O (reading both nodes' pools, creating and removing the
+ * target volumes) is in migrate-target.ts.
+ *
+ * The rule for a file or block disk: the target "sees" it when one of its
+ * running pools has the disk's folder as its target path and holds a volume of
+ * the disk's file name (after a refresh). Then nothing is copied: it is shared
+ * storage, and libvirt's own check ("Migration without shared storage is
+ * unsafe") still stands behind us for a local file of the same name. When the
+ * pool is there but the volume is not, the disk is copied into a volume created
+ * there first, same name, format and size, so the VM's XML stays valid on the
+ * target. No pool at the folder is a refusal: libvirt would precreate nothing
+ * and QEMU would fail to open the disk halfway through.
+ */
+import { ATTR, decodeEntities, hasDtd, xmlParser } from '../common/xml.js';
+
+/** One disk of the VM, as its live domain XML describes it. */
+export interface MigrationDisk {
+  /** The guest's device name (vda, sdb): what `migrate_disks` lists. */
+  target: string;
+  /** libvirt's device: disk, cdrom, floppy, lun. */
+  device: string;
+  /** libvirt's disk type: file, block, volume, network, ... */
+  type: string;
+  /** The file or device path, for file and block disks with a source. */
+  path?: string;
+  /** type='volume' disks: the pool and volume they name. */
+  pool?: string;
+  volume?: string;
+  /** <driver type=...>: qcow2, raw, ... */
+  format?: string;
+  /** <readonly/> or <shareable/>: libvirt never copies these. */
+  shared: boolean;
+  /** A <backingStore> with a source: the copy on the target holds the whole chain, so it may need the full capacity. */
+  hasBacking: boolean;
+}
+
+/** What this node knows of the source file (from the pool that holds it, or the VM's block stats). */
+export interface SourceVolume {
+  capacity: number;
+  allocation: number;
+  format?: string;
+}
+
+export interface TargetPool {
+  name: string;
+  /** libvirt's pool type: dir, fs, netfs, logical, ... */
+  type?: string;
+  path?: string;
+  running: boolean;
+  available: number;
+  /** Names of the volumes it holds. */
+  volumes: ReadonlySet<string>;
+}
+
+/** The target node as planning sees it. */
+export interface TargetView {
+  /** The node's name, for messages. */
+  node: string;
+  pools: readonly TargetPool[];
+}
+
+export type DiskAction = 'copy' | 'shared' | 'not-copied';
+
+export interface DiskPlan {
+  target: string;
+  path?: string;
+  action: DiskAction;
+  /** Why, in the admin's words. */
+  why: string;
+  /** copy and shared: the target's pool and volume. */
+  pool?: string;
+  volume?: string;
+  /** copy: the volume to create. */
+  format?: string;
+  capacity?: number;
+  /** copy: the bytes it may take in its pool (checked against its free space). */
+  bytes?: number;
+}
+
+export interface StoragePlan {
+  disks: DiskPlan[];
+  /** The targets libvirt copies (the `migrate_disks` parameter); empty = no storage copy. */
+  migrateDisks: string[];
+  /** Every reason the move cannot start (empty = it can). */
+  problems: string[];
+}
+
+/** The sizes written in messages. */
+export function fmtBytes(n: number): string {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < u.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${u[i]}`;
+}
+
+type Node = Record<string, unknown>;
+const asNode = (v: unknown): Node | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Node) : undefined);
+const at = (n: Node | undefined, a: string): string | undefined => {
+  const v = n?.[`${ATTR}${a}`];
+  return v === undefined ? undefined : decodeEntities(String(v));
+};
+
+/** The VM's <domain type=...> (kvm, qemu, test, lxc, xen) and its disks, from its (live) domain XML. */
+export function migrationDisks(xml: string): { domainType?: string; disks: MigrationDisk[] } {
+  if (hasDtd(xml)) throw new Error('domain XML with a DTD is not accepted');
+  const doc = asNode(xmlParser(['disk']).parse(xml));
+  const domain = asNode(doc?.['domain']);
+  const domainType = at(domain, 'type');
+  const devices = asNode(domain?.['devices']);
+  const raw = devices?.['disk'];
+  const list = Array.isArray(raw) ? raw.map(asNode).filter((d): d is Node => d !== undefined) : [];
+  const disks = list.map((d) => {
+    const type = at(d, 'type') ?? 'file';
+    const src = asNode(d['source']);
+    const path = type === 'file' ? at(src, 'file') : type === 'block' ? at(src, 'dev') : undefined;
+    const backing = asNode(d['backingStore']);
+    const out: MigrationDisk = {
+      target: at(asNode(d['target']), 'dev') ?? '?',
+      device: at(d, 'device') ?? 'disk',
+      type,
+      shared: d['readonly'] !== undefined || d['shareable'] !== undefined,
+      hasBacking: backing !== undefined && backing['source'] !== undefined,
+    };
+    if (path !== undefined && path !== '') out.path = path;
+    const pool = at(src, 'pool');
+    const volume = at(src, 'volume');
+    if (type === 'volume' && pool !== undefined) out.pool = pool;
+    if (type === 'volume' && volume !== undefined) out.volume = volume;
+    const format = at(asNode(d['driver']), 'type');
+    if (format !== undefined) out.format = format;
+    return out;
+  });
+  return { ...(domainType !== undefined ? { domainType } : {}), disks };
+}
+
+/** libvirt copies storage during a migration only in its QEMU driver (NBD and drive-mirror). */
+export function copiesStorage(domainType: string | undefined): boolean {
+  return domainType === 'qemu' || domainType === 'kvm';
+}
+
+function split(path: string): { dir: string; name: string } {
+  const i = path.lastIndexOf('/');
+  return { dir: i <= 0 ? '/' : path.slice(0, i), name: path.slice(i + 1) };
+}
+
+const norm = (p: string): string => (p.length > 1 ? p.replace(/\/+$/, '') : p);
+
+/** Pools whose volumes are devices, not files: a volume there takes no format. */
+const BLOCK_POOLS = new Set(['logical', 'disk', 'iscsi', 'iscsi-direct', 'scsi', 'mpath', 'zfs']);
+
+/**
+ * The plan for moving these disks to `target`. `source` gives what this node knows of a
+ * disk's file (undefined when it is in no pool here and the VM reported no size).
+ */
+export function planStorage(disks: readonly MigrationDisk[], source: (d: MigrationDisk) => SourceVolume | undefined, target: TargetView): StoragePlan {
+  const out: DiskPlan[] = [];
+  const problems: string[] = [];
+  const node = target.node;
+  for (const d of disks) {
+    const base = { target: d.target, ...(d.path !== undefined ? { path: d.path } : {}) };
+    if (d.device === 'cdrom' || d.device === 'floppy') {
+      out.push({ ...base, action: 'not-copied', why: `a ${d.device}: the target needs the same medium path, libvirt does not copy it` });
+      continue;
+    }
+    if (d.shared) {
+      out.push({ ...base, action: 'not-copied', why: 'read-only or shareable: libvirt does not copy it' });
+      continue;
+    }
+    if (d.type === 'network') {
+      out.push({ ...base, action: 'shared', why: 'a network disk: the target reaches it itself' });
+      continue;
+    }
+    let pool: TargetPool | undefined;
+    let name: string;
+    let where: string;
+    if (d.type === 'volume') {
+      if (d.pool === undefined || d.volume === undefined) {
+        out.push({ ...base, action: 'not-copied', why: 'no source' });
+        continue;
+      }
+      name = d.volume;
+      where = `pool ${d.pool}`;
+      pool = target.pools.find((p) => p.running && p.name === d.pool);
+      if (!pool) {
+        problems.push(`${node} has no running storage pool '${d.pool}' for disk ${d.target} (volume ${d.volume}): define and start it there, or pass copyStorage: false if the pool is shared storage both nodes see`);
+        continue;
+      }
+    } else if (d.type === 'file' || d.type === 'block') {
+      if (d.path === undefined) {
+        out.push({ ...base, action: 'not-copied', why: 'an empty drive' });
+        continue;
+      }
+      const s = split(d.path);
+      name = s.name;
+      where = s.dir;
+      pool = target.pools.find((p) => p.running && p.path !== undefined && norm(p.path) === norm(s.dir));
+      if (!pool) {
+        problems.push(
+          `${node} has no storage pool at ${s.dir} for disk ${d.target} (${d.path}): define and start one there ` +
+            `(virsh pool-define-as NAME dir --target ${s.dir}; virsh pool-start NAME), or pass copyStorage: false if the disk is on storage both nodes share`,
+        );
+        continue;
+      }
+    } else {
+      problems.push(`disk ${d.target} is a ${d.type} disk, which this agent cannot plan a copy of: detach it, or pass copyStorage: false if the target reaches it`);
+      continue;
+    }
+    if (pool.volumes.has(name)) {
+      out.push({ ...base, action: 'shared', pool: pool.name, volume: name, why: `${node}'s pool ${pool.name} already holds ${name}: shared storage (or a copy left there)` });
+      continue;
+    }
+    const src = source(d);
+    if (!src) {
+      problems.push(`cannot tell the size of disk ${d.target} (${d.path ?? `${d.pool}/${d.volume}`}): it is in no storage pool on this node; define one holding ${where} here`);
+      continue;
+    }
+    // A chain is copied flattened into one volume, which may grow to the full size; a
+    // single file takes about what it takes here (QEMU skips zeroes on a new target).
+    const bytes = d.hasBacking ? src.capacity : Math.min(src.capacity, src.allocation);
+    const plan: DiskPlan = { ...base, action: 'copy', pool: pool.name, volume: name, capacity: src.capacity, bytes, why: `copied into a new volume ${name} of ${node}'s pool ${pool.name}` };
+    const format = d.format ?? src.format;
+    if (format !== undefined && !BLOCK_POOLS.has(pool.type ?? '')) plan.format = format;
+    out.push(plan);
+  }
+  // Room: every copy into one pool together.
+  for (const p of target.pools) {
+    const into = out.filter((d) => d.action === 'copy' && d.pool === p.name);
+    const need = into.reduce((a, d) => a + (d.bytes ?? 0), 0);
+    if (into.length > 0 && need > p.available) {
+      problems.push(`${node}'s pool ${p.name} has ${fmtBytes(p.available)} free, the copy of ${into.map((d) => d.target).join(', ')} needs ${fmtBytes(need)}: free space there or pick another node`);
+    }
+  }
+  return { disks: out, migrateDisks: out.filter((d) => d.action === 'copy').map((d) => d.target), problems };
+}
+
+/** The <volume> XML of a target volume: the source's name, size and format. */
+export function targetVolumeXml(d: DiskPlan): string {
+  const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;');
+  const fmt = d.format !== undefined ? `<target><format type='${esc(d.format)}'/></target>` : '';
+  return `<volume><name>${esc(d.volume ?? '')}</name><capacity unit='bytes'>${d.capacity ?? 0}</capacity><allocation unit='bytes'>0</allocation>${fmt}</volume>`;
+}
