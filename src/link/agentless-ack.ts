@@ -11,7 +11,7 @@
  * data, the channel hands that window back with ssh2's own top-up (windowAdjust in
  * lib/Channel.js), which ssh2 itself would only send once half the 2 MiB window is used.
  *
- * windowAdjust is not part of ssh2's documented API: test/deploy/agentless-ack.test.ts
+ * windowAdjust is not part of ssh2's documented API: test/link/agentless-ack.test.ts
  * fails if an upgrade moves or changes it, and without it channels just run as before.
  */
 import { createRequire } from 'node:module';
