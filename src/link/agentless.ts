@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { XmlRpcValue } from '../common/xmlrpc/value.js';
+import { ackEachBurst } from './agentless-ack.js';
 import { agentlessNote, DEFAULT_NODE_URI, libvirtSocketCandidates, localAgentRunner, relayedUri, type LocalAgent } from './agentless-host.js';
 import { listenUnixRelay, type UnixRelay } from './agentless-relay.js';
 import { DirectLink } from './direct-link.js';
@@ -28,10 +29,13 @@ export class AgentlessLink extends SshNodeLink implements NodeLink {
   private inner?: DirectLink;
   private startedAt = Date.now();
   private readonly uri: string;
+  private readonly ackBursts: boolean;
 
-  constructor(node: NodeConfig, opts: SshLinkOptions = {}) {
+  /** `ackBursts: false` leaves libvirt's channel as ssh2 makes it (agentless-ack.ts; for the bench's A/B). */
+  constructor(node: NodeConfig, opts: SshLinkOptions & { ackBursts?: boolean } = {}) {
     super(node, opts);
     this.uri = node.uri ?? DEFAULT_NODE_URI;
+    this.ackBursts = opts.ackBursts ?? true;
   }
 
   /** SSH alone is not the node: it is up once one of libvirt's sockets opens through it and the local agent serves. */
@@ -76,7 +80,12 @@ export class AgentlessLink extends SshNodeLink implements NodeLink {
     const runner = await localAgentRunner();
     const base = process.env['XDG_RUNTIME_DIR'] && existsSync(process.env['XDG_RUNTIME_DIR']) ? process.env['XDG_RUNTIME_DIR'] : tmpdir();
     this.dir ??= mkdtempSync(join(base, `vem-agentless-${this.name}-`)); // mode 0700
-    const libvirtRelay = this.relay('libvirt', () => this.openRemote(this.remoteSocket ?? ''));
+    // libvirt replies to concurrent calls back to back: without an ACK at once, the node's
+    // sshd holds the second one up to 40 ms (agentless-ack.ts).
+    const libvirtRelay = this.relay('libvirt', async () => {
+      const ch = await this.openRemote(this.remoteSocket ?? '');
+      return this.ackBursts ? ackEachBurst(ch) : ch;
+    });
     this.startedAt = Date.now();
     const agent = await runner({
       node: this.name,

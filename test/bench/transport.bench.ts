@@ -3,7 +3,9 @@
 // straight to the agent on loopback, measured in the same run; then calls/s with 64 concurrent
 // callers through the tunnel. Then an agentless node (the agent's code in this process, libvirt's
 // socket through an SSH stream-local channel) against a resident agent over the same libvirt (the
-// test driver on the lab node), vm.list p50 in the same run. Last, the dashboard's own CPU
+// test driver on the lab node), vm.list p50 in the same run, and vm.info p50: vm.list is answered
+// from the collector, vm.info asks libvirt each time (two calls at once), so only vm.info crosses
+// the stream-local channel per call (it found the delayed-ACK stall, agentless-ack.ts). Last, the dashboard's own CPU
 // (`vem tui` in tmux) over 10 agentless nodes against 10 resident ones, both dashboards running
 // side by side over the same idle window. Last line: one JSON object.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -131,12 +133,14 @@ async function main(): Promise<void> {
     console.log(`resident agent  : p50 ${r(pct(al.resident, 50))} ms  p99 ${r(pct(al.resident, 99))} ms  (vem agent on the node's test driver, ${al.vms} VMs, through SSH)`);
     console.log(`agentless node  : p50 ${r(pct(al.agentless, 50))} ms  p99 ${r(pct(al.agentless, 99))} ms  (agent code in this process, libvirt through an SSH stream-local channel)`);
     console.log(`agentless/resident: p50 x${r(pct(al.agentless, 50) / pct(al.resident, 50), 2)}  (goal <= 1.5)`);
-    console.log(`dashboard CPU   : ${DASH_NODES} agentless nodes ${r(dash.agentless, 2)} %  ${DASH_NODES} resident nodes ${r(dash.resident, 2)} %  x${r(dash.agentless / dash.resident, 2)}  (vem tui process only, ${DASH_IDLE_S} s idle window, both at once; RSS ${Math.round(dash.agentlessRss)} / ${Math.round(dash.residentRss)} MB)`);
+    console.log(`vm.info ${al.infoVm}: agentless p50 ${r(pct(al.agentlessInfo, 50))} ms  p99 ${r(pct(al.agentlessInfo, 99))} ms  resident p50 ${r(pct(al.residentInfo, 50))} ms  p99 ${r(pct(al.residentInfo, 99))} ms  x${r(pct(al.agentlessInfo, 50) / pct(al.residentInfo, 50), 2)}  (libvirt asked per call)`);
+    console.log(`dashboard CPU   : ${DASH_NODES} agentless nodes ${r(dash.agentless, 2)} %  ${DASH_NODES} resident nodes ${r(dash.resident, 2)} %  x${r(dash.agentless / dash.resident, 2)}  (vem tui process only, ${DASH_IDLE_S} s idle window, both at once; RSS ${Math.round(dash.agentlessRss)} / ${Math.round(dash.residentRss)} MB; the ${DASH_NODES} resident agents themselves ${r(dash.residentAgents, 2)} %)`);
     console.log(
       JSON.stringify({
         bench: 'transport', p50_ratio: r(pct(s, 50) / pct(d, 50), 2), p99_ms: r(pct(s, 99)), calls_per_s: Math.round(cpsTunnel),
         agentless_p50_ratio: r(pct(al.agentless, 50) / pct(al.resident, 50), 2), agentless_p50_ms: r(pct(al.agentless, 50)), resident_p50_ms: r(pct(al.resident, 50)),
-        dashboard_cpu_ratio: r(dash.agentless / dash.resident, 2), dashboard_agentless_cpu_pct: r(dash.agentless, 2), dashboard_resident_cpu_pct: r(dash.resident, 2), dashboard_nodes: DASH_NODES,
+        agentless_info_p50_ratio: r(pct(al.agentlessInfo, 50) / pct(al.residentInfo, 50), 2), agentless_info_p50_ms: r(pct(al.agentlessInfo, 50)), resident_info_p50_ms: r(pct(al.residentInfo, 50)),
+        dashboard_cpu_ratio: r(dash.agentless / dash.resident, 2), dashboard_agentless_cpu_pct: r(dash.agentless, 2), dashboard_resident_cpu_pct: r(dash.resident, 2), resident_agents_cpu_pct: r(dash.residentAgents, 2), dashboard_nodes: DASH_NODES,
       }),
     );
   } finally {
@@ -148,8 +152,8 @@ async function main(): Promise<void> {
   }
 }
 
-/** vm.list through an agentless link and through a resident agent's SSH link, both over the node's test driver, alternated call by call. */
-async function agentlessVsResident(n1: LabNode & { sshd: LabSshd }, home: string): Promise<{ agentless: number[]; resident: number[]; vms: number }> {
+/** vm.list, then vm.info, through an agentless link and through a resident agent's SSH link, both over the node's test driver, alternated call by call. */
+async function agentlessVsResident(n1: LabNode & { sshd: LabSshd }, home: string): Promise<{ agentless: number[]; resident: number[]; vms: number; agentlessInfo: number[]; residentInfo: number[]; infoVm: string }> {
   process.env['XDG_STATE_HOME'] = join(home, 'state');
   setLocalAgentLoader(() => import('../../src/cli/agentless-agent.js').then((m) => m.runLocalAgent));
   const file = join(home, 'node.xml');
@@ -163,11 +167,18 @@ async function agentlessVsResident(n1: LabNode & { sshd: LabSshd }, home: string
     links.push(viaResident, viaAgentless);
     const a = (): Promise<unknown> => viaAgentless.call(METHOD);
     const b = (): Promise<unknown> => viaResident.call(METHOD);
-    const first = (await a()) as unknown[];
+    const first = (await a()) as Array<{ name: string }>;
     await timeCalls(a, 200);
     await timeCalls(b, 200);
     const [ta, tb] = await alternate(a, b, ROUNDS);
-    return { agentless: ta, resident: tb, vms: first.length };
+    const infoVm = first[0]?.name;
+    if (infoVm === undefined) throw new Error('the test driver has no VM');
+    const ai = (): Promise<unknown> => viaAgentless.call('vm.info', infoVm);
+    const bi = (): Promise<unknown> => viaResident.call('vm.info', infoVm);
+    await timeCalls(ai, 50);
+    await timeCalls(bi, 50);
+    const [tai, tbi] = await alternate(ai, bi, ROUNDS);
+    return { agentless: ta, resident: tb, vms: first.length, agentlessInfo: tai, residentInfo: tbi, infoVm };
   } finally {
     await Promise.allSettled(links.map((l) => l.close()));
     resident.child.kill('SIGTERM');
@@ -208,7 +219,7 @@ function dashboardPid(tm: Tmux): number {
  * and `vem tui` over 10 resident agents (each its own `vem agent` process), all on the lab node's
  * test driver through its sshd, both dashboards up at once so they share the machine's load.
  */
-async function dashboardCpu(n1: LabNode & { sshd: LabSshd }, home: string): Promise<{ agentless: number; resident: number; agentlessRss: number; residentRss: number }> {
+async function dashboardCpu(n1: LabNode & { sshd: LabSshd }, home: string): Promise<{ agentless: number; resident: number; agentlessRss: number; residentRss: number; residentAgents: number }> {
   const file = join(home, 'dash-node.xml');
   writeTestNodeXml(file, { domains: 8, running: 8 });
   const agents: Array<{ url: string; child: ChildProcess }> = [];
@@ -237,14 +248,18 @@ async function dashboardCpu(n1: LabNode & { sshd: LabSshd }, home: string): Prom
     await new Promise((res) => setTimeout(res, 3000)); // first history fills, connections settle
     const pa = dashboardPid(ta);
     const pr = dashboardPid(tr);
+    // The resident dashboard's agents do the work the agentless one does in its own process.
+    const agentTicks = (): number => agents.reduce((sum, a) => sum + (a.child.pid !== undefined ? cpuTicks(a.child.pid) : 0), 0);
     const a0 = cpuTicks(pa);
     const r0 = cpuTicks(pr);
+    const g0 = agentTicks();
     const t0 = Date.now();
     await new Promise((res) => setTimeout(res, DASH_IDLE_S * 1000));
     const secs = (Date.now() - t0) / 1000;
     return {
       agentless: ((cpuTicks(pa) - a0) / TICK / secs) * 100,
       resident: ((cpuTicks(pr) - r0) / TICK / secs) * 100,
+      residentAgents: ((agentTicks() - g0) / TICK / secs) * 100,
       agentlessRss: rssMb(pa),
       residentRss: rssMb(pr),
     };

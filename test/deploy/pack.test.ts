@@ -37,6 +37,8 @@ test('the packed tarball installs with no compiler on PATH, ships no tests, and 
     assert.ok(existsSync(tgz), `npm pack wrote ${tgz}`);
     const listing = execFileSync('tar', ['-tzf', tgz], { encoding: 'utf8' }).split('\n');
     assert.ok(listing.includes('package/dist/vem-agent.mjs'), 'the one-file agent is in the tarball');
+    // vm.provision puts the guest agent on the seed; the installed agent finds it at dist/guest-agent.mjs.
+    assert.ok(listing.includes('package/dist/guest-agent.mjs'), 'the guest agent bundle is in the tarball');
     assert.ok(listing.includes('package/dist/src/cli.js'));
     assert.deepEqual(listing.filter((f) => /^package\/(dist\/)?test\//.test(f)), [], 'no tests in the tarball');
     // A PATH with node and sh only: cc, make, python3 and node-gyp's helpers are out of reach.
@@ -55,6 +57,12 @@ test('the packed tarball installs with no compiler on PATH, ships no tests, and 
     const v = spawnSync(join(prefix, 'bin', 'vem'), ['--version'], { env, encoding: 'utf8' });
     assert.equal(v.status, 0, v.stderr);
     assert.equal(v.stdout.trim(), `vem ${version.version}`);
+    // The installed agent's own lookup (provision.ts) finds the shipped guest agent, not a copy elsewhere.
+    const pkgDir = join(prefix, 'lib', 'node_modules', 've-manager');
+    const envNoGuest = { ...env, VEM_GUEST_AGENT: '' };
+    const found = spawnSync('node', ['--input-type=module', '-e', `import(${JSON.stringify(join(pkgDir, 'dist', 'src', 'agent', 'provision.js'))}).then((m) => process.stdout.write(String(m.findGuestAgentBundle())))`], { env: envNoGuest, encoding: 'utf8' });
+    assert.equal(found.status, 0, found.stderr);
+    assert.equal(found.stdout, join(pkgDir, 'dist', 'guest-agent.mjs'));
     const h = spawnSync(join(prefix, 'bin', 'vem'), ['call', '--help'], { env, encoding: 'utf8' });
     assert.equal(h.status, 0, h.stderr);
     assert.match(h.stdout + h.stderr, /vem call/);

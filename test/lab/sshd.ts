@@ -91,6 +91,15 @@ export async function createSshd(o: { name: string; ip: string; dir: string; ent
     'MaxSessions 100',
     'Subsystem sftp internal-sftp',
     'LogLevel VERBOSE',
+    // A non-root login for the tests of what needs root (test/lab/nonroot.ts): `nobody` with the
+    // lab key. sshd reads AuthorizedKeysFile as the user logging in, and nobody may not read the
+    // 0600 root-owned file, so its keys come from a command sshd runs as root instead. Its shell
+    // is nologin until nonroot.ts gives it /bin/sh in the node's namespace, so this alone lets
+    // nothing run. Match comes last: it applies to every line after it.
+    'Match User nobody',
+    '  AuthorizedKeysFile none',
+    `  AuthorizedKeysCommand /bin/cat ${authorized}`,
+    '  AuthorizedKeysCommandUser root',
     '',
   ].join('\n'));
   const [hostAlg, hostB64] = hostKeyPub.split(/\s+/);
