@@ -20,5 +20,5 @@ test('long jobs: running first then newest; percent and detail from the job figu
   assert.equal(m?.percent, 50);
   assert.equal(m?.label, 'migrate web n1 -> n2 (live)');
   assert.equal(m?.node, 'n1', 'job.cancel goes to the source node');
-  assert.equal(longJobs([mig], [clone, failed], 1).length, 1);
+  assert.equal(longJobs([mig], [clone, failed], [], 1).length, 1);
 });
