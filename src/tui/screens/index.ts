@@ -139,8 +139,8 @@ export class ManageScreens {
         ? [`Make the template ${vm.name} on ${vm.node} an ordinary VM again?`, 'The VMs made from it keep its disk as their backing file: starting it would write under them.']
         : [
             `Make ${vm.name} on ${vm.node} a template?`,
-            'Its first disk becomes the base of the VMs made from it (copy-on-write overlays); it is not started while it is a template.',
-            'F again makes it an ordinary VM.',
+            'Its first disk becomes the base of the VMs made from it (overlays);',
+            'while a template it is not started. F again makes it an ordinary VM.',
           ];
       this.deps.confirm(lines, () => void setVmTemplate(this.cmds, vm.node, vm.name, !is));
     });

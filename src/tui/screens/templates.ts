@@ -120,7 +120,6 @@ export class TemplatesScreen extends Screen implements Navigable {
       this.top = tl.top;
       out.push(...tl.lines.map((l) => l.replace(/SIMULATED(\s*)$/, (_m, sp: string) => `${t.sim('SIMULATED')}${sp}`)));
     }
-    out.push('', t.dim(escapeTags(cell('c: create a VM from the selected template (the form opens with it chosen)  r: read again', width))));
     return withFooter(out, height);
   }
 
