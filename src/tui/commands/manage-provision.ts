@@ -135,7 +135,14 @@ async function runFollow(cmds: ManageCommands, f: ProvisionFollow, everyMs: numb
       if (job.status !== 'running') break;
     } catch (e) {
       // A dropped link comes back and the job runs on in the agent meanwhile; a job the agent no longer knows is over.
-      if ((e instanceof XmlRpcFault && e.code === NOT_FOUND) || ++misses >= 120) {
+      const gone = e instanceof XmlRpcFault && e.code === NOT_FOUND;
+      if (gone && !f.job && f.by === 'events') {
+        // An old event of a job the agent has since forgotten (the first events page holds the node's history): nothing to show.
+        cmds.store.provisions.delete(`${f.node}/${f.id}`);
+        cmds.store.changed();
+        return f;
+      }
+      if (gone || ++misses >= 120) {
         f.lost = `lost track of job ${f.id}: ${errText(e)}`;
         cmds.store.changed();
         break;

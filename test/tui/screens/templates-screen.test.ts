@@ -209,7 +209,7 @@ test('a provisioning job outlives its form: listed with its steps, cancelled wit
   assert.deepEqual(end?.provision?.provision?.steps.map((x) => x.done), [true, false, false, false], 'the disk was made, then the cancel stopped it');
   assert.ok(!(await vmNames()).includes('slow-1'));
   assert.ok(!(await volumes()).includes('slow-1.qcow2'));
-  assert.ok(said.some((x) => x.err && /VM slow-1 not made: cancelled: /.test(x.text)));
+  await until(() => said.some((x) => x.err && /VM slow-1 not made: cancelled: /.test(x.text)), 'the form\'s follower saying so');
 });
 
 test('a job another client started (as vem vm create does) is followed from the node\'s events into the task list', async () => {
@@ -220,4 +220,10 @@ test('a job another client started (as vem vm create does) is followed from the 
   assert.match(j?.detail ?? '', /^disk, seed, define, start done \(started elsewhere, by .+\)$/);
   assert.equal(j?.percent, 100);
   assert.equal(screens.manage.provisions.get(`node-01/${id}`)?.by, 'events');
+  // An old event of a job the agent no longer knows (its history, on the first events page) adds nothing.
+  const before = screens.manage.provisions.size;
+  screens.onAgentEvents('node-01', [{ seq: 1, at: 1, source: 'job', kind: 'completed', vm: DEB, detail: { job: 'job-gone-1', kind: 'provision', dest: 'old-1', status: 'completed' } }]);
+  assert.equal(screens.manage.provisions.size, before + 1, 'followed at once');
+  await until(() => !screens.manage.provisions.has('node-01/job-gone-1'), 'the forgotten job dropped');
+  assert.ok(!jobs().some((j) => j.label.startsWith('provision old-1 ')));
 });
