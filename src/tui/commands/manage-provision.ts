@@ -10,7 +10,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { client, type Client } from '../../api/client.js';
-import type { Job } from '../../api/index.js';
+import type { AgentEvent, Job } from '../../api/index.js';
+import { XmlRpcFault } from '../../common/xmlrpc/codec.js';
+import type { ManageStore, ProvisionFollow } from '../store/manage.js';
 import { agentFieldError, type LocalInputs, type TemplateChoice, type TemplateFacts } from './manage-template.js';
 import type { FieldError } from './manage-validate.js';
 import { errText, type ManageCommands } from './manage.js';
@@ -73,13 +75,7 @@ export async function readLocalInputs(sshKey: string, userData: string, home = h
   return { sshKeys, ...(text !== undefined ? { userData: text } : {}), errors };
 }
 
-/** The job's steps in words: "disk, seed done; now define". */
-export function provisionProgressText(j: Job): string {
-  const steps = j.provision?.steps ?? [];
-  const done = steps.filter((s) => s.done).map((s) => s.step);
-  const now = steps.find((s) => !s.done)?.step;
-  return `${done.join(', ') || 'nothing'} done${j.status === 'running' && now !== undefined ? `; now ${now}` : ''}`;
-}
+export { provisionProgressText } from '../store/tasks.js';
 
 /** What a completed job made, in one line for the status line. */
 export function provisionResultText(node: string, j: Job): string {
@@ -91,12 +87,80 @@ export function provisionResultText(node: string, j: Job): string {
 
 export type ProvisionOutcome = { ok: true; job: Job } | { ok: false; error: FieldError; job?: Job };
 
+/** The agent's fault for a job it does not know (restarted, or the job trimmed): following it is over. */
+const NOT_FOUND = 1003;
+
+/** The followers running now, per store: one job.get loop per job however many ask. */
+const following = new WeakMap<ManageStore, Map<string, Promise<ProvisionFollow>>>();
+
 /**
- * Start vm.provision and follow it every `everyMs` until it ends, handing each
- * job.get answer to `onJob` (the form draws it). A refusal before the job (bad
- * input the agent found) comes back as the form field it names.
+ * Follows a vm.provision job with job.get every `everyMs` until it ends, keeping
+ * each answer in the management store (the create form and the tasks view draw
+ * it from there, so it outlives the form). Asked again for a job already
+ * followed, it hands back the same follower (the form's own job can also come
+ * through the node's events first).
  */
-export async function provisionVm(cmds: ManageCommands, node: string, choice: TemplateChoice, onJob: (j: Job) => void, everyMs = 400): Promise<ProvisionOutcome> {
+export function followProvision(cmds: ManageCommands, node: string, id: string, o: { name?: string; template?: string; by?: ProvisionFollow['by']; everyMs?: number } = {}): Promise<ProvisionFollow> {
+  const key = `${node}/${id}`;
+  const store = cmds.store;
+  let f = store.provisions.get(key);
+  if (!f) {
+    f = { node, id, name: o.name ?? '?', template: o.template ?? '?', by: o.by ?? 'events', startedAt: Date.now() };
+    store.provisions.set(key, f);
+    store.changed();
+  } else if (o.by === 'dashboard') f.by = 'dashboard';
+  let m = following.get(store);
+  if (!m) following.set(store, (m = new Map()));
+  const running = m.get(key);
+  if (running) return running;
+  if (f.job && f.job.status !== 'running') return Promise.resolve(f);
+  const p = runFollow(cmds, f, o.everyMs ?? 400).finally(() => m.delete(key));
+  m.set(key, p);
+  return p;
+}
+
+async function runFollow(cmds: ManageCommands, f: ProvisionFollow, everyMs: number): Promise<ProvisionFollow> {
+  const c = nodeClient(cmds, f.node);
+  let misses = 0;
+  for (;;) {
+    try {
+      const job = await c.job.get(f.id);
+      misses = 0;
+      f.job = job;
+      if (job.provision) {
+        f.name = job.provision.name;
+        f.template = job.provision.template;
+      }
+      cmds.store.changed();
+      if (job.status !== 'running') break;
+    } catch (e) {
+      // A dropped link comes back and the job runs on in the agent meanwhile; a job the agent no longer knows is over.
+      const gone = e instanceof XmlRpcFault && e.code === NOT_FOUND;
+      if (gone && !f.job && f.by === 'events') {
+        // An old event of a job the agent has since forgotten (the first events page holds the node's history): nothing to show.
+        cmds.store.provisions.delete(`${f.node}/${f.id}`);
+        cmds.store.changed();
+        return f;
+      }
+      if (gone || ++misses >= 120) {
+        f.lost = `lost track of job ${f.id}: ${errText(e)}`;
+        cmds.store.changed();
+        break;
+      }
+    }
+    await new Promise((r) => setTimeout(r, everyMs).unref());
+  }
+  cmds.host.invalidate(f.node);
+  return f;
+}
+
+/**
+ * Start vm.provision and follow it every `everyMs` until it ends (the job's
+ * answers go to the management store: `cmds.store.provisions`, by `node/id`,
+ * handed to `onStarted`). A refusal before the job (bad input the agent found)
+ * comes back as the form field it names.
+ */
+export async function provisionVm(cmds: ManageCommands, node: string, choice: TemplateChoice, onStarted: (key: string) => void = () => undefined, everyMs = 400): Promise<ProvisionOutcome> {
   const c = nodeClient(cmds, node);
   const name = choice.spec.name;
   const say = (t: string, e?: boolean): void => cmds.host.say(t, e);
@@ -109,26 +173,15 @@ export async function provisionVm(cmds: ManageCommands, node: string, choice: Te
     say(`VM ${name} not made: ${error.message}`, true);
     return { ok: false, error };
   }
-  let job: Job | undefined;
-  let misses = 0;
-  for (;;) {
-    try {
-      job = await c.job.get(id);
-      misses = 0;
-      onJob(job);
-      if (job.status !== 'running') break;
-    } catch (e) {
-      // A dropped link comes back; the job runs on in the agent meanwhile.
-      if (++misses >= 120) {
-        const message = `lost track of job ${id}: ${errText(e)}`;
-        say(`VM ${name}: ${message}`, true);
-        cmds.host.invalidate(node);
-        return { ok: false, error: { field: 'libvirt', message }, ...(job ? { job } : {}) };
-      }
-    }
-    await new Promise((r) => setTimeout(r, everyMs).unref());
+  const follower = followProvision(cmds, node, id, { name, template: choice.template.name, by: 'dashboard', everyMs });
+  onStarted(`${node}/${id}`);
+  const f = await follower;
+  const job = f.job;
+  if (f.lost !== undefined || !job) {
+    const message = f.lost ?? `lost track of job ${id}`;
+    say(`VM ${name}: ${message}`, true);
+    return { ok: false, error: { field: 'libvirt', message }, ...(job ? { job } : {}) };
   }
-  cmds.host.invalidate(node);
   if (job.status === 'completed') {
     say(provisionResultText(node, job));
     return { ok: true, job };
@@ -136,4 +189,58 @@ export async function provisionVm(cmds: ManageCommands, node: string, choice: Te
   const message = `${job.status}: ${job.reason ?? 'no reason given'}`;
   say(`VM ${name} not made: ${message}`, true);
   return { ok: false, error: { field: 'libvirt', message: `the job ${message}` }, job };
+}
+
+/**
+ * The provisioning jobs a node's events tell of (vm.provision started by `vem vm
+ * create` or another dashboard, or this one's before the form had the id), each
+ * followed into the tasks view. Only events of jobs not followed yet cost a call.
+ */
+export function followProvisionEvents(cmds: ManageCommands, node: string, events: readonly AgentEvent[]): void {
+  for (const e of events) {
+    if (e.source !== 'job' || e.detail['kind'] !== 'provision') continue;
+    const id = e.detail['job'];
+    if (typeof id !== 'string' || cmds.store.provisions.has(`${node}/${id}`)) continue;
+    const dest = e.detail['dest'];
+    void followProvision(cmds, node, id, { ...(typeof dest === 'string' ? { name: dest } : {}), ...(e.vm !== undefined ? { template: e.vm } : {}), by: 'events' });
+  }
+}
+
+/** The node's templates into the store (the :templates screen), once at a time per node. */
+export async function loadNodeTemplates(cmds: ManageCommands, node: string): Promise<void> {
+  const l = cmds.store.loaded(cmds.store.templates, node);
+  if (l.loading) return;
+  l.loading = true;
+  cmds.store.changed();
+  const t = await loadTemplates(cmds, node);
+  l.loading = false;
+  l.at = Date.now();
+  if (t.templates) {
+    l.data = [...t.templates];
+    delete l.error;
+  } else l.error = t.error ?? 'no answer';
+  cmds.store.changed();
+}
+
+/** Whether the node lists the VM as a template (template.list), or why that is not known. */
+export async function isVmTemplate(cmds: ManageCommands, node: string, vm: string): Promise<boolean | { error: string }> {
+  const t = await loadTemplates(cmds, node);
+  if (!t.templates) return { error: t.error ?? 'no answer' };
+  return t.templates.some((x) => x.kind === 'vm' && x.name === vm);
+}
+
+/** Marks a stopped VM as a template (on) or makes it an ordinary VM again; the result on the status line. */
+export async function setVmTemplate(cmds: ManageCommands, node: string, vm: string, on: boolean): Promise<boolean> {
+  const c = nodeClient(cmds, node);
+  try {
+    if (on) await c.template.mark(vm);
+    else await c.template.unmark(vm);
+  } catch (e) {
+    cmds.host.say(`${vm} on ${node}: ${on ? 'not made a template' : 'still a template'}: ${errText(e)}`, true);
+    return false;
+  }
+  cmds.host.say(on ? `${vm} on ${node} is now a template (it is not started again; make VMs from it with disk: template)` : `${vm} on ${node} is an ordinary VM again`);
+  cmds.host.invalidate(node);
+  if (cmds.store.templates.has(node)) void loadNodeTemplates(cmds, node);
+  return true;
 }

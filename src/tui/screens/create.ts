@@ -18,6 +18,7 @@ import { defaultSshKeyFile, loadTemplates, provisionProgressText, provisionVm, r
 import type { LocalInputs, TemplateFacts } from '../commands/manage-template.js';
 import { hostnameFor } from '../../common/cloud-init.js';
 import type { Job } from '../../api/index.js';
+import type { Theme } from '../views/theme.js';
 
 interface Field extends FormField {
   key: keyof CreateInput;
@@ -53,6 +54,28 @@ const FIELDS: Field[] = [
   { key: 'type', label: 'type', errs: ['type'], hint: 'kvm | qemu (TCG, no KVM)' },
 ];
 
+/**
+ * A provisioning job's steps as job.get told them, the failed one marked, and the
+ * reason in full (it names the step and what was removed), wrapped rather than cut:
+ * the create form and the tasks view draw the same lines.
+ */
+export function provisionJobLines(t: Theme, j: Job, width: number, by = ''): string[] {
+  const p = j.provision;
+  const line = (s: string): string => escapeTags(cell(s, width));
+  const out = [t.head(line(`Provisioning ${p?.name ?? j.dest} from ${p?.template ?? j.vm}: ${j.status}, ${provisionProgressText(j)}${by}`))];
+  for (const s of p?.steps ?? []) {
+    const failed = p?.failedStep === s.step;
+    const text = line(`  [${s.done ? 'x' : failed ? '!' : ' '}] ${cell(s.step, 7)} ${s.detail ?? ''}`);
+    out.push(failed ? t.bad(text) : text);
+  }
+  if (j.status !== 'running' && j.status !== 'completed') {
+    const reason = `! ${j.reason ?? 'no reason given'}`;
+    const w = Math.max(20, width - 4);
+    for (let i = 0; i < reason.length && i < w * 6; i += w) out.push(t.bad(line(`  ${i === 0 ? '' : '  '}${reason.slice(i, i + w)}`)));
+  }
+  return out;
+}
+
 export class CreateScreen extends Screen implements Navigable {
   readonly id = 'create';
   readonly title = 'Create VM';
@@ -64,8 +87,8 @@ export class CreateScreen extends Screen implements Navigable {
   private templates = new Map<string, TemplateFacts>();
   /** The SSH key and user-data files as last read on the jump host (the preview's input). */
   private local: LocalInputs = { sshKeys: [], errors: [] };
-  /** The provisioning job being followed, or the last one (its steps, and why it failed). */
-  job: Job | undefined;
+  /** The provisioning job this form started (`node/id` in the store's provisions), or none. */
+  private jobKey: string | undefined;
   /** Shown now: a job that ends after the admin left the form closes nothing else. */
   private visible = false;
 
@@ -105,6 +128,11 @@ export class CreateScreen extends Screen implements Navigable {
 
   override hide(): void {
     this.visible = false;
+  }
+
+  /** The provisioning job being followed, or the last one (its steps, and why it failed), as the store keeps it. */
+  get job(): Job | undefined {
+    return this.jobKey !== undefined ? this.h.manage.provisions.get(this.jobKey)?.job : undefined;
   }
 
   private fields(): Field[] {
@@ -147,29 +175,9 @@ export class CreateScreen extends Screen implements Navigable {
     );
     // Errors of fields the current choices hide are left out; those of no field go under the button.
     out.push(...formLines(t, { ...this.form(), errors: this.errors.filter((x) => !FIELDS.some((fd) => fd.errs.includes(x.field)) || this.fields().some((fd) => fd.errs.includes(x.field))) }, 'create', '', width));
-    if (this.job) out.push('', ...this.jobLines(this.job, width));
+    if (this.job) out.push('', ...provisionJobLines(this.h.theme, this.job, width));
     if (tmpl(this.input) && f) out.push('', ...this.templateLines(f, width));
     return withFooter(out, height);
-  }
-
-  /** The provisioning job's steps, as job.get told them. */
-  private jobLines(j: Job, width: number): string[] {
-    const t = this.h.theme;
-    const p = j.provision;
-    const line = (s: string): string => escapeTags(cell(s, width));
-    const out = [t.head(line(`Provisioning ${p?.name ?? j.dest} from ${p?.template ?? j.vm}: ${j.status}, ${provisionProgressText(j)}`))];
-    for (const s of p?.steps ?? []) {
-      const failed = p?.failedStep === s.step;
-      const text = line(`  [${s.done ? 'x' : failed ? '!' : ' '}] ${cell(s.step, 7)} ${s.detail ?? ''}`);
-      out.push(failed ? t.bad(text) : text);
-    }
-    if (j.status !== 'running' && j.status !== 'completed') {
-      // The reason in full (it names the step and what was removed), wrapped rather than cut.
-      const reason = `! ${j.reason ?? 'no reason given'}`;
-      const w = Math.max(20, width - 4);
-      for (let i = 0; i < reason.length && i < w * 6; i += w) out.push(t.bad(line(`  ${i === 0 ? '' : '  '}${reason.slice(i, i + w)}`)));
-    }
-    return out;
   }
 
   /** The node's templates, and the user-data the seed will carry (when the cloud-init fields are good). */
@@ -221,9 +229,9 @@ export class CreateScreen extends Screen implements Navigable {
     if (r.provision) {
       const choice = r.provision;
       this.sending = true;
-      this.job = undefined;
-      void provisionVm(h.cmds, this.node, choice, (j) => {
-        this.job = j;
+      this.jobKey = undefined;
+      void provisionVm(h.cmds, this.node, choice, (key) => {
+        this.jobKey = key;
         h.markDirty();
       }).then((res) => {
         this.sending = false;
@@ -271,7 +279,7 @@ export class CreateScreen extends Screen implements Navigable {
   stepNode(delta: number): void {
     this.node = stepNode(this.h.store, this.node, delta);
     this.errors = [];
-    this.job = undefined;
+    this.jobKey = undefined;
     this.show();
   }
 

@@ -17,6 +17,9 @@ import { DeleteScreen } from './delete.js';
 import { CloneScreen } from './clone.js';
 import { EditScreen } from './edit.js';
 import { XmlEditScreen, type EditorRunner } from './xml-edit.js';
+import { TemplatesScreen } from './templates.js';
+import { followProvisionEvents, isVmTemplate, setVmTemplate } from '../commands/manage-provision.js';
+import type { AgentEvent } from '../../api/index.js';
 import { Screen, type ScreenHost } from './types.js';
 
 export type { Screen, ScreenHost } from './types.js';
@@ -99,6 +102,50 @@ export class ManageScreens {
     this.deps.markDirty();
   }
 
+  /** The create form on `node` with `template` chosen (from :templates). */
+  openCreateFrom(node: string, template: string): void {
+    const s = new CreateScreen(this.host, node);
+    // The template's own size unless the admin gives one (a disk never shrinks below it).
+    Object.assign(s.input, { diskMode: 'template', template, diskSize: '' });
+    this.open(s);
+  }
+
+  /**
+   * A node's events, as its poller hands them to the dashboard: provisioning jobs
+   * started elsewhere are followed into the tasks view, and an open :templates
+   * re-reads that node when its templates may have changed.
+   */
+  onAgentEvents(node: string, events: readonly AgentEvent[]): void {
+    followProvisionEvents(this.cmds, node, events);
+    const s = this.current;
+    if (s instanceof TemplatesScreen) s.onEvents(node, events);
+  }
+
+  /**
+   * F / :template VM: a stopped VM made a template, or a template an ordinary VM
+   * again, after a confirmation. A VM that is not stopped is refused here with the
+   * reason (the agent would refuse it too); which way it goes is the node's
+   * template.list's say, read first.
+   */
+  toggleTemplate(vm: VmRecord): void {
+    const say = this.deps.say;
+    if (vm.state !== 'shutoff') {
+      say(`${vm.name} is ${vm.state}: only a stopped VM can be made a template or an ordinary VM again (shut it down first)`, true);
+      return;
+    }
+    void isVmTemplate(this.cmds, vm.node, vm.name).then((is) => {
+      if (typeof is !== 'boolean') return say(`${vm.name}: cannot tell whether it is a template (${is.error})`, true);
+      const lines = is
+        ? [`Make the template ${vm.name} on ${vm.node} an ordinary VM again?`, 'The VMs made from it keep its disk as their backing file: starting it would write under them.']
+        : [
+            `Make ${vm.name} on ${vm.node} a template?`,
+            'Its first disk becomes the base of the VMs made from it (overlays);',
+            'while a template it is not started. F again makes it an ordinary VM.',
+          ];
+      this.deps.confirm(lines, () => void setVmTemplate(this.cmds, vm.node, vm.name, !is));
+    });
+  }
+
   private findVm(arg: string): VmRecord | undefined {
     if (!arg) return this.deps.selectedVm();
     const q = arg.toLowerCase();
@@ -124,6 +171,22 @@ export class ManageScreens {
           return true;
         }
         this.open(name === 'storage' ? new StorageScreen(this.host, n) : new NetworkScreen(this.host, n));
+        return true;
+      }
+      case 'templates': {
+        const n = arg ? this.findNode(arg) : node;
+        if (arg && !n) {
+          say(`no node '${arg}'`, true);
+          return true;
+        }
+        this.open(new TemplatesScreen(this.host, n, (nd, t) => this.openCreateFrom(nd, t)));
+        return true;
+      }
+      case 'template': {
+        // Not a screen: a confirmation, then the mark (F and :template VM come here).
+        const vm = this.findVm(arg);
+        if (!vm) say(arg ? `no VM matches '${arg}'` : 'no VM selected', true);
+        else this.toggleTemplate(vm);
         return true;
       }
       case 'create': {
@@ -163,6 +226,7 @@ export const SCREEN_HELP = [
   { title: 'Networks (:networks)', bindings: NetworkScreen.TABLE },
   { title: 'Guest browser (i)', bindings: GuestScreen.TABLE },
   { title: 'Create VM (a)', bindings: CreateScreen.TABLE },
+  { title: 'Templates (:templates)', bindings: TemplatesScreen.TABLE },
   { title: 'Clone VM (K)', bindings: CloneScreen.TABLE },
   { title: 'Edit VM (e)', bindings: EditScreen.TABLE },
   { title: 'XML edit (X)', bindings: XmlEditScreen.TABLE },

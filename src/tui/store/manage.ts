@@ -4,7 +4,8 @@
  * change calls `onChange` so the dashboard redraws.
  */
 import type { DhcpLease } from '../../api/network.js';
-import type { Snapshot } from '../../api/types.js';
+import type { Job, Snapshot } from '../../api/types.js';
+import type { TemplateInfo } from '../../api/template.js';
 import type { DomainDevices } from './manage-xml.js';
 import type { FilesystemRow, GroupRow, GuestAgentState, GuestSystem, InterfaceRow, NetworkRow, PoolRow, ProcessRow, ServiceRow, SessionRow, UserRow, VolumeRow } from './manage-decode.js';
 
@@ -69,8 +70,31 @@ export interface CloneFollow {
   startedAt: number;
 }
 
+/**
+ * A provisioning job (vm.provision) the dashboard follows, by `node/job id`: one its
+ * create form started, or one the node's events told of (`vem vm create`, another
+ * dashboard). Kept after the form closes, for the tasks view.
+ */
+export interface ProvisionFollow {
+  node: string;
+  id: string;
+  /** The VM being made and its template: from the request or the event, then from the job. */
+  name: string;
+  template: string;
+  /** The last job.get answer (steps, status, reason); undefined until the first. */
+  job?: Job;
+  /** This dashboard's create form started it, or it was seen in the node's events. */
+  by: 'dashboard' | 'events';
+  startedAt: number;
+  /** Why it is no longer followed before it ended (the agent forgot it, the link stayed down). */
+  lost?: string;
+}
+
 export class ManageStore {
   readonly clones = new Map<string, CloneFollow>();
+  readonly provisions = new Map<string, ProvisionFollow>();
+  /** Each node's templates (template.list), as the :templates screen last read them. */
+  readonly templates = new Map<string, Loaded<TemplateInfo[]>>();
   readonly storage = new Map<string, Loaded<NodeStorage>>();
   readonly networks = new Map<string, Loaded<NodeNetworks>>();
   readonly guests = new Map<string, GuestData>();

@@ -1,14 +1,16 @@
 /**
  * Every long job in one list for the tasks view: live migrations (the command
- * layer follows them with job.get) and clones with their volume copies (the
- * management store follows those), running ones first, then the recent ones.
+ * layer follows them with job.get), clones with their volume copies and
+ * provisioning jobs with their steps (the management store follows those),
+ * running ones first, then the recent ones.
  * Pure: it reads what the followers keep; cancelling goes through the host.
  */
+import type { Job } from '../../api/types.js';
 import type { Migration } from '../commands/index.js';
-import type { CloneFollow } from './manage.js';
+import type { CloneFollow, ProvisionFollow } from './manage.js';
 
 export interface LongJob {
-  kind: 'migration' | 'clone';
+  kind: 'migration' | 'clone' | 'provision';
   /** The agent's job id and the node that runs it (job.cancel goes there). */
   node: string;
   job: string;
@@ -22,6 +24,8 @@ export interface LongJob {
   detail: string;
   error?: string;
   startedAt: number;
+  /** A provisioning job's last job.get answer (its steps, drawn under the list when selected). */
+  provision?: Job;
 }
 
 function pctOf(done: number | undefined, total: number | undefined): number | undefined {
@@ -32,8 +36,16 @@ function mib(b: number | undefined): string {
   return b === undefined ? '?' : `${Math.round(b / 1048576)} MiB`;
 }
 
+/** A provisioning job's steps in words: "disk, seed done; now define". */
+export function provisionProgressText(j: Job): string {
+  const steps = j.provision?.steps ?? [];
+  const done = steps.filter((s) => s.done).map((s) => s.step);
+  const now = steps.find((s) => !s.done)?.step;
+  return `${done.join(', ') || 'nothing'} done${j.status === 'running' && now !== undefined ? `; now ${now}` : ''}`;
+}
+
 /** The jobs, running first, newest first within each; at most `limit`. */
-export function longJobs(migrations: Iterable<Migration>, clones: Iterable<CloneFollow>, limit = 50): LongJob[] {
+export function longJobs(migrations: Iterable<Migration>, clones: Iterable<CloneFollow>, provisions: Iterable<ProvisionFollow> = [], limit = 50): LongJob[] {
   const out: LongJob[] = [];
   for (const m of migrations) {
     const j = m.job;
@@ -53,6 +65,18 @@ export function longJobs(migrations: Iterable<Migration>, clones: Iterable<Clone
       state: c.state, ...(percent !== undefined ? { percent } : {}),
       detail: `volumes ${done}/${c.volumes.length} copied${c.bytesTotal > 0 ? `, ${mib(c.bytesDone)} of ${mib(c.bytesTotal)}` : ''}`,
       ...(c.error ? { error: c.error } : {}), startedAt: c.startedAt,
+    });
+  }
+  for (const p of provisions) {
+    const j = p.job;
+    const steps = j?.provision?.steps ?? [];
+    const percent = steps.length > 0 ? (100 * steps.filter((s) => s.done).length) / steps.length : undefined;
+    const error = p.lost ?? (j && j.status !== 'running' && j.status !== 'completed' ? (j.reason ?? 'no reason given') : undefined);
+    out.push({
+      kind: 'provision', node: p.node, job: p.id, vmKey: `${p.node}/${p.name}`, label: `provision ${p.name} from ${p.template} on ${p.node}`,
+      state: j?.status ?? 'running', ...(percent !== undefined ? { percent } : {}),
+      detail: j ? `${provisionProgressText(j)}${p.by === 'events' ? ` (started elsewhere, by ${j.caller || 'another client'})` : ''}` : 'starting',
+      ...(error !== undefined ? { error } : {}), startedAt: p.startedAt, ...(j ? { provision: j } : {}),
     });
   }
   out.sort((a, b) => Number(b.state === 'running') - Number(a.state === 'running') || b.startedAt - a.startedAt);

@@ -3,7 +3,7 @@
  * commands. Redraws are coalesced: data changes mark the screen dirty and one
  * timer tick draws them; a key draws at once so typing never waits for data.
  */
-import { api } from '../../api/index.js';
+import { api, type AgentEvent } from '../../api/index.js';
 import blessed from 'blessed';
 import { appendFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -65,10 +65,11 @@ export const GLOBAL: readonly Binding<Dashboard>[] = [
   { keys: ['q'], help: 'quit (on another screen: back to the one below)', hint: 'quit', command: 'quit', run: (d) => (d.stack.top === d.overview || d.viaCommand ? d.quit(0) : d.pop(d.stack.top)) },
   { keys: ['C-c'], help: 'quit at once', run: (d) => d.quit(0) },
   { keys: ['w'], help: 'wall mode: the whole cluster at a glance, no keys needed', hint: 'wall', command: 'wall', run: (d) => d.push(new WallPage(d)) },
-  { keys: ['t'], help: 'tasks: progress and results of migrations and bulk actions', command: 'tasks', run: (d) => d.showTasks() },
+  { keys: ['t'], help: 'tasks: progress and results of migrations, clones, provisioning (with its steps) and bulk actions', command: 'tasks', run: (d) => d.showTasks() },
   { keys: ['A'], help: 'toggle ASCII charts (for terminals without braille)', run: (d) => d.toggleGlyphs() },
   { keys: ['L'], help: 'cluster event log, newest first (:events [WORDS] filters; / in the log filters as you type; :events export FILE writes it as JSON lines)', command: 'events', args: '[WORDS|export FILE]', run: (d, arg) => eventsCommand(d, arg ?? '', (f) => d.openEvents(f)) },
   { keys: ['V'], help: "VNC/SPICE display of the selected VM: a loopback port forwarded through its node's SSH link, a viewer command to copy ($VEM_VNC_VIEWER is started when set); closing the view ends the forward", command: 'vnc', args: '[VM]', run: (d, arg) => d.openDisplay(arg ?? '') },
+  { keys: [], help: "templates of a node, or of every node: c makes a VM from the selected one (the create form with it chosen)", command: 'templates', args: '[NODE]', run: (d, arg) => void d.openScreen('templates', arg ?? '') },
   { keys: ['B'], help: 'balance (level 2): imbalance, recommended moves, automatic mode (:balance apply, :balance auto on|off [SECONDS])', command: 'balance', args: '[apply|auto on|off]', run: (d, arg) => balanceCommand(d, d.balance, arg, () => d.openBalance()) },
 ];
 
@@ -138,7 +139,7 @@ export class Dashboard implements AppHost {
     this.global = bind(this, GLOBAL);
     for (const l of o.links) {
       this.links.set(l.name, l);
-      this.pollers.set(l.name, new NodePoller(l, this.store, { refreshMs: o.refreshMs ?? 1000, frozen: this.frozen, watched: () => this.watches(l.name), nodeWatched: () => this.watchesNode(l.name), sort: () => this.overview.sortKey, onEvents: (ev) => this.events.addAgent(l.name, ev) }));
+      this.pollers.set(l.name, new NodePoller(l, this.store, { refreshMs: o.refreshMs ?? 1000, frozen: this.frozen, watched: () => this.watches(l.name), nodeWatched: () => this.watchesNode(l.name), sort: () => this.overview.sortKey, onEvents: (ev) => this.onAgentEvents(l.name, ev) }));
       l.on('state', (st, detail) => this.events.add({ at: Date.now(), node: l.name, source: 'link', kind: st, text: detail ?? '' }));
     }
     this.cmd = new CommandCenter({
@@ -301,8 +302,14 @@ export class Dashboard implements AppHost {
     this.push(new DisplayPage(this, this.displays, vm));
   }
 
+  /** A node's events: the event log, and the management screens (provisioning started elsewhere, :templates). */
+  private onAgentEvents(node: string, ev: readonly AgentEvent[]): void {
+    this.events.addAgent(node, ev);
+    this.screens.onAgentEvents(node, ev);
+  }
+
   longJobs(): LongJob[] {
-    return longJobs(this.cmd.migrations.values(), this.screens.manage.clones.values());
+    return longJobs(this.cmd.migrations.values(), this.screens.manage.clones.values(), this.screens.manage.provisions.values());
   }
 
   cancelJob(j: LongJob): void {

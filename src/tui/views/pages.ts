@@ -10,6 +10,7 @@ import { describeMove } from '../commands/balance.js';
 import { level1Changes } from '../store/level1.js';
 import { BoundPage, type AppHost } from './page.js';
 import { VM_ACTIONS, type VmContext } from './vm-actions.js';
+import { provisionJobLines } from '../screens/create.js';
 
 /** How often the node view re-reads level 1's state. */
 const LEVEL1_REFRESH_MS = 5000;
@@ -221,7 +222,7 @@ export class TasksPage extends View {
   static readonly TABLE: readonly Binding<TasksPage>[] = [
     { keys: ['down', 'j'], help: 'select the next job', hint: 'select', run: (p) => (p.sel += 1) },
     { keys: ['up', 'k'], help: 'select the previous job', run: (p) => (p.sel = Math.max(0, p.sel - 1)) },
-    { keys: ['x'], help: 'cancel the selected running job (migration or clone; after a confirmation)', hint: 'cancel job', run: (p) => p.cancelSelected() },
+    { keys: ['x'], help: 'cancel the selected running job (migration, clone or provisioning; after a confirmation)', hint: 'cancel job', run: (p) => p.cancelSelected() },
     { keys: ['t'], help: 'close the tasks view', run: (p) => p.close() },
   ];
   protected table(): readonly Binding<this>[] {
@@ -240,13 +241,21 @@ export class TasksPage extends View {
     const j = this.selected(h.longJobs());
     if (!j) return h.say('no job to cancel', true);
     if (j.state !== 'running') return h.say(`${j.label} has ended (${j.state})`, true);
-    h.confirm([`Cancel ${j.label}?`, j.kind === 'clone' ? 'The agent stops after the volume it is copying; the copies made are removed.' : 'libvirt aborts the migration; the VM stays on its node.'], () => h.cancelJob(j));
+    const what =
+      j.kind === 'clone'
+        ? 'The agent stops after the volume it is copying; the copies made are removed.'
+        : j.kind === 'provision'
+          ? 'The agent stops before its next step; what it made (overlay, seed, definition) is removed.'
+          : 'libvirt aborts the migration; the VM stays on its node.';
+    h.confirm([`Cancel ${j.label}?`, what], () => h.cancelJob(j));
   }
   lines(width: number, height: number): string[] {
     const h = this.host;
     const jobs = h.longJobs();
     const sel = this.selected(jobs);
     const out = [...jobLines(jobs, sel, width, Math.max(3, Math.floor(height / 2)), h.theme, h.glyphs), ''];
+    // The selected provisioning job's steps and its reason in full, under the list.
+    if (sel?.provision) out.push(...provisionJobLines(h.theme, sel.provision, width, ` (${sel.node}, ${sel.job})`), '');
     return [...out, ...taskLines(h.cmd.tasks, height - out.length, h.theme)];
   }
 }

@@ -138,6 +138,13 @@ export const VM_ACTIONS: readonly Binding<VmContext>[] = [
       ),
   },
   opener('clone', ['K'], 'clone a stopped VM: new name, copies of its volumes, new MACs'),
+  {
+    keys: ['F'],
+    help: 'template: make the stopped VM a template, or a template an ordinary VM again (asks first; a running VM is refused)',
+    command: 'template',
+    args: '[VM]',
+    run: (c, arg) => withVm(c, arg, (vm) => void c.host.openScreen('template', vm.key)),
+  },
   opener('edit', ['e'], "edit the VM: attach/detach disks and NICs, a NIC's network, boot order"),
   opener('xml', ['X'], "edit the VM's XML in $EDITOR; a refused edit keeps your text"),
   opener('guest', ['i'], 'guest browser: processes, users, services, OS and filesystems'),
