@@ -297,7 +297,15 @@ export class JobManager {
     job.cancelRequested = true;
     // A volume copy cannot be interrupted; the clone stops after the copy under way and rolls back.
     // A migration still making its target volumes stops before libvirt is asked to migrate.
-    if (job.kind === 'migrate' && !this.preparing.has(job.id)) await hv.abortJob(job.vm);
+    if (job.kind === 'migrate' && !this.preparing.has(job.id)) {
+      try {
+        await hv.abortJob(job.vm);
+      } catch (e) {
+        // Refused (a driver without job abort): the migration goes on, and must not end up called cancelled.
+        job.cancelRequested = false;
+        throw e;
+      }
+    }
     return job;
   }
 

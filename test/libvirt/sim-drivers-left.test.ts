@@ -114,6 +114,8 @@ test("through the agent: job.cancel of a Xen migration says the Xen driver canno
   const vm = (await guests(xen))[0] ?? '';
   const id = (await c.call('vm.migrate', vm, 'sim://xen-02')) as string;
   await assert.rejects(c.call('job.cancel', id), /cancelling a job is not supported by the Xen driver on xen-01\.simulated/);
+  // A refused cancel is no cancel: were the move to fail now, it must not be reported as cancelled.
+  assert.equal(((await c.call('job.get', id)) as { cancelRequested: boolean }).cancelRequested, false);
   for (let i = 0; i < 600 && !(await xen2.listDomains()).some((r) => r.name === vm && r.id > 0); i++) clock.advance(1000);
   assert.ok((await xen2.listDomains()).some((r) => r.name === vm), 'the migration was not stopped');
   let job: { status: string } = { status: 'running' };
