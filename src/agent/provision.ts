@@ -223,8 +223,9 @@ export async function runProvision(hv: Hypervisor, job: Job, plan: ProvisionPlan
   let defined = false;
   let step: ProvisionState['steps'][number] | undefined;
   const begin = (name: ProvisionState['steps'][number]['step']): void => {
-    if (job.cancelRequested) throw new Error('cancelled; what was made is removed');
+    // The step about to start is the one a cancel stops, not the one that just succeeded.
     step = st.steps.find((s) => s.step === name);
+    if (job.cancelRequested) throw new Error('cancelled; what was made is removed');
   };
   try {
     begin('disk');

@@ -207,6 +207,7 @@ test('a provisioning job outlives its form: listed with its steps, cancelled wit
   const end = jobs().find((x) => x.job === j.job);
   assert.match(end?.error ?? '', /cancelled; what was made is removed; removed what was made \(default\/slow-1\.qcow2\)/);
   assert.deepEqual(end?.provision?.provision?.steps.map((x) => x.done), [true, false, false, false], 'the disk was made, then the cancel stopped it');
+  assert.equal(end?.provision?.provision?.failedStep, 'seed', 'the cancel stopped the step about to start, not the disk that was made');
   assert.ok(!(await vmNames()).includes('slow-1'));
   assert.ok(!(await volumes()).includes('slow-1.qcow2'));
   await until(() => said.some((x) => x.err && /VM slow-1 not made: cancelled: /.test(x.text)), 'the form\'s follower saying so');
