@@ -22,7 +22,7 @@ export interface PoolView {
   type?: string;
   path?: string;
   available: number;
-  volumes: ReadonlyArray<{ name: string; path: string; capacity: number; allocation: number; format?: string }>;
+  volumes: ReadonlyArray<{ name: string; path: string; capacity: number; allocation: number; format?: string; backing?: string }>;
 }
 
 /** What planning needs of the node. */
@@ -156,6 +156,9 @@ export function planProvision(spec: ProvisionSpec, node: ProvisionNodeView): Pro
   const srcFormat = t.format ?? 'raw';
   if (remote && srcFormat !== 'qcow2' && srcFormat !== 'raw') throw new ProvisionError('template', `${t.name} on ${remote.node} is ${srcFormat}; only qcow2 and raw templates are copied between nodes`);
   const copyFormat: 'qcow2' | 'raw' = remote && srcFormat === 'raw' ? 'raw' : 'qcow2';
+  // Its bytes would name a backing file that exists only there.
+  const backing = remote?.pools.find((p) => p.name === t.pool)?.volumes.find((v) => v.name === t.volume)?.backing;
+  if (remote && backing !== undefined) throw new ProvisionError('template', `${t.name} on ${remote.node} is an overlay on ${backing}; only a self-contained image can be copied between nodes (flatten it there first: qemu-img convert, or vem vm create --full-copy on ${remote.node})`);
   const base: VmTemplateBase = (t.kind === 'vm' ? (remote?.vmTemplates ?? node.vmTemplates).get(t.name) : undefined) ?? {};
   const capacity = spec.diskBytes ?? t.capacity;
   if (!Number.isFinite(capacity) || capacity <= 0) throw new ProvisionError('diskBytes', `must be a positive number of bytes, got ${capacity}`);

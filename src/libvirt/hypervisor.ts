@@ -160,6 +160,8 @@ export interface StorageVolumeInfo {
   capacity: number;
   allocation: number;
   format?: string;
+  /** The backing file of an overlay (qcow2 with a <backingStore>). */
+  backing?: string;
 }
 
 export interface NetworkInfo {

@@ -81,6 +81,24 @@ describe('provisioning plan', () => {
     assert.equal(planProvision({ name: 'new3', template: T }, view({}, tight)).disk.copyFrom, undefined, 'the same pool still takes an overlay');
   });
 
+  it('a template on another node: copied from there keeping its format, into the pool of the same name here; an overlay there is refused', () => {
+    const there: PoolView[] = [{ name: 'templates', state: 'running', type: 'dir', path: '/t', available: 10 * GiB, volumes: [
+      { name: 'golden.img', path: '/t/golden.img', capacity: GiB, allocation: 10e6, format: 'raw' },
+      { name: 'layer.qcow2', path: '/t/layer.qcow2', capacity: GiB, allocation: 1e6, format: 'qcow2', backing: '/t/base.qcow2' },
+    ] }];
+    const remote = { uri: 'qemu+tcp://10.0.0.1/system', node: 'n9', templates: volumeTemplates(there), vmTemplates: new Map(), pools: there };
+    const p = planProvision({ name: 'far1', template: 'templates/golden.img', templateUri: remote.uri, diskBytes: 2 * GiB }, view({ remote }));
+    assert.deepEqual(p.disk.copyFrom, { pool: 'templates', volume: 'golden.img', uri: 'qemu+tcp://10.0.0.1/system', node: 'n9' });
+    assert.equal(p.disk.volume, 'far1.img', 'a raw image stays raw, and is named so');
+    assert.match(p.disk.xml, /<capacity unit='bytes'>1073741824<\/capacity><target><format type='raw'\/>/, 'made at the template\'s size, grown after the copy');
+    assert.equal(p.disk.capacity, 2 * GiB);
+    refused({ template: 'templates/layer.qcow2', templateUri: remote.uri }, 'template', /layer\.qcow2 on n9 is an overlay on \/t\/base\.qcow2/, view({ remote }));
+    refused({ template: 'templates/nope.img', templateUri: remote.uri }, 'template', /pool templates on n9 has no volume 'nope\.img'/, view({ remote }));
+    // A raw image arrives whole: its capacity must fit, not just its allocation.
+    const small: PoolView[] = [{ name: 'templates', state: 'running', type: 'dir', path: '/srv/templates', available: 500e6, volumes: [] }];
+    refused({ template: 'templates/golden.img', templateUri: remote.uri }, 'pool', /a full copy of templates\/golden\.img from n9 needs 1082130432/, view({ remote }, small));
+  });
+
   it('refuses bad input naming the field', () => {
     refused({ template: 'nope' }, 'template', /no template 'nope' on n1 \(templates: templates\/debian/);
     refused({ template: 'default/missing.qcow2' }, 'template', /no volume 'missing\.qcow2'/);

@@ -74,6 +74,9 @@ export async function volumeInfo(rpc: RpcConnection, v: VolumeHandle): Promise<S
   const target = section(xml, 'target');
   const format = target ? tagAttr(target, 'format', 'type') : undefined;
   if (format !== undefined) info.format = format;
+  const backing = section(xml, 'backingStore');
+  const backingPath = backing ? tagText(backing, 'path') : undefined;
+  if (backingPath) info.backing = backingPath;
   return info;
 }
 
