@@ -4,7 +4,8 @@ import type { EvacuationStep } from '../commands/plan.js';
 import { targetsFor } from '../commands/plan.js';
 import type { VmRecord } from '../store/model.js';
 import { escapeTags, width, wrapText } from '../format/text.js';
-import { evacuationLines, migrateChoiceLines, migrationLines } from './panels.js';
+import { migrateChoiceLines, migrationLines } from './panels.js';
+import { evacuationLines } from './evacuation-lines.js';
 import { BoundPage, type AppHost } from './page.js';
 import type { Snapshot } from '../../api/types.js';
 import { snapshotRows } from './snapshot-rows.js';
@@ -166,8 +167,8 @@ export class EvacuateDialog extends Dialog {
     void this.host.cmd.evacuate(this.node, this.steps);
     this.onStart();
   }
-  lines(_width: number, height: number): string[] {
-    return evacuationLines(this.node, this.steps, this.host.theme).slice(0, height);
+  lines(width: number, height: number): string[] {
+    return evacuationLines(this.node, this.steps, this.host.theme, width, height);
   }
 }
 
