@@ -17,7 +17,7 @@ import { haveTmux, tableRows, Tmux } from './tmux.js';
 import { need } from '../../ci.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
-const VEM = resolve(ROOT, 'dist/src/cli.js');
+const VEM = process.env['VEM_CLI'] ?? resolve(ROOT, 'dist/src/cli.js');
 
 test('vem tui over a real libvirtd stopped under its agent: rows stale with the last answer\'s time, fresh again when it is back', { timeout: 150_000 }, async (t) => {
   if (requireLab(t, ['libvirt']) !== null) return;
