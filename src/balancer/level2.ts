@@ -316,10 +316,12 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
   }
 
   // 3. No hotspot left to act on: reduce imbalance a little, from the busiest node.
-  if (hot.length === 0) {
+  // Nodes being evacuated are neither source nor target; when every node is, there is nothing to balance.
+  const open = hosts.filter((h) => !h.spec.evacuate);
+  if (hot.length === 0 && open.length > 0) {
     let rounds = Math.min(budget, cfg.imbalanceMoves);
     while (rounds-- > 0 && spread.std() > cfg.imbalance) {
-      const src = hosts.filter((h) => !h.spec.evacuate).reduce((a, b) => (w.util(b) > w.util(a) ? b : a));
+      const src = open.reduce((a, b) => (w.util(b) > w.util(a) ? b : a));
       const c = bestMove(src, hotSet, true);
       if (!c) break;
       take(src, c, 'imbalance');

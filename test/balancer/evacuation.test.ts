@@ -3,9 +3,10 @@
 // same through planLive and planLevel2, which must go through this one planner.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeRemaining, planEvacuation, type EvacNode, type EvacuationPlan, type EvacVm, type EvacVmState, type PausedChoice } from '../../src/balancer/evacuate.js';
+import { describeRemaining, planEvacuation, stillHeld as stillHeldOf, type EvacNode, type EvacuationPlan, type EvacVm, type EvacVmState, type PausedChoice } from '../../src/balancer/evacuate.js';
 import { planLevel2 } from '../../src/balancer/level2.js';
-import { planLive, type ClusterSource, type LiveSnapshot } from '../../src/balancer/live.js';
+import { evacState, planLive, toPlanInput, type ClusterSource, type LivePlanOptions, type LiveSnapshot, type LiveVm } from '../../src/balancer/live.js';
+import { VM_STATES } from '../../src/api/types.js';
 import { createRng, type Rng } from '../../src/balancer/rng.js';
 import { randomCase } from './gen.js';
 
@@ -269,4 +270,98 @@ test('evacuation: VMs bound by strict affinity go to one node with room for all,
   const full = planEvacuation(['a'], [nodes[0]!, nodes[1]!], vms.slice(0, 2));
   assert.deepEqual(full.moves, []);
   assert.deepEqual(full.remaining.map((r) => r.code), ['no-room', 'no-room']);
+});
+
+/** A live snapshot with every libvirt state, some unreachable or maintenance nodes, two drivers, hot and idle nodes. */
+function randomLive(seed: number): { snap: LiveSnapshot; opts: LivePlanOptions } {
+  const r: Rng = createRng(seed);
+  const N = r.int(1, 7);
+  const drivers = r.next() < 0.3 ? ['QEMU', 'LXC'] : ['QEMU'];
+  const nodes = Array.from({ length: N }, (_, i) => ({
+    name: `n${i}`, cores: r.pick([4, 8, 16]), memMiB: r.pick([16, 32, 64]) * 1024, driver: r.pick(drivers),
+    cpuHistory: [] as number[], reachable: r.next() > 0.08,
+    labels: r.next() < 0.08 ? ['maintenance'] : undefined,
+    canMigrate: r.next() < 0.1 ? { live: r.next() < 0.5, offline: r.next() < 0.5 } : undefined,
+  }));
+  const used = new Map(nodes.map((n) => [n.name, 0]));
+  const busy = new Set(nodes.filter(() => r.next() < 0.4).map((n) => n.name));
+  const vms: LiveVm[] = [];
+  const V = r.int(0, 40);
+  for (let i = 0; i < V; i++) {
+    const state = r.next() < 0.5 ? 'running' : r.pick(VM_STATES);
+    const mem = r.pick([256, 512, 1024, 2048, 4096]);
+    const n = r.pick(nodes);
+    const holds = evacState({ name: '', node: '', vcpus: 1, memMiB: 0, cpuHistory: [], running: state === 'running', state }) !== 'stopped';
+    if (holds && (used.get(n.name) as number) + mem > n.memMiB) continue;
+    if (holds) used.set(n.name, (used.get(n.name) as number) + mem);
+    // Busy VMs on some nodes, idle ones on others: imbalance for level 2 to act on.
+    const level = state === 'running' ? r.next() * (busy.has(n.name) ? 2 : 0.2) : 0;
+    vms.push({
+      name: `vm${i}`, node: n.name, vcpus: r.pick([1, 2, 4]), memMiB: mem, state, running: state === 'running',
+      cpuHistory: state === 'running' ? Array.from({ length: 6 }, () => level * (0.8 + 0.4 * r.next())) : [],
+      migrating: r.next() < 0.04, lastMigration: r.next() < 0.1 ? 1_000_000 - r.int(0, 3000) : undefined,
+    });
+  }
+  // A node's history is its VMs' CPU (as the agent measures it), so hot nodes are the busy ones.
+  for (const n of nodes) {
+    const here = vms.filter((v) => v.node === n.name);
+    n.cpuHistory = Array.from({ length: 6 }, (_, t) => here.reduce((s, v) => s + (v.cpuHistory[t] ?? 0), 0) / n.cores);
+  }
+  // One case in four empties every node (the one where level 2 had no node left to balance from).
+  const k = r.next() < 0.25 ? N : r.int(1, Math.max(1, Math.floor(N / 2)));
+  const evacuate = [...nodes].sort(() => r.next() - 0.5).slice(0, k).map((n) => n.name);
+  const antiAffinity = r.next() < 0.3 && vms.length > 2 ? [[r.pick(vms).name, r.pick(vms).name]] : undefined;
+  const maintenance = r.next() < 0.1 ? [r.pick(nodes).name] : undefined;
+  // The default two migrations per node are often all taken by the evacuation; a wider limit lets balancing act too.
+  const config = r.next() < 0.5 ? { maxPerNode: 8 } : undefined;
+  return { snap: { now: 1_000_000, period: 60, nodes, vms, inflight: [] }, opts: { evacuate, paused: r.next() < 0.3 ? 'keep' : 'live', antiAffinity, maintenance, config } };
+}
+
+test('planLive (CLI, dashboard, automatic mode): every VM of an evacuated node, in every libvirt state, is moved or named; balancing keeps off evacuated nodes', async () => {
+  const source = (s: LiveSnapshot): ClusterSource => ({ snapshot: () => Promise.resolve(s), migrate: () => Promise.reject(new Error('not here')) });
+  let all = 0;
+  let balanced = 0;
+  const states = new Set<string>();
+  for (let seed = 1; seed <= 150; seed++) {
+    const { snap, opts } = randomLive(seed + 30_000);
+    const label = `seed ${seed}`;
+    const r = await planLive(source(snap), opts);
+    const leaving = new Set(opts.evacuate ?? []);
+    if (leaving.size === snap.nodes.length) all++;
+    const onEvac = snap.vms.filter((v) => leaving.has(v.node));
+    for (const v of onEvac) states.add(v.state ?? '');
+    const evacMoves = r.moves.filter((m) => m.reason === 'evacuation');
+    // Exactly once each: a move or a line that names it.
+    assert.deepEqual([...evacMoves.map((m) => m.vm), ...r.evacuation.remaining.map((x) => x.vm)].sort(), onEvac.map((v) => v.name).sort(), `${label}: every VM is moved or named`);
+    for (const x of r.evacuation.remaining) assert.ok(x.reason.length > 10, `${label}: ${x.vm} stays with a reason`);
+    assert.equal(stillHeldOf(r.evacuation), r.evacuation.remaining.length, `${label}: "still holds" counts what stays`);
+    for (const m of evacMoves) {
+      const v = snap.vms.find((x) => x.name === m.vm) as LiveVm;
+      assert.equal(m.live, evacState(v) !== 'stopped', `${label}: ${m.vm} (${v.state}) moves ${m.live === false ? 'offline' : 'live'}`);
+      assert.ok(!leaving.has(m.to), `${label}: ${m.vm} evacuated onto ${m.to}, itself being evacuated`);
+    }
+    for (const m of r.moves.filter((x) => x.reason !== 'evacuation')) {
+      balanced++;
+      assert.ok(!leaving.has(m.from), `${label}: balancing moved ${m.vm} off ${m.from}, which is being evacuated`);
+      assert.ok(!leaving.has(m.to), `${label}: balancing moved ${m.vm} onto ${m.to}, which is being evacuated`);
+      assert.ok(!evacMoves.some((e) => e.vm === m.vm), `${label}: ${m.vm} moved twice`);
+    }
+    assert.equal(new Set(r.moves.map((m) => m.vm)).size, r.moves.length, `${label}: a VM moved twice`);
+  }
+  assert.ok(all >= 20, `cases emptying every node: ${all}`);
+  assert.ok(balanced >= 10, `cases where balancing moved something beside the evacuation: ${balanced}`);
+  for (const s of VM_STATES) assert.ok(states.has(s), `no VM in state ${s} on an evacuated node`);
+});
+
+test('level 2 with every node being evacuated and the load uneven: no crash, nothing balanced, every VM named', async () => {
+  const node = (name: string, cores: number) => ({ name, cores, memMiB: 16384, cpuHistory: [0.2, 0.2, 0.2, 0.2, 0.2], reachable: true });
+  const vm = (name: string, n: string, cores: number) => ({ name, node: n, vcpus: 4, memMiB: 1024, cpuHistory: [cores, cores, cores, cores, cores], running: true, state: 'running' });
+  const snap: LiveSnapshot = { now: 1_000_000, period: 60, inflight: [], nodes: [node('a', 8), node('b', 8)], vms: [vm('busy', 'a', 5), vm('idle', 'b', 0.1)] };
+  const source: ClusterSource = { snapshot: () => Promise.resolve(snap), migrate: () => Promise.reject(new Error('not here')) };
+  const r = await planLive(source, { evacuate: ['a', 'b'] });
+  assert.deepEqual(r.moves, []);
+  assert.deepEqual(r.evacuation.remaining.map((x) => [x.vm, x.code]), [['busy', 'no-target'], ['idle', 'no-target']]);
+  // Level 2 alone, on the same cluster (the automatic mode's round when an admin empties every node).
+  const input = toPlanInput(snap, { evacuate: ['a', 'b'] });
+  assert.deepEqual(planLevel2(input), []);
 });

@@ -48,6 +48,9 @@ export function parseListen(spec: string): { host: string; port: number } {
  * An http(s) URL with its userinfo taken out: `https://vem:TOKEN@host:8730/` gives the
  * URL without it and the token (the password, percent-decoded when it is valid). Any
  * token works this way, even one with `/ + = @` that WHATWG URL parsing refuses.
+ * The userinfo runs to the LAST '@' followed by a host (no '/', '?', '#' or '@'):
+ * WHATWG parsing ends the authority at the first '/', so `vem:a@b/c@host` would send
+ * the token's tail to host `b`.
  */
 export function splitUserinfo(url: string): { url: string; user?: string; token?: string } {
   const dec = (s: string): string => {
@@ -57,17 +60,6 @@ export function splitUserinfo(url: string): { url: string; user?: string; token?
       return s;
     }
   };
-  try {
-    const u = new URL(url);
-    if (!u.username && !u.password) return { url };
-    const user = dec(u.username);
-    const token = u.password ? dec(u.password) : undefined;
-    u.username = '';
-    u.password = '';
-    return { url: u.toString(), user, ...(token !== undefined ? { token } : {}) };
-  } catch {
-    // Not a URL as WHATWG reads it; most often a token with '/' in the userinfo.
-  }
   const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)@([^@/?#]*)([/?#].*)?$/is.exec(url);
   if (!m) return { url };
   const info = m[2] as string;

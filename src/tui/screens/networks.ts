@@ -156,7 +156,7 @@ export class NetworkScreen extends Screen implements Navigable {
     h.confirm(
       [
         `Delete network ${n.name} on ${this.node}?${n.active ? ' It is stopped first.' : ''}`,
-        ...(users.length > 0 ? ['VMs on it lose their network:', ...wrapNames(users, 90)] : ['No VM uses it.']),
+        ...(users.length > 0 ? ['VMs on it lose their network:', namesLine(users)] : ['No VM uses it.']),
         'Its definition is gone (network.xml shows it first, if you want a copy).',
       ],
       () => void h.cmds.networkDelete(this.node, n.name),
@@ -188,7 +188,7 @@ export class NetworkScreen extends Screen implements Navigable {
     if (!n.active) return h.say(`network ${n.name} is not active`);
     const users = this.users(n.name);
     h.confirm(
-      [`Stop network ${n.name} on ${this.node}?`, ...(users.length > 0 ? ['VMs on it lose their network:', ...wrapNames(users, 90)] : ['No VM uses it.'])],
+      [`Stop network ${n.name} on ${this.node}?`, ...(users.length > 0 ? ['VMs on it lose their network:', namesLine(users)] : ['No VM uses it.'])],
       () => void h.cmds.networkStop(this.node, n.name),
     );
   }
@@ -220,16 +220,14 @@ export class NetworkScreen extends Screen implements Navigable {
 }
 
 /** Names as whole words on lines of at most `width` (never one cut in the middle). */
-function wrapNames(names: string[], width: number): string[] {
-  const out: string[] = [];
-  let line = '';
-  for (const n of names) {
-    const next = line ? `${line}, ${n}` : n;
-    if (next.length > width && line) {
-      out.push(`${line},`);
-      line = n;
-    } else line = next;
-  }
-  if (line) out.push(line);
-  return out.slice(0, 6);
+/** Names shown in a confirmation before "+N more": enough to recognise them, few enough to fit at 80x24. */
+export const NAMES_SHOWN = 40;
+
+/**
+ * The VMs a network change cuts off, on one line the confirmation wraps between words: a name is
+ * never cut in half, and past NAMES_SHOWN the rest are counted, not dropped in silence.
+ */
+export function namesLine(names: readonly string[]): string {
+  const shown = names.slice(0, NAMES_SHOWN).join(', ');
+  return names.length > NAMES_SHOWN ? `${shown}, +${names.length - NAMES_SHOWN} more` : shown;
 }

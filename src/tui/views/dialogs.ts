@@ -3,8 +3,9 @@ import type { Binding } from '../keymap.js';
 import type { EvacuationStep } from '../commands/plan.js';
 import { targetsFor } from '../commands/plan.js';
 import type { VmRecord } from '../store/model.js';
-import { escapeTags } from '../format/text.js';
-import { evacuationLines, migrateChoiceLines, migrationLines } from './panels.js';
+import { escapeTags, width, wrapText } from '../format/text.js';
+import { migrateChoiceLines, migrationLines } from './panels.js';
+import { evacuationLines } from './evacuation-lines.js';
 import { BoundPage, type AppHost } from './page.js';
 import type { Snapshot } from '../../api/types.js';
 import { snapshotRows } from './snapshot-rows.js';
@@ -40,8 +41,10 @@ export class ConfirmDialog extends Dialog {
   protected table(): readonly Binding<this>[] {
     return ConfirmDialog.TABLE;
   }
-  lines(): string[] {
-    return [...this.text.map(escapeTags), '', 'y confirm   n/Esc cancel'];
+  /** Each line wrapped between words to the box (the box itself would cut a name in half); short lines keep their spacing. */
+  lines(w = Infinity): string[] {
+    const body = this.text.flatMap((l) => (width(l) <= w ? [l] : wrapText(l, w)));
+    return [...body.map(escapeTags), '', 'y confirm   n/Esc cancel'];
   }
 }
 
@@ -164,8 +167,8 @@ export class EvacuateDialog extends Dialog {
     void this.host.cmd.evacuate(this.node, this.steps);
     this.onStart();
   }
-  lines(_width: number, height: number): string[] {
-    return evacuationLines(this.node, this.steps, this.host.theme).slice(0, height);
+  lines(width: number, height: number): string[] {
+    return evacuationLines(this.node, this.steps, this.host.theme, width, height);
   }
 }
 

@@ -1,7 +1,7 @@
 /** Pure renderers for the detail charts, the wall mode, and the dialogs' bodies. */
 import { isActive, type ClusterTotals, type NodeRecord, type VmRecord } from '../store/model.js';
 import type { Migration, Task } from '../commands/index.js';
-import type { EvacuationStep, Fit } from '../commands/plan.js';
+import type { Fit } from '../commands/plan.js';
 import { fmtBytes, fmtDuration, fmtKiB, fmtPct, fmtRate, fmtUsedTotal, pct } from '../format/units.js';
 import { cell, escapeTags } from '../format/text.js';
 import { bar, lineChart, sparkline, type Glyphs } from '../format/chart.js';
@@ -189,19 +189,6 @@ export function migrationLines(m: Migration, width: number, theme: Theme, glyphs
   if (remaining !== undefined && total) lines.push(`left to copy ${bar(remaining / total, Math.max(10, Math.min(40, width - 20)), glyphs)}`);
   if (j.error) lines.push(theme.bad(escapeTags(`error: ${j.error}`)));
   return lines.map((l) => (l.includes('{') ? l : escapeTags(l)));
-}
-
-export function evacuationLines(node: string, steps: EvacuationStep[], theme: Theme): string[] {
-  const stay = steps.filter((s) => !s.target);
-  const out = [theme.head(escapeTags(`Evacuate ${node}: ${steps.length - stay.length} of ${steps.length} VMs can move`)), ''];
-  for (const s of steps) {
-    const text = escapeTags(` ${cell(s.vm.name, 20)} ${cell(s.vm.state, 9)} ${cell(fmtKiB(s.vm.memKiB), 6, 'right')}  ${s.target ? `-> ${s.target} (${s.live ? 'live' : 'offline'}${s.estSeconds ? `, ~${fmtDuration(s.estSeconds * 1000)}` : ''})` : `stays: ${s.reason ?? ''}`}`);
-    out.push(s.target ? text : theme.bad(text));
-  }
-  if (steps.length === 0) out.push(' no VMs on this node');
-  if (stay.length > 0) out.push('', theme.bad(escapeTags(`node ${node} still holds ${stay.length} VM${stay.length === 1 ? '' : 's'} after this plan: do not power it off`)));
-  out.push('', 'y/enter start  n/Esc cancel');
-  return out;
 }
 
 /** The tasks view's long jobs: one line each with a progress bar, the selected one marked. */
