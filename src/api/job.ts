@@ -1,4 +1,4 @@
-/** job.*, jobs.list: migrations and clones that run as jobs. */
+/** job.*, jobs.list: migrations, clones and provisioning, which run as jobs. */
 import { method } from './method.js';
 import { array, string } from './schema.js';
 import { jobInfo } from './types.js';

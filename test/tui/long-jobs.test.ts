@@ -1,4 +1,4 @@
-// The tasks view's job list (pure): migrations and clones together, running first,
+// The tasks view's job list (pure): migrations, clones and provisioning together, running first,
 // progress from the followers' figures.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

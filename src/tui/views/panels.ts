@@ -193,8 +193,8 @@ export function migrationLines(m: Migration, width: number, theme: Theme, glyphs
 
 /** The tasks view's long jobs: one line each with a progress bar, the selected one marked. */
 export function jobLines(jobs: LongJob[], sel: LongJob | undefined, width: number, height: number, theme: Theme, glyphs: Glyphs): string[] {
-  const out = [theme.head('Jobs: migrations and clones (running first; x cancels the selected one)')];
-  if (jobs.length === 0) out.push(theme.dim('  no migrations or clones in this session'));
+  const out = [theme.head('Jobs: migrations, clones and provisioning (running first; x cancels the selected one)')];
+  if (jobs.length === 0) out.push(theme.dim('  no migrations, clones or provisioning in this session'));
   for (const j of jobs.slice(0, Math.max(0, height - 1))) {
     const pc = j.percent !== undefined ? `${bar(j.percent / 100, 12, glyphs)} ${cell(fmtPct(j.percent), 5, 'right')}` : ' '.repeat(18);
     const text = escapeTags(cell(`${j === sel ? '>' : ' '} ${cell(j.state, 9)} ${pc}  ${j.label}  ${j.detail}${j.error ? `  ${j.error}` : ''}`, width));

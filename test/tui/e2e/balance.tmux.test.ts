@@ -24,9 +24,10 @@ test('vem demo: :balance shows the imbalance and a move within a minute; :balanc
     tm.keys(':');
     tm.type('balance');
     tm.keys('Enter');
-    const s = await tm.waitFor((x) => /IMBALANCED/.test(x) && MOVE.test(x), 60_000, 'an imbalance and a recommended move');
+    // The demo's hot node drifts around the threshold on a loaded machine (77 % seen in CI
+    // with a plan for plain imbalance already shown), so wait for the mark, not only the plan.
+    const s = await tm.waitFor((x) => /IMBALANCED/.test(x) && MOVE.test(x) && /node-\d+\s+CPU\s+\d+%.*HOT/.test(x), 90_000, 'an imbalance, a hot node and a recommended move');
     assert.match(s, /imbalance \d\.\d{3} \(std of node CPU/);
-    assert.match(s, /node-\d+\s+CPU\s+\d+%.*HOT/);
     assert.match(s, /copy \d+G\s+~\d/, 'memory to copy and the expected time');
     assert.match(s, /Ruled out/);
     // Its keys are in the footer and in ?, from the same bindings.

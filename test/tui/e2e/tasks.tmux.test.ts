@@ -47,7 +47,7 @@ test('vem demo: a clone and a migration show in the tasks view with progress; x 
   await tm.waitFor(/NAME\s+NODE\s+STATE/, 5000, 'back on the overview');
   await new Promise((r) => setTimeout(r, 300));
   tm.keys('t');
-  const s = await tm.waitFor((x) => /Jobs: migrations and clones/.test(x) && /completed .*clone dev-01 as dev-01-clone on node-\d+\s+volumes (\d+)\/\1 copied/.test(x) && /migrate web-01 node-\d+ -> node-\d+ \(live\)/.test(x), 60_000, 'both jobs in the tasks view');
+  const s = await tm.waitFor((x) => /Jobs: migrations, clones and provisioning/.test(x) && /completed .*clone dev-01 as dev-01-clone on node-\d+\s+volumes (\d+)\/\1 copied/.test(x) && /migrate web-01 node-\d+ -> node-\d+ \(live\)/.test(x), 60_000, 'both jobs in the tasks view');
   assert.match(s, /Recent actions/, 'the bulk actions are still there, below');
   const done = await tm.waitFor(/completed\s+.*100%\s+migrate web-01 node-\d+ -> node-\d+ \(live\)|completed\s+.{0,20}\s+migrate web-01/, 90_000, 'the migration completed');
   const rows = done.split('\n').filter((l) => /^[> ] (running|completed|failed|cancelled) /.test(l));
