@@ -17,6 +17,8 @@ export type Sample<F extends string> = Record<F, number>;
 export class SampleRing<F extends string> {
   readonly ticks: Uint32Array;
   readonly cols: Record<F, Float32Array>;
+  /** The same columns in field order: push walks them by index (a keyed lookup per field was a quarter of a 1,000-VM poll). */
+  private readonly colList: Float32Array[];
   private head = 0; // next write slot
   private count = 0;
 
@@ -28,6 +30,7 @@ export class SampleRing<F extends string> {
     const cols = {} as Record<F, Float32Array>;
     for (const f of fields) cols[f] = new Float32Array(capacity);
     this.cols = cols;
+    this.colList = fields.map((f) => cols[f]);
   }
 
   get size(): number {
@@ -35,9 +38,12 @@ export class SampleRing<F extends string> {
   }
 
   push(tick: number, s: Sample<F>): void {
-    this.ticks[this.head] = tick;
-    for (const f of this.fields) (this.cols[f] as Float32Array)[this.head] = s[f];
-    this.head = (this.head + 1) % this.capacity;
+    const h = this.head;
+    this.ticks[h] = tick;
+    const fields = this.fields;
+    const cols = this.colList;
+    for (let k = 0; k < cols.length; k++) (cols[k] as Float32Array)[h] = s[fields[k] as F];
+    this.head = h + 1 === this.capacity ? 0 : h + 1;
     if (this.count < this.capacity) this.count++;
   }
 

@@ -145,3 +145,27 @@ test('a per-domain record (LXC, Xen: GetInfo only) gives CPU but no memory-in-us
   assert.match(text, /^vem_domain_cpu_usage_percent\{domain="ct1"\} 50$/m);
   assert.doesNotMatch(text, /^vem_domain_(memory_used_bytes|disk_\w+|network_\w+)\{domain="ct1"\}/m);
 });
+
+test('a VM started after polls shut off gets rates from its stopped counters on, and each poll rates against the one before (counters swapped, not copied)', () => {
+  const c = new Collector({ pollMs: 1000, historySeconds: 10 });
+  c.hostCpus = 4;
+  c.ingest([stats(0, 0, 0, 'shutoff')], node(0, 0), 0);
+  c.ingest([stats(0, 0, 0, 'shutoff')], node(1, 1), 1000);
+  c.ingest([stats(2e9, 1000, 0)], node(2, 2), 2000);
+  c.ingest([stats(3e9, 3000, 0)], node(3, 3), 3000);
+  c.ingest([stats(7e9, 3000, 0)], node(4, 4), 4000);
+  const cols = c.vms.get('vm1')?.ring?.columnsAfter(0).cols;
+  assert.deepEqual(cols?.cpuPct, [50, 25, 100]);
+  assert.deepEqual(cols?.diskRdBps, [1000, 2000, 0]);
+});
+
+test('a VM gone from the stats is forgotten once it has been absent longer than forgetAfterTicks (checked every 64 polls); one still listed is kept', () => {
+  const c = new Collector({ pollMs: 1000, historySeconds: 10, forgetAfterTicks: 10 });
+  const other = (): DomainStats => ({ ...stats(0, 0, 0), name: 'vm2', uuid: 'u-2' });
+  c.ingest([stats(0, 0, 0), other()], node(0, 0), 0);
+  for (let t = 1; t < 63; t++) c.ingest([other()], node(t, t), t * 1000);
+  assert.ok(c.vms.has('vm1'), 'not yet checked');
+  c.ingest([other()], node(63, 63), 63_000); // the 64th poll
+  assert.equal(c.vms.has('vm1'), false, 'absent 63 polls, more than 10: forgotten');
+  assert.ok(c.vms.has('vm2'));
+});
