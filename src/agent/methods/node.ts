@@ -8,7 +8,8 @@ import type { MigrateOptions } from '../../libvirt/hypervisor.js';
 import { eventToValue } from '../events.js';
 import { jobToValue } from '../jobs.js';
 import { planMigrationStorage, StorageRefusal } from '../migrate-target.js';
-import type { AgentEvent, Job, NodeInfo, NodeStats } from '../../api/index.js';
+import { sourceVolume } from '../../common/migrate-storage.js';
+import type { AgentEvent, Job, MigrationStorageView, NodeInfo, NodeStats } from '../../api/index.js';
 import { badArg, notFound, num, opts, optBool, optNum, optStr, plain, str, type AgentCore } from '../core.js';
 
 // jobs.ts and events.ts build their values untyped; the contract test (test/api) checks them against Job and AgentEvent.
@@ -105,6 +106,39 @@ export function registerNodeMethods(r: MethodRegistry, core: AgentCore): void {
       if (c.lastNode) out.latest = plain(c.lastNode);
       return out;
     });
+
+  // The planner's view of this node's storage: its running pools (as a target) and its VMs' disks sized
+  // as vm.migrate sizes them, from the cached definitions (no VM XML fetched per plan).
+  serve(r, api.node.migrationStorage, async () => {
+    const hv = core.hv();
+    const running = (await hv.listPools()).filter((p) => p.state === 'running');
+    const here = await Promise.all(running.map(async (p) => ({ pool: p, name: p.name, infos: await hv.listVolumes(p.name).catch(() => []) })));
+    const out: MigrationStorageView = {
+      pools: here.map(({ pool, infos }) => ({
+        name: pool.name, available: pool.available, volumes: infos.map((v) => v.name),
+        ...(pool.type !== undefined ? { type: pool.type } : {}), ...(pool.path !== undefined ? { path: pool.path } : {}),
+      })),
+      vms: [],
+      unknown: [],
+    };
+    const names = new Set([...core.domains.entries.keys(), ...core.collector.vms.keys()]);
+    for (const name of [...names].sort()) {
+      const m = core.domains.entries.get(name)?.migration;
+      if (!m) {
+        out.unknown.push(name);
+        continue;
+      }
+      const block = core.collector.vms.get(name)?.last.block;
+      out.vms.push({
+        name, ...(m.domainType !== undefined ? { domainType: m.domainType } : {}),
+        disks: m.disks.map((d) => {
+          const size = sourceVolume(d, here, block?.find((b) => b.name === d.target));
+          return { ...d, ...(size ? { capacity: size.capacity, allocation: size.allocation } : {}) };
+        }),
+      });
+    }
+    return plain(out);
+  });
 
   serve(r, api.vm.migrate, async (p, ctx) => {
       const o = opts(p, 2);
