@@ -18,7 +18,7 @@ export const node = {
   }),
   migrationStorage: method({
     name: 'node.migrationStorage',
-    help: 'What moving VMs off and onto this node would copy, for planners (vem balance, the dashboard\'s balance view): node.migrationStorage() -> {pools [{name, type, path, available, volumes [names]}] (running pools: a VM\'s disk whose folder is one of them is shared when the pool holds its file, copied into a new volume otherwise), vms [{name, domainType, disks [{target, device, type, path, pool, volume, format, shared, hasBacking, capacity, allocation}]}] (capacity and allocation in bytes, absent when unknown), unknown [VMs whose definition is not read yet]}. vm.migrate applies the same per-disk rule; pools are read as libvirt last refreshed them. No VM XML is fetched: served from the agent\'s cached definitions.',
+    help: 'What moving VMs off and onto this node would copy, for planners (vem balance, the dashboard\'s balance view): node.migrationStorage() -> {pools [{name, type, path, available, volumes [names]}] (running pools: a VM\'s disk whose folder is one of them is shared when the pool holds its file, copied into a new volume otherwise), vms [{name, domainType, disks [{target, device, type, path, pool, volume, format, shared, hasBacking, capacity, allocation}]}] (capacity and allocation in bytes, absent when unknown), unknown [VMs whose definition is not read yet]}. vm.migrate applies the same per-disk rule; pools are read as libvirt last refreshed them, at most every 10 s. No VM XML is fetched: served from the agent\'s cached definitions.',
     params: [],
     result: migrationStorageView,
   }),

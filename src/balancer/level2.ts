@@ -131,6 +131,15 @@ class Spread {
   }
 }
 
+/**
+ * Relief of the part past the emergency level in the next sample: a VM that is there in time
+ * counts twice. In time: the share of the next sample the VM already runs on its target.
+ */
+function nextSampleRelief(nextSrc0: number, cores: number, srcCores: number, secs: number, period: number, emergency: number): number {
+  const inTime = Math.max(0, 1 - secs / period);
+  return Math.max(0, nextSrc0 - emergency) - Math.max(0, nextSrc0 - (cores * inTime) / srcCores - emergency);
+}
+
 /** Targets a VM's move is scored against (the least used that pass every check). */
 const TARGETS_PER_VM = 8;
 
@@ -169,7 +178,6 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
   if (hosts.length < 2) return [];
   const spread = new Spread(hosts.length, hosts.map((h) => w.util(h)));
   const over = (u: number): number => Math.max(0, u - cfg.hot);
-  const overAt = (u: number, level: number): number => Math.max(0, u - level);
 
   // 1. Evacuation, through the one evacuation planner: the admin asked for it, so cooldown and
   // concurrency do not hold it back. VMs it cannot place stay; planEvacuation names them.
@@ -254,10 +262,7 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
       const secsMem = migrationSeconds(vm.memMiB, dirty, cfg.bandwidthMiBs);
       const uSrc1 = (src.cpu - c) / src.spec.cores;
       const nextSrc0 = hotRelief ? uSrc + (lagCores.get(src) ?? 0) / src.spec.cores : 0;
-      // Relief of the part past the emergency level in the next sample: a VM that is there in time counts twice.
-      // In time: the share of the next sample the VM already runs on its target.
-      const reliefFor = (secs: number): number => hotRelief ? overAt(nextSrc0, cfg.emergency) - overAt(nextSrc0 - (c * Math.max(0, 1 - secs / w.input.period)) / src.spec.cores, cfg.emergency) : 0;
-      const nextReliefMem = reliefFor(secsMem);
+      const nextReliefMem = hotRelief ? nextSampleRelief(nextSrc0, c, src.spec.cores, secsMem, w.input.period, cfg.emergency) : 0;
       // Moving on only for the next sample: a VM that would not arrive in time is no help.
       if (hotRelief && uSrc <= cfg.hot && nextReliefMem <= 0) continue;
       const step = maxCores > 0 ? c / maxCores : 0;
@@ -270,7 +275,6 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
         const uTo1 = (to.cpu + c) / to.spec.cores;
         // Overflow: demand would go unserved anyway, so only room now counts.
         if (overflow ? uTo1 > 1 : uTo1 + (atPeak ? peakExtra.get(to) ?? 0 : 0) > cfg.targetCeiling) continue;
-        looked++;
         // The disks this target would have copied (vm.migrate's rule) lengthen the move; unknown = memory alone.
         let secs = secsMem;
         let nextRelief = nextReliefMem;
@@ -280,10 +284,11 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
           diskBytes = t.diskBytes;
           if (t.secs !== secsMem) {
             secs = t.secs;
-            nextRelief = reliefFor(secs);
+            nextRelief = hotRelief ? nextSampleRelief(nextSrc0, c, src.spec.cores, secs, w.input.period, cfg.emergency) : 0;
             if (hotRelief && uSrc <= cfg.hot && nextRelief <= 0) continue;
           }
         }
+        looked++;
         const cost = secs / cfg.horizonSec;
         // Overflow: every node is past the ceiling; still move demand that would go unserved to a node with room.
         const relief = overflow

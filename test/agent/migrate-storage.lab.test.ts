@@ -120,10 +120,10 @@ test('a VM on a local qcow2 disk: refused without a pool on the target, a thrott
     await agent2.close();
   });
   const planner: ClusterSource = agentSource(links, { periodSec: 1, samples: 5, destUri: new Map([['n1', n1.qemuUri], ['n2', n2.qemuUri]]) });
-  /** The planner's evacuation of n1, once n1's agent has read store1's definition (its disks). */
-  const evacuateN1 = () => waitFor('store1\'s disks in the snapshot', async () => {
+  /** The planner's evacuation of n1, once n1's agent has read store1's definition (its disks) and `ready` holds (agents read pools at most every 10 s). */
+  const evacuateN1 = (ready: (r: Awaited<ReturnType<typeof planLive>>) => boolean = () => true) => waitFor('store1\'s disks in the snapshot', async () => {
     const r = await planLive(planner, { evacuate: ['n1'] });
-    return r.snapshot.vms.find((v) => v.name === 'store1')?.disks ? r : undefined;
+    return r.snapshot.vms.find((v) => v.name === 'store1')?.disks && ready(r) ? r : undefined;
   }, 30_000, 500);
   const job = async (id: string): Promise<Job> => (await c.call('job.get', id)) as unknown as Job;
   const ended = (id: string, ms: number): Promise<Job> => waitFor('the job to end', async () => ((await job(id)).status === 'running' ? undefined : job(id)), ms, 500);
@@ -159,7 +159,7 @@ test('a VM on a local qcow2 disk: refused without a pool on the target, a thrott
   await pool(n2);
 
   await t.test('with the pool on n2, the planner moves store1 there and counts its 64 MiB of disk, which the copy will move', async (st) => {
-    const r = await evacuateN1();
+    const r = await evacuateN1((x) => x.moves.some((m) => m.vm === 'store1'));
     const m = r.moves.find((x) => x.vm === 'store1');
     assert.ok(m, JSON.stringify(r.evacuation));
     st.diagnostic(`planned: ${JSON.stringify(m)}`);
