@@ -259,7 +259,8 @@ export function shortSize(bytes: number): string {
 export function copyText(memMiB: number | undefined, m: Pick<Move, 'diskBytes' | 'live'>): string {
   if (m.live === false) return 'definition only (offline)';
   const mem = memMiB === undefined ? '?' : shortSize(memMiB * 1024 * 1024);
-  return `copy ${mem} + disk ${m.diskBytes === undefined ? '?' : shortSize(m.diskBytes)}`;
+  // 0: every disk is on storage the target shares (or is never copied).
+  return `copy ${mem} + disk ${m.diskBytes === undefined ? '?' : m.diskBytes === 0 ? '0' : shortSize(m.diskBytes)}`;
 }
 
 function errorText(e: unknown): string {

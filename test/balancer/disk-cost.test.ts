@@ -88,7 +88,25 @@ describe('level 2 costs a move with its disks', () => {
       }
     }
     assert.equal(copyText(160, { diskBytes: 2 * GiB }), 'copy 160M + disk 2G');
-    assert.equal(copyText(160, { diskBytes: 0 }), 'copy 160M + disk 0M');
+    assert.equal(copyText(160, { diskBytes: 0 }), 'copy 160M + disk 0');
+    assert.equal(copyText(160, { live: false }), 'definition only (offline)');
+  });
+});
+
+describe('what storage rules out, for "Ruled out" and vem balance', () => {
+  it('names the VM, the nodes its disks cannot go to and why, and what is assumed where nothing is known', () => {
+    const node = (name: string, pools?: TargetPool[]): LiveSnapshot['nodes'][number] => ({ name, cores: 4, memMiB: 8192, cpuHistory: [0], reachable: true, driver: 'QEMU', ...(pools ? { pools } : {}) });
+    const vm = (name: string, on: string, disks?: VmDisks): LiveSnapshot['vms'][number] => ({ name, node: on, vcpus: 1, memMiB: 512, cpuHistory: [0], running: true, ...(disks ? { disks } : {}) });
+    const s: LiveSnapshot = {
+      now: 0, period: 1, inflight: [],
+      nodes: [node('n1', [pool(['a.qcow2'])]), node('n2', [pool([], 100 * GiB, '/srv')]), node('n3', [pool([])]), node('old')],
+      vms: [vm('n1/a', 'n1', disksOf('a')), vm('n1/b', 'n1')],
+    };
+    assert.deepEqual(storageNotes(s), [
+      `a: its disks cannot go to n2: n2 has no storage pool at ${DIR} for disk vda (${DIR}/a.qcow2): define and start one there (virsh pool-define-as NAME dir --target ${DIR}; virsh pool-start NAME), or pass copyStorage: false if the disk is on storage both nodes share`,
+      'disk bytes unknown for b (definition not read, or an agent without node.migrationStorage): their moves are costed by memory alone (disk ?)',
+      'storage pools unknown on old (an agent without node.migrationStorage): moves there are costed by memory alone (disk ?) and vm.migrate decides',
+    ]);
   });
 });
 
