@@ -5,10 +5,13 @@
  */
 import type { DomainInfo, Hypervisor } from '../libvirt/hypervisor.js';
 import { summarizeDomainXml, type DomainSummary } from './domxml.js';
+import { migrationDisks } from '../common/migrate-storage.js';
 
 export interface DomainDetails {
   info?: DomainInfo;
   summary?: DomainSummary;
+  /** Its disks as vm.migrate plans them (node.migrationStorage); absent when the XML could not be read so. */
+  migration?: ReturnType<typeof migrationDisks>;
   refreshedAt?: number;
   error?: string;
 }
@@ -66,6 +69,11 @@ export class DomainCache {
     try {
       const [info, xml] = await Promise.all([hv.domainInfo(name), hv.domainXml(name)]);
       const d: DomainDetails = { info, summary: summarizeDomainXml(xml), refreshedAt: Date.now() };
+      try {
+        d.migration = migrationDisks(xml);
+      } catch {
+        // Left unknown: the planner then says so rather than counting no disks.
+      }
       this.entries.set(name, d);
       this.version++;
       return d;

@@ -11,7 +11,7 @@
  * refusal; false = no copy and no check of ours: the admin says it is shared.
  */
 import type { Hypervisor, MigrateOptions, StorageVolumeInfo } from '../libvirt/hypervisor.js';
-import { copiesStorage, migrationDisks, planStorage, targetVolumeXml, type DiskPlan, type MigrationDisk, type SourceVolume, type StoragePlan, type TargetPool } from './migrate-storage.js';
+import { copiesStorage, migrationDisks, planStorage, sourceVolume, targetVolumeXml, type DiskPlan, type MigrationDisk, type SourceVolume, type StoragePlan, type TargetPool } from '../common/migrate-storage.js';
 
 /** A volume this migration made on the target. */
 export interface TargetVolume {
@@ -147,13 +147,7 @@ export async function planMigrationStorage(i: PlanInput, options: MigrateOptions
     let plan: StoragePlan;
     try {
       const [there, here] = await Promise.all([poolsFor(target, todo), poolsFor(i.hv, todo)]);
-      const source = (d: MigrationDisk): SourceVolume | undefined => {
-        const v = here.flatMap((p) => p.infos).find((x) => (d.path !== undefined ? x.path === d.path : false)) ?? (d.pool !== undefined ? here.find((p) => p.name === d.pool)?.infos.find((x) => x.name === d.volume) : undefined);
-        if (v) return { capacity: v.capacity, allocation: v.allocation, ...(v.format !== undefined ? { format: v.format } : {}) };
-        const b = i.blockStats?.(d.target);
-        if (b?.capacity === undefined) return undefined;
-        return { capacity: b.capacity, allocation: b.physical ?? b.allocation ?? b.capacity };
-      };
+      const source = (d: MigrationDisk): SourceVolume | undefined => sourceVolume(d, here, i.blockStats?.(d.target));
       plan = planStorage(disks, source, { node, pools: there });
     } catch (e) {
       if (e instanceof StorageRefusal) throw e;

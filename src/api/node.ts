@@ -1,7 +1,7 @@
 /** node.*: the host, its capacity and its history. */
 import { method } from './method.js';
 import { int, opt } from './schema.js';
-import { nodeInfo, nodeStats } from './types.js';
+import { migrationStorageView, nodeInfo, nodeStats } from './types.js';
 
 export const node = {
   info: method({
@@ -15,5 +15,11 @@ export const node = {
     help: 'The node\'s history after a cursor: node.stats(cursor[, limit]); cursor 0 = the whole window. Result: {cursor, intervalMs, t: [ms since the epoch], cpuPct, iowaitPct, memUsedKiB, memTotalKiB, vmsRunning, vmCpuPct (sum of the VMs\' cpuPct), collectMs: [...]} plus latest {cpu {kernelNs, userNs, idleNs, iowaitNs}, memory {totalKiB, freeKiB, buffersKiB, cachedKiB}} (cumulative counters as <double>).',
     params: [int, opt(int)],
     result: nodeStats,
+  }),
+  migrationStorage: method({
+    name: 'node.migrationStorage',
+    help: 'What moving VMs off and onto this node would copy, for planners (vem balance, the dashboard\'s balance view): node.migrationStorage() -> {pools [{name, type, path, available, volumes [names]}] (running pools: a VM\'s disk whose folder is one of them is shared when the pool holds its file, copied into a new volume otherwise), vms [{name, domainType, disks [{target, device, type, path, pool, volume, format, shared, hasBacking, capacity, allocation}]}] (capacity and allocation in bytes, absent when unknown), unknown [VMs whose definition is not read yet]}. vm.migrate applies the same per-disk rule; pools are read as libvirt last refreshed them, at most every 10 s. No VM XML is fetched: served from the agent\'s cached definitions.',
+    params: [],
+    result: migrationStorageView,
   }),
 };

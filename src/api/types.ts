@@ -341,6 +341,37 @@ export const migrationStorage = struct({
 });
 export type MigrationStorageWire = Infer<typeof migrationStorage>;
 
+/**
+ * node.migrationStorage: what a planner needs to cost moving this node's VMs and to place
+ * VMs arriving here, by vm.migrate's per-disk rule (src/common/migrate-storage.ts). Disk
+ * sizes are absent, not 0, when neither a pool nor the VM's block stats give them.
+ */
+export const migrationStorageView = struct({
+  /** This node's running pools as a migration target: a disk whose folder is one of them and whose file it holds is shared. */
+  pools: array(struct({ name: string, type: optStr, path: optStr, available: big, volumes: array(string) })),
+  vms: array(struct({
+    name: string,
+    /** <domain type=...>: libvirt copies storage only for qemu and kvm guests. */
+    domainType: optStr,
+    disks: array(struct({
+      target: string,
+      device: string,
+      type: string,
+      path: optStr,
+      pool: optStr,
+      volume: optStr,
+      format: optStr,
+      shared: bool,
+      hasBacking: bool,
+      capacity: optNum,
+      allocation: optNum,
+    })),
+  })),
+  /** VMs whose definition the agent has not read (yet, or it failed): their disks are unknown. */
+  unknown: array(string),
+});
+export type MigrationStorageView = Infer<typeof migrationStorageView>;
+
 export const jobInfo = struct({
   id: string,
   kind: literal('migrate', 'clone', 'provision'),

@@ -10,7 +10,8 @@
 import { client, type Caller } from '../api/client.js';
 import { VemError } from '../common/errors.js';
 import { isStruct, type XmlRpcStruct, type XmlRpcValue } from '../common/xmlrpc/value.js';
-import type { NodeStats } from '../api/types.js';
+import type { MigrationStorageView, NodeStats } from '../api/types.js';
+import type { SizedDisk, TargetPool, VmDisks } from '../common/migrate-storage.js';
 import { canMigrateFrom, type ClusterSource, type LiveNode, type LiveSnapshot, type LiveVm } from './live.js';
 import { nodeLoads, type NodeLoadReading } from './node-load.js';
 import type { InflightMigration, Move } from './types.js';
@@ -71,6 +72,36 @@ export function migrationCapability(info: XmlRpcStruct): LiveNode['canMigrate'] 
   return live === undefined && offline === undefined ? undefined : { live, offline };
 }
 
+/** node.migrationStorage's answer as the planner takes it: the node's pools, and each VM's disks by name (a VM absent: unknown). */
+export function storageFromWire(w: MigrationStorageView): { pools: TargetPool[]; disks: Map<string, VmDisks> } {
+  const pools: TargetPool[] = w.pools.map((p) => ({
+    name: p.name, running: true, available: p.available, volumes: new Set(p.volumes),
+    ...(p.type !== undefined ? { type: p.type } : {}), ...(p.path !== undefined ? { path: p.path } : {}),
+  }));
+  const disks = new Map<string, VmDisks>();
+  for (const v of w.vms) {
+    disks.set(v.name, {
+      ...(v.domainType !== undefined ? { domainType: v.domainType } : {}),
+      disks: v.disks.map(({ capacity, allocation, ...d }): SizedDisk => ({
+        ...d, ...(capacity !== undefined && allocation !== undefined ? { size: { capacity, allocation, ...(d.format !== undefined ? { format: d.format } : {}) } } : {}),
+      })),
+    });
+  }
+  return { pools, disks };
+}
+
+/**
+ * A node's storage for the planner, or undefined when its agent does not say (an agent older
+ * than node.migrationStorage, libvirt down): the planner then costs moves by memory alone.
+ */
+export async function readStorage(l: Caller): Promise<ReturnType<typeof storageFromWire> | undefined> {
+  try {
+    return storageFromWire(await client(l).node.migrationStorage());
+  } catch {
+    return undefined;
+  }
+}
+
 export function agentSource(links: readonly AgentCaller[], o: AgentSourceOptions): ClusterSource {
   const byName = new Map(links.map((l) => [l.name, l]));
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -103,6 +134,8 @@ export function agentSource(links: readonly AgentCaller[], o: AgentSourceOptions
       cpuHistory: [], // set once every node is read: the load depends on which nodes share a machine (node-load.ts)
     };
     const reading = loadReading(l.name, cores, info.simulated === true, stats, now);
+    const storage = await readStorage(l);
+    if (storage) node.pools = storage.pools;
     const vms: LiveVm[] = [];
     for (const r of await agent.vm.list()) {
       const running = r.state === 'running';
@@ -112,7 +145,8 @@ export function agentSource(links: readonly AgentCaller[], o: AgentSourceOptions
         const s = await agent.vm.stats(r.name, 0);
         cpuHistory = bucketize(s.t, s.cpuPct.map((x) => Math.min(vcpus, (x / 100) * cores)), now, periodMs, o.samples);
       }
-      vms.push({ name: r.name, node: l.name, vcpus, memMiB: (r.memKiB || r.maxMemKiB) / 1024, cpuHistory, running, state: r.state });
+      const disks = storage?.disks.get(r.name);
+      vms.push({ name: r.name, node: l.name, vcpus, memMiB: (r.memKiB || r.maxMemKiB) / 1024, cpuHistory, running, state: r.state, ...(disks ? { disks } : {}) });
     }
     const inflight: InflightMigration[] = [];
     const destNode = (uri: string): string | undefined => [...o.destUri].find(([, u]) => u === uri)?.[0];

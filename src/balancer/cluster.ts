@@ -3,8 +3,14 @@
  * chosen so far leave them, plus the checks every policy must respect
  * (memory capacity, anti-affinity, maintenance, concurrent migrations).
  */
+import { diskCopy, type TargetPool } from '../common/migrate-storage.js';
 import { last } from './mathx.js';
 import type { HostState, Move, PlanInput, VmState } from './types.js';
+
+/** What a move's disks cost on a target: the bytes copied (per pool, for its room), or why it cannot go; undefined = unknown. */
+export type DiskCost = { bytes: number; into: Array<{ pool: string; bytes: number }> } | { refusal: string } | undefined;
+
+const MiB = 1024 * 1024;
 
 export interface WorkHost {
   spec: HostState;
@@ -18,6 +24,8 @@ export interface WorkHost {
   labels: Map<string, number>;
   /** Indexes (into WorkCluster.vms) of the VMs on the node in the plan (after planned moves), in arrival order. */
   vms: number[];
+  /** Its pools as a target, their free space less the copies planned into them (absent: unknown). */
+  pools?: TargetPool[];
 }
 
 /**
@@ -41,7 +49,9 @@ export class WorkCluster {
   private byName: Map<string, number> | undefined;
 
   constructor(readonly input: PlanInput, estimate: (vm: VmState) => number = (v) => last(v.cpuHistory)) {
-    for (const h of input.hosts) this.hosts.set(h.name, { spec: h, cpu: 0, mem: 0, active: 0, labels: new Map(), vms: [] });
+    for (const h of input.hosts) {
+      this.hosts.set(h.name, { spec: h, cpu: 0, mem: 0, active: 0, labels: new Map(), vms: [], ...(h.pools ? { pools: h.pools.map((p) => ({ ...p })) } : {}) });
+    }
     this.cpu = new Float64Array(input.vms.length);
     this.moved = new Uint8Array(input.vms.length);
     const inflight = input.inflight.length > 0 ? new Map<string, VmState | undefined>(input.inflight.map((m) => [m.vm, undefined])) : undefined;
@@ -115,17 +125,47 @@ export class WorkCluster {
     return false;
   }
 
-  /** Hard constraints shared by every policy (capacity, anti-affinity, affinity, maintenance), for VM index i moving alone. */
+  /** What moving VM index i to `to` copies of its disks, by vm.migrate's rule; undefined when the VM's disks or the node's pools are unknown. */
+  diskCost(i: number, to: WorkHost): DiskCost {
+    const vm = this.vms[i] as VmState;
+    if (!vm.disks || !to.pools) return undefined;
+    return diskCopy(vm.disks, { node: to.spec.name, pools: to.pools });
+  }
+
+  /** Can VM index i's disks be placed on `to` (unknown counts as yes: vm.migrate has the last word)? */
+  disksFit(i: number, to: WorkHost): boolean {
+    const c = this.diskCost(i, to);
+    return c === undefined || !('refusal' in c);
+  }
+
+  /** Hard constraints shared by every policy (capacity, anti-affinity, affinity, maintenance, storage), for VM index i moving alone. */
   feasible(i: number, to: WorkHost): boolean {
     const vm = this.vms[i] as VmState;
-    return this.at[i] !== to && this.acceptsVms(to) && this.fitsMemory(vm, to) && this.antiAffinityOk(vm, to) && !this.bound(i);
+    return this.at[i] !== to && this.acceptsVms(to) && this.fitsMemory(vm, to) && this.antiAffinityOk(vm, to) && !this.bound(i) && this.disksFit(i, to);
+  }
+
+  /** The move's time: its disk copy (when known) and its memory, at the bandwidth. */
+  moveSeconds(i: number, to: WorkHost, dirtyMiBs: number, bandwidthMiBs: number): { secs: number; diskBytes?: number } {
+    const vm = this.vms[i] as VmState;
+    const c = this.diskCost(i, to);
+    const bytes = c !== undefined && 'bytes' in c ? c.bytes : undefined;
+    const secs = migrationSeconds(vm.memMiB, dirtyMiBs, bandwidthMiBs, (bytes ?? 0) / MiB);
+    return bytes === undefined ? { secs } : { secs, diskBytes: bytes };
   }
 
   /** Record a move of VM index i and update both ends. */
-  apply(i: number, to: WorkHost, reason: Move['reason'], score: number, estSeconds: number): void {
+  apply(i: number, to: WorkHost, reason: Move['reason'], score: number, estSeconds: number, diskBytes?: number): void {
     const from = this.at[i] as WorkHost;
     const vm = this.vms[i] as VmState;
     const c = this.cpu[i] as number;
+    // The copies take room in the target's pools: the next VM planned there sees less free.
+    const dc = this.diskCost(i, to);
+    if (dc && 'into' in dc) {
+      for (const x of dc.into) {
+        const p = to.pools?.find((q) => q.name === x.pool);
+        if (p) p.available -= x.bytes;
+      }
+    }
     from.cpu -= c;
     to.cpu += c;
     // Memory stays held on the source until the copy ends; the target needs it now.
@@ -140,14 +180,18 @@ export class WorkCluster {
     }
     this.at[i] = to;
     this.moved[i] = 1;
-    this.moves.push({ vm: vm.name, from: from.spec.name, to: to.spec.name, reason, score, estSeconds });
+    this.moves.push({ vm: vm.name, from: from.spec.name, to: to.spec.name, reason, score, estSeconds, ...(diskBytes !== undefined ? { diskBytes } : {}) });
   }
 }
 
-/** Pre-copy live migration time: memory over bandwidth, stretched by re-sent dirty pages. */
-export function migrationSeconds(memMiB: number, dirtyMiBs: number, bandwidthMiBs: number): number {
+/**
+ * Pre-copy live migration time: the disks libvirt copies first (NBD mirror, at the same
+ * bandwidth), then memory over bandwidth, stretched by re-sent dirty pages. Guest writes
+ * during the disk copy are mirrored too; they are not counted (no disk dirty rate is known).
+ */
+export function migrationSeconds(memMiB: number, dirtyMiBs: number, bandwidthMiBs: number, diskMiB = 0): number {
   const rho = Math.min(0.8, Math.max(0, dirtyMiBs / bandwidthMiBs));
-  return memMiB / bandwidthMiBs / (1 - rho) + 1;
+  return diskMiB / bandwidthMiBs + memMiB / bandwidthMiBs / (1 - rho) + 1;
 }
 
 /** MiB actually sent by that migration (first copy plus re-sent dirty pages). */

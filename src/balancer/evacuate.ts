@@ -10,11 +10,14 @@
  *   prefer a node where they would fit when started.
  * - A VM only goes to a node of the same driver, that takes VMs, whose driver can
  *   receive that kind of migration, and where no VM shares an anti-affinity label.
+ * - A running VM's disks must be placeable on the target by vm.migrate's rule
+ *   (src/common/migrate-storage.ts) when both are known; the copy adds to its time.
  * - VMs of one node bound by strict positive affinity (a label in common) go together,
  *   to one node with room for all of them, or all stay.
  * Biggest VMs first, each onto the node left least loaded (memory or CPU, whichever
  * is fuller) so room stays spread out. Pure: plain data in, a plan out.
  */
+import { diskCopy, type TargetPool, type VmDisks } from '../common/migrate-storage.js';
 import { migrationSeconds } from './cluster.js';
 
 export type EvacVmState = 'running' | 'paused' | 'stopped';
@@ -35,6 +38,8 @@ export interface EvacNode {
   /** Memory and CPU already promised beyond the VMs listed (migrations arriving), MiB and cores. */
   reservedMiB?: number;
   reservedCpu?: number;
+  /** Its running storage pools as a migration target; absent = unknown (disks not checked, not costed). */
+  pools?: TargetPool[];
 }
 
 export interface EvacVm {
@@ -53,6 +58,8 @@ export interface EvacVm {
   migrating?: boolean;
   /** Why this VM cannot migrate at all (host devices, local-only storage...), when the caller knows. */
   cannotMigrate?: string;
+  /** Its disks with their sizes; absent = unknown. */
+  disks?: VmDisks;
 }
 
 export interface EvacuationOptions {
@@ -69,10 +76,12 @@ export interface EvacMove {
   mode: MigrationMode;
   state: EvacVmState;
   estSeconds: number;
+  /** Disk bytes the move copies; absent when unknown (estSeconds is then memory alone). */
+  diskBytes?: number;
 }
 
 /** Why a VM stays: the kind (for programs) and the sentence (for people). */
-export type RemainingCode = 'only-node' | 'no-target' | 'no-room' | 'anti-affinity' | 'cannot-migrate' | 'migrating' | 'kept' | 'affinity';
+export type RemainingCode = 'only-node' | 'no-target' | 'no-room' | 'anti-affinity' | 'storage' | 'cannot-migrate' | 'migrating' | 'kept' | 'affinity';
 
 export interface Remaining {
   vm: string;
@@ -163,7 +172,18 @@ function bundleAsOne(unit: readonly EvacVm[]): EvacVm {
     name: unit.map((m) => m.name).join('+'), node: first.node, state: on.length > 0 ? 'running' : 'stopped',
     memMiB: (on.length > 0 ? on : unit).reduce((s, m) => s + m.memMiB, 0), cpu: on.reduce((s, m) => s + (m.cpu ?? 0), 0),
     antiAffinity: [...new Set(unit.flatMap((m) => m.antiAffinity ?? []))],
+    // Together, the members' disks must fit one node's pools at once; one member unknown makes the bundle's unknown.
+    ...(unit.every((m) => m.disks !== undefined)
+      ? { disks: { ...(first.disks?.domainType !== undefined ? { domainType: first.disks.domainType } : {}), disks: unit.flatMap((m) => m.disks?.disks ?? []) } }
+      : {}),
   };
+}
+
+/** A running or paused VM's disks on node n, by vm.migrate's rule (a stopped VM moves its definition only); undefined = unknown. */
+function disksOn(v: EvacVm, n: EvacNode, pools: Map<string, TargetPool[]>): ReturnType<typeof diskCopy> | undefined {
+  const p = pools.get(n.name);
+  if (!active(v.state) || !v.disks || !p) return undefined;
+  return diskCopy(v.disks, { node: n.name, pools: p });
 }
 
 export function planEvacuation(evacuate: readonly string[], nodes: readonly EvacNode[], vms: readonly EvacVm[], o: EvacuationOptions = {}): EvacuationPlan {
@@ -184,6 +204,9 @@ export function planEvacuation(evacuate: readonly string[], nodes: readonly Evac
     for (const l of v.antiAffinity ?? []) t.labels.set(l, [...(t.labels.get(l) ?? []), v.name]);
   }
 
+  // The targets' pools, their free space less the copies planned into them.
+  const pools = new Map<string, TargetPool[]>();
+  for (const n of nodes) if (n.pools) pools.set(n.name, n.pools.map((p) => ({ ...p })));
   const moves: EvacMove[] = [];
   const remaining: Remaining[] = [];
   const stay = (v: EvacVm, code: RemainingCode, reason: string): void => {
@@ -230,6 +253,7 @@ export function planEvacuation(evacuate: readonly string[], nodes: readonly Evac
     const why: string[] = [];
     let room = false;
     let affinity = false;
+    let storage = false;
     let best: { t: Target; load: number; fits: boolean } | undefined;
     for (const n of others) {
       const t = targets.get(n.name) as Target;
@@ -251,6 +275,12 @@ export function planEvacuation(evacuate: readonly string[], nodes: readonly Evac
         why.push(`${n.name}: anti-affinity with ${clash.join(', ')}`);
         continue;
       }
+      const dc = disksOn(v, n, pools);
+      if (dc && 'refusal' in dc) {
+        storage = true;
+        why.push(`${n.name}: ${dc.refusal}`);
+        continue;
+      }
       const memAfter = t.mem + need;
       const cpuAfter = t.cpu + cpu;
       const memOk = memAfter <= n.memMiB + 1e-6;
@@ -268,13 +298,23 @@ export function planEvacuation(evacuate: readonly string[], nodes: readonly Evac
       if (!best || Number(fits) > Number(best.fits) || (fits === best.fits && load < best.load - 1e-12)) best = { t, load, fits };
     }
     if (!best) {
-      const code: RemainingCode = room ? 'no-room' : affinity ? 'anti-affinity' : 'no-target';
-      const head = code === 'no-room' ? 'no node with room' : code === 'anti-affinity' ? 'anti-affinity rules out every node' : 'no node can take it';
+      const code: RemainingCode = room ? 'no-room' : storage ? 'storage' : affinity ? 'anti-affinity' : 'no-target';
+      const head = code === 'no-room' ? 'no node with room' : code === 'storage' ? 'its disks cannot be placed on any node' : code === 'anti-affinity' ? 'anti-affinity rules out every node' : 'no node can take it';
       const together = unit.length > 1 ? ` (with ${unit.length - 1} VMs bound to it by strict affinity)` : '';
       for (const m of unit) stay(m, code, `${head}${together}: ${joinReasons(why)}`);
       continue;
     }
     const t = best.t;
+    const placed = pools.get(t.node.name);
+    // Each member's copy, judged before any of them takes room (the bundle was checked as one).
+    const copies = new Map(unit.map((m) => [m, disksOn(m, t.node, pools)] as const));
+    for (const dc of copies.values()) {
+      if (!dc || !('into' in dc)) continue;
+      for (const x of dc.into) {
+        const p = placed?.find((q) => q.name === x.pool);
+        if (p) p.available -= x.bytes;
+      }
+    }
     if (active(v.state)) {
       t.mem += need;
       t.cpu += cpu;
@@ -283,9 +323,12 @@ export function planEvacuation(evacuate: readonly string[], nodes: readonly Evac
       for (const l of m.antiAffinity ?? []) t.labels.set(l, [...(t.labels.get(l) ?? []), m.name]);
       const mm: MigrationMode = m.state === 'stopped' ? 'offline' : 'live';
       const mc = active(m.state) ? m.cpu ?? 0 : 0;
+      const dc = copies.get(m);
+      const diskBytes = dc && 'bytes' in dc ? dc.bytes : undefined;
       moves.push({
         vm: m.name, from: m.node, to: t.node.name, mode: mm, state: m.state,
-        estSeconds: mm === 'live' ? migrationSeconds(m.memMiB, m.dirtyMiBs ?? 16 * mc, bw) : 1,
+        estSeconds: mm === 'live' ? migrationSeconds(m.memMiB, m.dirtyMiBs ?? 16 * mc, bw, (diskBytes ?? 0) / (1024 * 1024)) : 1,
+        ...(diskBytes !== undefined ? { diskBytes } : {}),
       });
     }
   }

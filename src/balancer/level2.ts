@@ -131,6 +131,15 @@ class Spread {
   }
 }
 
+/**
+ * Relief of the part past the emergency level in the next sample: a VM that is there in time
+ * counts twice. In time: the share of the next sample the VM already runs on its target.
+ */
+function nextSampleRelief(nextSrc0: number, cores: number, srcCores: number, secs: number, period: number, emergency: number): number {
+  const inTime = Math.max(0, 1 - secs / period);
+  return Math.max(0, nextSrc0 - emergency) - Math.max(0, nextSrc0 - (cores * inTime) / srcCores - emergency);
+}
+
 /** Targets a VM's move is scored against (the least used that pass every check). */
 const TARGETS_PER_VM = 8;
 
@@ -140,6 +149,7 @@ interface Candidate {
   to: WorkHost;
   score: number;
   secs: number;
+  diskBytes?: number;
 }
 
 /** The evacuation part of a level-2 round, as the shared planner sees it (running VMs: level 2 only sees those). */
@@ -151,11 +161,13 @@ function evacuationOf(w: WorkCluster, cfg: Level2Config): EvacuationPlan {
     nodes.push({
       name: h.spec.name, cores: h.spec.cores, memMiB: h.spec.memMiB, reservedMiB: Math.max(0, h.mem - listed),
       closed: h.spec.evacuate ? 'being evacuated' : h.spec.maintenance ? 'in maintenance' : undefined,
+      ...(h.pools ? { pools: h.pools } : {}),
     });
   }
   const vms: EvacVm[] = w.vms.map((v, i) => ({
     name: v.name, node: v.host, state: 'running', memMiB: v.memMiB, cpu: w.cpu[i] as number,
     dirtyMiBs: dirtyRateOf(v), antiAffinity: v.antiAffinity, affinity: v.affinity, migrating: v.migrating,
+    ...(v.disks ? { disks: v.disks } : {}),
   }));
   return planEvacuation(w.input.hosts.filter((h) => h.evacuate).map((h) => h.name), nodes, vms, { bandwidthMiBs: cfg.bandwidthMiBs });
 }
@@ -166,7 +178,6 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
   if (hosts.length < 2) return [];
   const spread = new Spread(hosts.length, hosts.map((h) => w.util(h)));
   const over = (u: number): number => Math.max(0, u - cfg.hot);
-  const overAt = (u: number, level: number): number => Math.max(0, u - level);
 
   // 1. Evacuation, through the one evacuation planner: the admin asked for it, so cooldown and
   // concurrency do not hold it back. VMs it cannot place stay; planEvacuation names them.
@@ -177,7 +188,7 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
       const to = w.hosts.get(m.to) as WorkHost;
       const a0 = w.util(src);
       const b0 = w.util(to);
-      w.apply(v, to, 'evacuation', 0, m.estSeconds);
+      w.apply(v, to, 'evacuation', 0, m.estSeconds, m.diskBytes);
       spread.update(a0, w.util(src), b0, w.util(to));
     }
   }
@@ -236,6 +247,7 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
     let bestTo: WorkHost | undefined;
     let bestScore = 0;
     let bestSecs = 0;
+    let bestDisk: number | undefined;
     const uSrc = w.util(src);
     const std0 = spread.std();
     const limit = overflow ? 1 : cfg.targetCeiling;
@@ -245,16 +257,14 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
       const vm = w.vms[v] as VmState;
       const c = w.cpu[v] as number;
       if (c <= 1e-6) continue;
-      const secs = migrationSeconds(vm.memMiB, dirtyRateOf(vm), cfg.bandwidthMiBs);
-      const cost = secs / cfg.horizonSec;
+      const dirty = dirtyRateOf(vm);
+      // Memory alone: a lower bound of the move's time on any target (its disks add to it per target).
+      const secsMem = migrationSeconds(vm.memMiB, dirty, cfg.bandwidthMiBs);
       const uSrc1 = (src.cpu - c) / src.spec.cores;
-      // In time: the share of the next sample the VM already runs on its target.
-      const inTime = hotRelief ? Math.max(0, 1 - secs / w.input.period) : 0;
       const nextSrc0 = hotRelief ? uSrc + (lagCores.get(src) ?? 0) / src.spec.cores : 0;
-      // Relief of the part past the emergency level in the next sample: a VM that is there in time counts twice.
-      const nextRelief = hotRelief ? overAt(nextSrc0, cfg.emergency) - overAt(nextSrc0 - (c * inTime) / src.spec.cores, cfg.emergency) : 0;
+      const nextReliefMem = hotRelief ? nextSampleRelief(nextSrc0, c, src.spec.cores, secsMem, w.input.period, cfg.emergency) : 0;
       // Moving on only for the next sample: a VM that would not arrive in time is no help.
-      if (hotRelief && uSrc <= cfg.hot && nextRelief <= 0) continue;
+      if (hotRelief && uSrc <= cfg.hot && nextReliefMem <= 0) continue;
       const step = maxCores > 0 ? c / maxCores : 0;
       let looked = 0;
       for (let i = 0; i < byUtil.length && looked < TARGETS_PER_VM; i++) {
@@ -265,7 +275,21 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
         const uTo1 = (to.cpu + c) / to.spec.cores;
         // Overflow: demand would go unserved anyway, so only room now counts.
         if (overflow ? uTo1 > 1 : uTo1 + (atPeak ? peakExtra.get(to) ?? 0 : 0) > cfg.targetCeiling) continue;
+        // The disks this target would have copied (vm.migrate's rule) lengthen the move; unknown = memory alone.
+        let secs = secsMem;
+        let nextRelief = nextReliefMem;
+        let diskBytes: number | undefined;
+        if (vm.disks) {
+          const t = w.moveSeconds(v, to, dirty, cfg.bandwidthMiBs);
+          diskBytes = t.diskBytes;
+          if (t.secs !== secsMem) {
+            secs = t.secs;
+            nextRelief = hotRelief ? nextSampleRelief(nextSrc0, c, src.spec.cores, secs, w.input.period, cfg.emergency) : 0;
+            if (hotRelief && uSrc <= cfg.hot && nextRelief <= 0) continue;
+          }
+        }
         looked++;
+        const cost = secs / cfg.horizonSec;
         // Overflow: every node is past the ceiling; still move demand that would go unserved to a node with room.
         const relief = overflow
           ? unserved(uSrc) - unserved(uSrc1) - (unserved(uTo1) - unserved(uTo))
@@ -279,10 +303,11 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
           bestTo = to;
           bestScore = score;
           bestSecs = secs;
+          bestDisk = diskBytes;
         }
       }
     }
-    return bestVm >= 0 && bestTo ? { vm: bestVm, to: bestTo, score: bestScore, secs: bestSecs } : undefined;
+    return bestVm >= 0 && bestTo ? { vm: bestVm, to: bestTo, score: bestScore, secs: bestSecs, ...(bestDisk !== undefined ? { diskBytes: bestDisk } : {}) } : undefined;
   };
 
   // Cores a source still carries in the next sample for the migrations planned off it this round.
@@ -293,7 +318,7 @@ export function planLevel2(input: PlanInput, cfg: Level2Config = DEFAULT_LEVEL2)
     lagCores.set(src, (lagCores.get(src) ?? 0) + cores * Math.min(1, c.secs / input.period));
     const a0 = w.util(src);
     const b0 = w.util(c.to);
-    w.apply(c.vm, c.to, reason, c.score, c.secs);
+    w.apply(c.vm, c.to, reason, c.score, c.secs, c.diskBytes);
     spread.update(a0, w.util(src), b0, w.util(c.to));
     reposition(src);
     reposition(c.to);

@@ -4,6 +4,7 @@
  * runs the plan's migrations with a per-node concurrency limit.
  */
 import { VemError } from '../common/errors.js';
+import { diskCopy, type TargetPool, type VmDisks } from '../common/migrate-storage.js';
 import { planEvacuation, type EvacNode, type EvacuationPlan, type EvacVm, type EvacVmState, type PausedChoice } from './evacuate.js';
 import { DEFAULT_LEVEL2, planLevel2, vmEstimate, type Level2Config } from './level2.js';
 import type { HostState, InflightMigration, Move, PlanInput, VmState } from './types.js';
@@ -23,6 +24,8 @@ export interface LiveNode {
   driver?: string;
   /** What the node's driver can migrate, when the agent says; unknown = assumed able. */
   canMigrate?: { live?: boolean; offline?: boolean };
+  /** Its running storage pools (node.migrationStorage); absent = unknown. */
+  pools?: TargetPool[];
 }
 
 export interface LiveVm {
@@ -37,6 +40,8 @@ export interface LiveVm {
   state?: string;
   migrating?: boolean;
   lastMigration?: number;
+  /** Its disks and their sizes (node.migrationStorage); absent = unknown. */
+  disks?: VmDisks;
 }
 
 export interface LiveSnapshot {
@@ -99,11 +104,11 @@ export function toPlanInput(s: LiveSnapshot, o: LivePlanOptions = {}): PlanInput
   const labels = antiAffinityLabels(o);
   const hosts: HostState[] = s.nodes.map((n) => ({
     name: n.name, cores: n.cores, memMiB: n.memMiB, cpuHistory: n.cpuHistory,
-    maintenance: maint.has(n.name) || !n.reachable, evacuate: evac.has(n.name),
+    maintenance: maint.has(n.name) || !n.reachable, evacuate: evac.has(n.name), ...(n.pools ? { pools: n.pools } : {}),
   }));
   const vms: VmState[] = s.vms.filter((v) => evacState(v) !== 'stopped').map((v) => ({
     name: v.name, host: v.node, cpuHistory: v.running ? v.cpuHistory : [0], memMiB: v.memMiB, vcpus: v.vcpus,
-    antiAffinity: labels.get(v.name), migrating: v.migrating, lastMigration: v.lastMigration,
+    antiAffinity: labels.get(v.name), migrating: v.migrating, lastMigration: v.lastMigration, ...(v.disks ? { disks: v.disks } : {}),
   }));
   return { now: s.now, period: s.period, hosts, vms, inflight: s.inflight };
 }
@@ -158,7 +163,7 @@ export function planLiveEvacuation(s: LiveSnapshot, o: LivePlanOptions = {}): Ev
   const labels = antiAffinityLabels(o);
   const memOf = new Map(s.vms.map((v) => [v.name, v]));
   const nodes: EvacNode[] = s.nodes.map((n) => ({
-    name: n.name, cores: n.cores, memMiB: n.memMiB, driver: n.driver, canMigrate: n.canMigrate,
+    name: n.name, cores: n.cores, memMiB: n.memMiB, driver: n.driver, canMigrate: n.canMigrate, ...(n.pools ? { pools: n.pools } : {}),
     closed: !n.reachable ? 'unreachable' : maint.has(n.name) || n.labels?.includes('maintenance') ? 'in maintenance' : undefined,
     // A migration arriving holds the VM's memory on its target until it ends.
     reservedMiB: s.inflight.filter((m) => m.to === n.name && memOf.get(m.vm)?.node !== n.name).reduce((t, m) => t + (memOf.get(m.vm)?.memMiB ?? 0), 0),
@@ -167,7 +172,7 @@ export function planLiveEvacuation(s: LiveSnapshot, o: LivePlanOptions = {}): Ev
   const vms: EvacVm[] = s.vms.map((v) => {
     const state = evacState(v);
     return {
-      name: v.name, node: v.node, state, memMiB: v.memMiB, migrating: v.migrating, antiAffinity: labels.get(v.name),
+      name: v.name, node: v.node, state, memMiB: v.memMiB, migrating: v.migrating, antiAffinity: labels.get(v.name), ...(v.disks ? { disks: v.disks } : {}),
       cpu: state === 'running' ? Math.max(0, est({ name: v.name, host: v.node, cpuHistory: v.cpuHistory, memMiB: v.memMiB, vcpus: v.vcpus })) : 0,
     };
   });
@@ -195,10 +200,67 @@ export async function planLive(src: ClusterSource, o: LivePlanOptions = {}): Pro
   const inflight = [...input.inflight, ...evacuation.moves.filter((m) => m.mode === 'live').map((m) => ({ vm: m.vm, from: m.from, to: m.to }))];
   const balance = planLevel2ByDriver({ ...input, vms, inflight }, snapshot.nodes, cfg).filter((m) => m.reason !== 'evacuation');
   const moves: Move[] = [
-    ...evacuation.moves.map((m): Move => ({ vm: m.vm, from: m.from, to: m.to, reason: 'evacuation', score: 0, estSeconds: m.estSeconds, live: m.mode === 'live' })),
+    ...evacuation.moves.map((m): Move => ({
+      vm: m.vm, from: m.from, to: m.to, reason: 'evacuation', score: 0, estSeconds: m.estSeconds, live: m.mode === 'live',
+      ...(m.diskBytes !== undefined ? { diskBytes: m.diskBytes } : {}),
+    })),
     ...balance,
   ];
   return { snapshot, moves, evacuation };
+}
+
+/**
+ * What the VMs' storage rules out of this snapshot, one line each for people: a VM whose
+ * disks vm.migrate could not place on a node (no pool at the disk's folder, no room), and
+ * where the disk bytes are unknown, what the planner assumes (memory alone, no node ruled out).
+ */
+export function storageNotes(s: LiveSnapshot): string[] {
+  const out: string[] = [];
+  const up = s.nodes.filter((n) => n.reachable && n.canMigrate?.live !== false);
+  const sameDriver = (a: LiveNode, b: LiveNode | undefined): boolean => a.driver === undefined || b?.driver === undefined || a.driver === b.driver;
+  const byName = new Map(s.nodes.map((n) => [n.name, n]));
+  const unknownVms: string[] = [];
+  for (const v of s.vms) {
+    if (evacState(v) === 'stopped') continue;
+    if (!v.disks) {
+      unknownVms.push(v.name.slice(v.name.indexOf('/') + 1));
+      continue;
+    }
+    const refused: string[] = [];
+    let first = '';
+    for (const n of up) {
+      if (n.name === v.node || !n.pools || !sameDriver(n, byName.get(v.node))) continue;
+      const c = diskCopy(v.disks, { node: n.name, pools: n.pools });
+      if ('refusal' in c) {
+        refused.push(n.name);
+        first ||= c.refusal;
+      }
+    }
+    if (refused.length > 0) out.push(`${v.name.slice(v.name.indexOf('/') + 1)}: its disks cannot go to ${refused.join(', ')}: ${first}`);
+  }
+  const noPools = up.filter((n) => !n.pools).map((n) => n.name);
+  if (unknownVms.length > 0) out.push(`disk bytes unknown for ${unknownVms.length > 4 ? `${unknownVms.slice(0, 4).join(', ')} and ${unknownVms.length - 4} more` : unknownVms.join(', ')} (definition not read, or an agent without node.migrationStorage): their moves are costed by memory alone (disk ?)`);
+  if (noPools.length > 0) out.push(`storage pools unknown on ${noPools.join(', ')} (an agent without node.migrationStorage): moves there are costed by memory alone (disk ?) and vm.migrate decides`);
+  return out;
+}
+
+/** A size as the plan lines show it: whole GiB from 10 GiB, one decimal from 1 GiB, MiB below (a small guest is not "0G"). */
+export function shortSize(bytes: number): string {
+  const g = bytes / 1024 ** 3;
+  if (g >= 10) return `${Math.round(g)}G`;
+  if (g >= 1) return `${g.toFixed(1).replace(/\.0$/, '')}G`;
+  return `${Math.round(bytes / 1024 ** 2)}M`;
+}
+
+/**
+ * What a move copies, memory and disks apart: "copy 160M + disk 2G"; "disk ?" when the disk
+ * bytes are unknown (its time then counts memory alone); an offline move copies its definition only.
+ */
+export function copyText(memMiB: number | undefined, m: Pick<Move, 'diskBytes' | 'live'>): string {
+  if (m.live === false) return 'definition only (offline)';
+  const mem = memMiB === undefined ? '?' : shortSize(memMiB * 1024 * 1024);
+  // 0: every disk is on storage the target shares (or is never copied).
+  return `copy ${mem} + disk ${m.diskBytes === undefined ? '?' : m.diskBytes === 0 ? '0' : shortSize(m.diskBytes)}`;
 }
 
 function errorText(e: unknown): string {

@@ -2,6 +2,7 @@
  * Shared types of the balancer: what level 2 observes about nodes and VMs, and
  * what it decides. Everything here is plain data so the planners stay pure.
  */
+import type { TargetPool, VmDisks } from '../common/migrate-storage.js';
 
 /** A node as level 2 sees it. Utilisation histories are oldest first, last = now. */
 export interface HostState {
@@ -19,6 +20,11 @@ export interface HostState {
   /** Network Mbit/s per sample and the node's link capacity (Sandpiper's volume). */
   netHistory?: number[];
   netMbps?: number;
+  /**
+   * The node's running storage pools as a migration target (node.migrationStorage): with a VM's
+   * disks they say what a move here copies. Absent = unknown: moves here are costed by memory alone.
+   */
+  pools?: TargetPool[];
 }
 
 export interface VmState {
@@ -47,6 +53,11 @@ export interface VmState {
   migrationsLast24h?: number;
   /** A migration of this VM is running now. */
   migrating?: boolean;
+  /**
+   * Its disks with their sizes, for the storage a move copies (vm.migrate's per-disk rule).
+   * Absent = unknown (an older agent, a definition not read): costed by memory alone, never ruled out.
+   */
+  disks?: VmDisks;
 }
 
 /** A migration already running: its memory is held on both ends until it ends. */
@@ -75,8 +86,13 @@ export interface Move {
   reason: MoveReason;
   /** Benefit minus cost in the planner's units (higher is better); informative. */
   score: number;
-  /** Estimated migration time, seconds. */
+  /** Estimated migration time, seconds (the disk copy, then the memory). */
   estSeconds: number;
+  /**
+   * Bytes of disk the move copies (0: every disk shared or never copied). Absent: unknown
+   * (the VM's disks or the target's pools were not reported), and estSeconds counts memory alone.
+   */
+  diskBytes?: number;
   /** false: an offline migration (a stopped VM's definition); default live. */
   live?: boolean;
 }

@@ -13,7 +13,7 @@ import { loadClusterFile, openLink, parseSshSpec, terminalPassphrase, type NodeC
 import { boolOpt, parseCommandArgs, stringOpt, type Parsed } from './args.js';
 import { agentSource } from '../balancer/agent-source.js';
 import { describeRemaining, type EvacuationPlan } from '../balancer/evacuate.js';
-import { applyMoves, planLive, unknownNodes, type LivePlanOptions, type LiveSnapshot, type MigrationOutcome } from '../balancer/live.js';
+import { applyMoves, copyText, planLive, storageNotes, unknownNodes, type LivePlanOptions, type LiveSnapshot, type MigrationOutcome } from '../balancer/live.js';
 import { DEFAULT_LEVEL2, historySamples } from '../balancer/level2.js';
 import type { Move } from '../balancer/types.js';
 
@@ -64,9 +64,10 @@ export function liveSamples(opts: Pick<LivePlanOptions, 'config'>): number {
   return historySamples({ ...DEFAULT_LEVEL2, ...opts.config });
 }
 
-function describe(m: Move): string {
+/** One move for people: memory and disk bytes apart (copyText), "disk ?" where unknown. */
+function describeMove(m: Move, memMiB?: number): string {
   const how = m.reason === 'evacuation' ? (m.live === false ? 'offline' : 'live') : `score ${m.score.toFixed(3)}`;
-  return `${m.vm.padEnd(20)} ${m.from} -> ${m.to}  (${m.reason}, ${how}, ~${Math.round(m.estSeconds)} s)`;
+  return `${m.vm.padEnd(20)} ${m.from} -> ${m.to}  (${m.reason}, ${how}, ${copyText(memMiB, m)}, ~${Math.round(m.estSeconds)} s)`;
 }
 
 /** What a plan says when it recommends nothing: never "balanced" for a cluster with nothing to balance between. */
@@ -167,6 +168,10 @@ export async function run(sub: 'plan' | 'apply', args: string[]): Promise<number
       const only = list(p, 'only');
       const chosen = only.length > 0 ? moves.filter((m) => only.includes(m.vm)) : moves;
       const held = evacuation.nodes.reduce((t, n) => t + n.holds, 0);
+      const memOf = new Map(snapshot.vms.map((v) => [v.name, v.memMiB]));
+      const describe = (m: Move): string => describeMove(m, memOf.get(m.vm));
+      // What storage rules out, and what the plan assumes where disk bytes are unknown.
+      for (const line of storageNotes(snapshot)) process.stderr.write(`vem balance: ${line}\n`);
       const story = [...(moves.length > 0 ? moves.map(describe) : nothingToDo(snapshot, evacuation)), ...describeRemaining(evacuation)];
       if (sub === 'plan') {
         if (boolOpt(p, 'json')) out(JSON.stringify({ nodes: snapshot.nodes.length, vms: snapshot.vms.length, moves, evacuation }));

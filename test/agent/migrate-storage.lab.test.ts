@@ -3,7 +3,10 @@
 // copy throttled to 1 MiB/s and cancelled leaves the VM running on n1 and no volume on
 // n2; a full copy moves the disk (qemu-img on n2 sees a qcow2) and a marker written on
 // n1 is read back on n2's console. On code without the storage copy, libvirt refuses
-// the move: "Migration without shared storage is unsafe".
+// the move: "Migration without shared storage is unsafe". The balancer's planner, asking
+// both nodes' agents (node.migrationStorage), rules n2 out while it has no pool and then
+// counts the disk bytes the copy moves (the allocated data, bounded by the capacity:
+// here the disk is full, so its 64 MiB, which is also libvirt's diskTotal of the copy).
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +18,9 @@ import { connectLibvirt } from '../../src/libvirt/client/index.js';
 import { startAgent, type RunningAgent } from '../../src/agent/index.js';
 import { XmlRpcClient } from '../../src/common/xmlrpc/index.js';
 import { waitFor } from './e2e-helpers.js';
+import { agentSource } from '../../src/balancer/agent-source.js';
+import { planLive, type ClusterSource } from '../../src/balancer/live.js';
+import { openDirectLink } from '../../src/link/index.js';
 
 interface Job {
   id: string;
@@ -100,6 +106,25 @@ test('a VM on a local qcow2 disk: refused without a pool on the target, a thrott
     c.close();
     await agent.close();
   });
+  // n2's agent, for the planner only: its pools are what a move there would copy into.
+  const agent2: RunningAgent = await startAgent({
+    hypervisor: () => connectLibvirt(n2.qemuUnixUri, { timeoutMs: 20_000 }),
+    listen: '127.0.0.1:0',
+    pollMs: 500,
+    auditLog: join(lab.dir, 'audit-n2.jsonl'),
+    plugins: false,
+  });
+  const links = [openDirectLink('n1', agent.url), openDirectLink('n2', agent2.url)];
+  t.after(async () => {
+    await Promise.all(links.map((l) => l.close()));
+    await agent2.close();
+  });
+  const planner: ClusterSource = agentSource(links, { periodSec: 1, samples: 5, destUri: new Map([['n1', n1.qemuUri], ['n2', n2.qemuUri]]) });
+  /** The planner's evacuation of n1, once n1's agent has read store1's definition (its disks) and `ready` holds (agents read pools at most every 10 s). */
+  const evacuateN1 = (ready: (r: Awaited<ReturnType<typeof planLive>>) => boolean = () => true) => waitFor('store1\'s disks in the snapshot', async () => {
+    const r = await planLive(planner, { evacuate: ['n1'] });
+    return r.snapshot.vms.find((v) => v.name === 'store1')?.disks && ready(r) ? r : undefined;
+  }, 30_000, 500);
   const job = async (id: string): Promise<Job> => (await c.call('job.get', id)) as unknown as Job;
   const ended = (id: string, ms: number): Promise<Job> => waitFor('the job to end', async () => ((await job(id)).status === 'running' ? undefined : job(id)), ms, 500);
   const n2Volumes = async (): Promise<string> => n2.virsh(n2.qemuUri, 'vol-list', 'images');
@@ -122,7 +147,34 @@ test('a VM on a local qcow2 disk: refused without a pool on the target, a thrott
     assert.match(await n1.virsh(n1.qemuUri, 'domstate', 'store1'), /running/);
   });
 
+  let plannedDisk: number | undefined;
+  await t.test('the planner does not plan store1 onto n2 while n2 has no pool at the disk\'s folder, and says why', async () => {
+    const r = await evacuateN1();
+    assert.deepEqual(r.moves.filter((m) => m.vm === 'store1'), []);
+    const left = r.evacuation.remaining.find((x) => x.vm === 'store1');
+    assert.equal(left?.code, 'storage', JSON.stringify(r.evacuation));
+    assert.match(left?.reason ?? '', new RegExp(`n2 has no storage pool at ${IMAGES} for disk vda`));
+  });
+
   await pool(n2);
+
+  await t.test('with the pool on n2, the planner moves store1 there and counts its 64 MiB of disk, which the copy will move', async (st) => {
+    const r = await evacuateN1((x) => x.moves.some((m) => m.vm === 'store1'));
+    const m = r.moves.find((x) => x.vm === 'store1');
+    assert.ok(m, JSON.stringify(r.evacuation));
+    st.diagnostic(`planned: ${JSON.stringify(m)}`);
+    assert.equal(m.to, 'n2');
+    // The volume as n1's libvirt sizes it: the planner counts min(capacity, allocation) of a single qcow2.
+    const info = await n1.virsh(n1.qemuUri, 'vol-info', '--bytes', '--pool', 'images', 'disk1.qcow2');
+    const capacity = Number(/Capacity:\s+(\d+)/.exec(info)?.[1]);
+    const allocation = Number(/Allocation:\s+(\d+)/.exec(info)?.[1]);
+    st.diagnostic(`disk1.qcow2 on n1: capacity ${capacity}, allocation ${allocation}`);
+    assert.equal(capacity, 64 * MiB);
+    assert.ok(allocation >= capacity, 'random data: every cluster allocated, plus qcow2 metadata');
+    assert.equal(m.diskBytes, Math.min(capacity, allocation));
+    plannedDisk = m.diskBytes;
+    assert.ok(m.estSeconds > 64 / 119, 'the time counts the disk copy');
+  });
 
   await t.test('a copy throttled to 1 MiB/s and cancelled: the VM runs on n1, no volume is left on n2', async (st) => {
     const id = (await c.call('vm.migrate', 'store1', n2.qemuUri, { bandwidthMiBs: 1 })) as string;
@@ -157,6 +209,7 @@ test('a VM on a local qcow2 disk: refused without a pool on the target, a thrott
     // libvirt's own final figures (its job-completed event), not the last poll's.
     assert.equal(end.progress?.type, 'completed');
     assert.equal(end.progress?.diskTotal, 64 * MiB);
+    assert.equal(end.progress?.diskTotal, plannedDisk, 'the planner counted the bytes libvirt copied');
     assert.equal(end.progress?.diskProcessed, end.progress?.diskTotal);
     assert.deepEqual(end.storage?.created.map((v) => v.volume), ['disk1.qcow2']);
     const n2File = join(n2.dir, 'lib', 'images', 'disk1.qcow2');

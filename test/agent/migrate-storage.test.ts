@@ -1,9 +1,9 @@
-// Planning a migration's local disks (src/agent/migrate-storage.ts), and the steps
+// Planning a migration's local disks (src/common/migrate-storage.ts), and the steps
 // around libvirt's migration (migrate-target.ts) over a fake target: volumes made
 // first, removed again on failure, and copyStorage's three meanings.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { migrationDisks, planStorage, targetVolumeXml, type MigrationDisk, type TargetPool } from '../../src/agent/migrate-storage.js';
+import { migrationDisks, planStorage, targetVolumeXml, type MigrationDisk, type TargetPool } from '../../src/common/migrate-storage.js';
 import { planMigrationStorage, StorageRefusal, targetName } from '../../src/agent/migrate-target.js';
 import { JobManager } from '../../src/agent/jobs.js';
 import { EventLog } from '../../src/agent/events.js';

@@ -46,6 +46,10 @@ test('every declared method answers its declared type on the simulated agent', a
   assert.equal(info.simulated, true);
   assert.ok((await c.node.stats(0)).t.length > 0);
   await c.node.stats(0, 2);
+  // Every simulated VM's disks, sized (the sim's volumes are in its pools), and the pools that would take a copy.
+  const ms = await c.node.migrationStorage();
+  assert.ok(ms.pools.some((p) => p.path === '/var/lib/libvirt/images' && p.volumes.length > 0));
+  assert.ok(ms.vms.length > 0 && ms.vms.every((v) => v.disks.some((d) => d.capacity !== undefined && d.allocation !== undefined)));
 
   // vm: read
   const vms = await c.vm.list();

@@ -155,6 +155,9 @@ describe('vem balance plan/apply --evacuate (CLI against a real simulated agent)
     kids.push(a.p, b.p);
     const cluster = join(dir, 'two.yaml');
     writeFileSync(cluster, `nodes:\n  - name: src\n    url: ${a.url}\n  - name: dst\n    url: ${b.url}\n`);
+    // The plan prints each move's memory and disk bytes apart: dst has the pool at the disks' folder, not their files.
+    const plan = await vem('balance', 'plan', '--cluster', cluster, '--period', '1', '--evacuate', 'src');
+    assert.match(plan.stdout, /src -> dst {2}\(evacuation, live, copy \d+(\.\d)?[MG] \+ disk \d+(\.\d)?G, ~\d+ s\)/, plan.stdout + plan.stderr);
     const r = await vem('balance', 'apply', '--cluster', cluster, '--period', '1', '--evacuate', 'src', '--yes');
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /FAILED .* src -> dst .*no migration URI for node dst \(set 'migrate-uri: qemu\+ssh:\/\/HOST\/system' for dst in the cluster file, or give --dest-uri dst=URI\)/);

@@ -4,11 +4,12 @@ import { api } from '../../api/index.js';
 import { serve } from '../../api/serve.js';
 import type { MethodRegistry } from '../../common/xmlrpc/registry.js';
 
-import type { MigrateOptions } from '../../libvirt/hypervisor.js';
+import type { MigrateOptions, StoragePoolInfo, StorageVolumeInfo } from '../../libvirt/hypervisor.js';
 import { eventToValue } from '../events.js';
 import { jobToValue } from '../jobs.js';
 import { planMigrationStorage, StorageRefusal } from '../migrate-target.js';
-import type { AgentEvent, Job, NodeInfo, NodeStats } from '../../api/index.js';
+import { sourceVolume } from '../../common/migrate-storage.js';
+import type { AgentEvent, Job, MigrationStorageView, NodeInfo, NodeStats } from '../../api/index.js';
 import { badArg, notFound, num, opts, optBool, optNum, optStr, plain, str, type AgentCore } from '../core.js';
 
 // jobs.ts and events.ts build their values untyped; the contract test (test/api) checks them against Job and AgentEvent.
@@ -19,6 +20,11 @@ export const AGENT_VERSION = '0.1.0';
 
 /** How old the host's static facts (hostname, versions, CPUs, memory size) may be before node.info reads them again, in the background. */
 export const HOST_INFO_MAX_AGE_MS = 60_000;
+
+/** How old node.migrationStorage's reading of the pools may be. */
+export const POOLS_MAX_AGE_MS = 10_000;
+
+type PoolsHere = Array<{ pool: StoragePoolInfo; name: string; infos: StorageVolumeInfo[] }>;
 
 export function registerNodeMethods(r: MethodRegistry, core: AgentCore): void {
   // libvirt's hostInfo is six calls, one of them virConnectGetHostname, which resolves
@@ -105,6 +111,51 @@ export function registerNodeMethods(r: MethodRegistry, core: AgentCore): void {
       if (c.lastNode) out.latest = plain(c.lastNode);
       return out;
     });
+
+  // The planner's view of this node's storage: its running pools (as a target) and its VMs' disks sized
+  // as vm.migrate sizes them, from the cached definitions (no VM XML fetched per plan).
+  // Listing a pool's volumes is a libvirt call per volume, and a dashboard plans every 3 s: the
+  // pools are read again only after POOLS_MAX_AGE_MS (or a new connection), and by one caller at a time.
+  let poolsRead: { at: number; hv: unknown; value: Promise<PoolsHere> } | undefined;
+  const poolsHere = (): Promise<PoolsHere> => {
+    const hv = core.hv();
+    if (poolsRead && poolsRead.hv === hv && Date.now() - poolsRead.at < POOLS_MAX_AGE_MS) return poolsRead.value;
+    const value = (async (): Promise<PoolsHere> => {
+      const running = (await hv.listPools()).filter((p) => p.state === 'running');
+      return Promise.all(running.map(async (p) => ({ pool: p, name: p.name, infos: await hv.listVolumes(p.name).catch(() => []) })));
+    })();
+    poolsRead = { at: Date.now(), hv, value };
+    value.catch(() => (poolsRead = undefined));
+    return value;
+  };
+  serve(r, api.node.migrationStorage, async () => {
+    const here = await poolsHere();
+    const out: MigrationStorageView = {
+      pools: here.map(({ pool, infos }) => ({
+        name: pool.name, available: pool.available, volumes: infos.map((v) => v.name),
+        ...(pool.type !== undefined ? { type: pool.type } : {}), ...(pool.path !== undefined ? { path: pool.path } : {}),
+      })),
+      vms: [],
+      unknown: [],
+    };
+    const names = new Set([...core.domains.entries.keys(), ...core.collector.vms.keys()]);
+    for (const name of [...names].sort()) {
+      const m = core.domains.entries.get(name)?.migration;
+      if (!m) {
+        out.unknown.push(name);
+        continue;
+      }
+      const block = core.collector.vms.get(name)?.last.block;
+      out.vms.push({
+        name, ...(m.domainType !== undefined ? { domainType: m.domainType } : {}),
+        disks: m.disks.map((d) => {
+          const size = sourceVolume(d, here, block?.find((b) => b.name === d.target));
+          return { ...d, ...(size ? { capacity: size.capacity, allocation: size.allocation } : {}) };
+        }),
+      });
+    }
+    return plain(out);
+  });
 
   serve(r, api.vm.migrate, async (p, ctx) => {
       const o = opts(p, 2);

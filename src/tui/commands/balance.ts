@@ -7,12 +7,13 @@
  * dashboard or CLI balancing the same cluster moves nothing and is told who
  * holds it); every decision, taken or declined, is kept with its reason.
  */
-import { applyMoves, canMigrateFrom, planLive, type ClusterSource, type LiveSnapshot } from '../../balancer/live.js';
+import { applyMoves, canMigrateFrom, planLive, storageNotes, type ClusterSource, type LiveSnapshot } from '../../balancer/live.js';
 import { DEFAULT_LEVEL2, cooldownOf, type Level2Config } from '../../balancer/level2.js';
 import type { EvacuationPlan } from '../../balancer/evacuate.js';
 import type { Move } from '../../balancer/types.js';
 import { stddev } from '../../balancer/mathx.js';
 import { nodeLoads, type NodeLoadReading } from '../../balancer/node-load.js';
+import { readStorage } from '../../balancer/agent-source.js';
 import { client } from '../../api/client.js';
 import { BalanceLease, describeHolder, whoAmI } from '../../link/balance-lease.js';
 import type { Link } from '../store/link.js';
@@ -70,7 +71,14 @@ export function storeSource(store: ClusterStore, cmd: CommandCenter, now: () => 
       const readings = await Promise.all(nodes.filter((n) => n.reachable).map((n) => loadReading(store, cmd, n.name, n.cpuHistory)));
       const { load, shared } = nodeLoads(readings);
       for (const n of nodes) n.cpuHistory = load.get(n.name) ?? n.cpuHistory;
+      // Disks and pools for the move cost: one node.migrationStorage per node and plan (unknown when it does not answer in time).
+      const storage = new Map(await Promise.all(nodes.filter((n) => n.reachable).map(async (n) => [n.name, await storageOf(cmd, n.name)] as const)));
+      for (const n of nodes) {
+        const st = storage.get(n.name);
+        if (st) Object.assign(n, { pools: st.pools });
+      }
       const vms = [...store.vms.values()].map((v) => {
+        const disks = storage.get(v.node)?.disks.get(v.name);
         const m = cmd.migrations.get(v.key);
         // The agent's CPU % of a VM is of the whole node (as agentSource reads it): demand in cores, at most its vCPUs.
         const cores = store.nodes.get(v.node)?.host?.cpus ?? v.vcpus;
@@ -85,6 +93,7 @@ export function storeSource(store: ClusterStore, cmd: CommandCenter, now: () => 
           state: v.state,
           ...(m && !m.finished ? { migrating: true } : {}),
           ...(m ? { lastMigration: m.startedAt / 1000 } : {}),
+          ...(disks ? { disks } : {}),
         };
       });
       return { now: now() / 1000, period: 1, nodes, vms, inflight: [], ...(shared.length > 0 ? { shared } : {}) };
@@ -133,6 +142,18 @@ async function loadReading(store: ClusterStore, cmd: CommandCenter, name: string
     };
   } catch {
     return fallback;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A node's storage for the planner, undefined when its agent does not say within READ_TIMEOUT_MS. */
+async function storageOf(cmd: CommandCenter, name: string): Promise<Awaited<ReturnType<typeof readStorage>>> {
+  const link = cmd.host.link(name);
+  if (!link) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([readStorage(link), new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), READ_TIMEOUT_MS).unref()))]);
   } finally {
     clearTimeout(timer);
   }
@@ -247,6 +268,7 @@ export class BalanceCenter {
         if (left > 0) out.push(`${vmName(v.name)}: in cooldown for ${Math.ceil(left)} s more (moved recently)`);
       }
     }
+    out.push(...storageNotes(s));
     const stopped = s.vms.filter((v) => !v.running && v.state !== 'paused').length;
     if (stopped > 0) out.push(`${stopped} stopped VMs are not balanced (they hold no CPU or memory)`);
     out.push(`a target stays at or below ${Math.round(this.cfg.targetCeiling * 100)}% CPU and must have the memory; hot at ${Math.round(this.cfg.hot * 100)}% on ${this.cfg.k} of ${this.cfg.n} samples; gain below ${this.cfg.minGain} is not worth a move`);

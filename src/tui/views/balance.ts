@@ -1,7 +1,7 @@
 /**
  * `:balance`: the cluster's imbalance as the balancer measures it, each node's
  * CPU and memory, the moves its planner recommends (VM FROM -> TO, reason,
- * gain, memory to copy, expected time), what ruled others out, and the
+ * gain, memory and disk bytes to copy, expected time), what ruled others out, and the
  * decisions taken or declined. Enter applies the selected move.
  */
 import { bind, type Binding, type Bound } from '../keymap.js';
@@ -10,6 +10,7 @@ import { fmtDuration, fmtPct } from '../format/units.js';
 import { bar } from '../format/chart.js';
 import { describeMove, type BalanceCenter, type BalancePlan } from '../commands/balance.js';
 import type { Move } from '../../balancer/types.js';
+import { copyText } from '../../balancer/live.js';
 import type { AppHost, Page } from './page.js';
 
 /** Plan again this often while the view is shown (the load changes under it). */
@@ -80,7 +81,7 @@ export class BalancePage implements Page {
       const vm = this.host.store.vms.get(m.vm);
       const mig = this.host.cmd.migrations.get(m.vm);
       const state = mig && !mig.finished ? `  migrating ${mig.job.memRemaining !== undefined && mig.job.memTotal ? `${Math.round((1 - mig.job.memRemaining / mig.job.memTotal) * 100)}%` : '...'}` : '';
-      const text = escapeTags(cell(`${i === this.sel ? '>' : ' '}${cell(describeMove(m), 40)} ${cell(m.reason, 10)} gain ${m.score.toFixed(3)}  copy ${vm ? copySize(vm.memKiB) : '?'}  ~${fmtDuration(m.estSeconds * 1000)}${state}`, width));
+      const text = escapeTags(cell(`${i === this.sel ? '>' : ' '}${cell(describeMove(m), 40)} ${cell(m.reason, 10)} gain ${m.score.toFixed(3)}  ${copyText(vm ? (vm.memKiB || vm.maxMemKiB) / 1024 : undefined, m)}  ~${fmtDuration(m.estSeconds * 1000)}${state}`, width));
       out.push(i === this.sel ? t.sel(text) : text);
     });
     out.push('', t.head('Ruled out'));
@@ -93,11 +94,6 @@ export class BalancePage implements Page {
     }
     return out.slice(0, height);
   }
-}
-
-/** Memory a move copies: whole GiB from 1 GiB up, MiB below (a small guest is not "0G"). */
-function copySize(kib: number): string {
-  return kib >= 1048576 ? `${Math.round(kib / 1048576)}G` : `${Math.round(kib / 1024)}M`;
 }
 
 /** Why the plan is empty, from what the view shows (the planner's own rules are in "Ruled out"). */

@@ -28,7 +28,7 @@ test('vem demo: :balance shows the imbalance and a move within a minute; :balanc
     // with a plan for plain imbalance already shown), so wait for the mark, not only the plan.
     const s = await tm.waitFor((x) => /IMBALANCED/.test(x) && MOVE.test(x) && /node-\d+\s+CPU\s+\d+%.*HOT/.test(x), 90_000, 'an imbalance, a hot node and a recommended move');
     assert.match(s, /imbalance \d\.\d{3} \(std of node CPU/);
-    assert.match(s, /copy \d+G\s+~\d/, 'memory to copy and the expected time');
+    assert.match(s, /copy \S+ \+ disk \S+\s+~\d/, 'memory and disk bytes to copy, and the expected time');
     assert.match(s, /Ruled out/);
     // Its keys are in the footer and in ?, from the same bindings.
     assert.match(s, /a apply all/);

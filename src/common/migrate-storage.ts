@@ -15,8 +15,14 @@
  * there first, same name, format and size, so the VM's XML stays valid on the
  * target. No pool at the folder is a refusal: libvirt would precreate nothing
  * and QEMU would fail to open the disk halfway through.
+ *
+ * The balancer costs a planned move with the same rule (diskCopy below): the
+ * agent's vm.migrate and the planner read one function, so a target the
+ * planner picks is one vm.migrate accepts, and the bytes it counts are the
+ * bytes vm.migrate would have libvirt copy. This module lives in src/common
+ * because both the agent and the balancer use it.
  */
-import { ATTR, decodeEntities, hasDtd, xmlParser } from '../common/xml.js';
+import { ATTR, decodeEntities, hasDtd, xmlParser } from './xml.js';
 
 /** One disk of the VM, as its live domain XML describes it. */
 export interface MigrationDisk {
@@ -247,4 +253,62 @@ export function targetVolumeXml(d: DiskPlan): string {
   const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;');
   const fmt = d.format !== undefined ? `<target><format type='${esc(d.format)}'/></target>` : '';
   return `<volume><name>${esc(d.volume ?? '')}</name><capacity unit='bytes'>${d.capacity ?? 0}</capacity><allocation unit='bytes'>0</allocation>${fmt}</volume>`;
+}
+
+/** A disk with what its node knows of its file's size (absent: neither a pool nor the VM's block stats say). */
+export interface SizedDisk extends MigrationDisk {
+  size?: SourceVolume;
+}
+
+/** A VM's disks as a planner sees them. */
+export interface VmDisks {
+  /** <domain type=...>: only QEMU guests have their disks copied (copiesStorage). */
+  domainType?: string;
+  disks: SizedDisk[];
+}
+
+/**
+ * What moving these disks to `target` costs, by vm.migrate's own rule (planStorage):
+ * the bytes libvirt copies (0: every disk is shared or never copied), or why the
+ * disks cannot be placed there. A driver that copies no storage costs 0 here: its
+ * migration either needs shared storage or is refused by the driver itself.
+ */
+export function diskCopy(vm: VmDisks, target: TargetView): { bytes: number; into: Array<{ pool: string; bytes: number }> } | { refusal: string } {
+  if (!copiesStorage(vm.domainType)) return { bytes: 0, into: [] };
+  const plan = planStorage(vm.disks, (d) => (d as SizedDisk).size, target);
+  if (plan.problems.length > 0) return { refusal: plan.problems.join('; ') };
+  const into: Array<{ pool: string; bytes: number }> = [];
+  let bytes = 0;
+  for (const d of plan.disks) {
+    if (d.action !== 'copy') continue;
+    bytes += d.bytes ?? 0;
+    into.push({ pool: d.pool ?? '', bytes: d.bytes ?? 0 });
+  }
+  return { bytes, into };
+}
+
+/** A volume of a pool on the VM's own node, as libvirt lists it. */
+export interface VolumeFacts {
+  name: string;
+  path: string;
+  capacity: number;
+  allocation: number;
+  format?: string;
+}
+
+/**
+ * What this node knows of a disk's file: the pool volume at its path (or of its pool and
+ * name), else the VM's block stats (capacity, and physical or allocation); undefined when
+ * neither says. vm.migrate and node.migrationStorage both size disks so.
+ */
+export function sourceVolume(
+  d: MigrationDisk,
+  here: ReadonlyArray<{ name: string; infos: readonly VolumeFacts[] }>,
+  block?: { capacity?: number; allocation?: number; physical?: number },
+): SourceVolume | undefined {
+  const v = here.flatMap((p) => p.infos).find((x) => (d.path !== undefined ? x.path === d.path : false)) ??
+    (d.pool !== undefined ? here.find((p) => p.name === d.pool)?.infos.find((x) => x.name === d.volume) : undefined);
+  if (v) return { capacity: v.capacity, allocation: v.allocation, ...(v.format !== undefined ? { format: v.format } : {}) };
+  if (block?.capacity === undefined) return undefined;
+  return { capacity: block.capacity, allocation: block.physical ?? block.allocation ?? block.capacity };
 }
