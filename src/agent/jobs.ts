@@ -10,7 +10,7 @@ import { toJobStats } from '../libvirt/procedures/migration.js';
 import type { XmlRpcStruct } from '../common/xmlrpc/value.js';
 import { fromJsonValue } from '../common/xmlrpc/value.js';
 import type { EventLog } from './events.js';
-import type { MigrationStorage, StorageSteps } from './migrate-target.js';
+import { cleanupSummary, type MigrationStorage, type StorageSteps } from './migrate-target.js';
 
 export type JobStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 
@@ -120,6 +120,9 @@ export class JobManager {
   /** The job-completed event's figures of a running migration, by job id. */
   private readonly completedStats = new Map<string, Record<string, number | string | boolean>>();
 
+  /** Adopted or settled migrations' storage steps (from the saved jobs file): a failure removes what they made. */
+  private readonly resumed = new Map<string, StorageSteps>();
+
   /** Migrations still creating their target volumes (a cancel then needs no libvirt abort). */
   private readonly preparing = new Set<string>();
 
@@ -148,7 +151,8 @@ export class JobManager {
       if (!storage) return;
       this.preparing.add(job.id);
       try {
-        await storage.prepare();
+        // Saved after each volume made, so an agent restarted from here on knows what to remove.
+        await storage.prepare(() => this.onChange?.());
       } finally {
         this.preparing.delete(job.id);
       }
@@ -166,7 +170,7 @@ export class JobManager {
           const code = (e as { code?: unknown }).code;
           const cancelled = job.cancelRequested || code === ErrorCode.OPERATION_ABORTED;
           await storage?.undo();
-          return this.finish(hv, job, cancelled ? 'cancelled' : 'failed', e instanceof Error ? e.message : String(e), storage);
+          return this.finish(hv, job, cancelled ? 'cancelled' : 'failed', withCleanup(e instanceof Error ? e.message : String(e), job), storage);
         },
       )
       .finally(() => {
@@ -227,8 +231,12 @@ export class JobManager {
    * A migration libvirt runs that this process did not start (the agent was restarted
    * during it): watched through libvirt's job until it ends; job.cancel aborts it.
    */
-  adopt(hv: Hypervisor, job: Job): void {
+  adopt(hv: Hypervisor, job: Job, storage?: StorageSteps): void {
     job.adopted = true;
+    if (storage) {
+      job.storage = storage.state;
+      this.resumed.set(job.id, storage);
+    }
     this.jobs.set(job.id, job);
     this.trim();
     this.events.push('job', 'adopted', job.vm, { job: job.id, kind: job.kind, dest: job.dest });
@@ -258,11 +266,16 @@ export class JobManager {
    * ended it unwatched): still active here means it failed (or was cancelled) and the
    * VM stayed; gone or shut off here means it moved.
    */
-  async settleUnwatched(hv: Hypervisor, job: Job, how: string): Promise<void> {
+  async settleUnwatched(hv: Hypervisor, job: Job, how: string, storage?: StorageSteps): Promise<void> {
     if (!this.jobs.has(job.id)) {
       job.adopted = true;
       this.jobs.set(job.id, job);
     }
+    if (storage) {
+      job.storage = storage.state;
+      this.resumed.set(job.id, storage);
+    }
+    const steps = this.resumed.get(job.id);
     const t = this.pollers.get(job.id);
     if (t) clearInterval(t);
     this.pollers.delete(job.id);
@@ -272,12 +285,19 @@ export class JobManager {
     );
     if (job.status !== 'running') return;
     if (state === undefined || state === 'shutoff') {
+      // Moved: the volumes it made hold the VM's disks on the target now.
+      this.resumed.delete(job.id);
       if (state === undefined) this.onVmLeft?.(job.vm);
       this.end(job, 'completed');
       return;
     }
     job.vmStateOnSource = state;
-    this.end(job, job.cancelRequested ? 'cancelled' : 'failed', `${how} without the agent seeing its result; the VM is ${state} on this node`);
+    if (steps) {
+      await steps.undo();
+      this.resumed.delete(job.id);
+      if (job.status !== 'running') return;
+    }
+    this.end(job, job.cancelRequested ? 'cancelled' : 'failed', withCleanup(`${how} without the agent seeing its result; the VM is ${state} on this node`, job));
   }
 
   get(id: string): Job | undefined {
@@ -326,6 +346,12 @@ export class JobManager {
     for (const t of this.pollers.values()) clearInterval(t);
     this.pollers.clear();
   }
+}
+
+/** A failed or cancelled migration's reason with what its clean-up did on the target (so the audit record of its end says it too). */
+function withCleanup(reason: string, job: Job): string {
+  const done = job.storage ? cleanupSummary(job.storage) : undefined;
+  return done ? `${reason}; ${done}` : reason;
 }
 
 /** A job as the wire shows it; progress fields are named in the admin's words. */

@@ -11,6 +11,7 @@
  * refusal; false = no copy and no check of ours: the admin says it is shared.
  */
 import type { Hypervisor, MigrateOptions, StorageVolumeInfo } from '../libvirt/hypervisor.js';
+import { ErrorCode } from '../libvirt/errors.js';
 import { copiesStorage, migrationDisks, planStorage, sourceVolume, targetVolumeXml, type DiskPlan, type MigrationDisk, type SourceVolume, type StoragePlan, type TargetPool } from '../common/migrate-storage.js';
 
 /** A volume this migration made on the target. */
@@ -36,8 +37,9 @@ export interface MigrationStorage {
 /** A migration's storage work, run by the job (jobs.ts) around libvirt's migration. */
 export interface StorageSteps {
   state: MigrationStorage;
-  /** Creates the target volumes; throws (the job fails) when one cannot be made, after removing the others. */
-  prepare(): Promise<void>;
+  /** Creates the target volumes; throws (the job fails) when one cannot be made, after removing the others.
+   *  `made` is called after each volume is made (the agent saves the job, so a restart knows it). */
+  prepare(made?: () => void): Promise<void>;
   /** Removes what prepare() made (a failure or cancel). */
   undo(): Promise<void>;
   close(): Promise<void>;
@@ -190,12 +192,13 @@ function copySteps(target: Hypervisor, state: MigrationStorage): StorageSteps {
   };
   return {
     state,
-    async prepare() {
+    async prepare(made) {
       for (const d of state.disks) {
         if (d.action !== 'copy' || d.pool === undefined || d.volume === undefined) continue;
         try {
           const v = await target.createVolume(d.pool, targetVolumeXml(d));
           state.created.push({ pool: d.pool, volume: d.volume, path: v.path });
+          made?.();
         } catch (e) {
           await undo();
           throw new Error(`creating volume ${d.volume} in pool ${d.pool} of the target for disk ${d.target} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
@@ -204,5 +207,68 @@ function copySteps(target: Hypervisor, state: MigrationStorage): StorageSteps {
     },
     undo,
     close: () => target.close().catch(() => undefined),
+  };
+}
+
+const sameVolume = (a: TargetVolume, b: TargetVolume): boolean => a.pool === b.pool && a.volume === b.volume;
+
+/** The volumes a failed or cancelled migration still has to remove: made, and neither removed nor reported left yet. */
+export function volumesToRemove(state: MigrationStorage): TargetVolume[] {
+  return state.created.filter((v) => !state.removed.some((r) => sameVolume(r, v)) && !state.leftover.some((l) => sameVolume(l, v)));
+}
+
+/** Each volume left on a target this agent cannot reach, with why (so nothing is left unsaid). */
+export function unreachableLeftovers(volumes: readonly TargetVolume[], uri: string, why: string): Array<TargetVolume & { error: string }> {
+  return volumes.map((v) => ({ ...v, error: `not removed: cannot reach ${targetName(uri)} (${uri}): ${why}; remove it there by hand (virsh vol-delete --pool ${v.pool} ${v.volume})` }));
+}
+
+/** What the clean-up did, for the job's reason (and so the audit record of the job's end); undefined when nothing was made. */
+export function cleanupSummary(state: MigrationStorage): string | undefined {
+  const parts: string[] = [];
+  const name = (v: TargetVolume): string => `${v.pool}/${v.volume}`;
+  if (state.removed.length > 0) parts.push(`removed the target volumes it made: ${state.removed.map(name).join(', ')}`);
+  if (state.leftover.length > 0) parts.push(`left on the target: ${state.leftover.map((v) => `${name(v)} (${v.error})`).join('; ')}`);
+  return parts.length > 0 ? parts.join('; ') : undefined;
+}
+
+/**
+ * The storage steps of a migration a previous agent started (adopted after a restart, or
+ * settled from the saved jobs file): nothing to prepare; on failure or cancel the volumes
+ * it had made are removed through a new connection to the same target URI, and each one
+ * that cannot be is reported as left with the reason.
+ */
+export function resumedSteps(state: MigrationStorage, uri: string, open: OpenTarget = openTargetLibvirt): StorageSteps {
+  let undone = false;
+  return {
+    state,
+    prepare: () => Promise.resolve(),
+    async undo() {
+      if (undone) return;
+      undone = true;
+      const todo = volumesToRemove(state);
+      if (todo.length === 0) return;
+      let target: Hypervisor;
+      try {
+        target = await open(uri);
+      } catch (e) {
+        state.leftover.push(...unreachableLeftovers(todo, uri, e instanceof Error ? e.message : String(e)));
+        return;
+      }
+      try {
+        for (const v of todo) {
+          try {
+            await target.deleteVolume(v.pool, v.volume);
+            state.removed.push(v);
+          } catch (e) {
+            // Already gone (removed by hand while the agent was down): nothing is left there.
+            if ((e as { code?: unknown }).code === ErrorCode.NO_STORAGE_VOL) state.removed.push(v);
+            else state.leftover.push({ ...v, error: e instanceof Error ? e.message : String(e) });
+          }
+        }
+      } finally {
+        await target.close().catch(() => undefined);
+      }
+    },
+    close: () => Promise.resolve(),
   };
 }
