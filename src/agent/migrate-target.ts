@@ -217,6 +217,26 @@ export function volumesToRemove(state: MigrationStorage): TargetVolume[] {
   return state.created.filter((v) => !state.removed.some((r) => sameVolume(r, v)) && !state.leftover.some((l) => sameVolume(l, v)));
 }
 
+/**
+ * The copies planned but not recorded as made: an agent stopped while creating one may
+ * have left it there unrecorded. Such a volume is reported, never removed (it was not
+ * known to be this migration's).
+ */
+export function unrecordedCopies(state: MigrationStorage): TargetVolume[] {
+  const out: TargetVolume[] = [];
+  for (const d of state.disks) {
+    if (d.action !== 'copy' || d.pool === undefined || d.volume === undefined) continue;
+    const v = { pool: d.pool, volume: d.volume };
+    if (!state.created.some((c) => sameVolume(c, v))) out.push(v);
+  }
+  return out;
+}
+
+/** The report of a planned copy found on the target though not recorded as made. */
+export function unrecordedLeftover(v: TargetVolume, path?: string): TargetVolume & { error: string } {
+  return { ...v, ...(path !== undefined ? { path } : {}), error: `not removed: found on the target, but the agent stopped before recording it as made by this migration; if nothing uses it, remove it there (virsh vol-delete --pool ${v.pool} ${v.volume})` };
+}
+
 /** Each volume left on a target this agent cannot reach, with why (so nothing is left unsaid). */
 export function unreachableLeftovers(volumes: readonly TargetVolume[], uri: string, why: string): Array<TargetVolume & { error: string }> {
   return volumes.map((v) => ({ ...v, error: `not removed: cannot reach ${targetName(uri)} (${uri}): ${why}; remove it there by hand (virsh vol-delete --pool ${v.pool} ${v.volume})` }));
@@ -246,15 +266,21 @@ export function resumedSteps(state: MigrationStorage, uri: string, open: OpenTar
       if (undone) return;
       undone = true;
       const todo = volumesToRemove(state);
-      if (todo.length === 0) return;
+      const unsure = unrecordedCopies(state);
+      if (todo.length === 0 && unsure.length === 0) return;
       let target: Hypervisor;
       try {
         target = await open(uri);
       } catch (e) {
+        // The unrecorded ones may not exist at all: only what is known made is reported left.
         state.leftover.push(...unreachableLeftovers(todo, uri, e instanceof Error ? e.message : String(e)));
         return;
       }
       try {
+        for (const v of unsure) {
+          const there = await target.listVolumes(v.pool).then((l) => l.find((x) => x.name === v.volume), () => undefined);
+          if (there) state.leftover.push(unrecordedLeftover(v, there.path));
+        }
         for (const v of todo) {
           try {
             await target.deleteVolume(v.pool, v.volume);

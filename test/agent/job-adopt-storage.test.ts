@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { adoptRunningJobs, loadRunningJobs, parseJobsFile, saveRunningJobs, savedJobs, type SavedJob } from '../../src/agent/job-adopt.js';
 import { EventLog } from '../../src/agent/events.js';
 import { JobManager, jobToValue, type Job } from '../../src/agent/jobs.js';
-import { cleanupSummary, unreachableLeftovers, volumesToRemove, type MigrationStorage } from '../../src/agent/migrate-target.js';
+import { cleanupSummary, unreachableLeftovers, unrecordedCopies, volumesToRemove, type MigrationStorage } from '../../src/agent/migrate-target.js';
 import { createSimCluster } from '../../src/libvirt/sim/index.js';
 import type { Hypervisor } from '../../src/libvirt/hypervisor.js';
 
@@ -154,4 +154,34 @@ test('the same with the target unreachable: failed, the volume reported left wit
   assert.equal(moved?.status, 'completed', 'gone from here: it moved, and its volumes hold its disks there');
   assert.deepEqual(moved?.storage?.leftover, []);
   assert.equal(opens, 1, 'only the failed one opens the target');
+});
+
+test('planned copies not recorded as made (the agent stopped while making one) are found, by pool and name', () => {
+  assert.deepEqual(unrecordedCopies(storage()), [], 'made and recorded');
+  const s = { ...storage(), created: [] };
+  s.disks.push({ target: 'vdb', action: 'shared', why: 'shared', pool: 'images', volume: 'b.qcow2' }, { target: 'sda', action: 'not-copied', why: 'cdrom' });
+  assert.deepEqual(unrecordedCopies(s), [{ pool: 'images', volume: 'g1.qcow2' }], 'only copies: a shared disk is the target\'s own');
+});
+
+test('stopped while making the target volume: the volume found there is reported left with why, not removed (it is not known to be ours)', async (t) => {
+  const sim = createSimCluster({ nodes: 2, vmsPerNode: 1, seed: 5 });
+  t.after(() => sim.close());
+  const [h1, h2] = sim.hypervisors;
+  assert.ok(h1 && h2);
+  const vm = (await h1.listDomains({ active: true, inactive: false }))[0]?.name;
+  const pool = (await h2.listPools())[0]?.name;
+  assert.ok(vm && pool);
+  await h2.createVolume(pool, `<volume><name>${vm}.qcow2</name><capacity unit='bytes'>1048576</capacity></volume>`);
+  const base = storage();
+  const s: MigrationStorage = { ...base, disks: [{ ...base.disks[0], target: 'vda', action: 'copy', why: 'copied', pool, volume: `${vm}.qcow2` }], created: [] };
+  const saved = parseJobsFile(JSON.stringify({ version: 2, jobs: savedJobs([{ ...running(s), vm }]) })).jobs;
+  const jobs = new JobManager(new EventLog());
+  await adoptRunningJobs(h1, jobs, saved, () => Promise.resolve(handle(h2)));
+  jobs.close();
+  const j = jobs.get('job-1');
+  assert.equal(j?.status, 'failed');
+  assert.deepEqual(j?.storage?.removed, []);
+  assert.deepEqual(j?.storage?.leftover.map((v) => v.volume), [`${vm}.qcow2`]);
+  assert.match(j?.storage?.leftover[0]?.error ?? '', /the agent stopped before recording it as made by this migration/);
+  assert.equal((await h2.listVolumes(pool)).some((v) => v.name === `${vm}.qcow2`), true, 'still there');
 });
