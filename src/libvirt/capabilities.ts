@@ -207,7 +207,8 @@ export function devicesOfXml(xml: string, id: number): Devices {
   }
   const disks: string[] = [];
   for (const m of xml.matchAll(DISK)) {
-    const dev = tagAttr(m[0], 'target', 'dev');
+    // An empty CD-ROM or floppy has no figures to give, and its failing call would cost the whole VM's.
+    const dev = /<source\b/.test(m[0]) ? tagAttr(m[0], 'target', 'dev') : undefined;
     if (dev) disks.push(dev);
   }
   return { id, nics, disks };

@@ -198,9 +198,10 @@ test('the folded record gives memory in use and rates through the agent\'s rates
   assert.equal(sample.diskRdBps, 0);
 });
 
-test('interface names and disk targets from a live domain XML: target dev, else the MAC', () => {
+test('interface names and disk targets from a live domain XML: target dev, else the MAC; an empty CD-ROM left out', () => {
   const d = devicesOfXml(`<domain><devices>
     <disk type='file' device='disk'><source file='/x.img'/><target dev='xvda' bus='xen'/></disk>
+    <disk type='file' device='cdrom'><target dev='hdc' bus='ide'/><readonly/></disk>
     <interface type='bridge'><mac address='00:16:3e:00:00:01'/><source bridge='br0'/><target dev='vif3.0'/></interface>
     <interface type='network'><mac address='00:16:3e:00:00:02'/><source network='default'/></interface>
   </devices></domain>`, 3);
