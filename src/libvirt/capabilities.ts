@@ -60,8 +60,14 @@ interface State {
   caps: DriverCapabilities;
   /** Per-domain calls the driver refused with NO_SUPPORT: not asked again until reconnect. */
   refused: Set<PerDomainCall>;
-  /** By UUID. A device hot-plugged into a running VM is seen from its next start (or a failed call). */
+  /**
+   * By UUID. Read again when the VM restarts (new id), when a call on a device fails (detached),
+   * and for one running VM per poll in turn, so a device hot-plugged into a running VM is counted
+   * within one pass over the VMs at the cost of one XML read per poll.
+   */
   devices: Map<string, Devices>;
+  /** Where that turn is. */
+  sweep: number;
   /** The one probe of this connection (features asked, snapshots tried once a VM exists). */
   probed?: Promise<void>;
   snapshotsProbed?: boolean;
@@ -76,7 +82,7 @@ function stateOf(hv: Hypervisor): State {
   const h = hv as Hypervisor & Holder;
   let s = h[STATE];
   if (!s) {
-    s = { caps: { unsupported: {} }, refused: new Set(), devices: new Map() };
+    s = { caps: { unsupported: {} }, refused: new Set(), devices: new Map(), sweep: 0 };
     h[STATE] = s;
     const ev = hv as Partial<{ on(ev: string, fn: () => void): unknown }>;
     if (typeof ev.on === 'function') ev.on.call(hv, 'reconnect', () => delete (hv as Hypervisor & Holder)[STATE]);
@@ -290,6 +296,10 @@ async function oneDomain(hv: Hypervisor, st: State, r: DomainRef): Promise<Domai
 
 async function perDomainStats(hv: Hypervisor, st: State): Promise<DomainStats[]> {
   const refs = await hv.listDomains();
+  if (refs.length > 0) {
+    const turn = refs[st.sweep++ % refs.length] as DomainRef;
+    st.devices.delete(turn.uuid);
+  }
   const recs = await Promise.all(refs.map((r) => oneDomain(hv, st, r)));
   if (st.devices.size > refs.length) {
     const live = new Set(refs.map((r) => r.uuid));
