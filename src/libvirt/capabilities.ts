@@ -63,7 +63,7 @@ interface State {
   /**
    * By UUID. Read again when the VM restarts (new id), when a call on a device fails (detached),
    * and for one running VM per poll in turn, so a device hot-plugged into a running VM is counted
-   * within one pass over the VMs at the cost of one XML read per poll.
+   * within one pass over the VMs (and a poll) at the cost of one XML read per poll.
    */
   devices: Map<string, Devices>;
   /** Where that turn is. */
@@ -296,11 +296,17 @@ async function oneDomain(hv: Hypervisor, st: State, r: DomainRef): Promise<Domai
 
 async function perDomainStats(hv: Hypervisor, st: State): Promise<DomainStats[]> {
   const refs = await hv.listDomains();
-  if (refs.length > 0) {
-    const turn = refs[st.sweep++ % refs.length] as DomainRef;
-    st.devices.delete(turn.uuid);
-  }
-  const recs = await Promise.all(refs.map((r) => oneDomain(hv, st, r)));
+  // This poll's turn: its XML is read alongside the other calls, which still use the names known,
+  // so the poll stays one wave; what it finds is used from the next poll.
+  const turn = refs.length > 0 ? (refs[st.sweep++ % refs.length] as DomainRef) : undefined;
+  const asked = (hv.domainInterfaceStats && !st.refused.has('interface-stats')) || (hv.domainBlockStats && !st.refused.has('block-stats'));
+  const known = asked && turn && turn.id >= 0 ? st.devices.get(turn.uuid) : undefined;
+  const reread = turn && known && known.id === turn.id
+    ? hv.domainXml(turn.name).then((xml) => {
+      if (st.devices.get(turn.uuid) === known) st.devices.set(turn.uuid, devicesOfXml(xml, turn.id));
+    }, () => undefined)
+    : undefined;
+  const [recs] = await Promise.all([Promise.all(refs.map((r) => oneDomain(hv, st, r))), reread]);
   if (st.devices.size > refs.length) {
     const live = new Set(refs.map((r) => r.uuid));
     for (const u of st.devices.keys()) if (!live.has(u)) st.devices.delete(u);
