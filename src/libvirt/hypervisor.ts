@@ -110,6 +110,42 @@ export interface DomainStats {
   raw: Record<string, number | string | boolean>;
 }
 
+/**
+ * virDomainMemoryStats of a running VM, in KiB, by libvirt's tags; a tag the driver does not
+ * report is absent (LXC: actual, rss = the cgroup's usage, swap_in; libxl: actual, available).
+ */
+export interface DomainMemoryStats {
+  actualKiB?: number;
+  availableKiB?: number;
+  unusedKiB?: number;
+  usableKiB?: number;
+  rssKiB?: number;
+  swapInKiB?: number;
+  swapOutKiB?: number;
+  diskCachesKiB?: number;
+}
+
+/** virDomainInterfaceStats of one interface (cumulative; -1 where the driver lacks a counter). */
+export interface InterfaceStats {
+  rxBytes: number;
+  rxPkts: number;
+  rxErrs: number;
+  rxDrop: number;
+  txBytes: number;
+  txPkts: number;
+  txErrs: number;
+  txDrop: number;
+}
+
+/** virDomainBlockStats of one disk, or of the whole VM (cumulative; -1 where the driver lacks a counter). */
+export interface BlockStats {
+  rdReqs: number;
+  rdBytes: number;
+  wrReqs: number;
+  wrBytes: number;
+  errs: number;
+}
+
 export interface AllStatsOptions {
   /** Skip domains whose job lock is held (a migration) instead of waiting for them. */
   nowait?: boolean;
@@ -285,6 +321,14 @@ export interface Hypervisor {
   setAutostart(name: string, on: boolean): Promise<void>;
 
   allDomainStats(opts?: AllStatsOptions): Promise<DomainStats[]>;
+  // The per-domain stats calls, for drivers without the bulk one (capabilities.ts asks them on
+  // its per-domain route). Optional: a Hypervisor without one is read as a driver without it.
+  /** virDomainMemoryStats of a running VM; a driver without it refuses with NO_SUPPORT. */
+  domainMemoryStats?(name: string): Promise<DomainMemoryStats>;
+  /** virDomainInterfaceStats of one interface, named by its host-side device (target dev) or its MAC. */
+  domainInterfaceStats?(name: string, device: string): Promise<InterfaceStats>;
+  /** virDomainBlockStats of one disk (target or source path); '' asks for the whole VM, which LXC reads from its blkio cgroup. */
+  domainBlockStats?(name: string, device: string): Promise<BlockStats>;
 
   setVcpus(name: string, count: number, scope?: Scope): Promise<void>;
   setMemory(name: string, kib: number, scope?: Scope): Promise<void>;

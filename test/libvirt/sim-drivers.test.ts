@@ -63,14 +63,20 @@ test('the capability layer learns each driver from its answers: stats route, mig
     assert.equal(stats.length, (await hv.listDomains()).length, hv.uri);
   }
   assert.equal(capabilitiesOf(qemu).statsRoute, 'bulk');
-  // Neither LXC nor libxl has virConnectGetAllDomainStats: GetInfo per domain, with the figures it gives and no others.
+  // Neither LXC nor libxl has virConnectGetAllDomainStats: GetInfo per domain, plus the per-domain
+  // stats calls both drivers have (memory, interface, block), with what each one's memory stats give.
   for (const hv of [lxc, xen]) {
     const c = capabilitiesOf(hv);
     assert.equal(c.statsRoute, 'per-domain');
     assert.match(c.unsupported['bulk-stats'] ?? '', /virConnectGetAllDomainStats/);
-    const s = (await domainStats(hv)).find((x) => x.state?.state === 'running');
+    const all = await domainStats(hv);
+    const s = all.find((x) => x.state?.state === 'running' && x.name !== 'Domain-0');
     assert.ok(s?.cpu && s.cpu.timeNs > 0, 'CPU time of a running guest');
-    assert.equal(s?.block, undefined, 'no block figures on this route: absent, not zero');
+    assert.ok(s.block, `${hv.uri}: block figures from virDomainBlockStats`);
+    assert.equal(s.net?.length, (await hv.domainXml(s.name)).match(/<interface /g)?.length ?? 0, `${hv.uri}: one record per interface`);
+    // LXC's memory stats carry the cgroup's rss; libxl's only actual and available (no memory in use).
+    assert.equal(s.balloon?.rssKiB !== undefined, hv === lxc, `${hv.uri}: rss`);
+    assert.equal(all.find((x) => x.state?.state === 'shutoff')?.net, undefined, 'a stopped VM is asked nothing beyond GetInfo');
   }
   assert.deepEqual(Object.keys(capabilitiesOf(qemu).unsupported), []);
   assert.deepEqual(Object.keys(capabilitiesOf(lxc).unsupported).sort(), ['bulk-stats', 'migration', 'offline-migration', 'snapshots']);

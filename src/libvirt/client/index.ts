@@ -2,7 +2,7 @@ import { guardFeature, type DriverFeatureName, type FeatureProbe } from '../capa
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type {
-  AllStatsOptions, DhcpLease, DomainEvent, DomainInfo, DomainRef, DomainStats, HostInfo, Hypervisor, JobStats, ListDomainsOptions,
+  AllStatsOptions, BlockStats, DhcpLease, DomainMemoryStats, InterfaceStats, DomainEvent, DomainInfo, DomainRef, DomainStats, HostInfo, Hypervisor, JobStats, ListDomainsOptions,
   MigrateOptions, NetworkInfo, NodeStats, SchedulerParams, Scope, SnapshotInfo, StoragePoolInfo, StorageVolumeInfo, Unsubscribe, VolumeRef,
 } from '../hypervisor.js';
 import { ConnectionClosedError, ErrorCode, LibvirtError } from '../errors.js';
@@ -227,6 +227,15 @@ export class LibvirtClient extends EventEmitter implements Hypervisor, FeaturePr
 
   allDomainStats(opts?: AllStatsOptions & { groups?: number }): Promise<DomainStats[]> {
     return stats.allDomainStats(this.rpcConn, opts);
+  }
+  domainMemoryStats(name: string): Promise<DomainMemoryStats> {
+    return this.withDomain(name, (d) => stats.memoryStats(this.rpcConn, d));
+  }
+  domainInterfaceStats(name: string, device: string): Promise<InterfaceStats> {
+    return this.withDomain(name, (d) => stats.interfaceStats(this.rpcConn, d, device));
+  }
+  domainBlockStats(name: string, device: string): Promise<BlockStats> {
+    return this.withDomain(name, (d) => stats.blockStats(this.rpcConn, d, device));
   }
 
   setVcpus(name: string, count: number, scope?: Scope): Promise<void> {

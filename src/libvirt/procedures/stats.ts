@@ -1,11 +1,11 @@
-import type { AllStatsOptions, DomainStats } from '../hypervisor.js';
+import type { AllStatsOptions, BlockStats, DomainMemoryStats, DomainStats, InterfaceStats } from '../hypervisor.js';
 import { ProtocolError } from '../errors.js';
 import { Proc } from '../rpc/constants.js';
 import type { RpcConnection } from '../rpc/connection.js';
 import { XdrReader } from '../xdr/reader.js';
 import { readTypedValue, type TypedValue } from '../xdr/typed-params.js';
 import { stateName } from './domain.js';
-import { LIST_MAX, readDomain, uuidString } from './types.js';
+import { LIST_MAX, readDomain, uuidString, writeDomain, type DomainHandle } from './types.js';
 
 /** VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT: skip domains whose job lock is held. */
 export const STATS_NOWAIT = 1 << 29;
@@ -161,4 +161,51 @@ export async function allDomainStats(rpc: RpcConnection, opts: AllStatsOptions &
     opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {},
   ).reply;
   return decodeAllStats(body);
+}
+
+// ---- the per-domain calls (drivers without the bulk one: LXC, libxl) ------------------------
+
+/** REMOTE_DOMAIN_MEMORY_STATS_MAX. */
+const MEMORY_STATS_MAX = 1024;
+/** How many stats we ask for: VIR_DOMAIN_MEMORY_STAT_NR of current libvirt (13), with room to grow. */
+const MEMORY_STATS_ASKED = 16;
+/** virDomainMemoryStatTags -> our field; tags not listed (faults, hugetlb, last-update) are left out. */
+const MEMORY_TAGS: Record<number, keyof DomainMemoryStats> = {
+  0: 'swapInKiB', 1: 'swapOutKiB', 4: 'unusedKiB', 5: 'availableKiB', 6: 'actualKiB', 7: 'rssKiB', 8: 'usableKiB', 10: 'diskCachesKiB',
+};
+
+/** remote_domain_memory_stats_ret: a list of (int tag, unsigned hyper val). */
+export function decodeMemoryStats(r: XdrReader): DomainMemoryStats {
+  const list = r.array(MEMORY_STATS_MAX, (x) => ({ tag: x.int(), val: x.uhyper() }), 12);
+  const out: DomainMemoryStats = {};
+  for (const { tag, val } of list) {
+    const f = MEMORY_TAGS[tag];
+    if (f) out[f] = val;
+  }
+  return out;
+}
+
+/** REMOTE_PROC_DOMAIN_MEMORY_STATS (args: dom, maxStats, flags). */
+export function memoryStats(rpc: RpcConnection, d: DomainHandle): Promise<DomainMemoryStats> {
+  return rpc.call(Proc.DOMAIN_MEMORY_STATS, (w) => (writeDomain(w, d), w.uint(MEMORY_STATS_ASKED).uint(0)), decodeMemoryStats);
+}
+
+/** remote_domain_interface_stats_ret: eight hypers, rx then tx. */
+export function decodeInterfaceStats(r: XdrReader): InterfaceStats {
+  return { rxBytes: r.hyper(), rxPkts: r.hyper(), rxErrs: r.hyper(), rxDrop: r.hyper(), txBytes: r.hyper(), txPkts: r.hyper(), txErrs: r.hyper(), txDrop: r.hyper() };
+}
+
+/** REMOTE_PROC_DOMAIN_INTERFACE_STATS (args: dom, device path). */
+export function interfaceStats(rpc: RpcConnection, d: DomainHandle, device: string): Promise<InterfaceStats> {
+  return rpc.call(Proc.DOMAIN_INTERFACE_STATS, (w) => (writeDomain(w, d), w.string(device)), decodeInterfaceStats);
+}
+
+/** remote_domain_block_stats_ret: rd_req, rd_bytes, wr_req, wr_bytes, errs. */
+export function decodeBlockStats(r: XdrReader): BlockStats {
+  return { rdReqs: r.hyper(), rdBytes: r.hyper(), wrReqs: r.hyper(), wrBytes: r.hyper(), errs: r.hyper() };
+}
+
+/** REMOTE_PROC_DOMAIN_BLOCK_STATS (args: dom, disk path; '' = the whole domain where the driver has it). */
+export function blockStats(rpc: RpcConnection, d: DomainHandle, device: string): Promise<BlockStats> {
+  return rpc.call(Proc.DOMAIN_BLOCK_STATS, (w) => (writeDomain(w, d), w.string(device)), decodeBlockStats);
 }

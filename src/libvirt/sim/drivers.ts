@@ -26,6 +26,9 @@ const API = {
   reset: 'virDomainReset',
   agentCommand: 'virDomainQemuAgentCommand',
   abortJob: 'virDomainAbortJob',
+  memoryStats: 'virDomainMemoryStats',
+  interfaceStats: 'virDomainInterfaceStats',
+  blockStats: 'virDomainBlockStats',
 } as const;
 export type SimCall = keyof typeof API;
 
@@ -42,24 +45,34 @@ interface Profile {
   p2p: boolean;
   offline: boolean;
   lacks: ReadonlySet<SimCall>;
+  /**
+   * What virDomainMemoryStats reports: QEMU the balloon driver's figures; LXC (lxcDomainMemoryStats)
+   * actual, swap_in and rss, both read from the container's memory cgroup (the lab's dommemstat shows
+   * swap_in equal to rss); libxl (libxlDomainMemoryStats) actual and available, the domain's maximum.
+   */
+  memoryTags: 'balloon' | 'cgroup' | 'libxl';
 }
 
 const SNAPSHOTS: SimCall[] = ['snapshotCreate', 'snapshotList', 'snapshotCurrent', 'snapshotRevert', 'snapshotDelete'];
 
 const PROFILES: Record<SimDriverKind, Profile> = {
   // The default simulated node keeps its historic name and answers every call (as QEMU does).
-  qemu: { driver: 'Simulated', hypervisorVersion: '0.1.0', domainTypes: ['kvm', 'qemu'], from: 10, p2p: true, offline: true, lacks: new Set() },
+  qemu: { driver: 'Simulated', hypervisorVersion: '0.1.0', domainTypes: ['kvm', 'qemu'], from: 10, p2p: true, offline: true, lacks: new Set(), memoryTags: 'balloon' },
   // lxc_driver.c: no GetAllDomainStats, no migration, no snapshots, no SetVcpus, no Reset, no job calls;
-  // SetMemory (the cgroup limit), scheduler cpu_shares/vcpu_*, console, suspend/resume are there.
+  // SetMemory (the cgroup limit), scheduler cpu_shares/vcpu_*, console, suspend/resume are there, and
+  // the per-domain stats: MemoryStats, InterfaceStats (the veth), BlockStats ('' = the blkio cgroup's total).
   lxc: {
     driver: 'LXC', hypervisorVersion: '6.1.0', domainTypes: ['lxc'], from: 17, p2p: false, offline: false,
     lacks: new Set<SimCall>(['bulkStats', 'migrate', ...SNAPSHOTS, 'setVcpus', 'reset', 'agentCommand', 'abortJob']),
+    memoryTags: 'cgroup',
   },
   // libxl_driver.c: Migrate*3Params (peer to peer, live only), SetVcpus, SetMemory, console, job stats;
+  // MemoryStats, InterfaceStats (the vif), BlockStats (per disk, or '' for all of them);
   // no GetAllDomainStats, no snapshots, no Reset, no AbortJob, no QEMU guest agent.
   xen: {
     driver: 'Xen', hypervisorVersion: '4.17.0', domainTypes: ['xen'], from: 41, p2p: true, offline: false,
     lacks: new Set<SimCall>(['bulkStats', ...SNAPSHOTS, 'reset', 'agentCommand', 'abortJob']),
+    memoryTags: 'libxl',
   },
 };
 

@@ -5,15 +5,15 @@
  */
 import type { Duplex } from 'node:stream';
 import type {
-  AllStatsOptions, DhcpLease, DomainEvent, DomainInfo, DomainRef, DomainStats, HostInfo, Hypervisor, JobStats, ListDomainsOptions,
+  AllStatsOptions, BlockStats, DhcpLease, DomainMemoryStats, InterfaceStats, DomainEvent, DomainInfo, DomainRef, DomainStats, HostInfo, Hypervisor, JobStats, ListDomainsOptions,
   MigrateOptions, NetworkInfo, NodeStats, SchedulerParams, Scope, SnapshotInfo, StoragePoolInfo, StorageVolumeInfo, Unsubscribe, VolumeRef,
 } from '../hypervisor.js';
 import { cloneConfig, type DomainConfig } from './domain-config.js';
 import { domainXml, parseDomainXml } from './domain-xml.js';
-import { agentUnavailable, failed, From, invalid, notRunning } from './errors.js';
+import { agentUnavailable, failed, From, invalid, invalidArg, notRunning } from './errors.js';
 import { ErrorCode, LibvirtError } from '../errors.js';
 import { hashString, Rng, uuidFrom } from './rng.js';
-import { buildStats } from './stats.js';
+import { buildStats, memoryStatsOf } from './stats.js';
 import * as tuning from './tuning.js';
 import * as snapshots from './snapshots.js';
 import * as migration from './migrate.js';
@@ -284,6 +284,45 @@ export class SimHypervisor extends SimNode implements Hypervisor, FeatureProbe {
     for (const d of this.host.domains) {
       if (d.job?.active) continue;
       out.push(buildStats(d, this.host, sec, sizer));
+    }
+    return out;
+  }
+
+  /** One running domain's bulk-shaped record, which the per-domain stats calls answer from. */
+  private liveRecord(call: SimCall, name: string): DomainStats {
+    const no = unsupportedCall(this.kind, call);
+    if (no) throw no;
+    const now = this.sync();
+    const d = this.dom(name);
+    if (!d.live) throw notRunning();
+    return buildStats(d, this.host, now / 1000, (path) => this.storage.volumeByPath(path));
+  }
+
+  async domainMemoryStats(name: string): Promise<DomainMemoryStats> {
+    return memoryStatsOf(driverProfile(this.kind).memoryTags, this.liveRecord('memoryStats', name));
+  }
+
+  /** By host-side device or MAC, as virDomainNetFind looks it up. */
+  async domainInterfaceStats(name: string, device: string): Promise<InterfaceStats> {
+    const s = this.liveRecord('interfaceStats', name);
+    const nics = this.dom(name).current.nics;
+    const i = (s.net ?? []).findIndex((n, k) => n.name === device || nics[k]?.mac.toLowerCase() === device.toLowerCase());
+    const n = s.net?.[i];
+    if (!n) throw invalidArg(`'${device}' is not a known interface`);
+    return { rxBytes: n.rxBytes, rxPkts: n.rxPkts, rxErrs: n.rxErrs ?? 0, rxDrop: n.rxDrop ?? 0, txBytes: n.txBytes, txPkts: n.txPkts, txErrs: n.txErrs ?? 0, txDrop: n.txDrop ?? 0 };
+  }
+
+  /** By target or source path; '' sums every disk (QEMU, libxl) or is the container's blkio total (LXC: no disks, none moved here). */
+  async domainBlockStats(name: string, device: string): Promise<BlockStats> {
+    const s = this.liveRecord('blockStats', name);
+    const disks = device === '' ? (s.block ?? []) : (s.block ?? []).filter((b) => b.name === device || b.path === device);
+    if (device !== '' && disks.length === 0) throw invalidArg(`invalid path: ${device}`);
+    const out: BlockStats = { rdReqs: 0, rdBytes: 0, wrReqs: 0, wrBytes: 0, errs: -1 };
+    for (const b of disks) {
+      out.rdReqs += b.rdReqs;
+      out.rdBytes += b.rdBytes;
+      out.wrReqs += b.wrReqs;
+      out.wrBytes += b.wrBytes;
     }
     return out;
   }

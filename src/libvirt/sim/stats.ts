@@ -1,5 +1,5 @@
 /** Bulk stats records (connectGetAllDomainStats) built from a simulated domain, libvirt's field names included. */
-import type { DomainState, DomainStats } from '../hypervisor.js';
+import type { DomainMemoryStats, DomainState, DomainStats } from '../hypervisor.js';
 import { DOMAIN_STATES } from '../hypervisor.js';
 import type { SimDomain } from './domain.js';
 import type { SimHost } from './host.js';
@@ -190,4 +190,18 @@ export function buildStats(d: SimDomain, host: SimHost, nowSec: number, sizer: D
   }
   rec.block = block;
   return rec;
+}
+
+/** virDomainMemoryStats as each kind of driver answers it (drivers.ts memoryTags), from the bulk-shaped record. */
+export function memoryStatsOf(tags: 'balloon' | 'cgroup' | 'libxl', s: DomainStats): DomainMemoryStats {
+  const b = s.balloon;
+  if (!b) return {};
+  if (tags === 'libxl') return { actualKiB: b.currentKiB, availableKiB: b.maximumKiB };
+  if (tags === 'cgroup') return { actualKiB: b.currentKiB, swapInKiB: b.rssKiB ?? 0, rssKiB: b.rssKiB ?? 0 };
+  const out: DomainMemoryStats = { actualKiB: b.currentKiB, swapInKiB: 0, swapOutKiB: 0 };
+  if (b.availableKiB !== undefined) out.availableKiB = b.availableKiB;
+  if (b.unusedKiB !== undefined) out.unusedKiB = b.unusedKiB;
+  if (b.usableKiB !== undefined) out.usableKiB = b.usableKiB;
+  if (b.rssKiB !== undefined) out.rssKiB = b.rssKiB;
+  return out;
 }
