@@ -10,6 +10,7 @@
  * NIC gets a new MAC; the UUID is left for libvirt to make.
  */
 import { VemError } from './errors.js';
+import type { VmDisk } from './vm-disk.js';
 
 /** The clone cannot be made as asked; the message says what to change. */
 export class CloneError extends VemError {
@@ -33,20 +34,7 @@ export interface VolumeOnNode extends PoolVolume {
 }
 
 /** One disk of the source VM, as its domain XML describes it. */
-export interface CloneDisk {
-  /** The disk's target (vda, sdb). */
-  target: string;
-  /** libvirt's device: disk, cdrom, floppy, lun. */
-  device: string;
-  /** libvirt's disk type: file, block, volume, network, dir, ... */
-  type: string;
-  /** The file or block device path, when the disk names one. */
-  path?: string;
-  pool?: string;
-  volume?: string;
-  /** <readonly/> or <shareable/>. */
-  shared: boolean;
-}
+export type CloneDisk = VmDisk;
 
 /** What planning needs of the source VM. */
 export interface CloneSource {

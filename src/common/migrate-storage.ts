@@ -22,25 +22,13 @@
  * bytes vm.migrate would have libvirt copy. This module lives in src/common
  * because both the agent and the balancer use it.
  */
+import type { VmDisk } from './vm-disk.js';
 import { ATTR, decodeEntities, hasDtd, xmlParser } from './xml.js';
 
-/** One disk of the VM, as its live domain XML describes it. */
-export interface MigrationDisk {
-  /** The guest's device name (vda, sdb): what `migrate_disks` lists. */
-  target: string;
-  /** libvirt's device: disk, cdrom, floppy, lun. */
-  device: string;
-  /** libvirt's disk type: file, block, volume, network, ... */
-  type: string;
-  /** The file or device path, for file and block disks with a source. */
-  path?: string;
-  /** type='volume' disks: the pool and volume they name. */
-  pool?: string;
-  volume?: string;
+/** One disk of the VM, as its live domain XML describes it, with what a copy of it needs. */
+export interface MigrationDisk extends VmDisk {
   /** <driver type=...>: qcow2, raw, ... */
   format?: string;
-  /** <readonly/> or <shareable/>: libvirt never copies these. */
-  shared: boolean;
   /** A <backingStore> with a source: the copy on the target holds the whole chain, so it may need the full capacity. */
   hasBacking: boolean;
 }

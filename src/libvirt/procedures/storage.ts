@@ -2,7 +2,7 @@ import type { StoragePoolInfo, StorageVolumeInfo } from '../hypervisor.js';
 import { Proc } from '../rpc/constants.js';
 import type { RpcConnection } from '../rpc/connection.js';
 import type { XdrWriter } from '../xdr/writer.js';
-import { LibvirtStream } from '../rpc/stream.js';
+import { openStream, type LibvirtStream } from '../rpc/stream.js';
 import { LIST_MAX, readBool, readPool, readString, readVolume, uuidString, writePool, writeVolume, type PoolHandle, type VolumeHandle } from './types.js';
 import { section, tagAttr, tagText } from './xml.js';
 
@@ -98,18 +98,9 @@ export function resizeVolume(rpc: RpcConnection, v: VolumeHandle, capacity: numb
  * virStorageVolDownload / virStorageVolUpload of a whole volume (offset 0, length 0: all of it),
  * as a byte stream. Its bytes are the volume's file as it is (a qcow2 stays qcow2), not sparse.
  */
-export async function openVolumeStream(rpc: RpcConnection, v: VolumeHandle, direction: 'download' | 'upload'): Promise<LibvirtStream> {
+export function openVolumeStream(rpc: RpcConnection, v: VolumeHandle, direction: 'download' | 'upload'): Promise<LibvirtStream> {
   const proc = direction === 'download' ? Proc.STORAGE_VOL_DOWNLOAD : Proc.STORAGE_VOL_UPLOAD;
-  const { serial, reply } = rpc.callRaw(proc, (w) => (writeVolume(w, v), w.uhyper(0), w.uhyper(0), w.uint(0)));
-  // Attached before the reply: the data packets follow it at once.
-  const stream = new LibvirtStream(rpc, proc, serial);
-  try {
-    await reply;
-  } catch (e) {
-    stream.discard();
-    throw e;
-  }
-  return stream;
+  return openStream(rpc, proc, (w) => (writeVolume(w, v), w.uhyper(0), w.uhyper(0), w.uint(0)));
 }
 
 export function lookupVolume(rpc: RpcConnection, p: PoolHandle, name: string): Promise<VolumeHandle> {

@@ -104,3 +104,19 @@ export class LibvirtStream extends Duplex {
     cb(err);
   }
 }
+
+/**
+ * Calls a procedure that answers with a stream (console, volume download/upload). The stream is
+ * attached before the reply is awaited: libvirtd sends data packets right after it.
+ */
+export async function openStream(rpc: RpcConnection, proc: number, args: Parameters<RpcConnection['callRaw']>[1]): Promise<LibvirtStream> {
+  const { serial, reply } = rpc.callRaw(proc, args);
+  const stream = new LibvirtStream(rpc, proc, serial);
+  try {
+    await reply;
+  } catch (e) {
+    stream.discard();
+    throw e;
+  }
+  return stream;
+}
