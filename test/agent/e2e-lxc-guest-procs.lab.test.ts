@@ -91,7 +91,22 @@ test('LXC: the node agent lists a container\'s processes from the host\'s /proc 
   }
   // Every process listed is in the container's PID namespace; the test's own process is not listed.
   const ns = readlinkSync(`/proc/${r.initPid}/ns/pid`);
-  for (const p of r.processes) assert.equal(readlinkSync(`/proc/${p.hostPid}/ns/pid`), ns, p.command);
+  let gone = 0;
+  for (const p of r.processes) {
+    let link: string;
+    try {
+      link = readlinkSync(`/proc/${p.hostPid}/ns/pid`);
+    } catch (e) {
+      // The churn loop's processes live 10 ms: one listed may have exited before this check (CI saw it).
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && /true|sleep 0\.01/.test(p.command)) {
+        gone++;
+        continue;
+      }
+      throw e;
+    }
+    assert.equal(link, ns, p.command);
+  }
+  assert.ok(gone < r.processes.length - 5, `most listed processes still there (${gone} of ${r.processes.length} gone)`);
   assert.ok(!r.processes.some((p) => p.hostPid === process.pid));
   t.diagnostic(`one pass over the host's /proc: ${(r as Procs & { sampleMs: number }).sampleMs} ms for ${r.count} container processes among ${readdirSync('/proc').filter((d) => /^\d+$/.test(d)).length} on the host`);
   assert.ok(r.processes.length >= 6, JSON.stringify(r.processes.map((x) => x.command)));

@@ -125,7 +125,9 @@ test('a call the guest does not answer in time times out, and its late reply doe
       for (const f of d.push(c)) {
         seen++;
         if (seen === 1) {
+          // Something comes back (a stray reply to no call), so the channel is not reset as silent.
           held.push(f.id);
+          s.write(encodeFrame(999_999, '<?xml version="1.0"?><methodResponse><params><param><value><string>stray</string></value></param></params></methodResponse>'));
           continue;
         }
         s.write(encodeFrame(held[0] ?? 0, '<?xml version="1.0"?><methodResponse><params><param><value><string>stale</string></value></param></params></methodResponse>'));
@@ -138,9 +140,44 @@ test('a call the guest does not answer in time times out, and its late reply doe
     const ch = new GuestChannel(path, 'vm late');
     await ch.connect(1000);
     await assert.rejects(ch.call('guest.ping', [], 200), (e: unknown) => e instanceof NoGuestAgentError && /did not answer guest.ping within 200 ms/.test(e.message));
+    assert.equal(ch.isOpen, true, 'bytes came back: the channel stays');
     assert.equal(await ch.call('guest.ping', [], 2000), 'fresh');
-    assert.equal(ch.staleReplies, 1);
+    assert.equal(ch.staleReplies, 2);
     ch.close();
+  } finally {
+    await new Promise<void>((r) => srv.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a call to which not a byte comes back resets the channel: our end closes (QEMU then resets a port it kept throttled), and a new connection is answered', async () => {
+  const dir = tempDir('silent');
+  const path = `${dir}/silent.sock`;
+  // The first connection takes requests and never answers (a port QEMU keeps throttled); later ones answer.
+  let connections = 0;
+  let firstClosed = false;
+  const srv = net.createServer((s) => {
+    const n = ++connections;
+    if (n === 1) s.on('close', () => (firstClosed = true));
+    const d = new FrameDecoder();
+    s.on('data', (c: Buffer) => {
+      for (const f of d.push(c)) if (n > 1) s.write(encodeFrame(f.id, '<?xml version="1.0"?><methodResponse><params><param><value><string>pong</string></value></param></params></methodResponse>'));
+    });
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => srv.listen(path, () => r()));
+  try {
+    const ch = new GuestChannel(path, 'vm stuck');
+    await ch.connect(1000);
+    await assert.rejects(ch.call('guest.ping', [], 200), (e: unknown) => e instanceof NoGuestAgentError && /did not answer guest.ping within 200 ms; not a byte came back, so the channel is reopened/.test(e.message));
+    assert.equal(ch.isOpen, false, 'our end closed');
+    await assert.rejects(ch.call('guest.ping', [], 200), (e: unknown) => e instanceof NoGuestAgentError && /the channel was reset/.test(e.message), 'the old channel says why it is closed');
+    for (let i = 0; i < 50 && !firstClosed; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(firstClosed, true, 'the peer saw the connection end');
+    const again = new GuestChannel(path, 'vm stuck');
+    await again.connect(1000);
+    assert.equal(await again.call('guest.ping', [], 2000), 'pong');
+    again.close();
   } finally {
     await new Promise<void>((r) => srv.close(() => r()));
     rmSync(dir, { recursive: true, force: true });

@@ -58,6 +58,8 @@ export class GuestChannel {
   staleReplies = 0;
   /** Bytes read since the channel last had no call waiting. */
   private bytesThisBusy = 0;
+  /** Bytes read since the channel opened (a call that saw none come back resets the channel). */
+  private bytesEver = 0;
   private garbageAtIdle = 0;
   /** Set when the guest was cut off for misbehaving. */
   misbehaved: string | undefined;
@@ -108,6 +110,7 @@ export class GuestChannel {
   private onData(d: Buffer): void {
     if (this.misbehaved) return;
     this.bytesThisBusy += d.length;
+    this.bytesEver += d.length;
     for (const f of this.dec.push(d)) {
       const p = this.pending.get(f.id);
       if (!p) {
@@ -166,13 +169,22 @@ export class GuestChannel {
     this.nextId = (this.nextId % 0xffffffff) + 1;
     const frame = encodeFrame(id, encodeCall(method, params));
     const staleBefore = this.staleReplies;
+    const bytesBefore = this.bytesEver;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         const stale = this.staleReplies - staleBefore;
         const partial = this.dec.pendingBytes;
         const seen = stale > 0 ? ` (it sent ${stale} repl${stale === 1 ? 'y' : 'ies'} with ids matching no call)` : partial > 0 ? ` (${partial} bytes of an unfinished reply arrived)` : '';
-        reject(new NoGuestAgentError(`${this.label}: the guest agent did not answer ${method} within ${timeoutMs} ms${seen}`));
+        const silent = this.bytesEver === bytesBefore;
+        reject(new NoGuestAgentError(`${this.label}: the guest agent did not answer ${method} within ${timeoutMs} ms${seen}${silent ? '; not a byte came back, so the channel is reopened for the next call' : ''}`));
+        if (silent) {
+          // QEMU (7.2) keeps a virtio-serial port throttled when the guest wrote while no host was
+          // connected (a VM migrated in before this agent connected): the guest then blocks for good.
+          // Closing our end makes QEMU reset the port (it drops what it held), so the next call gets through.
+          this.fail(`no byte came back within ${timeoutMs} ms; the channel was reset`);
+          return;
+        }
         this.idleCheck();
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
