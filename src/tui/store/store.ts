@@ -20,6 +20,8 @@ export class ClusterStore {
   /** Incremented when VMs come, go or change state: what a filtered, sorted table must look at again (figures alone do not). */
   inventory = 0;
   private listeners: Array<() => void> = [];
+  /** Readers' sets of VMs whose figures changed (figureChanges). */
+  private readonly figureReaders: Array<Set<VmRecord>> = [];
 
   addNode(name: string, link: LinkState): NodeRecord {
     let n = this.nodes.get(name);
@@ -29,6 +31,21 @@ export class ClusterStore {
       this.changed();
     }
     return n;
+  }
+
+  /**
+   * A set the store adds every VM to whose sort figures change (CPU, memory, disk,
+   * net, vCPUs, memory size), for a reader that looks again only at those (the sorted
+   * table); the reader empties it once it has. At most one entry per VM.
+   */
+  figureChanges(): Set<VmRecord> {
+    const s = new Set<VmRecord>();
+    this.figureReaders.push(s);
+    return s;
+  }
+
+  private figuresChanged(vm: VmRecord): void {
+    for (const s of this.figureReaders) s.add(vm);
   }
 
   onChange(cb: () => void): void {
@@ -160,6 +177,7 @@ export class ClusterStore {
       vm.memPct = undefined;
     }
     if (vm.state !== w.state) this.inventory++;
+    if (vm.vcpus !== w.vcpus || vm.memKiB !== w.memKiB) this.figuresChanged(vm);
     vm.state = w.state;
     vm.vcpus = w.vcpus;
     vm.memKiB = w.memKiB;
@@ -234,6 +252,7 @@ export class ClusterStore {
   }
 
   private pushVmSample(vm: VmRecord, s: VmSample): void {
+    this.figuresChanged(vm);
     if (s.cpuPct !== undefined) {
       vm.cpuPct = s.cpuPct;
       vm.cpuHist.push(s.cpuPct);

@@ -41,6 +41,8 @@ export class OverviewPage implements Page, Selection, VmContext {
   private rowsKey = '';
   private rowsVersion = 0;
   private readonly sorted = new SortedRows();
+  /** VMs whose figures changed since the rows were last brought up to date (the store fills it). */
+  private figures: Set<VmRecord> | undefined;
   private nodeCount = -1;
 
   constructor(readonly host: AppHost) {}
@@ -92,7 +94,9 @@ export class OverviewPage implements Page, Selection, VmContext {
       // Nodes are only ever added: sorted again when one came.
       this.nodeRows = [...store.nodes.values()].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
     }
-    if (this.sorted.update(store.vms, store.inventory, this.filter, this.sortKey, this.reverse)) this.rows = this.sorted.rows;
+    const figures = (this.figures ??= store.figureChanges());
+    if (this.sorted.update(store.vms, store.inventory, this.filter, this.sortKey, this.reverse, figures)) this.rows = this.sorted.rows;
+    figures.clear();
     if (this.rowIndex(this.selVm) < 0) this.selVm = this.rows[0]?.key ?? '';
     if (!store.nodes.has(this.selNode)) this.selNode = this.nodeRows[0]?.name ?? '';
   }
