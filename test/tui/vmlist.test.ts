@@ -72,8 +72,9 @@ test('kept rows equal a fresh filter and sort after every change', () => {
       filter = ['', 'vm-1', 'n1', '!running', 'paused', 'new'][Math.floor(r() * 6)] ?? '';
     }
     kept.update(store.vms, store.inventory, filter, key, reverse);
-    told.update(store.vms, store.inventory, filter, key, reverse, figures);
-    figures.clear();
+    told.update(store.vms, store.inventory, filter, key, reverse, figures.overflow ? undefined : figures.vms);
+    figures.vms.length = 0;
+    figures.overflow = false;
     const fresh = selectRows(store.vms.values(), filter, key, reverse);
     assert.deepEqual(names(kept.rows), names(fresh), `step ${step}: sort ${key}${reverse ? ' reversed' : ''}, filter '${filter}'`);
     assert.deepEqual(names(told.rows), names(fresh), `step ${step} (changed set): sort ${key}${reverse ? ' reversed' : ''}, filter '${filter}'`);
@@ -112,8 +113,8 @@ test('told which VMs changed, the rows merge those and read no other row', () =>
   const figures = store.figureChanges();
   const kept = new SortedRows();
   const update = (): boolean => {
-    const r = kept.update(store.vms, store.inventory, '', 'cpu', false, figures);
-    figures.clear();
+    const r = kept.update(store.vms, store.inventory, '', 'cpu', false, figures.vms);
+    figures.vms.length = 0;
     return r;
   };
   store.setVmFigures('n1', [{ name: 'a', t: 1, cpuPct: 40 }, { name: 'b', t: 1, cpuPct: 30 }, { name: 'c', t: 1, cpuPct: 20 }, { name: 'd', t: 1, cpuPct: 10 }], 1);
@@ -121,7 +122,7 @@ test('told which VMs changed, the rows merge those and read no other row', () =>
   assert.deepEqual(names(kept.rows), ['n1/a', 'n1/b', 'n1/c', 'n1/d']);
   // A figure that reorders comes through the store: in the set, merged into place.
   store.setVmFigures('n1', [{ name: 'd', t: 2, cpuPct: 35 }], 2);
-  assert.deepEqual([...figures].map((v) => v.key), ['n1/d'], 'the store names exactly the VM whose figures changed');
+  assert.deepEqual(figures.vms.map((v) => v.key), ['n1/d'], 'the store names exactly the VM whose figures changed');
   assert.equal(update(), true);
   assert.deepEqual(names(kept.rows), ['n1/a', 'n1/d', 'n1/b', 'n1/c']);
   // A change the set does not name is not looked at: the record changed behind the store's back stays where it was.
@@ -134,10 +135,19 @@ test('told which VMs changed, the rows merge those and read no other row', () =>
   store.setVmFigures('n1', [{ name: 'c', t: 3, cpuPct: 99 }], 3);
   assert.equal(update(), true);
   assert.deepEqual(names(kept.rows), ['n1/c', 'n1/a', 'n1/d', 'n1/b']);
-  assert.equal(kept.update(store.vms, store.inventory, '', 'vcpus', false, figures), true);
-  figures.clear();
+  assert.equal(kept.update(store.vms, store.inventory, '', 'vcpus', false, figures.vms), true);
+  figures.vms.length = 0;
   store.applyVmChanges('n1', [vm('b', 4)], []);
-  assert.deepEqual([...figures].map((v) => v.key), ['n1/b']);
-  assert.equal(kept.update(store.vms, store.inventory, '', 'vcpus', false, figures), true);
+  assert.deepEqual(figures.vms.map((v) => v.key), ['n1/b']);
+  assert.equal(kept.update(store.vms, store.inventory, '', 'vcpus', false, figures.vms), true);
   assert.equal(kept.rows[0]?.key, 'n1/b');
+});
+
+test('a reader that does not empty its list of changed VMs finds it emptied and marked overflow, never growing without end', () => {
+  const store = new ClusterStore();
+  store.setVmList('n1', [{ name: 'a', uuid: 'a', state: 'running', vcpus: 1, memKiB: 1024, maxMemKiB: 1024 }]);
+  const figures = store.figureChanges();
+  for (let t = 1; t <= 3000; t++) store.setVmFigures('n1', [{ name: 'a', t, cpuPct: t % 100 }], t);
+  assert.equal(figures.overflow, true);
+  assert.ok(figures.vms.length <= 2 * store.vms.size + 1025, `${figures.vms.length} kept`);
 });

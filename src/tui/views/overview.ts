@@ -4,6 +4,7 @@
  */
 import { bind, type Binding, type Bound } from '../keymap.js';
 import { staleSince, totals, type NodeRecord, type VmRecord } from '../store/model.js';
+import type { FigureChanges } from '../store/store.js';
 import { cell, escapeTags } from '../format/text.js';
 import { headerLine, nodeLines, vmLines } from './tables.js';
 import { vmDetailLines } from './panels.js';
@@ -42,7 +43,7 @@ export class OverviewPage implements Page, Selection, VmContext {
   private rowsVersion = 0;
   private readonly sorted = new SortedRows();
   /** VMs whose figures changed since the rows were last brought up to date (the store fills it). */
-  private figures: Set<VmRecord> | undefined;
+  private figures: FigureChanges | undefined;
   private nodeCount = -1;
 
   constructor(readonly host: AppHost) {}
@@ -95,8 +96,9 @@ export class OverviewPage implements Page, Selection, VmContext {
       this.nodeRows = [...store.nodes.values()].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
     }
     const figures = (this.figures ??= store.figureChanges());
-    if (this.sorted.update(store.vms, store.inventory, this.filter, this.sortKey, this.reverse, figures)) this.rows = this.sorted.rows;
-    figures.clear();
+    if (this.sorted.update(store.vms, store.inventory, this.filter, this.sortKey, this.reverse, figures.overflow ? undefined : figures.vms)) this.rows = this.sorted.rows;
+    figures.vms.length = 0;
+    figures.overflow = false;
     if (this.rowIndex(this.selVm) < 0) this.selVm = this.rows[0]?.key ?? '';
     if (!store.nodes.has(this.selNode)) this.selNode = this.nodeRows[0]?.name ?? '';
   }
