@@ -127,3 +127,26 @@ test("nodes' ticks are spread: each name its own place in the period and among t
   for (const ph of phases) perSlot.set(ph % 30, (perSlot.get(ph % 30) ?? 0) + 1);
   assert.ok(Math.max(...perSlot.values()) <= 20, 'no tick takes a crowd');
 });
+
+test('sorted by a figure, a node none of whose VMs is on screen sends its top rankRows rows, one on screen its top topRows', async (t) => {
+  const { raw } = await simAgent(t);
+  const store = new ClusterStore();
+  let period = 1;
+  const p = new NodePoller(linkOver('n1', raw, []), store, { refreshMs: 60_000, longPollMs: 150, phase: 0, watched: () => period, sort: () => 'cpu', topRows: 3, rankRows: 1 });
+  t.after(() => p.stop());
+  await p.refresh(); // the whole inventory, every figure
+  const running = store.vmsOf('n1').filter((v) => v.state === 'running');
+  assert.ok(running.length >= 2, 'the seed has running VMs');
+  const counts = (): number[] => running.map((v) => v.cpuHist.length);
+  const grew = (before: number[]): number => counts().filter((n, i) => n > (before[i] ?? 0)).length;
+  period = 2; // its VMs feed the ranking only
+  await sleep(250); // a new collection
+  let before = counts();
+  await p.refresh(); // tick 2: due
+  assert.equal(grew(before), 1, 'one row (rankRows) while none is on screen');
+  period = 1;
+  await sleep(250);
+  before = counts();
+  await p.refresh();
+  assert.equal(grew(before), Math.min(3, running.length), 'its top topRows once on screen');
+});

@@ -44,6 +44,11 @@ export interface PollerOptions {
   /** How many top rows a node sends for a ranking (the table's height is plenty; default 40). */
   topRows?: number;
   /**
+   * How many a node sends while none of its VMs is on screen (default 10): enough to
+   * see one climb onto the screen, after which the node is on screen and sends topRows.
+   */
+  rankRows?: number;
+  /**
    * This node's place among many (default: a number from its name): its ticks start
    * that share of a refresh period late (phase % 1000 thousandths) and its
    * every-N-ticks work falls on ticks where (tick + phase) % N is 0. 0: none.
@@ -98,7 +103,7 @@ export class NodePoller {
 
   constructor(readonly link: Link, readonly store: ClusterStore, o: PollerOptions = {}) {
     this.agent = client(link);
-    this.o = { refreshMs: 1000, infoEvery: 30, listEvery: 10, longPollMs: 20000, frozen: false, topRows: 40, phase: phaseOf(link.name), ...o };
+    this.o = { refreshMs: 1000, infoEvery: 30, listEvery: 10, longPollMs: 20000, frozen: false, topRows: 40, rankRows: 10, phase: phaseOf(link.name), ...o };
     store.addNode(link.name, link.state);
     link.on('state', (s, detail) => {
       store.setLink(link.name, s, detail);
@@ -230,8 +235,9 @@ export class NodePoller {
     if (this.o.frozen) return this.completed === 0 ? { all: true } : {};
     const sort = WATCH_SORT[this.o.sort?.() ?? ''];
     if (this.completed === 0) return { all: true };
-    // A metric ranking: the node's top rows (its rows on screen are among them); else a node on screen: all its VMs.
-    if (sort && period <= 2) return { sort, top: this.o.topRows };
+    // A metric ranking: the node's top rows (its rows on screen are among them), fewer while none is on screen; else a node on screen: all its VMs.
+    if (sort && period === 1) return { sort, top: this.o.topRows };
+    if (sort && period === 2) return { sort, top: Math.min(this.o.topRows, this.o.rankRows) };
     if (period === 1) return { all: true };
     return {};
   }
