@@ -19,7 +19,7 @@ import { BalanceLease, describeHolder, whoAmI } from '../../link/balance-lease.j
 import type { Link } from '../store/link.js';
 import type { ClusterStore } from '../store/store.js';
 import type { CommandCenter } from './index.js';
-import { plannerCores, plannerDriver, plannerMemMiB } from './plan.js';
+import { plannerCores, plannerDriver, plannerMemMiB, plannerVmMemMiB } from './plan.js';
 
 /** Samples of history the planner sees (its window n). */
 const SAMPLES = DEFAULT_LEVEL2.n;
@@ -85,7 +85,7 @@ export function storeSource(store: ClusterStore, cmd: CommandCenter, now: () => 
           name: v.key,
           node: v.node,
           vcpus: v.vcpus,
-          memMiB: (v.memKiB || v.maxMemKiB) / 1024,
+          memMiB: plannerVmMemMiB(v),
           cpuHistory: hist.length > 0 ? hist : [0],
           running: v.state === 'running',
           state: v.state,

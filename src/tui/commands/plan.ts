@@ -116,6 +116,11 @@ export function evacNodes(nodes: Iterable<NodeRecord>, vms: readonly VmRecord[])
   return out;
 }
 
+/** Memory a VM needs on a target as the planners count it, MiB (its current size, else its maximum). */
+export function plannerVmMemMiB(v: VmRecord): number {
+  return (v.memKiB || v.maxMemKiB) / KIB_PER_MIB;
+}
+
 /** A VM's CPU % (of its whole node, the agent's measure) as the planners' demand: cores, at most its vCPUs. */
 export function plannerCores(v: VmRecord, nodes: ReadonlyMap<string, NodeRecord>, pct: number): number {
   return Math.min(v.vcpus, (pct / 100) * (nodes.get(v.node)?.host?.cpus ?? v.vcpus));
@@ -126,7 +131,7 @@ export function evacVms(vms: readonly VmRecord[], nodes: ReadonlyMap<string, Nod
     name: v.key,
     node: v.node,
     state: evacState(v.state),
-    memMiB: (v.memKiB || v.maxMemKiB) / KIB_PER_MIB,
+    memMiB: plannerVmMemMiB(v),
     cpu: v.state === 'running' ? plannerCores(v, nodes, v.cpuPct ?? 0) : 0,
     ...(migrating(v.key) ? { migrating: true } : {}),
   }));
