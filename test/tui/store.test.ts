@@ -160,7 +160,7 @@ test('the poller follows a node with vm.watch: all figures when on screen, only 
   const calls: string[] = [];
   let period = 1;
   let sort = 'name';
-  const p = new NodePoller(linkOver('n1', raw, calls), store, { refreshMs: 60_000, watched: () => period, sort: () => sort, topRows: 1, longPollMs: 200 });
+  const p = new NodePoller(linkOver('n1', raw, calls), store, { refreshMs: 60_000, watched: () => period, sort: () => sort, topRows: 1, longPollMs: 200, phase: 0 });
   t.after(() => p.stop());
   await p.refresh();
   assert.equal(store.vms.size, 3);

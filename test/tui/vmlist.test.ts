@@ -40,6 +40,9 @@ test('kept rows equal a fresh filter and sort after every change', () => {
     store.setVmList(n, list, false);
   }
   const kept = new SortedRows();
+  // The same, told only which VMs' figures changed (the store's set), as the overview does.
+  const told = new SortedRows();
+  const figures = store.figureChanges();
   let filter = '';
   let key: SortKey = 'name';
   let reverse = false;
@@ -69,8 +72,12 @@ test('kept rows equal a fresh filter and sort after every change', () => {
       filter = ['', 'vm-1', 'n1', '!running', 'paused', 'new'][Math.floor(r() * 6)] ?? '';
     }
     kept.update(store.vms, store.inventory, filter, key, reverse);
+    told.update(store.vms, store.inventory, filter, key, reverse, figures.overflow ? undefined : figures.vms);
+    figures.vms.length = 0;
+    figures.overflow = false;
     const fresh = selectRows(store.vms.values(), filter, key, reverse);
     assert.deepEqual(names(kept.rows), names(fresh), `step ${step}: sort ${key}${reverse ? ' reversed' : ''}, filter '${filter}'`);
+    assert.deepEqual(names(told.rows), names(fresh), `step ${step} (changed set): sort ${key}${reverse ? ' reversed' : ''}, filter '${filter}'`);
   }
 });
 
@@ -97,4 +104,50 @@ test('figures that keep the order leave the rows as they are; a figure that brea
   store.setVmFigures('n1', [{ name: 'a', t: 4, cpuPct: 1 }], 4);
   assert.equal(kept.update(store.vms, store.inventory, '', 'name', false), false);
   assert.deepEqual(names(kept.rows), ['n1/a', 'n1/b', 'n1/c']);
+});
+
+test('told which VMs changed, the rows merge those and read no other row', () => {
+  const store = new ClusterStore();
+  const vm = (name: string, vcpus = 1): WireVm => ({ name, uuid: name, state: 'running', vcpus, memKiB: 1024, maxMemKiB: 1024 });
+  store.setVmList('n1', ['a', 'b', 'c', 'd'].map((n) => vm(n)));
+  const figures = store.figureChanges();
+  const kept = new SortedRows();
+  const update = (): boolean => {
+    const r = kept.update(store.vms, store.inventory, '', 'cpu', false, figures.vms);
+    figures.vms.length = 0;
+    return r;
+  };
+  store.setVmFigures('n1', [{ name: 'a', t: 1, cpuPct: 40 }, { name: 'b', t: 1, cpuPct: 30 }, { name: 'c', t: 1, cpuPct: 20 }, { name: 'd', t: 1, cpuPct: 10 }], 1);
+  assert.equal(update(), true);
+  assert.deepEqual(names(kept.rows), ['n1/a', 'n1/b', 'n1/c', 'n1/d']);
+  // A figure that reorders comes through the store: in the set, merged into place.
+  store.setVmFigures('n1', [{ name: 'd', t: 2, cpuPct: 35 }], 2);
+  assert.deepEqual(figures.vms.map((v) => v.key), ['n1/d'], 'the store names exactly the VM whose figures changed');
+  assert.equal(update(), true);
+  assert.deepEqual(names(kept.rows), ['n1/a', 'n1/d', 'n1/b', 'n1/c']);
+  // A change the set does not name is not looked at: the record changed behind the store's back stays where it was.
+  const c = store.vms.get('n1/c');
+  assert.ok(c);
+  c.cpuPct = 99;
+  assert.equal(update(), false);
+  assert.deepEqual(names(kept.rows), ['n1/a', 'n1/d', 'n1/b', 'n1/c']);
+  // Once the store says so (its next sample), it moves; vCPUs changed through the inventory are named too.
+  store.setVmFigures('n1', [{ name: 'c', t: 3, cpuPct: 99 }], 3);
+  assert.equal(update(), true);
+  assert.deepEqual(names(kept.rows), ['n1/c', 'n1/a', 'n1/d', 'n1/b']);
+  assert.equal(kept.update(store.vms, store.inventory, '', 'vcpus', false, figures.vms), true);
+  figures.vms.length = 0;
+  store.applyVmChanges('n1', [vm('b', 4)], []);
+  assert.deepEqual(figures.vms.map((v) => v.key), ['n1/b']);
+  assert.equal(kept.update(store.vms, store.inventory, '', 'vcpus', false, figures.vms), true);
+  assert.equal(kept.rows[0]?.key, 'n1/b');
+});
+
+test('a reader that does not empty its list of changed VMs finds it emptied and marked overflow, never growing without end', () => {
+  const store = new ClusterStore();
+  store.setVmList('n1', [{ name: 'a', uuid: 'a', state: 'running', vcpus: 1, memKiB: 1024, maxMemKiB: 1024 }]);
+  const figures = store.figureChanges();
+  for (let t = 1; t <= 3000; t++) store.setVmFigures('n1', [{ name: 'a', t, cpuPct: t % 100 }], t);
+  assert.equal(figures.overflow, true);
+  assert.ok(figures.vms.length <= 2 * store.vms.size + 1025, `${figures.vms.length} kept`);
 });

@@ -7,7 +7,7 @@
  * dashboard or CLI balancing the same cluster moves nothing and is told who
  * holds it); every decision, taken or declined, is kept with its reason.
  */
-import { applyMoves, canMigrateFrom, planLive, storageNotes, type ClusterSource, type LiveSnapshot } from '../../balancer/live.js';
+import { applyMoves, planLive, storageNotes, type ClusterSource, type LiveSnapshot } from '../../balancer/live.js';
 import { DEFAULT_LEVEL2, cooldownOf, type Level2Config } from '../../balancer/level2.js';
 import type { EvacuationPlan } from '../../balancer/evacuate.js';
 import type { Move } from '../../balancer/types.js';
@@ -19,6 +19,7 @@ import { BalanceLease, describeHolder, whoAmI } from '../../link/balance-lease.j
 import type { Link } from '../store/link.js';
 import type { ClusterStore } from '../store/store.js';
 import type { CommandCenter } from './index.js';
+import { plannerCores, plannerDriver, plannerMemMiB, plannerVmMemMiB } from './plan.js';
 
 /** Samples of history the planner sees (its window n). */
 const SAMPLES = DEFAULT_LEVEL2.n;
@@ -60,11 +61,10 @@ export function storeSource(store: ClusterStore, cmd: CommandCenter, now: () => 
       const nodes = [...store.nodes.values()].map((n) => ({
         name: n.name,
         cores: n.host?.cpus ?? 0,
-        memMiB: (n.host?.memoryKiB ?? n.memTotalKiB ?? 0) / 1024,
+        memMiB: plannerMemMiB(n),
         cpuHistory: n.cpuHist.values(SAMPLES).map((p) => p / 100),
         reachable: n.link === 'up' && (n.host?.libvirtUp ?? false),
-        ...(n.host?.driver ? { driver: n.host.simulated ? `${n.host.driver} (SIMULATED)` : n.host.driver } : {}),
-        ...(n.host?.capabilities ? { canMigrate: canMigrateFrom(n.host.capabilities.unsupported) } : {}),
+        ...plannerDriver(n),
         ...(labelsOf?.(n.name)?.length ? { labels: [...(labelsOf(n.name) ?? [])] } : {}),
       }));
       // The node's load as `vem balance` reads it (node-load.ts): its VMs' CPU when nodes share a machine.
@@ -80,14 +80,12 @@ export function storeSource(store: ClusterStore, cmd: CommandCenter, now: () => 
       const vms = [...store.vms.values()].map((v) => {
         const disks = storage.get(v.node)?.disks.get(v.name);
         const m = cmd.migrations.get(v.key);
-        // The agent's CPU % of a VM is of the whole node (as agentSource reads it): demand in cores, at most its vCPUs.
-        const cores = store.nodes.get(v.node)?.host?.cpus ?? v.vcpus;
-        const hist = v.cpuHist.values(SAMPLES).map((p) => Math.min(v.vcpus, (p / 100) * cores));
+        const hist = v.cpuHist.values(SAMPLES).map((p) => plannerCores(v, store.nodes, p));
         return {
           name: v.key,
           node: v.node,
           vcpus: v.vcpus,
-          memMiB: (v.memKiB || v.maxMemKiB) / 1024,
+          memMiB: plannerVmMemMiB(v),
           cpuHistory: hist.length > 0 ? hist : [0],
           running: v.state === 'running',
           state: v.state,

@@ -4,6 +4,8 @@ import { isActive } from '../store/model.js';
 import { planEvacuation as planBalancerEvacuation, type EvacNode, type EvacVm, type EvacVmState } from '../../balancer/evacuate.js';
 import { canMigrateFrom } from '../../balancer/live.js';
 
+const KIB_PER_MIB = 1024;
+
 export interface Fit {
   node: string;
   fits: boolean;
@@ -20,9 +22,22 @@ export function freeForVmsKiB(n: NodeRecord, extraKiB = 0): number {
   return total - n.vmMemKiB - extraKiB;
 }
 
-/** A node's driver as a name to compare: a simulated LXC node is not a real one, nor the plain simulator QEMU. */
-function driverKey(n: NodeRecord): string | undefined {
-  return n.host?.driver ? (n.host.simulated ? `${n.host.driver} (SIMULATED)` : n.host.driver) : undefined;
+/**
+ * What the balancer's planners (evacuation here, level 2 in balance.ts) are told of a
+ * node's driver: its name to compare (a simulated LXC node is not a real one, nor the
+ * plain simulator QEMU) and what it can migrate, each left out when node.info has not said.
+ */
+export function plannerDriver(n: NodeRecord): { driver?: string; canMigrate?: { live?: boolean; offline?: boolean } } {
+  const h = n.host;
+  return {
+    ...(h?.driver ? { driver: h.simulated ? `${h.driver} (SIMULATED)` : h.driver } : {}),
+    ...(h?.capabilities ? { canMigrate: canMigrateFrom(h.capabilities.unsupported) } : {}),
+  };
+}
+
+/** Memory a node has for VMs as the planners count it, MiB (node.info's, else the last node.stats total). */
+export function plannerMemMiB(n: NodeRecord): number {
+  return (n.host?.memoryKiB ?? n.memTotalKiB ?? 0) / KIB_PER_MIB;
 }
 
 /**
@@ -31,17 +46,19 @@ function driverKey(n: NodeRecord): string | undefined {
  * Undefined when nothing is known against it.
  */
 export function driverRefusal(vm: VmRecord, source: NodeRecord | undefined, target: NodeRecord): string | undefined {
-  const from = source && driverKey(source);
-  const to = driverKey(target);
+  const here = source ? plannerDriver(source) : {};
+  const there = plannerDriver(target);
+  const from = here.driver;
+  const to = there.driver;
   if (from && to && from !== to) {
     // The driver names, with SIMULATED only where that is the whole difference.
     const [a, b] = source?.host?.driver === target.host?.driver ? [from, to] : [source?.host?.driver, target.host?.driver];
     return `different driver (${a ?? ''} here, ${b ?? ''} there)`;
   }
   const live = isActive(vm.state);
-  const src = canMigrateFrom(source?.host?.capabilities?.unsupported);
+  const src = here.canMigrate;
   if (src && !(live ? src.live : src.offline)) return `the ${source?.host?.driver ?? ''} driver cannot ${live ? 'live-migrate' : 'migrate a stopped VM'}`;
-  const dst = canMigrateFrom(target.host?.capabilities?.unsupported);
+  const dst = there.canMigrate;
   if (dst && !(live ? dst.live : dst.offline)) return `the ${target.host?.driver ?? ''} driver there cannot ${live ? 'live-migrate' : 'take a stopped VM'}`;
   return undefined;
 }
@@ -76,8 +93,6 @@ export interface EvacuationStep {
   reason?: string;
 }
 
-const KIB_PER_MIB = 1024;
-
 function evacState(s: string): EvacVmState {
   return s === 'running' ? 'running' : s === 'paused' || s === 'pmsuspended' ? 'paused' : 'stopped';
 }
@@ -92,25 +107,32 @@ export function evacNodes(nodes: Iterable<NodeRecord>, vms: readonly VmRecord[])
     out.push({
       name: n.name,
       cores: n.host?.cpus ?? 0,
-      memMiB: (n.host?.memoryKiB ?? n.memTotalKiB ?? 0) / KIB_PER_MIB,
+      memMiB: plannerMemMiB(n),
       reservedMiB: Math.max(0, n.vmMemKiB - (listed.get(n.name) ?? 0)) / KIB_PER_MIB,
       ...(closed ? { closed } : {}),
-      ...(n.host?.driver ? { driver: n.host.simulated ? `${n.host.driver} (SIMULATED)` : n.host.driver } : {}),
-      ...(n.host?.capabilities ? { canMigrate: canMigrateFrom(n.host.capabilities.unsupported) } : {}),
+      ...plannerDriver(n),
     });
   }
   return out;
 }
 
+/** Memory a VM needs on a target as the planners count it, MiB (its current size, else its maximum). */
+export function plannerVmMemMiB(v: VmRecord): number {
+  return (v.memKiB || v.maxMemKiB) / KIB_PER_MIB;
+}
+
+/** A VM's CPU % (of its whole node, the agent's measure) as the planners' demand: cores, at most its vCPUs. */
+export function plannerCores(v: VmRecord, nodes: ReadonlyMap<string, NodeRecord>, pct: number): number {
+  return Math.min(v.vcpus, (pct / 100) * (nodes.get(v.node)?.host?.cpus ?? v.vcpus));
+}
+
 export function evacVms(vms: readonly VmRecord[], nodes: ReadonlyMap<string, NodeRecord>, migrating: (key: string) => boolean = () => false): EvacVm[] {
-  // A VM's CPU % is of its whole node (the agent's measure): demand in cores, at most its vCPUs.
-  const cores = (v: VmRecord): number => nodes.get(v.node)?.host?.cpus ?? v.vcpus;
   return vms.map((v) => ({
     name: v.key,
     node: v.node,
     state: evacState(v.state),
-    memMiB: (v.memKiB || v.maxMemKiB) / KIB_PER_MIB,
-    cpu: v.state === 'running' ? Math.min(v.vcpus, ((v.cpuPct ?? 0) / 100) * cores(v)) : 0,
+    memMiB: plannerVmMemMiB(v),
+    cpu: v.state === 'running' ? plannerCores(v, nodes, v.cpuPct ?? 0) : 0,
     ...(migrating(v.key) ? { migrating: true } : {}),
   }));
 }

@@ -8,11 +8,20 @@ import type { NodeHost } from './model.js';
 import { isActive, newNode, newVm, type NodeRecord, type VmRecord } from './model.js';
 import type { NodeSample, VmSample, WireVm } from './decode.js';
 
+/** The VMs whose figures changed since the reader last emptied `vms` (ClusterStore.figureChanges). */
+export interface FigureChanges {
+  vms: VmRecord[];
+  /** More changed than the list keeps: any VM may have (the reader looks at all, then clears this). */
+  overflow: boolean;
+}
+
 export class ClusterStore {
   readonly nodes = new Map<string, NodeRecord>();
   readonly vms = new Map<string, VmRecord>();
   /** Keys of each node's VMs, so one node's update does not walk the whole cluster. */
   private readonly byNode = new Map<string, Set<string>>();
+  /** Each node's VMs by name, for a tick's figures (no key to build per VM). */
+  private readonly named = new Map<string, Map<string, VmRecord>>();
   /** VMs kept on screen while missing from their node's list (a migration holds them). */
   readonly pinned = new Set<string>();
   /** Incremented on every change; the UI compares it to what it last drew. */
@@ -20,6 +29,8 @@ export class ClusterStore {
   /** Incremented when VMs come, go or change state: what a filtered, sorted table must look at again (figures alone do not). */
   inventory = 0;
   private listeners: Array<() => void> = [];
+  /** Readers of the VMs whose figures changed (figureChanges). */
+  private readonly figureReaders: FigureChanges[] = [];
 
   addNode(name: string, link: LinkState): NodeRecord {
     let n = this.nodes.get(name);
@@ -29,6 +40,35 @@ export class ClusterStore {
       this.changed();
     }
     return n;
+  }
+
+  /**
+   * A list the store adds every VM to whose sort figures change (CPU, memory, disk,
+   * net, vCPUs, memory size), for a reader that looks again only at those (the sorted
+   * table); the reader empties it once it has. A VM may be in it more than once. A
+   * reader that lets it grow past twice the VMs finds it emptied and `overflow` set:
+   * then any VM may have changed.
+   */
+  figureChanges(): FigureChanges {
+    const r: FigureChanges = { vms: [], overflow: false };
+    this.figureReaders.push(r);
+    return r;
+  }
+
+  private figuresChanged(vm: VmRecord): void {
+    for (const r of this.figureReaders) {
+      if (r.vms.length > 2 * this.vms.size + 1024) {
+        r.vms.length = 0;
+        r.overflow = true;
+      }
+      r.vms.push(vm);
+    }
+  }
+
+  private drop(node: string, key: string): void {
+    const vm = this.vms.get(key);
+    if (vm) this.named.get(node)?.delete(vm.name);
+    this.vms.delete(key);
   }
 
   onChange(cb: () => void): void {
@@ -89,7 +129,7 @@ export class ClusterStore {
         if (isActive(this.vms.get(key)?.state ?? '')) complete = false;
         continue;
       }
-      this.vms.delete(key);
+      this.drop(node, key);
       keys.delete(key);
       this.inventory++;
     }
@@ -112,7 +152,7 @@ export class ClusterStore {
         complete = false;
         continue;
       }
-      this.vms.delete(key);
+      this.drop(node, key);
       keys.delete(key);
       this.inventory++;
     }
@@ -124,8 +164,9 @@ export class ClusterStore {
   setVmFigures(node: string, samples: VmSample[], seenAt: number): void {
     this.answered(node);
     let any = false;
+    const named = this.named.get(node);
     for (const s of samples) {
-      const vm = this.vms.get(`${node}/${s.name}`);
+      const vm = named?.get(s.name);
       if (!vm || vm.seenAt === seenAt) continue;
       vm.seenAt = seenAt;
       this.pushVmSample(vm, isActive(vm.state) ? s : { name: s.name, t: s.t, cpuPct: 0 });
@@ -150,6 +191,9 @@ export class ClusterStore {
     if (!vm) {
       vm = newVm(node, w.name);
       this.vms.set(key, vm);
+      let named = this.named.get(node);
+      if (!named) this.named.set(node, (named = new Map()));
+      named.set(w.name, vm);
       this.inventory++;
     }
     keys.add(key);
@@ -160,6 +204,7 @@ export class ClusterStore {
       vm.memPct = undefined;
     }
     if (vm.state !== w.state) this.inventory++;
+    if (vm.vcpus !== w.vcpus || vm.memKiB !== w.memKiB) this.figuresChanged(vm);
     vm.state = w.state;
     vm.vcpus = w.vcpus;
     vm.memKiB = w.memKiB;
@@ -234,6 +279,7 @@ export class ClusterStore {
   }
 
   private pushVmSample(vm: VmRecord, s: VmSample): void {
+    this.figuresChanged(vm);
     if (s.cpuPct !== undefined) {
       vm.cpuPct = s.cpuPct;
       vm.cpuHist.push(s.cpuPct);

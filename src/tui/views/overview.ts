@@ -4,6 +4,7 @@
  */
 import { bind, type Binding, type Bound } from '../keymap.js';
 import { staleSince, totals, type NodeRecord, type VmRecord } from '../store/model.js';
+import type { FigureChanges } from '../store/store.js';
 import { cell, escapeTags } from '../format/text.js';
 import { headerLine, nodeLines, vmLines } from './tables.js';
 import { vmDetailLines } from './panels.js';
@@ -41,6 +42,8 @@ export class OverviewPage implements Page, Selection, VmContext {
   private rowsKey = '';
   private rowsVersion = 0;
   private readonly sorted = new SortedRows();
+  /** VMs whose figures changed since the rows were last brought up to date (the store fills it). */
+  private figures: FigureChanges | undefined;
   private nodeCount = -1;
 
   constructor(readonly host: AppHost) {}
@@ -92,7 +95,10 @@ export class OverviewPage implements Page, Selection, VmContext {
       // Nodes are only ever added: sorted again when one came.
       this.nodeRows = [...store.nodes.values()].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
     }
-    if (this.sorted.update(store.vms, store.inventory, this.filter, this.sortKey, this.reverse)) this.rows = this.sorted.rows;
+    const figures = (this.figures ??= store.figureChanges());
+    if (this.sorted.update(store.vms, store.inventory, this.filter, this.sortKey, this.reverse, figures.overflow ? undefined : figures.vms)) this.rows = this.sorted.rows;
+    figures.vms.length = 0;
+    figures.overflow = false;
     if (this.rowIndex(this.selVm) < 0) this.selVm = this.rows[0]?.key ?? '';
     if (!store.nodes.has(this.selNode)) this.selNode = this.nodeRows[0]?.name ?? '';
   }

@@ -1,11 +1,12 @@
 /**
  * The VM table's rows kept in order from one tick to the next, in exactly the order
  * selectRows gives. A tick mostly brings figures: each update reads the sort
- * column into each row's entry, and only the rows whose figure changed are sorted
- * and merged back into the rows that kept theirs. Ties go by a number (the row's
- * place in natural name/node order, kept as VMs come), so a comparison is two
- * subtractions. Rows are filtered again only when VMs came, went or changed state
- * (the store's `inventory`) or the filter changed.
+ * column of the VMs whose figures changed (the store's figureChanges set; every
+ * row when none is given), and only the rows whose key changed are sorted and
+ * merged back into the rows that kept theirs, when they are out of place at all.
+ * Ties go by a number (the row's place in natural name/node order, kept as VMs
+ * come), so a comparison is two subtractions. Rows are filtered again only when
+ * VMs came, went or changed state (the store's `inventory`) or the filter changed.
  */
 import type { VmRecord } from '../store/model.js';
 import { cmpStr, matchesFilter, naturalKey, NUMERIC, sortValue, type SortKey } from './vmlist.js';
@@ -24,6 +25,8 @@ interface Entry {
   /** The update that last put it in the rows, and whether its key just changed. */
   gen: number;
   moved: boolean;
+  /** Its place in `entries` (valid for members, i.e. gen is the last update's). */
+  idx: number;
 }
 
 /** Past this share of changed rows one sort of all is cheaper than sort-and-merge. */
@@ -41,8 +44,12 @@ export class SortedRows {
   private key: SortKey = 'name';
   private reverse = false;
 
-  /** Brings `rows` up to date; true when they changed (members or order). */
-  update(vms: ReadonlyMap<string, VmRecord>, inventory: number, filter: string, k: SortKey, reverse: boolean): boolean {
+  /**
+   * Brings `rows` up to date; true when they changed (members or order). `changed`:
+   * the VMs whose figures changed since the last update (the store's figureChanges);
+   * without it every row's figure is read again.
+   */
+  update(vms: ReadonlyMap<string, VmRecord>, inventory: number, filter: string, k: SortKey, reverse: boolean, changed?: Iterable<VmRecord>): boolean {
     let rebuilt = false;
     if (inventory !== this.inventory || filter !== this.filter) {
       this.inventory = inventory;
@@ -60,25 +67,60 @@ export class SortedRows {
       if (!fresh) return false;
       for (const e of es) e.s = k === 'state' ? e.vm.state : k === 'node' ? e.node : e.name;
       es.sort(cmp);
-      this.rows = es.map((e) => e.vm);
+      this.placed(es);
       return true;
     }
-    let moved = 0;
-    for (const e of es) {
-      const n = -(sortValue(e.vm, k) as number);
-      e.moved = n !== e.n;
-      if (e.moved) moved++;
-      e.n = n;
+    if (fresh) {
+      for (const e of es) e.n = -(sortValue(e.vm, k) as number);
+      this.placed(es.sort(cmp));
+      return true;
     }
-    if (!fresh) {
-      if (moved === 0) return false;
-      let ordered = true;
-      for (let i = 1; ordered && i < es.length; i++) ordered = cmp(es[i - 1] as Entry, es[i] as Entry) <= 0;
-      if (ordered) return false;
-    }
-    this.entries = fresh || moved > es.length * MERGE_SHARE ? es.sort(cmp) : mergeMoved(es, cmp);
-    this.rows = this.entries.map((e) => e.vm);
+    const moved = changed ? this.movedOf(changed, k) : this.movedOfAll(k);
+    if (moved.length === 0) return false;
+    // The others kept their keys and were in order: in order still when each moved row is with both its neighbours.
+    if (moved.every((e) => (e.idx === 0 || cmp(es[e.idx - 1] as Entry, e) <= 0) && (e.idx === es.length - 1 || cmp(e, es[e.idx + 1] as Entry) <= 0))) return false;
+    for (const e of moved) e.moved = true;
+    this.placed(moved.length > es.length * MERGE_SHARE ? es.sort(cmp) : mergeMoved(es, moved, cmp));
+    for (const e of moved) e.moved = false;
     return true;
+  }
+
+  /** Members among `changed` whose sort key changed, with the new key read in. */
+  private movedOf(changed: Iterable<VmRecord>, k: SortKey): Entry[] {
+    const out: Entry[] = [];
+    for (const vm of changed) {
+      const e = this.cache.get(vm.key);
+      if (e?.vm !== vm || e.gen !== this.gen) continue; // gone, or filtered out
+      const n = -(sortValue(vm, k) as number);
+      if (n === e.n) continue;
+      e.n = n;
+      out.push(e);
+    }
+    return out;
+  }
+
+  /** Every member whose sort key changed (no changed set given). */
+  private movedOfAll(k: SortKey): Entry[] {
+    const out: Entry[] = [];
+    for (const e of this.entries) {
+      const n = -(sortValue(e.vm, k) as number);
+      if (n === e.n) continue;
+      e.n = n;
+      out.push(e);
+    }
+    return out;
+  }
+
+  /** The entries in their new order: each one's place, and the rows. */
+  private placed(es: Entry[]): void {
+    this.entries = es;
+    const rows = new Array<VmRecord>(es.length);
+    for (let i = 0; i < es.length; i++) {
+      const e = es[i] as Entry;
+      e.idx = i;
+      rows[i] = e.vm;
+    }
+    this.rows = rows;
   }
 
   /** The rows that pass the filter, in their last order (the sort then finds it mostly done), new ones after. */
@@ -98,7 +140,7 @@ export class SortedRows {
       if (!e || e.vm !== vm) {
         const name = naturalKey(vm.name);
         const node = naturalKey(vm.node);
-        e = { vm, n: Number.NaN, s: '', name, node, rank: 0, gen: 0, moved: false };
+        e = { vm, n: Number.NaN, s: '', name, node, rank: 0, gen: 0, moved: false, idx: -1 };
         this.cache.set(vm.key, e);
         added.push(e);
       }
@@ -145,11 +187,10 @@ function comparator(k: SortKey, reverse: boolean): (a: Entry, b: Entry) => numbe
   return reverse ? (a, b) => cmpStr(b.s, a.s) || b.rank - a.rank : (a, b) => cmpStr(a.s, b.s) || a.rank - b.rank;
 }
 
-/** The rows whose key changed, sorted, merged into those that kept theirs (still in order). */
-function mergeMoved(es: Entry[], cmp: (a: Entry, b: Entry) => number): Entry[] {
+/** The rows whose key changed (marked `moved`), sorted, merged into those that kept theirs (still in order). */
+function mergeMoved(es: Entry[], moved: Entry[], cmp: (a: Entry, b: Entry) => number): Entry[] {
   const stay: Entry[] = [];
-  const moved: Entry[] = [];
-  for (const e of es) (e.moved ? moved : stay).push(e);
+  for (const e of es) if (!e.moved) stay.push(e);
   moved.sort(cmp);
   const out: Entry[] = new Array<Entry>(es.length);
   let i = 0;
