@@ -34,6 +34,9 @@ import { longJobs, type LongJob } from '../store/tasks.js';
 import { DISPLAY, DisplayPage } from './display.js';
 import type { PassphraseBroker } from './passphrase.js';
 
+/** Up to this many nodes, each keeps its events long-poll even off screen (see liveEvents). */
+const LIVE_EVENTS_NODES = 20;
+
 export interface DashboardOptions {
   links: Link[];
   refreshMs?: number;
@@ -139,7 +142,7 @@ export class Dashboard implements AppHost {
     this.global = bind(this, GLOBAL);
     for (const l of o.links) {
       this.links.set(l.name, l);
-      this.pollers.set(l.name, new NodePoller(l, this.store, { refreshMs: o.refreshMs ?? 1000, frozen: this.frozen, watched: () => this.watches(l.name), nodeWatched: () => this.watchesNode(l.name), sort: () => this.overview.sortKey, onEvents: (ev) => this.onAgentEvents(l.name, ev) }));
+      this.pollers.set(l.name, new NodePoller(l, this.store, { refreshMs: o.refreshMs ?? 1000, frozen: this.frozen, watched: () => this.watches(l.name), nodeWatched: () => this.watchesNode(l.name), sort: () => this.overview.sortKey, onEvents: (ev) => this.onAgentEvents(l.name, ev), liveEvents: () => this.liveEvents() }));
       l.on('state', (st, detail) => this.events.add({ at: Date.now(), node: l.name, source: 'link', kind: st, text: detail ?? '' }));
     }
     this.cmd = new CommandCenter({
@@ -383,7 +386,8 @@ export class Dashboard implements AppHost {
    * Every how many ticks a node's VMs refresh: each tick when they are on screen
    * (or the view is about that node), every 2 when they only feed a ranking (the
    * table sorted by a metric, wall mode's busiest VMs), every 10 otherwise (their
-   * rows are off screen; events still bring state changes at once).
+   * rows are off screen). A node neither of whose VMs nor row is shown is asked every
+   * 30 ticks in one request with its events, unless liveEvents() keeps its long-poll.
    */
   watches(node: string): number {
     const own = this.stack.base.watches?.(node);
@@ -391,6 +395,16 @@ export class Dashboard implements AppHost {
     const k = this.overview.sortKey;
     if (k !== 'name' && k !== 'node' && k !== 'state' && k !== 'vcpus' && k !== 'memory') return 2;
     return 10;
+  }
+
+  /**
+   * Whether every node keeps its events long-poll (state changes at once) even off screen: on a
+   * cluster of up to LIVE_EVENTS_NODES nodes (a held request each costs next to nothing), and
+   * while the events log or the tasks view (which follows jobs from events) is open.
+   */
+  liveEvents(): boolean {
+    const id = this.stack.base.id;
+    return this.pollers.size <= LIVE_EVENTS_NODES || id === 'events' || id === 'tasks';
   }
 
   watchesNode(node: string): boolean {
