@@ -35,7 +35,7 @@ export class BalancePage implements Page {
   show(): void {
     void this.center.refresh();
     if (this.host.frozen) return;
-    this.timer = setInterval(() => void this.center.refresh(), REPLAN_MS);
+    this.timer = setInterval(() => void this.center.refresh({ background: true }), REPLAN_MS);
     this.timer.unref();
   }
 

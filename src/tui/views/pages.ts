@@ -140,7 +140,7 @@ export class WallPage extends View {
   show(): void {
     void this.host.balance.refresh();
     if (this.host.frozen) return;
-    this.timer = setInterval(() => void this.host.balance.refresh(), WALL_REPLAN_MS);
+    this.timer = setInterval(() => void this.host.balance.refresh({ background: true }), WALL_REPLAN_MS);
     this.timer.unref();
   }
   hide(): void {
