@@ -124,14 +124,10 @@ async function loadReading(store: ClusterStore, cmd: CommandCenter, name: string
   const n = store.nodes.get(name);
   const cores = n?.host?.cpus ?? 0;
   const fallback: NodeLoadReading = { name, cores, host: hostHist, vms: [] };
-  let timer: NodeJS.Timeout | undefined;
   try {
     const link = cmd.host.link(name);
     if (!link) return fallback;
-    const s = await Promise.race([
-      client(link).node.stats(0, SAMPLES),
-      new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), READ_TIMEOUT_MS).unref())),
-    ]);
+    const s = await withinReadTimeout(client(link).node.stats(0, SAMPLES));
     if (!s || s.t.length === 0) return fallback;
     const c = s.latest;
     const atMs = s.t.at(-1) as number;
@@ -144,12 +140,19 @@ async function loadReading(store: ClusterStore, cmd: CommandCenter, name: string
     };
   } catch {
     return fallback;
+  }
+}
+
+/** The answer, or undefined when it does not come within READ_TIMEOUT_MS (the plan goes on without it). */
+async function withinReadTimeout<T>(p: Promise<T>): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), READ_TIMEOUT_MS).unref()))]);
   } finally {
     clearTimeout(timer);
   }
 }
 
-/** A node's storage for the planner, undefined when its agent does not say within READ_TIMEOUT_MS. */
 /** A background replan waits at least this many times the last plan's duration after it. */
 export const PLAN_PACE = 9;
 
@@ -187,15 +190,10 @@ export class StorageCache {
   }
 }
 
-async function storageOf(cmd: CommandCenter, name: string): Promise<Awaited<ReturnType<typeof readStorage>>> {
+/** A node's storage for the planner, undefined when its agent does not say within READ_TIMEOUT_MS. */
+async function storageOf(cmd: CommandCenter, name: string): Promise<Storage> {
   const link = cmd.host.link(name);
-  if (!link) return undefined;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([readStorage(link), new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), READ_TIMEOUT_MS).unref()))]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return link ? withinReadTimeout(readStorage(link)) : undefined;
 }
 
 function vmName(key: string): string {
