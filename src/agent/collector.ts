@@ -48,6 +48,8 @@ export class Collector {
   private readonly forgetAfter: number;
   // A sample object reused every poll (with each VM's two counter objects): a steady 1 Hz poll of 1,000 VMs makes no per-VM garbage.
   private readonly sampleOut = {} as Sample<VmField>;
+  /** Called after each collection (a long-poll waiting for a VM's figure to pass a mark). */
+  private readonly listeners = new Set<() => void>();
 
   constructor(readonly o: CollectorOptions) {
     this.capacity = Math.max(2, Math.ceil((o.historySeconds * 1000) / o.pollMs));
@@ -119,6 +121,13 @@ export class Collector {
     this.collections++;
     this.lastCollectMs = ms;
     this.totalCollectMs += ms;
+    for (const f of this.listeners) f();
+  }
+
+  /** Runs `f` after every collection until the returned function is called. */
+  onCollected(f: () => void): () => void {
+    this.listeners.add(f);
+    return () => this.listeners.delete(f);
   }
 
   forget(name: string): void {

@@ -57,19 +57,28 @@ export class EventLog {
     return { cursor: last ? last.seq : Math.max(Math.min(cursor, this.seq), 0), events, missed };
   }
 
-  /** Waits up to timeoutMs for events after cursor (returns at once when there are some). */
-  async poll(cursor: number, timeoutMs: number, limit?: number): Promise<PollResult> {
+  /**
+   * Waits up to timeoutMs for events after cursor (returns at once when there are some).
+   * `also` may end the wait early: it gets a function that ends it and returns its own undo.
+   */
+  async poll(cursor: number, timeoutMs: number, limit?: number, also?: (end: () => void) => () => void): Promise<PollResult> {
     if (cursor > this.seq) cursor = this.seq; // a cursor from before an agent restart
     const now = this.since(cursor, limit);
     if (now.events.length > 0 || timeoutMs <= 0) return now;
     await new Promise<void>((resolve) => {
+      // `also` may end the wait before it has handed back its undo.
+      const hook: { undo?: () => void; ended?: boolean } = {};
       const done = (): void => {
+        hook.ended = true;
         clearTimeout(t);
         this.waiters.delete(done);
+        hook.undo?.();
         resolve();
       };
       const t = setTimeout(done, timeoutMs);
       this.waiters.add(done);
+      hook.undo = also?.(done);
+      if (hook.ended) hook.undo?.();
     });
     return this.since(cursor, limit);
   }

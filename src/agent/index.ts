@@ -25,6 +25,7 @@ import { registerNetworkMethods } from './methods/network.js';
 import { registerVmMethods } from './methods/vm.js';
 import { registerCloneMethods } from './methods/clone.js';
 import { registerWatchMethods } from './methods/watch.js';
+import { registerEventMethods } from './methods/events.js';
 import { registerLeaseMethods } from './methods/lease.js';
 import { registerTemplateMethods } from './methods/template.js';
 import { guardChange } from './lease.js';
@@ -225,7 +226,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   registerNodeMethods(registry, core);
   registerVmMethods(registry, core);
   registerCloneMethods(registry, core);
-  registerWatchMethods(registry, core);
+  registerEventMethods(registry, core, registerWatchMethods(registry, core));
   registerSnapshotMethods(registry, core);
   registerStorageMethods(registry, core);
   registerNetworkMethods(registry, core);

@@ -408,8 +408,24 @@ export const agentEvent = struct({
 });
 export type AgentEvent = Infer<typeof agentEvent>;
 
-export const eventsPage = struct({ cursor: int, events: array(agentEvent), missed: bool, agentStart: big });
+export const eventsPage = struct({
+  cursor: int,
+  events: array(agentEvent),
+  missed: bool,
+  agentStart: big,
+  /** The poll returned early because one of the node's VMs passed the wake's figure (see rankWake). */
+  ranked: optBool,
+});
 export type EventsPage = Infer<typeof eventsPage>;
+
+/**
+ * A dashboard sorted by a figure asks a node none of whose rows it shows to answer its
+ * long-poll early once one of its running VMs passes `above` (the figure of the last row
+ * on screen): the node is then asked for its top rows, instead of every few ticks.
+ * Units as vm.watch's sort: cpuPct percent of the host, memPct a fraction (0..1), diskBps and netBps bytes/s.
+ */
+export const rankWake = struct({ sort: literal(...WATCH_SORTS), above: double });
+export type RankWake = Infer<typeof rankWake>;
 
 // ---- storage and networks ---------------------------------------------------
 

@@ -5,16 +5,14 @@ import { serve } from '../../api/serve.js';
 import type { MethodRegistry } from '../../common/xmlrpc/registry.js';
 
 import type { MigrateOptions, StoragePoolInfo, StorageVolumeInfo } from '../../libvirt/hypervisor.js';
-import { eventToValue } from '../events.js';
 import { jobToValue } from '../jobs.js';
 import { planMigrationStorage, StorageRefusal } from '../migrate-target.js';
 import { sourceVolume } from '../../common/migrate-storage.js';
-import type { AgentEvent, Job, MigrationStorageView, NodeInfo, NodeStats } from '../../api/index.js';
+import type { Job, MigrationStorageView, NodeInfo, NodeStats } from '../../api/index.js';
 import { badArg, notFound, num, opts, optBool, optNum, optStr, plain, str, type AgentCore } from '../core.js';
 
-// jobs.ts and events.ts build their values untyped; the contract test (test/api) checks them against Job and AgentEvent.
+// jobs.ts builds its values untyped; the contract test (test/api) checks them against Job.
 const jobWire = (j: Parameters<typeof jobToValue>[0]): Job => jobToValue(j) as unknown as Job;
-const eventWire = (e: Parameters<typeof eventToValue>[0]): AgentEvent => eventToValue(e) as unknown as AgentEvent;
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -203,9 +201,4 @@ export function registerNodeMethods(r: MethodRegistry, core: AgentCore): void {
 
   serve(r, api.job.list, () => core.jobs.list().map(jobWire));
 
-  serve(r, api.events.poll, async (p) => {
-      const timeout = Math.min(Math.max(num(p, 1), 0), 60_000);
-      const r2 = await core.events.poll(Math.max(0, num(p, 0)), timeout);
-      return { cursor: r2.cursor, events: r2.events.map(eventWire), missed: r2.missed, agentStart: core.startedAt };
-    });
 }

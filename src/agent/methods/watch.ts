@@ -51,7 +51,13 @@ function sortValue(r: VmRow, sort: NonNullable<WatchView['sort']>): number {
   }
 }
 
-export function registerWatchMethods(r: MethodRegistry, core: AgentCore): void {
+/** The node's best figure by a sort column now (what events.poll's rank wake compares). */
+export interface VmRanker {
+  /** The highest figure among running VMs (-Infinity when none has one). */
+  top(sort: NonNullable<WatchView['sort']>): number;
+}
+
+export function registerWatchMethods(r: MethodRegistry, core: AgentCore): VmRanker {
   const tracked = new Map<string, Tracked>();
   const removed: Array<{ name: string; at: number }> = [];
   let version = 0;
@@ -155,4 +161,24 @@ export function registerWatchMethods(r: MethodRegistry, core: AgentCore): void {
       vmsRunning: running,
     };
   });
+
+  // One pass per collection and column, however many dashboards wait.
+  const best = new Map<string, number>();
+  let bestAt = '';
+  return {
+    top(sort) {
+      scan();
+      if (bestAt !== scanned) {
+        best.clear();
+        bestAt = scanned;
+      }
+      let v = best.get(sort);
+      if (v === undefined) {
+        v = -Infinity;
+        for (const x of rows.values()) if (isActive(x.state)) v = Math.max(v, sortValue(x, sort));
+        best.set(sort, v);
+      }
+      return v;
+    },
+  };
 }
