@@ -17,9 +17,10 @@ import type { AnyMethod } from '../../api/method.js';
 import { FaultCode, XmlRpcFault } from '../../common/xmlrpc/codec.js';
 import type { Link } from './link.js';
 import type { ClusterStore } from './store.js';
-import type { AgentEvent, EventsPage, NodeInfo, NodeStats, WatchAnswer, WatchView } from '../../api/index.js';
+import type { AgentEvent, EventsPage, NodeInfo, NodeStats, RankWake, WatchAnswer, WatchView } from '../../api/index.js';
 import { decodeEvents, decodeNodeInfo, decodeNodeStats, decodeVmStats, inventoryVm, liveSamples } from './decode.js';
-import { HISTORY_POINTS } from './model.js';
+import { HISTORY_POINTS, type VmRecord } from './model.js';
+import { rankWake } from './rank-wake.js';
 
 export interface PollerOptions {
   refreshMs?: number;
@@ -56,6 +57,13 @@ export interface PollerOptions {
   phase?: number;
   /** Whether every node's events are wanted as they come (the events log is shown): then an off-screen node keeps its long-poll. */
   liveEvents?: () => boolean;
+  /**
+   * The last row on screen of a table sorted by `sort` that this node's VMs could climb
+   * into, while none of its rows is shown (undefined otherwise). The node then keeps its
+   * long-poll, which the agent answers early once one of its VMs passes that row's figure;
+   * the node's top rows are asked then, and every `watched()` ticks besides.
+   */
+  rankMark?: () => VmRecord | undefined;
 }
 
 /** The table's sort keys that rank by a live figure, as vm.watch names the column. */
@@ -97,9 +105,13 @@ export class NodePoller {
   /** Who reads events now: the long-poll, or a tick's request (one at a time, so none is read twice). */
   private longPolling = false;
   private eventsInTick = false;
+  /** Whether the agent takes a rank wake with its long-poll (until one refuses the third argument: an older agent). */
+  private rankWakes = true;
+  /** Resolved when the running (or next) refresh ends. */
+  private refreshed: Array<() => void> = [];
   /** The event loop waiting for a tick to find the node's events wanted live again. */
   private wake: (() => void) | undefined;
-  readonly o: Required<Omit<PollerOptions, 'watched' | 'nodeWatched' | 'sort' | 'onEvents' | 'liveEvents'>> & Pick<PollerOptions, 'watched' | 'nodeWatched' | 'sort' | 'onEvents' | 'liveEvents'>;
+  readonly o: Required<Omit<PollerOptions, 'watched' | 'nodeWatched' | 'sort' | 'onEvents' | 'liveEvents' | 'rankMark'>> & Pick<PollerOptions, 'watched' | 'nodeWatched' | 'sort' | 'onEvents' | 'liveEvents' | 'rankMark'>;
 
   constructor(readonly link: Link, readonly store: ClusterStore, o: PollerOptions = {}) {
     this.agent = client(link);
@@ -125,9 +137,16 @@ export class NodePoller {
     void this.eventLoop();
   }
 
-  /** Neither the node's VMs (a period of listEvery or more) nor its own row or charts are on screen. */
+  /** Neither the node's VMs (a period of listEvery or more) nor its own row or charts are on screen, and no ranking waits on it. */
   private offScreen(period: number): boolean {
-    return this.completed > 0 && period >= this.o.listEvery && !(this.o.nodeWatched?.() ?? true);
+    return this.completed > 0 && period >= this.o.listEvery && !(this.o.nodeWatched?.() ?? true) && this.wakeFor() === undefined;
+  }
+
+  /** What the long-poll waits for besides events: a VM of this node passing the sorted screen's last row. */
+  private wakeFor(): RankWake | undefined {
+    const sort = WATCH_SORT[this.o.sort?.() ?? ''];
+    const mark = sort && this.rankWakes && !this.o.frozen ? this.o.rankMark?.() : undefined;
+    return sort && mark ? rankWake(sort, mark, this.store.vmsOf(this.link.name)) : undefined;
   }
 
   /** Whether the long-poll should run: the node is on screen, or the events log wants every node's events live. */
@@ -197,6 +216,9 @@ export class NodePoller {
       this.store.setNodeError(name, message(e));
     } finally {
       this.inFlight = false;
+      const r = this.refreshed;
+      this.refreshed = [];
+      for (const f of r) f();
     }
   }
 
@@ -237,7 +259,7 @@ export class NodePoller {
     if (this.completed === 0) return { all: true };
     // A metric ranking: the node's top rows (its rows on screen are among them), fewer while none is on screen; else a node on screen: all its VMs.
     if (sort && period === 1) return { sort, top: this.o.topRows };
-    if (sort && period === 2) return { sort, top: Math.min(this.o.topRows, this.o.rankRows) };
+    if (sort && (period === 2 || this.wakeFor() !== undefined)) return { sort, top: Math.min(this.o.topRows, this.o.rankRows) };
     if (period === 1) return { all: true };
     return {};
   }
@@ -295,10 +317,21 @@ export class NodePoller {
         continue;
       }
       this.longPolling = true;
+      const wake = this.wakeFor();
       try {
-        this.gotEvents(await this.agent.events.poll(this.eventCursor ?? 0, this.o.longPollMs), true);
-      } catch {
-        if (!this.closed) await sleep(1000);
+        const page = await this.agent.events.poll(this.eventCursor ?? 0, this.o.longPollMs, wake);
+        this.gotEvents(page, true);
+        if (page.ranked) {
+          // A VM climbed past the screen's last row: its figures now, and the next wait from them (else the agent answers at once again).
+          this.needList = true;
+          const done = new Promise<void>((r) => this.refreshed.push(r));
+          void this.refresh();
+          await Promise.race([done, sleep(this.o.refreshMs * 2)]);
+        }
+      } catch (e) {
+        // An older agent takes two arguments: long-poll without the wake from now on.
+        if (wake && e instanceof XmlRpcFault && e.code === FaultCode.INVALID_PARAMS) this.rankWakes = false;
+        else if (!this.closed) await sleep(1000);
       } finally {
         this.longPolling = false;
       }

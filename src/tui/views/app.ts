@@ -142,7 +142,7 @@ export class Dashboard implements AppHost {
     this.global = bind(this, GLOBAL);
     for (const l of o.links) {
       this.links.set(l.name, l);
-      this.pollers.set(l.name, new NodePoller(l, this.store, { refreshMs: o.refreshMs ?? 1000, frozen: this.frozen, watched: () => this.watches(l.name), nodeWatched: () => this.watchesNode(l.name), sort: () => this.overview.sortKey, onEvents: (ev) => this.onAgentEvents(l.name, ev), liveEvents: () => this.liveEvents() }));
+      this.pollers.set(l.name, new NodePoller(l, this.store, { refreshMs: o.refreshMs ?? 1000, frozen: this.frozen, watched: () => this.watches(l.name), nodeWatched: () => this.watchesNode(l.name), sort: () => this.rankingSort(), rankMark: () => this.rankMark(l.name), onEvents: (ev) => this.onAgentEvents(l.name, ev), liveEvents: () => this.liveEvents() }));
       l.on('state', (st, detail) => this.events.add({ at: Date.now(), node: l.name, source: 'link', kind: st, text: detail ?? '' }));
     }
     this.cmd = new CommandCenter({
@@ -384,17 +384,27 @@ export class Dashboard implements AppHost {
 
   /**
    * Every how many ticks a node's VMs refresh: each tick when they are on screen
-   * (or the view is about that node), every 2 when they only feed a ranking (the
-   * table sorted by a metric, wall mode's busiest VMs), every 10 otherwise (their
-   * rows are off screen). A node neither of whose VMs nor row is shown is asked every
-   * 30 ticks in one request with its events, unless liveEvents() keeps its long-poll.
+   * (or the view is about that node), every 2 for wall mode's busiest VMs, every 10
+   * otherwise: rows off screen, or a table sorted by a figure that none of the
+   * node's rows reaches (its long-poll wakes it when one climbs past the screen's
+   * last row: rankMark). A node neither of whose VMs nor row is shown, and on which
+   * no ranking waits, is asked every 30 ticks in one request with its events, unless
+   * liveEvents() keeps its long-poll.
    */
   watches(node: string): number {
-    const own = this.stack.base.watches?.(node);
-    if (own !== undefined) return own;
-    const k = this.overview.sortKey;
-    if (k !== 'name' && k !== 'node' && k !== 'state' && k !== 'vcpus' && k !== 'memory') return 2;
-    return 10;
+    return this.stack.base.watches?.(node) ?? 10;
+  }
+
+  /** The overview's sort key for the pollers: a reversed order shows each node's lowest rows, which no top-rows ranking gives. */
+  rankingSort(): string {
+    return this.overview.reverse ? 'name' : this.overview.sortKey;
+  }
+
+  /** The last row of the overview's sorted table, for a node none of whose rows it shows (see NodePoller's rankMark). */
+  rankMark(node: string): VmRecord | undefined {
+    const o = this.overview;
+    if (this.stack.base !== o || o.visibleNodes.has(node)) return undefined;
+    return o.rankMark;
   }
 
   /**

@@ -17,6 +17,8 @@ import { EvacuateDialog } from './dialogs.js';
 import { planEvacuation } from '../commands/plan.js';
 
 const PAGE = 10;
+/** Sort keys by a live figure, which each node ranks itself (vm.watch's sort). */
+const RANKED: ReadonlySet<SortKey> = new Set<SortKey>(['cpu', 'mem', 'disk', 'net']);
 
 export class OverviewPage implements Page, Selection, VmContext {
   readonly id = 'overview';
@@ -35,6 +37,8 @@ export class OverviewPage implements Page, Selection, VmContext {
   nodeRows: NodeRecord[] = [];
   /** Nodes whose VMs / node rows are on screen (set at each draw). */
   visibleNodes = new Set<string>();
+  /** The last row shown when the table, sorted by a live figure (largest first), runs past the screen: a VM passing it would show. */
+  rankMark: VmRecord | undefined;
   visibleNodeRows = new Set<string>();
   /** Extra text at the right of the header (balancer state). */
   headerExtra: () => string = () => '';
@@ -170,6 +174,7 @@ export class OverviewPage implements Page, Selection, VmContext {
     const vl = vmLines({ rows: this.rows, selected: vmSel, top: this.vmTop, focused: this.focus === 'vms', marks: this.marks }, tableW, vmH, t, h.glyphs, h.cmd.migrations, (node) => staleSince(h.store.nodes.get(node)));
     this.vmTop = vl.top;
     this.visibleNodes = new Set(this.rows.slice(vl.top, vl.top + vmH).map((r) => r.node));
+    this.rankMark = RANKED.has(this.sortKey) && !this.reverse && this.rows.length > vl.top + vmH ? this.rows[vl.top + vmH - 1] : undefined;
     out.push({ top: vmTop + 1, left: 0, width: tableW, height: vmH, lines: vl.lines });
     const vm = this.selectedVm();
     if (side > 0 && vm) out.push({ top: vmTop, left: tableW + 1, width: side, height: vmH + 1, lines: vmDetailLines(vm, h.store.nodes.get(vm.node), h.cmd.migrations.get(vm.key), side, vmH + 1, t, h.glyphs).slice(0, -1) });
