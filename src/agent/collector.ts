@@ -50,6 +50,13 @@ export class Collector {
   private readonly sampleOut = {} as Sample<VmField>;
   /** Called after each collection (a long-poll waiting for a VM's figure to pass a mark). */
   private readonly listeners = new Set<() => void>();
+  /**
+   * The entries in the order of the last poll's records: the bulk call lists the VMs in the same order
+   * every poll, so record i is looked for here first (a string compare) before the map (hashing each
+   * freshly decoded name was most of ingest's own time). Emptied whenever an entry leaves the map,
+   * so a hit is always the map's entry.
+   */
+  private order: Array<VmEntry | undefined> = [];
 
   constructor(readonly o: CollectorOptions) {
     this.capacity = Math.max(2, Math.ceil((o.historySeconds * 1000) / o.pollMs));
@@ -86,12 +93,17 @@ export class Collector {
     this.clock.record(tick, at);
     let running = 0;
     let vmCpu = 0;
-    for (const s of stats) {
-      let e = this.vms.get(s.name);
+    const order = this.order;
+    if (order.length !== stats.length) order.length = stats.length;
+    for (let i = 0; i < stats.length; i++) {
+      const s = stats[i] as DomainStats;
+      let e = order[i];
+      if (e === undefined || e.name !== s.name) e = this.vms.get(s.name);
       if (!e) {
         e = { name: s.name, last: s, lastTick: tick };
         this.vms.set(s.name, e);
       }
+      order[i] = e;
       e.lastTick = tick;
       const active = isActive(s);
       if (active) running++;
@@ -114,7 +126,14 @@ export class Collector {
       }
     }
     // Forgetting is checked every 64 polls (a VM is kept a little past forgetAfter): a walk of every entry each poll cost as much as a VM's sample.
-    if ((tick & 63) === 0) for (const [name, e] of this.vms) if (tick - e.lastTick > this.forgetAfter) this.vms.delete(name);
+    if ((tick & 63) === 0) {
+      for (const [name, e] of this.vms) {
+        if (tick - e.lastTick > this.forgetAfter) {
+          this.vms.delete(name);
+          this.order.length = 0;
+        }
+      }
+    }
     const ms = performance.now() - t0;
     this.node.push(tick, nodeSample(this.lastNode, ns, { vmsRunning: running, vmCpuPct: vmCpu, collectMs: ms }));
     this.lastNode = ns;
@@ -131,7 +150,7 @@ export class Collector {
   }
 
   forget(name: string): void {
-    this.vms.delete(name);
+    if (this.vms.delete(name)) this.order.length = 0;
   }
 
   /** Bytes held by the rings (for node.info and the bench). */

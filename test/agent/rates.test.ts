@@ -169,3 +169,22 @@ test('a VM gone from the stats is forgotten once it has been absent longer than 
   assert.equal(c.vms.has('vm1'), false, 'absent 63 polls, more than 10: forgotten');
   assert.ok(c.vms.has('vm2'));
 });
+
+test('the collector finds each VM by name whatever the order of the records, and a forgotten VM starts afresh', () => {
+  const c = new Collector({ pollMs: 1000, historySeconds: 10 });
+  c.hostCpus = 8;
+  const named = (name: string, cpuNs: number): DomainStats => ({ ...stats(cpuNs, 0, 0), name, uuid: `u-${name}` });
+  c.ingest([named('a', 0), named('b', 0)], node(0, 0), 0);
+  // Order swapped and a VM added in front: every record still lands in its own VM's ring.
+  c.ingest([named('c', 0), named('b', 2e9), named('a', 1e9)], node(1, 1), 1000);
+  assert.equal(c.vms.get('a')?.ring?.latest()?.cpuPct, 12.5); // 1 s of CPU per second on 8 host CPUs
+  assert.equal(c.vms.get('b')?.ring?.latest()?.cpuPct, 25);
+  assert.equal(c.vms.get('c')?.ring, undefined); // first poll of c: no rate yet
+  c.forget('b');
+  c.ingest([named('c', 1e9), named('b', 4e9), named('a', 2e9)], node(2, 2), 2000);
+  const b = c.vms.get('b');
+  assert.ok(b);
+  assert.equal(b.ring, undefined); // a new entry: its first poll again
+  assert.equal(c.vms.get('c')?.ring?.latest()?.cpuPct, 12.5);
+  assert.equal(c.vms.size, 3);
+});
